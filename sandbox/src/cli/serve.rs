@@ -1,0 +1,67 @@
+//! `chatops-sandbox serve`: run the fake Slack in the foreground and print its timeline as it grows.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::slack::{FakeSlack, FakeSlackOptions, Redelivery};
+
+/// How often the timeline is polled for new lines.
+const TAIL_EVERY: Duration = Duration::from_millis(200);
+
+/// Options of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port of the Web API on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port_api: u16,
+    /// Port of the Socket Mode WebSocket listener on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port_ws: u16,
+    /// Seconds between WebSocket pings.
+    #[arg(long, default_value_t = 10)]
+    pub ping_interval_secs: u64,
+    /// Redeliver unacked events_api envelopes as Slack does (3 s, 3 attempts).
+    #[arg(long)]
+    pub redelivery: bool,
+}
+
+/// Starts the fake, prints where it listens, then tails the timeline until Ctrl-C.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let opts = FakeSlackOptions {
+        api_port: args.port_api,
+        ws_port: args.port_ws,
+        ping_interval: Duration::from_secs(args.ping_interval_secs.max(1)),
+        redelivery: args.redelivery.then(Redelivery::slack),
+        ..FakeSlackOptions::default()
+    };
+    let slack = FakeSlack::start(opts).await?;
+    println!("api_url:   {}", slack.api_url());
+    println!("hooks_url: {}", slack.hooks_url());
+    println!("socket:    ws://{}/link/", slack.ws_addr());
+    println!(
+        "tokens:    app {}  bot {}  (sandbox values, not secrets)",
+        slack.options().app_token,
+        slack.options().bot_token
+    );
+    println!("Ctrl-C to stop.");
+    let mut printed = 0;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut tick = tokio::time::interval(TAIL_EVERY);
+    let stopped = loop {
+        tokio::select! {
+            result = &mut ctrl_c => break result,
+            _ = tick.tick() => {
+                for entry in slack.timeline_since(printed) {
+                    println!("{entry}");
+                    printed += 1;
+                }
+            }
+        }
+    };
+    stopped.context("listening for Ctrl-C")?;
+    slack.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! chatops-sandbox: local fakes of the services chatops-bot talks to, speaking the real protocols over loopback.
+
+pub mod cli;
+pub mod slack;

@@ -1,0 +1,113 @@
+//! HTTP faults that the fake Web API can be told to answer with for the next few calls of a method.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::slack::timeline::lock;
+
+/// An HTTP-level failure to inject into the Web API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpFault {
+    /// HTTP 429 with `Retry-After: retry_after_secs` and `{"ok":false,"error":"ratelimited"}`.
+    RateLimited {
+        /// Value of the `Retry-After` header, in seconds.
+        retry_after_secs: u64,
+    },
+    /// HTTP 500 with a plain-text (non-JSON) body, like a failing load balancer.
+    ServerError,
+    /// HTTP 200 with `{"ok":false,"error":<the string>}`.
+    SlackError(String),
+    /// Wait this long, then answer normally (for client timeout tests).
+    Delay(Duration),
+}
+
+impl std::fmt::Display for HttpFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HttpFault::RateLimited { retry_after_secs } => {
+                write!(f, "429 ratelimited (Retry-After {retry_after_secs})")
+            }
+            HttpFault::ServerError => write!(f, "500 server error"),
+            HttpFault::SlackError(error) => write!(f, "ok:false {error}"),
+            HttpFault::Delay(delay) => write!(f, "delay {delay:?}"),
+        }
+    }
+}
+
+/// Pending faults per method (`*` matches every method); each fault fires a set number of times.
+#[derive(Debug, Default)]
+pub(crate) struct FaultTable {
+    pending: Mutex<HashMap<String, VecDeque<(HttpFault, u32)>>>,
+}
+
+impl FaultTable {
+    pub(crate) fn add(&self, method: &str, fault: HttpFault, times: u32) {
+        if times == 0 {
+            return;
+        }
+        lock(&self.pending)
+            .entry(method.to_string())
+            .or_default()
+            .push_back((fault, times));
+    }
+
+    /// Takes the next fault for `method` (a method-specific fault before a `*` one).
+    pub(crate) fn take(&self, method: &str) -> Option<HttpFault> {
+        let mut pending = lock(&self.pending);
+        if pending.is_empty() {
+            return None;
+        }
+        for key in [method, "*"] {
+            let Some(queue) = pending.get_mut(key) else {
+                continue;
+            };
+            let Some((fault, remaining)) = queue.front_mut() else {
+                continue;
+            };
+            let fault = fault.clone();
+            *remaining -= 1;
+            if *remaining == 0 {
+                queue.pop_front();
+            }
+            if queue.is_empty() {
+                pending.remove(key);
+            }
+            return Some(fault);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_fire_the_requested_number_of_times_in_order() {
+        let table = FaultTable::default();
+        table.add("chat.postMessage", HttpFault::ServerError, 2);
+        table.add("chat.postMessage", HttpFault::SlackError("x".into()), 1);
+        table.add(
+            "*",
+            HttpFault::RateLimited {
+                retry_after_secs: 1,
+            },
+            1,
+        );
+        assert_eq!(table.take("chat.postMessage"), Some(HttpFault::ServerError));
+        assert_eq!(table.take("chat.postMessage"), Some(HttpFault::ServerError));
+        assert_eq!(
+            table.take("chat.postMessage"),
+            Some(HttpFault::SlackError("x".into()))
+        );
+        assert_eq!(
+            table.take("chat.postMessage"),
+            Some(HttpFault::RateLimited {
+                retry_after_secs: 1
+            })
+        );
+        assert_eq!(table.take("chat.postMessage"), None);
+        assert_eq!(table.take("auth.test"), None);
+    }
+}

@@ -1,0 +1,346 @@
+//! The Web API methods the fake implements, with Slack's auth rules and error codes.
+
+use serde_json::{json, Map, Value};
+
+use crate::slack::clock::{next_id, next_ts};
+use crate::slack::envelopes::{user_name, APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID};
+use crate::slack::messages::{str_param, EphemeralMessage, StoredMessage};
+use crate::slack::record::AuthKind;
+use crate::slack::state::Shared;
+use crate::slack::timeline::lock;
+use crate::slack::web_api::Outcome;
+
+/// Methods that take the bot token.
+const BOT_METHODS: [&str; 12] = [
+    "auth.test",
+    "chat.postMessage",
+    "chat.update",
+    "chat.delete",
+    "chat.postEphemeral",
+    "chat.getPermalink",
+    "reactions.add",
+    "users.info",
+    "conversations.replies",
+    "views.open",
+    "views.push",
+    "views.update",
+];
+
+/// Slack's limits that clients trip over.
+const MAX_TEXT_CHARS: usize = 40_000;
+const MAX_BLOCKS: usize = 50;
+const WORKSPACE_URL: &str = "https://sandbox.slack.test/";
+
+type Params = Map<String, Value>;
+
+/// Answers one Web API call (faults and parse errors are handled before this).
+pub(crate) fn handle(shared: &Shared, method: &str, params: &Params, auth: AuthKind) -> Outcome {
+    if method == "apps.connections.open" {
+        return connections_open(shared, auth);
+    }
+    if !BOT_METHODS.contains(&method) {
+        return Outcome::error("unknown_method");
+    }
+    match auth {
+        AuthKind::Bot => {}
+        AuthKind::Missing => return Outcome::error("not_authed"),
+        AuthKind::App => return Outcome::error("not_allowed_token_type"),
+        AuthKind::Unknown => return Outcome::error("invalid_auth"),
+    }
+    let result = match method {
+        "auth.test" => Ok(json!({
+            "ok": true, "url": WORKSPACE_URL, "team": "Sandbox", "user": "chatops-bot",
+            "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": false
+        })),
+        "chat.postMessage" => post_message(shared, params),
+        "chat.update" => update_message(shared, params),
+        "chat.delete" => delete_message(shared, params),
+        "chat.postEphemeral" => post_ephemeral(shared, params),
+        "chat.getPermalink" => permalink(shared, params),
+        "reactions.add" => add_reaction(shared, params),
+        "users.info" => user_info(params),
+        "conversations.replies" => replies(shared, params),
+        _ => open_view(method, params),
+    };
+    match result {
+        Ok(body) => Outcome::Json(body),
+        Err(error) => Outcome::error(error),
+    }
+}
+
+fn connections_open(shared: &Shared, auth: AuthKind) -> Outcome {
+    if let Some(error) = lock(&shared.open_error).clone() {
+        return Outcome::error(&error);
+    }
+    match auth {
+        AuthKind::App => {}
+        AuthKind::Missing => return Outcome::error("not_authed"),
+        AuthKind::Bot => return Outcome::error("not_allowed_token_type"),
+        AuthKind::Unknown => return Outcome::error("invalid_auth"),
+    }
+    let ticket = format!(
+        "sbx-{:x}-{:08x}",
+        next_id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+    );
+    lock(&shared.tickets).insert(ticket.clone());
+    let url = format!(
+        "ws://{}/link/?ticket={ticket}&app_id={APP_ID}",
+        shared.ws_addr
+    );
+    Outcome::Json(json!({"ok": true, "url": url}))
+}
+
+fn post_message(shared: &Shared, params: &Params) -> Result<Value, &'static str> {
+    let channel = known_channel(shared, params)?;
+    check_content(params)?;
+    let ts = next_ts();
+    let message = StoredMessage::from_post(&channel, ts.clone(), params);
+    let body = message.to_json();
+    lock(&shared.messages).insert(message);
+    Ok(json!({"ok": true, "channel": channel, "ts": ts, "message": body}))
+}
+
+fn update_message(shared: &Shared, params: &Params) -> Result<Value, &'static str> {
+    let channel = known_channel(shared, params)?;
+    let ts = str_param(params, "ts").ok_or("message_not_found")?;
+    if let Some(Value::String(text)) = params.get("text") {
+        if text.chars().count() > MAX_TEXT_CHARS {
+            return Err("msg_too_long");
+        }
+    }
+    if let Some(blocks) = params.get("blocks") {
+        check_blocks(blocks)?;
+    }
+    let mut store = lock(&shared.messages);
+    let message = store.get_mut(&channel, &ts).ok_or("message_not_found")?;
+    if !message.from_api {
+        return Err("cant_update_message");
+    }
+    message.apply_update(params);
+    let body = message.to_json();
+    Ok(json!({"ok": true, "channel": channel, "ts": ts, "text": message.text, "message": body}))
+}
+
+fn delete_message(shared: &Shared, params: &Params) -> Result<Value, &'static str> {
+    let channel = known_channel(shared, params)?;
+    let ts = str_param(params, "ts").ok_or("message_not_found")?;
+    let mut store = lock(&shared.messages);
+    let message = store.get_mut(&channel, &ts).ok_or("message_not_found")?;
+    if !message.from_api {
+        return Err("cant_delete_message");
+    }
+    message.deleted = true;
+    Ok(json!({"ok": true, "channel": channel, "ts": ts}))
+}
+
+fn post_ephemeral(shared: &Shared, params: &Params) -> Result<Value, &'static str> {
+    let channel = known_channel(shared, params)?;
+    let user = str_param(params, "user")
+        .filter(|u| !u.is_empty())
+        .ok_or("user_not_in_channel")?;
+    check_content(params)?;
+    let message_ts = next_ts();
+    lock(&shared.messages).add_ephemeral(EphemeralMessage {
+        channel,
+        user,
+        message_ts: message_ts.clone(),
+        thread_ts: str_param(params, "thread_ts"),
+        text: str_param(params, "text").unwrap_or_default(),
+        blocks: params.get("blocks").cloned(),
+    });
+    Ok(json!({"ok": true, "message_ts": message_ts}))
+}
+
+fn permalink(shared: &Shared, params: &Params) -> Result<Value, &'static str> {
+    let channel = known_channel(shared, params)?;
+    let ts = str_param(params, "message_ts").ok_or("message_not_found")?;
+    let store = lock(&shared.messages);
+    let message = store.get(&channel, &ts).ok_or("message_not_found")?;
+    let mut link = format!("{WORKSPACE_URL}archives/{channel}/p{}", ts.replace('.', ""));
+    if let Some(thread_ts) = &message.thread_ts {
+        link.push_str(&format!("?thread_ts={thread_ts}&cid={channel}"));
+    }
+    Ok(json!({"ok": true, "channel": channel, "permalink": link}))
+}
+
+fn add_reaction(shared: &Shared, params: &Params) -> Result<Value, &'static str> {
+    let channel = known_channel(shared, params)?;
+    let name = str_param(params, "name")
+        .map(|n| n.trim_matches(':').to_string())
+        .filter(|n| !n.is_empty())
+        .ok_or("invalid_name")?;
+    let ts = str_param(params, "timestamp").ok_or("message_not_found")?;
+    let mut store = lock(&shared.messages);
+    let message = store.get_mut(&channel, &ts).ok_or("message_not_found")?;
+    if message.reactions.contains(&name) {
+        return Err("already_reacted");
+    }
+    message.reactions.push(name);
+    Ok(json!({"ok": true}))
+}
+
+fn user_info(params: &Params) -> Result<Value, &'static str> {
+    let user = str_param(params, "user").unwrap_or_default();
+    if user.len() < 2 || !(user.starts_with('U') || user.starts_with('W')) {
+        return Err("user_not_found");
+    }
+    let is_bot = user == BOT_USER_ID;
+    let name = if is_bot {
+        "chatops-bot".to_string()
+    } else {
+        user_name(&user)
+    };
+    let real_name = if is_bot {
+        "ChatOps Bot".to_string()
+    } else {
+        format!("Sandbox User {user}")
+    };
+    let mut profile = json!({
+        "real_name": real_name, "display_name": name, "real_name_normalized": real_name,
+        "display_name_normalized": name, "team": TEAM_ID,
+        "image_48": format!("{WORKSPACE_URL}avatars/{user}_48.png")
+    });
+    if is_bot {
+        profile["bot_id"] = json!(BOT_ID);
+    } else {
+        profile["email"] = json!(format!("{name}@sandbox.slack.test"));
+    }
+    Ok(json!({"ok": true, "user": {
+        "id": user, "team_id": TEAM_ID, "name": name, "deleted": false, "real_name": real_name,
+        "tz": "Europe/Berlin", "tz_label": "Central European Time", "tz_offset": 3600,
+        "is_admin": false, "is_owner": false, "is_bot": is_bot, "is_app_user": false,
+        "updated": 1_700_000_000, "profile": profile
+    }}))
+}
+
+fn replies(shared: &Shared, params: &Params) -> Result<Value, &'static str> {
+    let channel = known_channel(shared, params)?;
+    let ts = str_param(params, "ts").ok_or("thread_not_found")?;
+    let thread = lock(&shared.messages).thread(&channel, &ts);
+    if thread.is_empty() {
+        return Err("thread_not_found");
+    }
+    let reply_count = thread.iter().filter(|m| m.ts != ts).count();
+    let messages: Vec<Value> = thread
+        .iter()
+        .map(|message| {
+            let mut body = message.to_json();
+            if message.ts == ts {
+                body["thread_ts"] = json!(ts);
+                body["reply_count"] = json!(reply_count);
+            }
+            body
+        })
+        .collect();
+    Ok(json!({"ok": true, "messages": messages, "has_more": false,
+        "response_metadata": {"next_cursor": ""}}))
+}
+
+fn open_view(method: &str, params: &Params) -> Result<Value, &'static str> {
+    let mut view = match params.get("view") {
+        Some(Value::Object(view)) => view.clone(),
+        _ => return Err("invalid_arguments"),
+    };
+    let id = if method == "views.update" {
+        str_param(params, "view_id")
+            .or_else(|| str_param(params, "external_id"))
+            .ok_or("invalid_arguments")?
+    } else {
+        str_param(params, "trigger_id").ok_or("invalid_trigger_id")?;
+        format!("V0SBX{:06}", next_id())
+    };
+    view.insert("id".into(), json!(id));
+    view.insert("team_id".into(), json!(TEAM_ID));
+    view.insert("app_id".into(), json!(APP_ID));
+    view.insert("bot_id".into(), json!(BOT_ID));
+    view.insert("state".into(), json!({"values": {}}));
+    view.insert("hash".into(), json!(format!("{}.sbx", next_ts())));
+    Ok(json!({"ok": true, "view": Value::Object(view)}))
+}
+
+/// The `channel` parameter, if the fake knows it (see `FakeSlackOptions::known_channels`).
+fn known_channel(shared: &Shared, params: &Params) -> Result<String, &'static str> {
+    let channel = str_param(params, "channel").unwrap_or_default();
+    let known = match &shared.opts.known_channels {
+        Some(list) => list.iter().any(|c| *c == channel),
+        None => plausible_channel(&channel),
+    };
+    if known {
+        Ok(channel)
+    } else {
+        Err("channel_not_found")
+    }
+}
+
+fn plausible_channel(channel: &str) -> bool {
+    if let Some(name) = channel.strip_prefix('#') {
+        return !name.is_empty();
+    }
+    let mut chars = channel.chars();
+    matches!(chars.next(), Some('C' | 'G' | 'D' | 'U' | 'W'))
+        && channel.len() >= 2
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+/// A message needs text, blocks or attachments, within Slack's limits.
+fn check_content(params: &Params) -> Result<(), &'static str> {
+    let text = str_param(params, "text").unwrap_or_default();
+    let blocks = params.get("blocks");
+    let has_attachments = params.get("attachments").is_some_and(|a| !a.is_null());
+    if text.is_empty() && blocks.is_none() && !has_attachments {
+        return Err("no_text");
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err("msg_too_long");
+    }
+    if let Some(blocks) = blocks {
+        check_blocks(blocks)?;
+    }
+    Ok(())
+}
+
+fn check_blocks(blocks: &Value) -> Result<(), &'static str> {
+    let Some(list) = blocks.as_array() else {
+        return Err("invalid_blocks");
+    };
+    let well_formed = list
+        .iter()
+        .all(|block| block.get("type").and_then(Value::as_str).is_some());
+    if list.len() > MAX_BLOCKS || !well_formed {
+        return Err("invalid_blocks");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_plausibility() {
+        assert!(plausible_channel("C0ALERTS"));
+        assert!(plausible_channel("#deploys"));
+        assert!(!plausible_channel(""));
+        assert!(!plausible_channel("c0alerts"));
+        assert!(!plausible_channel("X123"));
+    }
+
+    #[test]
+    fn content_rules() {
+        let params = |v: Value| v.as_object().cloned().unwrap_or_default();
+        assert_eq!(check_content(&params(json!({}))), Err("no_text"));
+        assert_eq!(check_content(&params(json!({"text": "hi"}))), Ok(()));
+        assert_eq!(
+            check_content(&params(json!({"blocks": [{"text": "no type"}]}))),
+            Err("invalid_blocks")
+        );
+        let long = "x".repeat(MAX_TEXT_CHARS + 1);
+        assert_eq!(
+            check_content(&params(json!({"text": long}))),
+            Err("msg_too_long")
+        );
+    }
+}

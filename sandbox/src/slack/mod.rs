@@ -1,0 +1,188 @@
+//! A local Slack that speaks the real protocols over loopback: the Web API over HTTP and Socket Mode
+//! over WebSocket, with a control API to push envelopes, read acks and calls, and inject faults.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use std::time::Duration;
+//! use chatops_sandbox::slack::{envelopes, FakeSlack, FakeSlackOptions, Target};
+//! let slack = FakeSlack::start(FakeSlackOptions::default()).await?;
+//! // point the bot at slack.api_url() with the tokens from slack.options(), then:
+//! slack.wait_for_connections(1, Duration::from_secs(5)).await?;
+//! let sent = slack
+//!     .send(Target::Any, envelopes::app_mention("C0ALERTS", "U0ALICE", "<@U0BOT> help"))
+//!     .await?;
+//! let id = sent.envelope_id.unwrap_or_default();
+//! slack.wait_for_ack(&id, Duration::from_secs(3)).await?;
+//! slack.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod clock;
+mod connection;
+mod control;
+mod delivery;
+mod envelope;
+pub mod envelopes;
+mod faults;
+mod messages;
+mod methods;
+mod options;
+mod record;
+mod socket;
+mod state;
+mod timeline;
+mod web_api;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use delivery::{SentEnvelope, Target};
+pub use envelope::{Envelope, HOOKS_PLACEHOLDER};
+pub use faults::HttpFault;
+pub use messages::{EphemeralMessage, StoredMessage};
+pub use options::{FakeSlackOptions, Redelivery};
+pub use record::{
+    AckRecord, ApiCall, AuthKind, ConnId, ConnectionEnd, ConnectionRecord, ConnectionState,
+    FrameDirection, FrameKind, FrameRecord, HandshakeRejection, MalformedFrame,
+};
+pub use timeline::{TimelineEntry, TimelineKind};
+
+use state::Shared;
+use timeline::TimelineKind as Kind;
+
+/// How long `shutdown` waits for the server tasks before aborting them.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
+
+/// A running fake Slack: an HTTP Web API and a Socket Mode WebSocket listener on 127.0.0.1.
+/// Dropping it stops everything too; `shutdown` does so and waits for the tasks.
+pub struct FakeSlack {
+    shared: Arc<Shared>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl FakeSlack {
+    /// Binds both listeners on 127.0.0.1 (ports from the options, 0 = any) and starts serving.
+    pub async fn start(opts: FakeSlackOptions) -> anyhow::Result<FakeSlack> {
+        let api_listener = TcpListener::bind(("127.0.0.1", opts.api_port))
+            .await
+            .with_context(|| {
+                format!(
+                    "binding the Web API listener on 127.0.0.1:{}",
+                    opts.api_port
+                )
+            })?;
+        let ws_listener = TcpListener::bind(("127.0.0.1", opts.ws_port))
+            .await
+            .with_context(|| {
+                format!(
+                    "binding the Socket Mode listener on 127.0.0.1:{}",
+                    opts.ws_port
+                )
+            })?;
+        let api_addr = api_listener
+            .local_addr()
+            .context("reading the Web API listener address")?;
+        let ws_addr = ws_listener
+            .local_addr()
+            .context("reading the Socket Mode listener address")?;
+        let redelivery = opts.redelivery;
+        let shared = Arc::new(Shared::new(opts, api_addr, ws_addr));
+
+        let mut tasks = Vec::new();
+        let app = web_api::router(Arc::clone(&shared));
+        let mut stop_api = shared.shutdown.subscribe();
+        tasks.push(tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stop_api.wait_for(|stop| *stop).await;
+            };
+            if let Err(error) = axum::serve(api_listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+            {
+                tracing::warn!("fake Slack Web API server failed: {error}");
+            }
+        }));
+        tasks.push(tokio::spawn(socket::accept_loop(
+            Arc::clone(&shared),
+            ws_listener,
+        )));
+        if let Some(redelivery) = redelivery {
+            tasks.push(tokio::spawn(delivery::redelivery_loop(
+                Arc::clone(&shared),
+                redelivery,
+            )));
+        }
+        shared.note(
+            Kind::Connection,
+            format!(
+                "fake Slack up: Web API http://{api_addr}/api/, Socket Mode ws://{ws_addr}/link/"
+            ),
+        );
+        Ok(FakeSlack { shared, tasks })
+    }
+
+    /// `http://127.0.0.1:PORT/api/` (with the trailing slash Slack clients append methods to).
+    pub fn api_url(&self) -> String {
+        format!("http://{}/api/", self.shared.api_addr)
+    }
+
+    /// `http://127.0.0.1:PORT/hooks/`: the base of the `response_url`s in sent envelopes.
+    pub fn hooks_url(&self) -> String {
+        self.shared.hooks_url()
+    }
+
+    /// Address of the Web API listener.
+    pub fn api_addr(&self) -> SocketAddr {
+        self.shared.api_addr
+    }
+
+    /// Address of the Socket Mode listener.
+    pub fn ws_addr(&self) -> SocketAddr {
+        self.shared.ws_addr
+    }
+
+    /// The options it runs with (tokens included, for configuring a client).
+    pub fn options(&self) -> &FakeSlackOptions {
+        &self.shared.opts
+    }
+
+    /// Stops the listeners and every connection (without close frames), waiting a bounded time.
+    pub async fn shutdown(mut self) {
+        self.shared.shutdown.send_replace(true);
+        self.shared
+            .note(Kind::Connection, "fake Slack shutting down".to_string());
+        for task in std::mem::take(&mut self.tasks) {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(SHUTDOWN_WAIT, task).await.is_err() {
+                abort.abort();
+            }
+        }
+        let _ = self
+            .shared
+            .conns_signal
+            .wait_for(
+                SHUTDOWN_WAIT,
+                || "all connections to close".to_string(),
+                || {
+                    let open = timeline::lock(&self.shared.conns)
+                        .with_state(|s| s != ConnectionState::Closed);
+                    open.is_empty().then_some(())
+                },
+            )
+            .await;
+    }
+}
+
+impl Drop for FakeSlack {
+    fn drop(&mut self) {
+        self.shared.shutdown.send_replace(true);
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}

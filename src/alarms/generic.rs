@@ -1,0 +1,145 @@
+//! The catch-all: keep unrecognised messages whole, pretty-printing JSON without reordering it.
+
+use serde::de::IgnoredAny;
+
+use super::events::{GenericNotification, TextFormat};
+
+/// Wraps a message nobody recognised. JSON is re-indented (keys keep their order and strings
+/// their escapes); anything else, including broken JSON, is kept byte for byte.
+pub(crate) fn unrecognised(message: &str, subject: Option<&str>) -> GenericNotification {
+    let is_json = serde_json::from_str::<IgnoredAny>(message).is_ok();
+    let (text, format) = if is_json {
+        (reindent_json(message), TextFormat::Json)
+    } else {
+        (message.to_string(), TextFormat::Plain)
+    };
+    GenericNotification {
+        subject: subject.map(str::to_string),
+        text,
+        format,
+        detail_type: None,
+        source: None,
+        account: None,
+        region: None,
+        at: None,
+        resources: Vec::new(),
+    }
+}
+
+/// Re-indents valid JSON with two spaces per level, like `serde_json::to_string_pretty`, but
+/// straight from the text: object key order, number spelling and string escapes stay as sent.
+/// The input must already be known to be valid JSON.
+pub(crate) fn reindent_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len() + json.len() / 2);
+    let mut depth = 0usize;
+    let mut chars = json.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                out.push('"');
+                while let Some(inner) = chars.next() {
+                    out.push(inner);
+                    match inner {
+                        '\\' => {
+                            if let Some(escaped) = chars.next() {
+                                out.push(escaped);
+                            }
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '{' | '[' => {
+                while chars.peek().is_some_and(|next| is_json_whitespace(*next)) {
+                    chars.next();
+                }
+                let close = if c == '{' { '}' } else { ']' };
+                out.push(c);
+                if chars.peek() == Some(&close) {
+                    chars.next();
+                    out.push(close);
+                } else {
+                    depth += 1;
+                    new_line(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                new_line(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(',');
+                new_line(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if is_json_whitespace(c) => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn is_json_whitespace(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+fn new_line(out: &mut String, depth: usize) {
+    out.push('\n');
+    for _ in 0..depth {
+        out.push_str("  ");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reindents_like_serde_pretty_for_sorted_input() {
+        let compact = r#"{"a":[1,2.50,{"b":null}],"c":{},"d":[],"e":"x:{,}\"y"}"#;
+        let value: serde_json::Value = serde_json::from_str(compact).expect("valid");
+        let ours = reindent_json(compact);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&ours).expect("still valid"),
+            value
+        );
+        assert_eq!(
+            ours,
+            "{\n  \"a\": [\n    1,\n    2.50,\n    {\n      \"b\": null\n    }\n  ],\n  \"c\": {},\n  \"d\": [],\n  \"e\": \"x:{,}\\\"y\"\n}"
+        );
+    }
+
+    #[test]
+    fn keeps_key_order_and_escapes() {
+        let text = "{ \"zeta\" : 1 , \"alpha\" : \"\\u0000\\u200f\" }";
+        assert_eq!(
+            reindent_json(text),
+            "{\n  \"zeta\": 1,\n  \"alpha\": \"\\u0000\\u200f\"\n}"
+        );
+    }
+
+    #[test]
+    fn plain_and_broken_text_is_kept_exactly() {
+        for text in [
+            "",
+            "hello\r\nworld",
+            "{\"AlarmName\": ",
+            "<!channel> <http://x|y>",
+            "[1,",
+        ] {
+            let generic = unrecognised(text, Some("s"));
+            assert_eq!(generic.text, text);
+            assert_eq!(generic.format, TextFormat::Plain);
+            assert_eq!(generic.subject.as_deref(), Some("s"));
+        }
+    }
+
+    #[test]
+    fn scalars_are_json() {
+        let generic = unrecognised(" 42 ", None);
+        assert_eq!(generic.text, "42");
+        assert_eq!(generic.format, TextFormat::Json);
+    }
+}

@@ -1,0 +1,111 @@
+//! Parses every SQS message body of the alarm pipeline into one typed [`Notification`].
+//!
+//! Entry point: [`parse_sqs_message`]. It never fails and never drops content: bodies it does
+//! not recognise become [`Event::Other`] with the text kept (JSON pretty-printed). Parsing is
+//! pure: no I/O, no clock.
+//!
+//! Recognised, in an SNS envelope or as a raw-delivery body:
+//! - CloudWatch alarms in the SNS alarm format (single metric, metric math, anomaly band,
+//!   composite) and as EventBridge "CloudWatch Alarm State Change" events;
+//! - CodePipeline / CodeBuild / CodeDeploy events from EventBridge and CodeStar Notifications;
+//! - "AWS API Call via CloudTrail" events (and bare CloudTrail records);
+//! - AWS Chatbot custom notifications.
+
+mod alarm;
+mod alarm_event;
+mod cloudtrail;
+mod cloudwatch;
+mod custom;
+mod describe;
+mod envelope;
+mod eventbridge;
+mod events;
+mod generic;
+mod lenient;
+mod model;
+mod pipeline;
+mod region;
+mod timestamp;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+pub use alarm::{
+    ActionsSuppression, ActionsSuppressor, Alarm, AlarmCondition, AlarmKey, AlarmSource,
+    AlarmState, AnomalyDetectionCondition, ChildAlarm, ComparisonOperator, CompositeCondition,
+    Dimension, Evaluation, MetricMathCondition, MetricQuery, MetricRef, MetricStat, QuerySource,
+    SingleMetricCondition, TreatMissingData, UnknownAlarmState,
+};
+pub use describe::describe;
+pub use envelope::content_id;
+pub use events::{
+    ApiCallEvent, CallerIdentity, CustomNotification, FailedAction, GenericNotification,
+    PipelineEvent, PipelineOrigin, PipelineOutcome, PipelineService, TextFormat,
+};
+pub use model::{Delivery, Event, Notification, NotificationKind, UnknownNotificationKind};
+pub use region::{looks_like_region_code, region_code_from_name, region_display_name};
+pub use timestamp::{format_utc, parse_aws_time};
+
+/// Parses one SQS message body. `sqs_attributes` are the SQS message attributes (string
+/// values); with raw delivery they carry the SNS message attributes. For an SNS envelope the
+/// envelope's `MessageAttributes` are laid over them.
+pub fn parse_sqs_message(body: &str, sqs_attributes: &BTreeMap<String, String>) -> Notification {
+    let mut attributes = sqs_attributes.clone();
+    match envelope::parse_sns_envelope(body) {
+        Some(envelope) => {
+            attributes.extend(envelope.attributes);
+            Notification {
+                event: parse_message(&envelope.message, envelope.subject.as_deref()),
+                message_id: envelope.message_id,
+                delivery: Delivery::SnsEnvelope {
+                    message_type: envelope.message_type,
+                },
+                topic_arn: envelope.topic_arn,
+                subject: envelope.subject,
+                attributes,
+                published_at: envelope.published_at,
+            }
+        }
+        None => Notification {
+            message_id: content_id(body),
+            delivery: Delivery::Raw,
+            topic_arn: None,
+            subject: None,
+            attributes,
+            published_at: None,
+            event: parse_message(body, None),
+        },
+    }
+}
+
+/// Parses a bare message (the SNS `Message`, or a raw-delivery body) into an [`Event`].
+/// `subject` only feeds [`GenericNotification::subject`] when nothing is recognised.
+pub fn parse_message(message: &str, subject: Option<&str>) -> Event {
+    let other = || Event::Other(Box::new(generic::unrecognised(message, subject)));
+    let Ok(value) = serde_json::from_str::<Value>(message) else {
+        return other();
+    };
+    let Value::Object(object) = &value else {
+        return other();
+    };
+    if object.contains_key("AlarmName") || object.contains_key("NewStateValue") {
+        return cloudwatch::parse_sns_alarm(&value)
+            .map(|alarm| Event::Alarm(Box::new(alarm)))
+            .unwrap_or_else(other);
+    }
+    if eventbridge::is_event(object) {
+        return eventbridge::parse_event(message, &value, subject);
+    }
+    if custom::is_custom(object) {
+        return custom::parse(&value)
+            .map(|custom| Event::Custom(Box::new(custom)))
+            .unwrap_or_else(other);
+    }
+    if cloudtrail::is_bare_record(object) {
+        return cloudtrail::parse_record(&value)
+            .map(|call| Event::ApiCall(Box::new(call)))
+            .unwrap_or_else(other);
+    }
+    other()
+}

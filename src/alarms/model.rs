@@ -1,0 +1,267 @@
+//! The top of the model: one `Notification` per SQS message, holding a typed `Event`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use time::OffsetDateTime;
+
+use super::alarm::Alarm;
+use super::events::{ApiCallEvent, CustomNotification, GenericNotification, PipelineEvent};
+use super::region::Arn;
+
+/// One SQS message, parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    /// The SNS `MessageId` (stable across SNS redelivery), or `sha256:<hex>` of the raw body.
+    pub message_id: String,
+    pub delivery: Delivery,
+    pub topic_arn: Option<String>,
+    /// The SNS subject; `None` when absent, `null` or empty (and always for raw delivery).
+    pub subject: Option<String>,
+    /// Message attributes: the SQS message attributes, overlaid with the SNS envelope's
+    /// `MessageAttributes` values (binary values stay base64 text).
+    pub attributes: BTreeMap<String, String>,
+    /// The SNS publish time (envelope `Timestamp`); `None` for raw delivery.
+    pub published_at: Option<OffsetDateTime>,
+    pub event: Event,
+}
+
+/// The shape the SQS body arrived in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// An SNS JSON envelope (raw message delivery off). `message_type` is the envelope `Type`,
+    /// normally `Notification`, sometimes `SubscriptionConfirmation`.
+    SnsEnvelope { message_type: String },
+    /// The bare message (raw message delivery on, or a direct SQS producer).
+    Raw,
+}
+
+/// What the notification is about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Alarm(Box<Alarm>),
+    Pipeline(Box<PipelineEvent>),
+    ApiCall(Box<ApiCallEvent>),
+    Custom(Box<CustomNotification>),
+    Other(Box<GenericNotification>),
+}
+
+impl Event {
+    pub fn kind(&self) -> NotificationKind {
+        match self {
+            Event::Alarm(_) => NotificationKind::Alarm,
+            Event::Pipeline(_) => NotificationKind::Pipeline,
+            Event::ApiCall(_) => NotificationKind::CloudTrail,
+            Event::Custom(_) => NotificationKind::Custom,
+            Event::Other(_) => NotificationKind::Other,
+        }
+    }
+}
+
+/// The notification kinds routing rules name: `alarm`, `pipeline`, `cloudtrail`, `custom`, `other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NotificationKind {
+    Alarm,
+    Pipeline,
+    CloudTrail,
+    Custom,
+    Other,
+}
+
+impl NotificationKind {
+    pub const ALL: [NotificationKind; 5] = [
+        NotificationKind::Alarm,
+        NotificationKind::Pipeline,
+        NotificationKind::CloudTrail,
+        NotificationKind::Custom,
+        NotificationKind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::Alarm => "alarm",
+            NotificationKind::Pipeline => "pipeline",
+            NotificationKind::CloudTrail => "cloudtrail",
+            NotificationKind::Custom => "custom",
+            NotificationKind::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for NotificationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A routing config named a kind that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown notification kind {0:?} (expected one of: alarm, pipeline, cloudtrail, custom, other)"
+)]
+pub struct UnknownNotificationKind(pub String);
+
+impl FromStr for NotificationKind {
+    type Err = UnknownNotificationKind;
+
+    /// Case-insensitive; surrounding whitespace is ignored.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let wanted = text.trim().to_ascii_lowercase();
+        NotificationKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == wanted)
+            .ok_or_else(|| UnknownNotificationKind(text.to_string()))
+    }
+}
+
+impl Notification {
+    pub fn kind(&self) -> NotificationKind {
+        self.event.kind()
+    }
+
+    /// The account the event is about; for kinds without one, the SNS topic's account.
+    pub fn account(&self) -> Option<&str> {
+        let own = match &self.event {
+            Event::Alarm(alarm) => Some(alarm.account.as_str()),
+            Event::Pipeline(pipeline) => Some(pipeline.account.as_str()),
+            Event::ApiCall(call) => Some(call.account.as_str()),
+            Event::Custom(_) => None,
+            Event::Other(other) => other.account.as_deref(),
+        };
+        own.filter(|account| !account.is_empty())
+            .or_else(|| self.topic_part(TopicPart::Account))
+    }
+
+    /// The region code the event is about; for kinds without one, the SNS topic's region.
+    pub fn region(&self) -> Option<&str> {
+        let own = match &self.event {
+            Event::Alarm(alarm) => Some(alarm.region.as_str()),
+            Event::Pipeline(pipeline) => Some(pipeline.region.as_str()),
+            Event::ApiCall(call) => Some(call.region.as_str()),
+            Event::Custom(_) => None,
+            Event::Other(other) => other.region.as_deref(),
+        };
+        own.filter(|region| !region.is_empty())
+            .or_else(|| self.topic_part(TopicPart::Region))
+    }
+
+    /// The name routing globs match: alarm name, pipeline/project/application name, API event
+    /// name, custom `eventType` (else title), or for anything else the subject or detail-type.
+    /// Empty when there is nothing to name.
+    pub fn name(&self) -> String {
+        let name = match &self.event {
+            Event::Alarm(alarm) => Some(&alarm.name),
+            Event::Pipeline(pipeline) => Some(&pipeline.name),
+            Event::ApiCall(call) => Some(&call.event_name),
+            Event::Custom(custom) => custom.event_type.as_ref().or(custom.title.as_ref()),
+            Event::Other(other) => other.subject.as_ref().or(other.detail_type.as_ref()),
+        };
+        name.cloned().unwrap_or_default()
+    }
+
+    /// The state routing rules match: alarm state (`ALARM`, `OK`, `INSUFFICIENT_DATA`),
+    /// pipeline status (`FAILED`, …), or the error code of a failed API call.
+    pub fn state_label(&self) -> Option<&str> {
+        match &self.event {
+            Event::Alarm(alarm) => Some(alarm.state.as_str()),
+            Event::Pipeline(pipeline) => Some(pipeline.status.as_str()),
+            Event::ApiCall(call) => call.error_code.as_deref(),
+            Event::Custom(_) | Event::Other(_) => None,
+        }
+    }
+
+    /// When the event happened, falling back to the SNS publish time.
+    pub fn occurred_at(&self) -> Option<OffsetDateTime> {
+        let own = match &self.event {
+            Event::Alarm(alarm) => alarm.changed_at,
+            Event::Pipeline(pipeline) => pipeline.at,
+            Event::ApiCall(call) => call.at,
+            Event::Custom(_) => None,
+            Event::Other(other) => other.at,
+        };
+        own.or(self.published_at)
+    }
+
+    /// A message attribute by name.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes.get(name).map(String::as_str)
+    }
+
+    pub fn as_alarm(&self) -> Option<&Alarm> {
+        match &self.event {
+            Event::Alarm(alarm) => Some(alarm),
+            _ => None,
+        }
+    }
+
+    pub fn as_pipeline(&self) -> Option<&PipelineEvent> {
+        match &self.event {
+            Event::Pipeline(pipeline) => Some(pipeline),
+            _ => None,
+        }
+    }
+
+    pub fn as_api_call(&self) -> Option<&ApiCallEvent> {
+        match &self.event {
+            Event::ApiCall(call) => Some(call),
+            _ => None,
+        }
+    }
+
+    pub fn as_custom(&self) -> Option<&CustomNotification> {
+        match &self.event {
+            Event::Custom(custom) => Some(custom),
+            _ => None,
+        }
+    }
+
+    pub fn as_other(&self) -> Option<&GenericNotification> {
+        match &self.event {
+            Event::Other(other) => Some(other),
+            _ => None,
+        }
+    }
+
+    fn topic_part(&self, part: TopicPart) -> Option<&str> {
+        let topic = self.topic_arn.as_deref()?;
+        let mut fields = topic.split(':').map(str::trim);
+        let field = match part {
+            TopicPart::Region => fields.nth(3),
+            TopicPart::Account => fields.nth(4),
+        }?;
+        // Only hand out values that look right: "arn:aws:sns:EXAMPLE" has neither.
+        let parsed = Arn::parse(topic)?;
+        let valid = match part {
+            TopicPart::Region => parsed.region_code().is_some(),
+            TopicPart::Account => parsed.account_id().is_some(),
+        };
+        valid.then_some(field)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum TopicPart {
+    Region,
+    Account,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_strings() {
+        for kind in NotificationKind::ALL {
+            assert_eq!(kind.to_string().parse::<NotificationKind>(), Ok(kind));
+        }
+        assert_eq!(
+            "CloudTrail".parse::<NotificationKind>(),
+            Ok(NotificationKind::CloudTrail)
+        );
+        assert_eq!(
+            "alarms".parse::<NotificationKind>(),
+            Err(UnknownNotificationKind("alarms".to_string()))
+        );
+    }
+}

@@ -1,0 +1,227 @@
+//! AWS region codes, their console display names, and ARN splitting.
+
+/// Region code and the display name CloudWatch puts in the alarm `Region` field.
+const REGIONS: &[(&str, &str)] = &[
+    ("us-east-1", "US East (N. Virginia)"),
+    ("us-east-2", "US East (Ohio)"),
+    ("us-west-1", "US West (N. California)"),
+    ("us-west-2", "US West (Oregon)"),
+    ("af-south-1", "Africa (Cape Town)"),
+    ("ap-east-1", "Asia Pacific (Hong Kong)"),
+    ("ap-east-2", "Asia Pacific (Taipei)"),
+    ("ap-south-1", "Asia Pacific (Mumbai)"),
+    ("ap-south-2", "Asia Pacific (Hyderabad)"),
+    ("ap-northeast-1", "Asia Pacific (Tokyo)"),
+    ("ap-northeast-2", "Asia Pacific (Seoul)"),
+    ("ap-northeast-3", "Asia Pacific (Osaka)"),
+    ("ap-southeast-1", "Asia Pacific (Singapore)"),
+    ("ap-southeast-2", "Asia Pacific (Sydney)"),
+    ("ap-southeast-3", "Asia Pacific (Jakarta)"),
+    ("ap-southeast-4", "Asia Pacific (Melbourne)"),
+    ("ap-southeast-5", "Asia Pacific (Malaysia)"),
+    ("ap-southeast-6", "Asia Pacific (New Zealand)"),
+    ("ap-southeast-7", "Asia Pacific (Thailand)"),
+    ("ca-central-1", "Canada (Central)"),
+    ("ca-west-1", "Canada West (Calgary)"),
+    ("eu-central-1", "Europe (Frankfurt)"),
+    ("eu-central-2", "Europe (Zurich)"),
+    ("eu-west-1", "Europe (Ireland)"),
+    ("eu-west-2", "Europe (London)"),
+    ("eu-west-3", "Europe (Paris)"),
+    ("eu-south-1", "Europe (Milan)"),
+    ("eu-south-2", "Europe (Spain)"),
+    ("eu-north-1", "Europe (Stockholm)"),
+    ("il-central-1", "Israel (Tel Aviv)"),
+    ("me-south-1", "Middle East (Bahrain)"),
+    ("me-central-1", "Middle East (UAE)"),
+    ("mx-central-1", "Mexico (Central)"),
+    ("sa-east-1", "South America (Sao Paulo)"),
+    ("us-gov-east-1", "AWS GovCloud (US-East)"),
+    ("us-gov-west-1", "AWS GovCloud (US-West)"),
+    ("cn-north-1", "China (Beijing)"),
+    ("cn-northwest-1", "China (Ningxia)"),
+];
+
+/// Older or alternative display names seen in alarm payloads.
+const ALIASES: &[(&str, &str)] = &[
+    ("aws govcloud (us)", "us-gov-west-1"),
+    ("south america (são paulo)", "sa-east-1"),
+];
+
+/// Maps a display name such as `"Asia Pacific (Seoul)"` (or the older `"EU (Ireland)"`) to its
+/// region code. Case and surrounding whitespace are ignored.
+pub fn region_code_from_name(name: &str) -> Option<&'static str> {
+    let wanted = name.trim().to_lowercase();
+    let wanted = match wanted.strip_prefix("eu (") {
+        Some(rest) => format!("europe ({rest}"),
+        None => wanted,
+    };
+    REGIONS
+        .iter()
+        .find(|(_, display)| display.to_lowercase() == wanted)
+        .map(|(code, _)| *code)
+        .or_else(|| {
+            ALIASES
+                .iter()
+                .find(|(alias, _)| *alias == wanted)
+                .map(|(_, code)| *code)
+        })
+}
+
+/// The console display name of a region code, e.g. `"eu-west-1"` → `"Europe (Ireland)"`.
+pub fn region_display_name(code: &str) -> Option<&'static str> {
+    REGIONS
+        .iter()
+        .find(|(known, _)| *known == code.trim())
+        .map(|(_, display)| *display)
+}
+
+/// True for strings shaped like a region code (`eu-west-1`, `us-gov-east-1`), known or not.
+pub fn looks_like_region_code(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    let Some((last, rest)) = parts.split_last() else {
+        return false;
+    };
+    parts.len() >= 3
+        && !last.is_empty()
+        && last.chars().all(|c| c.is_ascii_digit())
+        && rest
+            .iter()
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase()))
+}
+
+/// The pieces of an ARN. Whitespace around the partition, service, region and account is dropped
+/// (some published payloads have `us-east-1: 111122223333`); the resource is kept verbatim
+/// because alarm names may contain spaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Arn {
+    pub(crate) service: String,
+    pub(crate) region: String,
+    pub(crate) account: String,
+    pub(crate) resource: String,
+    normalized: String,
+}
+
+impl Arn {
+    pub(crate) fn parse(text: &str) -> Option<Arn> {
+        let mut parts = text.trim().splitn(6, ':');
+        let prefix = parts.next()?.trim();
+        let partition = parts.next()?.trim();
+        let service = parts.next()?.trim();
+        let region = parts.next()?.trim();
+        let account = parts.next()?.trim();
+        let resource = parts.next()?;
+        if prefix != "arn" || partition.is_empty() || service.is_empty() {
+            return None;
+        }
+        Some(Arn {
+            service: service.to_string(),
+            region: region.to_string(),
+            account: account.to_string(),
+            resource: resource.to_string(),
+            normalized: format!("arn:{partition}:{service}:{region}:{account}:{resource}"),
+        })
+    }
+
+    /// The ARN text with the stray whitespace removed.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.normalized
+    }
+
+    /// The region code, when the region field looks like one (`REGION` placeholders do not).
+    pub(crate) fn region_code(&self) -> Option<&str> {
+        looks_like_region_code(&self.region).then_some(self.region.as_str())
+    }
+
+    /// The account id, when it is all digits.
+    pub(crate) fn account_id(&self) -> Option<&str> {
+        let is_account =
+            !self.account.is_empty() && self.account.chars().all(|c| c.is_ascii_digit());
+        is_account.then_some(self.account.as_str())
+    }
+
+    /// The alarm name of a CloudWatch alarm ARN (`…:alarm:NAME`).
+    pub(crate) fn alarm_name(&self) -> Option<&str> {
+        if self.service != "cloudwatch" {
+            return None;
+        }
+        self.resource
+            .strip_prefix("alarm:")
+            .filter(|name| !name.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_map_to_codes() {
+        assert_eq!(
+            region_code_from_name("Asia Pacific (Seoul)"),
+            Some("ap-northeast-2")
+        );
+        assert_eq!(region_code_from_name("US East (Ohio)"), Some("us-east-2"));
+        assert_eq!(
+            region_code_from_name(" us east (n. virginia) "),
+            Some("us-east-1")
+        );
+        assert_eq!(region_code_from_name("EU (Ireland)"), Some("eu-west-1"));
+        assert_eq!(
+            region_code_from_name("Europe (Frankfurt)"),
+            Some("eu-central-1")
+        );
+        assert_eq!(
+            region_code_from_name("South America (São Paulo)"),
+            Some("sa-east-1")
+        );
+        assert_eq!(region_code_from_name("EXAMPLE"), None);
+        assert_eq!(region_code_from_name(""), None);
+    }
+
+    #[test]
+    fn codes_map_back_to_display_names() {
+        for (code, _) in REGIONS {
+            let display = region_display_name(code).expect("every code has a name");
+            assert_eq!(region_code_from_name(display), Some(*code));
+            assert!(looks_like_region_code(code), "{code}");
+        }
+        assert_eq!(region_display_name("xx-nowhere-9"), None);
+    }
+
+    #[test]
+    fn region_code_shape() {
+        assert!(looks_like_region_code("eu-west-1"));
+        assert!(looks_like_region_code("us-gov-east-1"));
+        assert!(!looks_like_region_code("REGION"));
+        assert!(!looks_like_region_code("eu-west"));
+        assert!(!looks_like_region_code("Eu-west-1"));
+        assert!(!looks_like_region_code("eu--1"));
+        assert!(!looks_like_region_code(""));
+    }
+
+    #[test]
+    fn arn_with_stray_spaces_is_normalised() {
+        let arn = Arn::parse("arn:aws:cloudwatch:us-east-1: 111122223333:alarm:My alarm: p99")
+            .expect("valid ARN");
+        assert_eq!(
+            arn.as_str(),
+            "arn:aws:cloudwatch:us-east-1:111122223333:alarm:My alarm: p99"
+        );
+        assert_eq!(arn.region_code(), Some("us-east-1"));
+        assert_eq!(arn.account_id(), Some("111122223333"));
+        assert_eq!(arn.alarm_name(), Some("My alarm: p99"));
+    }
+
+    #[test]
+    fn placeholder_and_broken_arns() {
+        let placeholder = Arn::parse("arn:aws:cloudwatch:REGION:ACCOUNT_NUMBER:alarm:EXAMPLE")
+            .expect("well-formed");
+        assert_eq!(placeholder.region_code(), None);
+        assert_eq!(placeholder.account_id(), None);
+        assert_eq!(placeholder.alarm_name(), Some("EXAMPLE"));
+        assert_eq!(Arn::parse("arn:aws:sns:EXAMPLE"), None);
+        assert_eq!(Arn::parse("not an arn"), None);
+        assert_eq!(Arn::parse(""), None);
+    }
+}

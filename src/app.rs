@@ -1,0 +1,159 @@
+//! Wiring: build the store, clients and router from the config, run until shutdown, drain.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context as _;
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::commands::CommandNames;
+use crate::config::Config;
+use crate::context::Context;
+use crate::router::Router;
+use crate::slack::messenger::{Messenger, SlackMessenger};
+use crate::slack::socket::connection::ConnectionSettings;
+use crate::slack::socket::dispatch::Dispatcher;
+use crate::slack::socket::opener::ConnectionOpener;
+use crate::slack::socket::{ClientSettings, SocketModeClient, SocketModeError};
+use crate::store::{SqliteStore, Store, StoreLedger, EVENT_ID_RETENTION};
+use crate::telemetry::metrics::Metrics;
+
+/// Why the daemon stopped other than by a clean shutdown.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Slack refused a token or disabled Socket Mode. Not worth restarting.
+    #[error("Slack refused the bot: {code}. Check slack.app_token / slack.bot_token and that Socket Mode is enabled for the app.")]
+    SlackRefused { code: String },
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+/// Run the daemon until `shutdown` resolves: stop taking work, let handlers finish, exit.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
+    let (app_token, bot_token) = tokens(&config)?;
+    let store: Arc<SqliteStore> = Arc::new(SqliteStore::open(&config.store.path)?);
+    let slack = Arc::new(
+        SlackMessenger::new(&config.slack.api_url, &bot_token)
+            .context("Failed to build the Slack client")?,
+    );
+    let bot = identify(&*slack).await?;
+    info!(bot_user = %bot.user_id, team = %bot.team, "Authenticated with Slack.");
+
+    let metrics = Arc::new(Metrics::default());
+    let ctx = Arc::new(Context {
+        slack,
+        store: store.clone(),
+        bot,
+        commands: CommandNames::new(&config.slack.command_prefix),
+    });
+    let socket = &config.slack.socket;
+    let dispatcher = Dispatcher::new(
+        Arc::new(Router::new(ctx)),
+        Arc::new(StoreLedger(store.clone())),
+        socket.max_handlers,
+        metrics.clone(),
+    );
+    let settings = ClientSettings {
+        connections: config.slack.connections as usize,
+        stagger: socket.stagger,
+        backoff_max: socket.backoff_max,
+        connection: ConnectionSettings {
+            ping_interval: socket.ping_interval,
+            pong_timeout: socket.pong_timeout,
+            idle_timeout: socket.idle_timeout,
+            close_timeout: socket.close_timeout,
+            hello_timeout: socket.idle_timeout,
+        },
+    };
+    let opener = ConnectionOpener::new(&config.slack.api_url, app_token)?;
+    let client = SocketModeClient::new(opener, settings, dispatcher.clone());
+
+    let background = CancellationToken::new();
+    tokio::spawn(prune_event_ids(store, background.clone()));
+    tokio::spawn(log_metrics(metrics.clone(), background.clone()));
+
+    let outcome = client.run(shutdown).await;
+    // Sockets are closed: no new work. Give in-flight handlers their grace period.
+    let abandoned = dispatcher.drain(socket.shutdown_grace).await;
+    if abandoned > 0 {
+        warn!(abandoned, grace = ?socket.shutdown_grace, "Handlers still running at shutdown were abandoned.");
+    }
+    background.cancel();
+    info!(metrics = ?metrics.snapshot(), "Stopped.");
+    outcome.map_err(|SocketModeError::Fatal { code }| RunError::SlackRefused { code })
+}
+
+fn tokens(config: &Config) -> anyhow::Result<(SecretString, SecretString)> {
+    let app = config
+        .slack
+        .app_token
+        .clone()
+        .context("slack.app_token is not set (or SLACK_APP_TOKEN)")?;
+    let bot = config
+        .slack
+        .bot_token
+        .clone()
+        .context("slack.bot_token is not set (or SLACK_BOT_TOKEN)")?;
+    Ok((app, bot))
+}
+
+/// `auth.test`, retried briefly: Slack may be unreachable for a moment at boot.
+async fn identify(slack: &dyn Messenger) -> Result<crate::slack::messenger::BotIdentity, RunError> {
+    let mut delay = Duration::from_millis(500);
+    for attempt in 1..=5 {
+        match slack.identity().await {
+            Ok(identity) => return Ok(identity),
+            Err(e) if e.is_auth_failure() => {
+                let code = match e {
+                    crate::slack::messenger::SlackApiError::Rejected { code, .. } => code,
+                    other => other.to_string(),
+                };
+                return Err(RunError::SlackRefused { code });
+            }
+            Err(e) if attempt < 5 => {
+                warn!(
+                    attempt,
+                    error = format!("{:#}", anyhow::Error::new(e)),
+                    "auth.test failed; retrying."
+                );
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context("Slack's auth.test kept failing")
+                    .into())
+            }
+        }
+    }
+    unreachable!("the loop returns on its last attempt")
+}
+
+async fn prune_event_ids(store: Arc<SqliteStore>, stop: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = every.tick() => {
+                let cutoff = SystemTime::now() - EVENT_ID_RETENTION;
+                if let Err(e) = store.forget_events_before(cutoff) {
+                    error!(error = format!("{e:#}"), "Failed to prune old event ids.");
+                }
+            }
+        }
+    }
+}
+
+async fn log_metrics(metrics: Arc<Metrics>, stop: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    every.tick().await;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = every.tick() => info!(metrics = ?metrics.snapshot(), "Socket Mode counters."),
+        }
+    }
+}

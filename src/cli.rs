@@ -1,0 +1,135 @@
+//! The command line: `run`, `check`, `manifest`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, ConfigErrors, Purpose};
+use crate::{app, exit, telemetry};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "chatops-bot",
+    version,
+    about = "AWS alarms and deploys in Slack, over Socket Mode."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the daemon until SIGTERM or SIGINT.
+    Run {
+        #[arg(long, short, default_value = "bot.toml", env = "CHATOPS_CONFIG")]
+        config: PathBuf,
+    },
+    /// Validate the configuration and report every problem at once.
+    Check {
+        #[arg(long, short, default_value = "bot.toml", env = "CHATOPS_CONFIG")]
+        config: PathBuf,
+    },
+    /// Print a Slack app manifest for "Create an App → From a manifest".
+    Manifest {
+        #[arg(long, short, default_value = "bot.toml", env = "CHATOPS_CONFIG")]
+        config: PathBuf,
+    },
+}
+
+/// Parse arguments, run, and turn the outcome into a documented exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    ExitCode::from(match cli.command {
+        Command::Run { config } => run(&config),
+        Command::Check { config } => check(&config),
+        Command::Manifest { config } => manifest(&config),
+    })
+}
+
+fn load(path: &PathBuf, purpose: Purpose) -> Result<Config, u8> {
+    Config::load(path, purpose).map_err(|errors: ConfigErrors| {
+        eprintln!("{errors}");
+        exit::CONFIG
+    })
+}
+
+fn run(path: &PathBuf) -> u8 {
+    let config = match load(path, Purpose::Run) {
+        Ok(config) => config,
+        Err(status) => return status,
+    };
+    telemetry::init(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("Failed to start the async runtime: {e}");
+            return exit::FAILURE;
+        }
+    };
+    match runtime.block_on(app::run(config, shutdown_signal())) {
+        Ok(()) => exit::OK,
+        Err(e @ app::RunError::SlackRefused { .. }) => {
+            tracing::error!(error = %e, "Stopping for good.");
+            eprintln!("chatops-bot: {e}");
+            exit::SLACK_REFUSED
+        }
+        Err(app::RunError::Failed(e)) => {
+            tracing::error!(error = format!("{e:#}"), "Stopping after a failure.");
+            eprintln!("chatops-bot: {e:#}");
+            exit::FAILURE
+        }
+    }
+}
+
+fn check(path: &PathBuf) -> u8 {
+    telemetry::init_default();
+    match load(path, Purpose::Run) {
+        Ok(_) => {
+            println!("{}: configuration is valid.", path.display());
+            exit::OK
+        }
+        Err(status) => status,
+    }
+}
+
+fn manifest(path: &PathBuf) -> u8 {
+    telemetry::init_default();
+    match load(path, Purpose::Manifest) {
+        Ok(config) => {
+            let manifest = crate::slack::manifest::render(&config.slack);
+            match serde_json::to_string_pretty(&manifest) {
+                Ok(json) => {
+                    println!("{json}");
+                    exit::OK
+                }
+                Err(e) => {
+                    eprintln!("Failed to write the manifest: {e}");
+                    exit::FAILURE
+                }
+            }
+        }
+        Err(status) => status,
+    }
+}
+
+/// Resolves on SIGTERM (systemd stop) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "Cannot listen for SIGTERM; only Ctrl-C will stop the bot.");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received."),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received."),
+    }
+}

@@ -1,0 +1,106 @@
+//! Text commands, from `@bot …` mentions and `/<prefix>-…` slash commands.
+
+mod help;
+
+use crate::context::Context;
+use crate::reply::{HandlerResult, Reply};
+use crate::slack::interaction::{Mention, SlashCommand};
+use crate::slack::message::{Message, Mrkdwn};
+
+/// The slash commands this deployment registers, derived from `slack.command_prefix`.
+#[derive(Clone, Debug)]
+pub struct CommandNames {
+    pub prefix: String,
+    pub help: String,
+}
+
+impl CommandNames {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+            help: format!("/{prefix}-help"),
+        }
+    }
+}
+
+/// Every command the bot understands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Help,
+}
+
+/// Text that is not a command, kept for the reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownCommand(pub String);
+
+impl Command {
+    /// The text after `@bot`. An empty mention asks for help.
+    pub fn from_mention(text: &str) -> Result<Command, UnknownCommand> {
+        let word = text.split_whitespace().next().unwrap_or("help");
+        match word.to_ascii_lowercase().as_str() {
+            "help" | "?" => Ok(Command::Help),
+            _ => Err(UnknownCommand(text.to_owned())),
+        }
+    }
+
+    pub fn from_slash(
+        slash: &SlashCommand,
+        names: &CommandNames,
+    ) -> Result<Command, UnknownCommand> {
+        if slash.command == names.help {
+            return Ok(Command::Help);
+        }
+        Err(UnknownCommand(
+            format!("{} {}", slash.command, slash.text)
+                .trim()
+                .to_owned(),
+        ))
+    }
+}
+
+pub async fn on_mention(ctx: &Context, mention: &Mention) -> HandlerResult {
+    match Command::from_mention(&mention.text) {
+        Ok(command) => run(ctx, command).await,
+        Err(unknown) => Ok(Reply::Ephemeral(unknown_command(ctx, &unknown))),
+    }
+}
+
+pub async fn on_slash(ctx: &Context, slash: &SlashCommand) -> HandlerResult {
+    match Command::from_slash(slash, &ctx.commands) {
+        // Help asked privately is answered privately.
+        Ok(Command::Help) => Ok(Reply::Ephemeral(help::message(ctx))),
+        Err(unknown) => Ok(Reply::Ephemeral(unknown_command(ctx, &unknown))),
+    }
+}
+
+async fn run(ctx: &Context, command: Command) -> HandlerResult {
+    match command {
+        Command::Help => Ok(Reply::InThread(help::message(ctx))),
+    }
+}
+
+fn unknown_command(ctx: &Context, unknown: &UnknownCommand) -> Message {
+    let mut text = Mrkdwn::trusted(":thinking_face: I don't know the command `");
+    text.push_escaped(&crate::slack::blocks::truncate(&unknown.0, 200));
+    text.push(&format!(
+        "`. Try `@{}` `help` or `{}`.",
+        ctx.bot.name, ctx.commands.help
+    ));
+    Message::markdown(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_mentions() {
+        assert_eq!(Command::from_mention("help"), Ok(Command::Help));
+        assert_eq!(Command::from_mention("  HELP me"), Ok(Command::Help));
+        assert_eq!(Command::from_mention(""), Ok(Command::Help));
+        assert_eq!(
+            Command::from_mention("deploy v1"),
+            Err(UnknownCommand("deploy v1".into()))
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! Typed, validated configuration: a TOML file, overridden by environment variables.
+//!
+//! Layers (later wins): the TOML file; `SLACK_APP_TOKEN` / `SLACK_BOT_TOKEN`; any
+//! `CHATOPS_<SECTION>__<KEY>` variable (`CHATOPS_SLACK__SOCKET__PING_INTERVAL` sets
+//! `slack.socket.ping_interval`). Loading reports every problem at once, each with its full key
+//! path; unknown keys are problems too. Tokens never appear in `Debug`, `Display` or errors.
+//!
+//! Adding a section: a new file with a struct, its `Default` and a `read(&mut Table)`, plus one
+//! field and one `root.section(…)` line in [`Config::from_tree`].
+
+mod errors;
+mod load;
+mod log;
+mod slack;
+mod socket;
+mod store;
+mod table;
+
+use std::path::Path;
+
+use ::config::{Map, Value};
+
+pub use errors::{ConfigErrors, ConfigProblem};
+pub use log::{LogConfig, LogFormat};
+pub use slack::{SlackConfig, SlashCommandSpec};
+pub use socket::SocketConfig;
+pub use store::StoreConfig;
+
+use table::Table;
+
+/// The whole configuration of the bot.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub slack: SlackConfig,
+    pub store: StoreConfig,
+    pub log: LogConfig,
+}
+
+/// What the configuration is loaded for; decides which keys are required.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// Running the bot: both Slack tokens are required.
+    Run,
+    /// Printing the app manifest, which comes before there are tokens: tokens are optional,
+    /// but any given is still checked.
+    Manifest,
+}
+
+impl Config {
+    /// Loads `path`, overridden by the process environment.
+    pub fn load(path: impl AsRef<Path>, purpose: Purpose) -> Result<Self, ConfigErrors> {
+        Self::load_with_env(path, load::process_env(), purpose)
+    }
+
+    /// Loads `path`, overridden by `env` instead of the process environment.
+    pub fn load_with_env(
+        path: impl AsRef<Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        purpose: Purpose,
+    ) -> Result<Self, ConfigErrors> {
+        let path = path.as_ref();
+        let file = path.display().to_string();
+        let text = load::read_file(path).map_err(|problem| ConfigErrors {
+            file: file.clone(),
+            problems: vec![problem],
+        })?;
+        Self::load_from_str(&file, &text, env, purpose)
+    }
+
+    /// Loads TOML `text` (named `file` in errors), overridden by `env`.
+    pub fn load_from_str(
+        file: &str,
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+        purpose: Purpose,
+    ) -> Result<Self, ConfigErrors> {
+        let errors = |problems| ConfigErrors {
+            file: file.to_owned(),
+            problems,
+        };
+        let tree = load::merge(text, env).map_err(|problem| errors(vec![problem]))?;
+        Self::from_tree(tree, purpose).map_err(errors)
+    }
+
+    fn from_tree(tree: Map<String, Value>, purpose: Purpose) -> Result<Self, Vec<ConfigProblem>> {
+        let mut root = Table::root(tree);
+        let slack = root.section("slack", |table| SlackConfig::read(table, purpose));
+        let store = root.section("store", StoreConfig::read);
+        let log = root.section("log", LogConfig::read);
+        let problems = root.finish();
+        match (slack, store, log) {
+            (Some(slack), Some(store), Some(log)) if problems.is_empty() => {
+                Ok(Self { slack, store, log })
+            }
+            _ => Err(problems),
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! A cursor over one table of the merged configuration tree: reads typed keys, records problems.
+
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use ::config::{Map, Value, ValueKind};
+
+use super::errors::ConfigProblem;
+use super::load::env_var_of;
+
+/// What reading one key produced. A problem has already been recorded for `Invalid`.
+#[derive(Debug)]
+pub(crate) enum Lookup<T> {
+    Absent,
+    Found(T),
+    Invalid,
+}
+
+impl<T> Lookup<T> {
+    /// The value, or `default` when the key is absent; `None` when it was invalid.
+    pub(crate) fn or(self, default: T) -> Option<T> {
+        match self {
+            Self::Absent => Some(default),
+            Self::Found(value) => Some(value),
+            Self::Invalid => None,
+        }
+    }
+
+    /// `Some(None)` when absent, `Some(Some(value))` when found, `None` when invalid.
+    pub(crate) fn optional(self) -> Option<Option<T>> {
+        match self {
+            Self::Absent => Some(None),
+            Self::Found(value) => Some(Some(value)),
+            Self::Invalid => None,
+        }
+    }
+}
+
+/// Whether a value may be quoted back in a problem message.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Echo {
+    Value,
+    TypeOnly,
+}
+
+/// One table (`slack`, `slack.socket`, …) being read. Keys are removed as they are read, so
+/// whatever is left at [`Table::finish`] is unknown.
+pub(crate) struct Table {
+    path: String,
+    entries: BTreeMap<String, Value>,
+    known: Vec<String>,
+    problems: Vec<ConfigProblem>,
+}
+
+impl Table {
+    /// The top of the merged tree.
+    pub(crate) fn root(entries: Map<String, Value>) -> Self {
+        Self::at(String::new(), entries)
+    }
+
+    fn at(path: String, entries: Map<String, Value>) -> Self {
+        Self {
+            path,
+            entries: entries.into_iter().collect(),
+            known: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Full dotted path of `key` in this table.
+    pub(crate) fn key_path(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    /// Records a problem with `key` that is not about its type (e.g. two keys that disagree).
+    pub(crate) fn report(&mut self, key: &str, message: impl Into<String>) {
+        let key = self.key_path(key);
+        self.problems.push(ConfigProblem::new(key, message));
+    }
+
+    fn report_from(&mut self, key: &str, env_var: Option<&str>, message: String) {
+        match env_var {
+            Some(name) => self.report(key, format!("{message} (set by {name})")),
+            None => self.report(key, message),
+        }
+    }
+
+    /// Reads the sub-table `key` with `read`; a missing sub-table reads as empty, so every key
+    /// takes its default. Returns `None` when anything in it was invalid.
+    pub(crate) fn section<T>(
+        &mut self,
+        key: &str,
+        read: impl FnOnce(&mut Table) -> Option<T>,
+    ) -> Option<T> {
+        self.known.push(key.to_owned());
+        let entries = match self.entries.remove(key) {
+            None => Map::new(),
+            Some(value) => {
+                let env_var = first_env_var(&value).map(str::to_owned);
+                match value.kind {
+                    ValueKind::Table(entries) => entries,
+                    other => {
+                        let got = describe(&other, Echo::TypeOnly);
+                        self.report_from(
+                            key,
+                            env_var.as_deref(),
+                            format!("expected a table, got {got}"),
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        let mut child = Table::at(self.key_path(key), entries);
+        let value = read(&mut child);
+        self.problems.extend(child.finish());
+        value
+    }
+
+    /// A string, passed through `check`.
+    pub(crate) fn string<T>(
+        &mut self,
+        key: &str,
+        check: impl FnOnce(String) -> Result<T, String>,
+    ) -> Lookup<T> {
+        self.leaf(key, Echo::Value, "a string", expect_string, check)
+    }
+
+    /// A string that must never be quoted back (a token), passed through `check`.
+    pub(crate) fn secret_string<T>(
+        &mut self,
+        key: &str,
+        check: impl FnOnce(String) -> Result<T, String>,
+    ) -> Lookup<T> {
+        self.leaf(key, Echo::TypeOnly, "a string", expect_string, check)
+    }
+
+    /// An integer (a TOML integer, or an environment variable that parses as one).
+    pub(crate) fn integer<T>(
+        &mut self,
+        key: &str,
+        check: impl FnOnce(i64) -> Result<T, String>,
+    ) -> Lookup<T> {
+        self.leaf(key, Echo::Value, "an integer", expect_integer, check)
+    }
+
+    /// A duration written the humantime way: "10s", "500ms", "1m 30s".
+    pub(crate) fn duration(
+        &mut self,
+        key: &str,
+        check: impl FnOnce(Duration) -> Result<Duration, String>,
+    ) -> Lookup<Duration> {
+        self.leaf(key, Echo::Value, DURATION_EXPECTED, expect_duration, check)
+    }
+
+    fn leaf<R, T>(
+        &mut self,
+        key: &str,
+        echo: Echo,
+        expected: &str,
+        extract: impl FnOnce(ValueKind, bool) -> Option<Result<R, String>>,
+        check: impl FnOnce(R) -> Result<T, String>,
+    ) -> Lookup<T> {
+        self.known.push(key.to_owned());
+        let Some(value) = self.entries.remove(key) else {
+            return Lookup::Absent;
+        };
+        let env_var = env_var_of(&value).map(str::to_owned);
+        let got = describe(&value.kind, echo);
+        let outcome = match extract(value.kind, env_var.is_some()) {
+            None => Err(format!("expected {expected}, got {got}")),
+            Some(raw) => raw.and_then(check),
+        };
+        match outcome {
+            Ok(value) => Lookup::Found(value),
+            Err(message) => {
+                self.report_from(key, env_var.as_deref(), message);
+                Lookup::Invalid
+            }
+        }
+    }
+
+    /// Reports every key nobody asked for and hands back all problems of this table.
+    pub(crate) fn finish(mut self) -> Vec<ConfigProblem> {
+        for (key, value) in std::mem::take(&mut self.entries) {
+            let message = match closest_known(&key, &self.known) {
+                Some(known) => format!("unknown key (did you mean {known}?)"),
+                None => "unknown key".to_owned(),
+            };
+            self.report_from(&key, first_env_var(&value), message);
+        }
+        self.problems
+    }
+}
+
+const DURATION_EXPECTED: &str = "a duration such as \"10s\" or \"500ms\"";
+
+/// `None` means "wrong type"; `Some(Err)` means the right type with an unusable value.
+fn expect_string(kind: ValueKind, _from_env: bool) -> Option<Result<String, String>> {
+    match kind {
+        ValueKind::String(text) => Some(Ok(text)),
+        _ => None,
+    }
+}
+
+fn expect_integer(kind: ValueKind, from_env: bool) -> Option<Result<i64, String>> {
+    match kind {
+        ValueKind::I64(number) => Some(Ok(number)),
+        ValueKind::String(text) if from_env => Some(
+            text.trim()
+                .parse()
+                .map_err(|_| format!("expected an integer, got {text:?}")),
+        ),
+        _ => None,
+    }
+}
+
+fn expect_duration(kind: ValueKind, _from_env: bool) -> Option<Result<Duration, String>> {
+    match kind {
+        ValueKind::String(text) => Some(
+            humantime::parse_duration(text.trim())
+                .map_err(|error| format!("expected {DURATION_EXPECTED}, got {text:?} ({error})")),
+        ),
+        _ => None,
+    }
+}
+
+fn describe(kind: &ValueKind, echo: Echo) -> String {
+    let (type_name, shown) = match kind {
+        ValueKind::Nil => return "nothing".to_owned(),
+        ValueKind::Boolean(value) => ("a boolean", value.to_string()),
+        ValueKind::I64(value) => ("an integer", value.to_string()),
+        ValueKind::I128(value) => ("an integer", value.to_string()),
+        ValueKind::U64(value) => ("an integer", value.to_string()),
+        ValueKind::U128(value) => ("an integer", value.to_string()),
+        ValueKind::Float(value) => ("a float", value.to_string()),
+        ValueKind::String(value) => ("a string", format!("{value:?}")),
+        ValueKind::Table(_) => return "a table".to_owned(),
+        ValueKind::Array(_) => return "an array".to_owned(),
+    };
+    match echo {
+        Echo::Value if matches!(kind, ValueKind::String(_)) => shown,
+        Echo::Value => format!("{type_name} {shown}"),
+        Echo::TypeOnly => type_name.to_owned(),
+    }
+}
+
+/// The environment variable behind `value`, or behind the first such value inside it.
+fn first_env_var(value: &Value) -> Option<&str> {
+    if let Some(name) = env_var_of(value) {
+        return Some(name);
+    }
+    match &value.kind {
+        ValueKind::Table(entries) => entries.values().find_map(first_env_var),
+        ValueKind::Array(items) => items.iter().find_map(first_env_var),
+        _ => None,
+    }
+}
+
+/// A known key that `unknown` is probably a misspelling of.
+fn closest_known<'k>(unknown: &str, known: &'k [String]) -> Option<&'k str> {
+    let normalized = unknown.to_lowercase().replace('-', "_");
+    known
+        .iter()
+        .map(|candidate| (edit_distance(&normalized, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= 1 || (*distance <= 2 && candidate.len() >= 8))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate.as_str())
+}
+
+fn edit_distance(left: &str, right: &str) -> usize {
+    let right: Vec<char> = right.chars().collect();
+    let mut previous: Vec<usize> = (0..=right.len()).collect();
+    for (i, left_char) in left.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, right_char) in right.iter().enumerate() {
+            let substitution = previous[j] + usize::from(left_char != *right_char);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[right.len()]
+}
+
+/// Check: an integer in `range`, converted to `T`.
+pub(crate) fn within<T: TryFrom<i64>>(
+    range: RangeInclusive<i64>,
+) -> impl FnOnce(i64) -> Result<T, String> {
+    move |number| {
+        let out_of_range = || {
+            format!(
+                "must be between {} and {}, got {number}",
+                range.start(),
+                range.end()
+            )
+        };
+        if !range.contains(&number) {
+            return Err(out_of_range());
+        }
+        T::try_from(number).map_err(|_| out_of_range())
+    }
+}
+
+/// Check: a duration longer than zero.
+pub(crate) fn nonzero(duration: Duration) -> Result<Duration, String> {
+    if duration.is_zero() {
+        Err("must be longer than zero".to_owned())
+    } else {
+        Ok(duration)
+    }
+}
+
+/// Check: any duration, zero included.
+pub(crate) fn any_duration(duration: Duration) -> Result<Duration, String> {
+    Ok(duration)
+}
+
+/// A duration as people write it in the config file.
+pub(crate) fn show_duration(duration: Duration) -> String {
+    humantime::format_duration(duration).to_string()
+}

@@ -1,0 +1,15 @@
+//! chatops-bot: AWS alarms, AI analysis and GitHub deploys in Slack, over Socket Mode.
+
+pub mod actions;
+pub mod alarms;
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod context;
+pub mod exit;
+pub mod reply;
+pub mod router;
+pub mod slack;
+pub mod store;
+pub mod telemetry;

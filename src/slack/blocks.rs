@@ -1,0 +1,123 @@
+//! Render the bot's `Message` model as slack-morphism Block Kit content.
+
+use slack_morphism::prelude::*;
+
+use super::message::{Block, Button, ButtonStyle, Message, Mrkdwn};
+
+/// Slack's hard limits that rendering enforces.
+pub const MAX_SECTION_CHARS: usize = 3000;
+pub const MAX_BLOCKS: usize = 50;
+const MAX_HEADER_CHARS: usize = 150;
+const MAX_TEXT_CHARS: usize = 3000;
+
+/// Block Kit content for `chat.postMessage`/`chat.update`/`chat.postEphemeral`.
+pub fn content(message: &Message) -> SlackMessageContent {
+    SlackMessageContent::new()
+        .with_text(truncate(&message.text, MAX_TEXT_CHARS))
+        .with_blocks(message.blocks.iter().take(MAX_BLOCKS).map(block).collect())
+}
+
+/// The same content as JSON, for `response_url` posts.
+pub fn to_json(message: &Message) -> serde_json::Value {
+    let blocks: Vec<SlackBlock> = message.blocks.iter().take(MAX_BLOCKS).map(block).collect();
+    serde_json::json!({ "text": truncate(&message.text, MAX_TEXT_CHARS), "blocks": blocks })
+}
+
+fn block(block: &Block) -> SlackBlock {
+    match block {
+        Block::Header(text) => SlackHeaderBlock::new(pt!(truncate(text, MAX_HEADER_CHARS))).into(),
+        Block::Section { text, fields } => {
+            let section = SlackSectionBlock::new().with_text(markdown(text));
+            if fields.is_empty() {
+                section.into()
+            } else {
+                section
+                    .with_fields(fields.iter().take(10).map(markdown).collect())
+                    .into()
+            }
+        }
+        Block::Context(items) => SlackContextBlock::new(
+            items
+                .iter()
+                .take(10)
+                .map(|m| {
+                    SlackContextBlockElement::MarkDown(SlackBlockMarkDownText::new(truncate(
+                        m.as_str(),
+                        2000,
+                    )))
+                })
+                .collect(),
+        )
+        .into(),
+        Block::Divider => SlackDividerBlock::new().into(),
+        Block::Actions(buttons) => {
+            SlackActionsBlock::new(buttons.iter().take(25).map(button).collect()).into()
+        }
+    }
+}
+
+fn markdown(text: &Mrkdwn) -> SlackBlockText {
+    SlackBlockText::MarkDown(SlackBlockMarkDownText::new(truncate(
+        text.as_str(),
+        MAX_SECTION_CHARS,
+    )))
+}
+
+fn button(b: &Button) -> SlackActionBlockElement {
+    let mut element = SlackBlockButtonElement::new(pt!(truncate(&b.label, 75)))
+        .with_action_id(b.action_id.clone().into());
+    if let Some(value) = &b.value {
+        element = element.with_value(value.clone());
+    }
+    if let Some(style) = b.style {
+        element = element.with_style(match style {
+            ButtonStyle::Primary => SlackBlockButtonStyle::Primary,
+            ButtonStyle::Danger => SlackBlockButtonStyle::Danger,
+        });
+    }
+    SlackActionBlockElement::Button(element)
+}
+
+/// Cut at a char boundary, marking the cut visibly. Callers that can say more (e.g. "full text in
+/// thread") cut earlier themselves; this is the last line of defence against Slack's hard limits.
+pub fn truncate(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max_chars.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_block_kit_json_and_respects_limits() {
+        let long = "x".repeat(5000);
+        let message = Message {
+            text: "fallback".into(),
+            blocks: vec![
+                Block::Header("Title".into()),
+                Block::Section {
+                    text: Mrkdwn::escaped(&long),
+                    fields: vec![],
+                },
+                Block::Actions(vec![Button {
+                    label: "👀 Watching".into(),
+                    action_id: "watch".into(),
+                    value: Some("v".into()),
+                    style: Some(ButtonStyle::Primary),
+                }]),
+            ],
+        };
+        let json = to_json(&message);
+        assert_eq!(json["blocks"][0]["type"], "header");
+        let section = json["blocks"][1]["text"]["text"].as_str().unwrap();
+        assert_eq!(section.chars().count(), MAX_SECTION_CHARS);
+        assert!(section.ends_with('…'));
+        assert_eq!(json["blocks"][2]["elements"][0]["action_id"], "watch");
+        assert_eq!(json["blocks"][2]["elements"][0]["style"], "primary");
+    }
+}

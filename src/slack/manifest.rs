@@ -1,0 +1,77 @@
+//! Renders the Slack app manifest (JSON) for "Create an App → From a manifest".
+//!
+//! Socket Mode app: no request URLs anywhere. Slash commands come from
+//! [`SlackConfig::slash_commands`], so the manifest and the router agree.
+
+use serde_json::{json, Value};
+
+use crate::config::SlackConfig;
+
+/// Bot token scopes the bot needs, and no more.
+pub const BOT_SCOPES: &[&str] = &[
+    "app_mentions:read",
+    "chat:write",
+    "chat:write.public",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "users:read",
+    "reactions:write",
+    "commands",
+];
+
+/// Events the bot subscribes to: mentions, and messages in public and private channels and DMs.
+pub const BOT_EVENTS: &[&str] = &[
+    "app_mention",
+    "message.channels",
+    "message.groups",
+    "message.im",
+];
+
+const DESCRIPTION: &str = "AWS alarms and GitHub deploys, in Slack.";
+
+/// The manifest for the app described by `config`.
+pub fn render(config: &SlackConfig) -> Value {
+    let slash_commands: Vec<Value> = config
+        .slash_commands()
+        .into_iter()
+        .map(|command| {
+            json!({
+                "command": command.name,
+                "description": command.description,
+                "usage_hint": command.usage_hint,
+                "should_escape": false,
+            })
+        })
+        .collect();
+    json!({
+        "_metadata": { "major_version": 1, "minor_version": 1 },
+        "display_information": {
+            "name": config.app_name,
+            "description": DESCRIPTION,
+        },
+        "features": {
+            // The Messages tab must accept messages, or people cannot DM the bot (message.im).
+            "app_home": {
+                "home_tab_enabled": false,
+                "messages_tab_enabled": true,
+                "messages_tab_read_only_enabled": false,
+            },
+            "bot_user": {
+                "display_name": config.app_name,
+                "always_online": true,
+            },
+            "slash_commands": slash_commands,
+        },
+        "oauth_config": {
+            "scopes": { "bot": BOT_SCOPES },
+        },
+        "settings": {
+            "event_subscriptions": { "bot_events": BOT_EVENTS },
+            "interactivity": { "is_enabled": true },
+            "org_deploy_enabled": false,
+            "socket_mode_enabled": true,
+            "token_rotation_enabled": false,
+        },
+    })
+}

@@ -1,0 +1,123 @@
+//! Outgoing messages as the bot's handlers write them; `blocks` turns them into Block Kit.
+
+use std::fmt;
+
+/// Text in Slack's mrkdwn, with everything that came from outside already escaped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mrkdwn(String);
+
+impl Mrkdwn {
+    /// Text the bot wrote itself; markup in it is meant.
+    pub fn trusted(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+    /// Text from a user or AWS: `&`, `<`, `>` are escaped so `<!channel>` pings nobody and `<url|x>` links nowhere.
+    pub fn escaped(text: &str) -> Self {
+        Self(escape(text))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// Append trusted markup.
+    pub fn push(&mut self, trusted: &str) {
+        self.0.push_str(trusted);
+    }
+    /// Append outside text, escaped.
+    pub fn push_escaped(&mut self, text: &str) {
+        self.0.push_str(&escape(text));
+    }
+}
+
+impl fmt::Display for Mrkdwn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Escape the three characters Slack's mrkdwn treats as control characters.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One message: `text` is the notification/fallback text, `blocks` what Slack shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    pub text: String,
+    pub blocks: Vec<Block>,
+}
+
+impl Message {
+    /// A message that is one section of mrkdwn.
+    pub fn markdown(text: Mrkdwn) -> Self {
+        Self {
+            text: text.as_str().to_owned(),
+            blocks: vec![Block::Section {
+                text,
+                fields: vec![],
+            }],
+        }
+    }
+}
+
+/// The Block Kit blocks the bot uses.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Block {
+    Header(String),
+    Section { text: Mrkdwn, fields: Vec<Mrkdwn> },
+    Context(Vec<Mrkdwn>),
+    Divider,
+    Actions(Vec<Button>),
+}
+
+/// A button; `action_id` and `value` come back in the click.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Button {
+    pub label: String,
+    pub action_id: String,
+    pub value: Option<String>,
+    pub style: Option<ButtonStyle>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ButtonStyle {
+    Primary,
+    Danger,
+}
+
+/// Who sees a reply sent through a `response_url`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    /// Only the user who acted.
+    Ephemeral,
+    /// Everyone in the channel.
+    InChannel,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_defuses_mentions_and_links() {
+        assert_eq!(
+            escape("<!channel> & <http://x|y>"),
+            "&lt;!channel&gt; &amp; &lt;http://x|y&gt;"
+        );
+        assert_eq!(
+            escape("plain ünïcödé \u{202e} 🚨"),
+            "plain ünïcödé \u{202e} 🚨"
+        );
+        let mut m = Mrkdwn::trusted("*Alarm:* ");
+        m.push_escaped("<@U1>");
+        assert_eq!(m.as_str(), "*Alarm:* &lt;@U1&gt;");
+    }
+}

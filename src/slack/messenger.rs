@@ -1,0 +1,328 @@
+//! `Messenger`: how handlers talk to Slack's Web API. The real one is slack-morphism behind per-method queues.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use secrecy::{ExposeSecret, SecretString};
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tracing::warn;
+use url::Url;
+
+use super::blocks;
+use super::interaction::{ChannelId, MessageTs, ResponseUrl, UserId};
+use super::message::{Message, Visibility};
+
+/// A failed Web API call, by cause.
+#[derive(Debug, thiserror::Error)]
+pub enum SlackApiError {
+    /// Slack answered `ok:false`, e.g. `channel_not_found`, `invalid_auth`.
+    #[error("Slack rejected {method}: {code}")]
+    Rejected { method: &'static str, code: String },
+    #[error("Slack kept rate limiting {method}")]
+    RateLimited { method: &'static str },
+    #[error("Slack answered {method} with HTTP {status}")]
+    Http { method: &'static str, status: u16 },
+    #[error("could not complete {method}")]
+    Transport {
+        method: &'static str,
+        #[source]
+        source: anyhow::Error,
+    },
+}
+
+impl SlackApiError {
+    /// True when the bot's token is no longer usable: nothing but an operator can fix this.
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(self, Self::Rejected { code, .. } if super::socket::opener::FATAL_CODES.contains(&code.as_str()))
+    }
+}
+
+/// Who the bot is in this workspace (`auth.test`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BotIdentity {
+    pub user_id: UserId,
+    /// The bot user's handle, as in `@name`.
+    pub name: String,
+    pub team: String,
+}
+
+/// The Slack Web API calls the bot makes.
+#[async_trait]
+pub trait Messenger: Send + Sync + 'static {
+    /// `chat.postMessage`; returns the new message's ts.
+    async fn post(
+        &self,
+        channel: &ChannelId,
+        thread: Option<&MessageTs>,
+        message: &Message,
+    ) -> Result<MessageTs, SlackApiError>;
+    /// `chat.update` of a message the bot posted.
+    async fn update(
+        &self,
+        channel: &ChannelId,
+        ts: &MessageTs,
+        message: &Message,
+    ) -> Result<(), SlackApiError>;
+    /// `chat.postEphemeral`: visible to `user` only.
+    async fn post_ephemeral(
+        &self,
+        channel: &ChannelId,
+        user: &UserId,
+        thread: Option<&MessageTs>,
+        message: &Message,
+    ) -> Result<(), SlackApiError>;
+    /// Reply through an interaction's `response_url`.
+    async fn respond(
+        &self,
+        url: &ResponseUrl,
+        message: &Message,
+        visibility: Visibility,
+    ) -> Result<(), SlackApiError>;
+    /// `auth.test`.
+    async fn identity(&self) -> Result<BotIdentity, SlackApiError>;
+}
+
+type Connector = SlackClientHyperConnector<HttpsConnector<HttpConnector>>;
+
+/// Retries of one call after 429s before giving up; each waits as long as Slack asked.
+const MAX_RATE_LIMITED_RETRIES: u32 = 8;
+/// Retries after 5xx or transport failures.
+const MAX_FAILURE_RETRIES: u32 = 2;
+/// Calls of one method in flight at once; the rest queue in order.
+const PER_METHOD_CONCURRENCY: usize = 16;
+
+/// The real `Messenger`: slack-morphism pointed at `slack.api_url`.
+pub struct SlackMessenger {
+    client: SlackClient<Connector>,
+    token: SlackApiToken,
+    http: reqwest::Client,
+    gates: Mutex<HashMap<&'static str, Arc<MethodGate>>>,
+}
+
+/// One queue per Web API method: a 429 pauses every later call of that method until Retry-After.
+struct MethodGate {
+    slots: Semaphore,
+    resume_at: Mutex<Option<Instant>>,
+}
+
+impl MethodGate {
+    async fn wait_until_open(&self) {
+        loop {
+            let resume_at = *self.resume_at.lock().unwrap_or_else(|e| e.into_inner());
+            match resume_at {
+                Some(at) if at > Instant::now() => tokio::time::sleep_until(at).await,
+                _ => return,
+            }
+        }
+    }
+    fn pause_for(&self, delay: Duration) {
+        let mut resume_at = self.resume_at.lock().unwrap_or_else(|e| e.into_inner());
+        let until = Instant::now() + delay;
+        if resume_at.is_none_or(|at| at < until) {
+            *resume_at = Some(until);
+        }
+    }
+}
+
+impl SlackMessenger {
+    pub fn new(api_url: &Url, bot_token: &SecretString) -> anyhow::Result<Self> {
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let connector = SlackClientHyperConnector::with_connector(https)
+            .with_slack_api_url(api_url.as_str().trim_end_matches('/'));
+        let token = SlackApiToken::new(SlackApiTokenValue(bot_token.expose_secret().to_owned()));
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .build()?;
+        Ok(Self {
+            client: SlackClient::new(connector),
+            token,
+            http,
+            gates: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn session(&self) -> SlackClientSession<'_, Connector> {
+        self.client.open_session(&self.token)
+    }
+
+    fn gate(&self, method: &'static str) -> Arc<MethodGate> {
+        let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+        gates
+            .entry(method)
+            .or_insert_with(|| {
+                Arc::new(MethodGate {
+                    slots: Semaphore::new(PER_METHOD_CONCURRENCY),
+                    resume_at: Mutex::new(None),
+                })
+            })
+            .clone()
+    }
+
+    /// Run one Web API call through its method's queue, honouring 429 Retry-After.
+    async fn call<T, F, Fut>(&self, method: &'static str, attempt: F) -> Result<T, SlackApiError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = ClientResult<T>>,
+    {
+        let gate = self.gate(method);
+        let _slot = gate.slots.acquire().await;
+        let (mut rate_limited, mut failures) = (0, 0);
+        loop {
+            gate.wait_until_open().await;
+            match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(SlackClientError::RateLimitError(e)) => {
+                    rate_limited += 1;
+                    if rate_limited > MAX_RATE_LIMITED_RETRIES {
+                        return Err(SlackApiError::RateLimited { method });
+                    }
+                    let delay = e.retry_after.unwrap_or(Duration::from_secs(1));
+                    warn!(method, retry_after = ?delay, "Slack rate limited a call; pausing this method.");
+                    gate.pause_for(delay);
+                }
+                Err(SlackClientError::ApiError(e)) => {
+                    return Err(SlackApiError::Rejected {
+                        method,
+                        code: e.code,
+                    })
+                }
+                Err(SlackClientError::HttpError(e))
+                    if !e.status_code.is_server_error() || failures >= MAX_FAILURE_RETRIES =>
+                {
+                    return Err(SlackApiError::Http {
+                        method,
+                        status: e.status_code.as_u16(),
+                    });
+                }
+                Err(
+                    e @ (SlackClientError::HttpError(_)
+                    | SlackClientError::HttpProtocolError(_)
+                    | SlackClientError::SystemError(_)),
+                ) if failures < MAX_FAILURE_RETRIES => {
+                    failures += 1;
+                    warn!(method, error = %e, "Slack call failed; retrying.");
+                    tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(failures))).await;
+                }
+                Err(e) => {
+                    return Err(SlackApiError::Transport {
+                        method,
+                        source: anyhow::anyhow!("{e}"),
+                    })
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Messenger for SlackMessenger {
+    async fn post(
+        &self,
+        channel: &ChannelId,
+        thread: Option<&MessageTs>,
+        message: &Message,
+    ) -> Result<MessageTs, SlackApiError> {
+        let request =
+            SlackApiChatPostMessageRequest::new(channel.0.clone().into(), blocks::content(message))
+                .opt_thread_ts(thread.map(|t| t.0.clone().into()));
+        let response = self.call("chat.postMessage", || async {
+            self.session().chat_post_message(&request).await
+        });
+        Ok(MessageTs(response.await?.ts.0))
+    }
+
+    async fn update(
+        &self,
+        channel: &ChannelId,
+        ts: &MessageTs,
+        message: &Message,
+    ) -> Result<(), SlackApiError> {
+        let request = SlackApiChatUpdateRequest::new(
+            channel.0.clone().into(),
+            blocks::content(message),
+            ts.0.clone().into(),
+        );
+        self.call("chat.update", || async {
+            self.session().chat_update(&request).await
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn post_ephemeral(
+        &self,
+        channel: &ChannelId,
+        user: &UserId,
+        thread: Option<&MessageTs>,
+        message: &Message,
+    ) -> Result<(), SlackApiError> {
+        let request = SlackApiChatPostEphemeralRequest::new(
+            channel.0.clone().into(),
+            user.0.clone().into(),
+            blocks::content(message),
+        )
+        .opt_thread_ts(thread.map(|t| t.0.clone().into()));
+        self.call("chat.postEphemeral", || async {
+            self.session().chat_post_ephemeral(&request).await
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn respond(
+        &self,
+        url: &ResponseUrl,
+        message: &Message,
+        visibility: Visibility,
+    ) -> Result<(), SlackApiError> {
+        const METHOD: &str = "response_url";
+        let mut body = blocks::to_json(message);
+        body["response_type"] = match visibility {
+            Visibility::Ephemeral => "ephemeral",
+            Visibility::InChannel => "in_channel",
+        }
+        .into();
+        body["replace_original"] = false.into();
+        let transport = |e: reqwest::Error| SlackApiError::Transport {
+            method: METHOD,
+            source: e.without_url().into(),
+        };
+        let response = self
+            .http
+            .post(&url.0)
+            .json(&body)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(SlackApiError::Http {
+                method: METHOD,
+                status: status.as_u16(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn identity(&self) -> Result<BotIdentity, SlackApiError> {
+        let response = self
+            .call("auth.test", || async { self.session().auth_test().await })
+            .await?;
+        Ok(BotIdentity {
+            user_id: UserId(response.user_id.0),
+            name: response.user.unwrap_or_else(|| "chatops-bot".to_owned()),
+            team: response.team,
+        })
+    }
+}

@@ -1,0 +1,9 @@
+//! Everything that knows Slack: Socket Mode, the wire format, Block Kit, the Web API, the manifest.
+
+pub mod blocks;
+pub mod inbound;
+pub mod interaction;
+pub mod manifest;
+pub mod message;
+pub mod messenger;
+pub mod socket;

@@ -1,0 +1,109 @@
+//! `apps.connections.open`: a fresh single-use WebSocket URL for every connection attempt.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+/// Why no URL could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The token or workspace is unusable; retrying cannot help.
+    #[error("Slack refused the app-level token: {code}")]
+    Fatal { code: String },
+    /// Slack asked us to wait.
+    #[error("apps.connections.open is rate limited; retry after {retry_after:?}")]
+    RateLimited { retry_after: Duration },
+    /// Anything else: network trouble, 5xx, odd answers. Retry with backoff.
+    #[error("apps.connections.open failed")]
+    Transient(#[source] anyhow::Error),
+}
+
+/// The `ok:false` error codes that no retry can fix (node-slack-sdk's list).
+pub const FATAL_CODES: &[&str] = &[
+    "not_authed",
+    "invalid_auth",
+    "account_inactive",
+    "user_removed_from_team",
+    "team_disabled",
+    "token_revoked",
+    "not_allowed_token_type",
+    "missing_scope",
+];
+
+/// Asks Slack for WebSocket URLs, with the app-level token.
+#[derive(Clone)]
+pub struct ConnectionOpener {
+    http: reqwest::Client,
+    endpoint: Url,
+    app_token: SecretString,
+}
+
+#[derive(Deserialize)]
+struct OpenResponse {
+    ok: bool,
+    url: Option<String>,
+    error: Option<String>,
+}
+
+impl ConnectionOpener {
+    pub fn new(api_url: &Url, app_token: SecretString) -> anyhow::Result<Self> {
+        let endpoint = api_url.join("apps.connections.open")?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .tcp_nodelay(true)
+            .build()?;
+        Ok(Self {
+            http,
+            endpoint,
+            app_token,
+        })
+    }
+
+    pub async fn open(&self) -> Result<Url, OpenError> {
+        let transient = |e: anyhow::Error| OpenError::Transient(e);
+        let response = self
+            .http
+            .post(self.endpoint.clone())
+            .bearer_auth(self.app_token.expose_secret())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .send()
+            .await
+            .map_err(|e| transient(anyhow::Error::new(e).context("request did not complete")))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Err(OpenError::RateLimited {
+                retry_after: retry_after(response.headers()).unwrap_or(Duration::from_secs(1)),
+            });
+        }
+        if !status.is_success() {
+            return Err(transient(anyhow::anyhow!("HTTP {status}")));
+        }
+        let body: OpenResponse = response.json().await.map_err(|e| {
+            transient(anyhow::Error::new(e).context("response is not the expected JSON"))
+        })?;
+        match (body.ok, body.url, body.error) {
+            (true, Some(url), _) => Url::parse(&url).map_err(|e| {
+                transient(anyhow::Error::new(e).context("Slack returned an invalid URL"))
+            }),
+            (_, _, Some(code)) if code == "ratelimited" => Err(OpenError::RateLimited {
+                retry_after: Duration::from_secs(1),
+            }),
+            (_, _, Some(code)) if FATAL_CODES.contains(&code.as_str()) => {
+                Err(OpenError::Fatal { code })
+            }
+            (_, _, error) => Err(transient(anyhow::anyhow!(
+                "Slack answered ok={} error={}",
+                body.ok,
+                error.as_deref().unwrap_or("none")
+            ))),
+        }
+    }
+}
+
+/// `Retry-After` in seconds (Slack never sends the HTTP-date form).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}

@@ -1,0 +1,149 @@
+//! `Store` on an embedded SQLite file (WAL mode), shared behind a mutex.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{migrations, Store};
+
+/// The default store. Calls are short (tens of µs), so they run inline under a mutex.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn unix_millis(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the database at `path` and migrate it.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("Failed to create {}", dir.display()))?;
+        }
+        let conn = Connection::open(path)
+            .with_context(|| format!("Failed to open the store at {}", path.display()))?;
+        Self::init(conn)
+            .with_context(|| format!("Failed to prepare the store at {}", path.display()))
+    }
+
+    /// A private in-memory store, for tests and `render`-style tools.
+    pub fn in_memory() -> anyhow::Result<Self> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> anyhow::Result<Self> {
+        // WAL lets readers proceed during writes; NORMAL sync is durable across crashes of the process.
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if mode != "wal" && mode != "memory" {
+            anyhow::bail!("SQLite refused WAL mode (got {mode})");
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrations::apply(&mut conn)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        f(&conn)
+    }
+
+    /// The schema version on disk (for `check` and tests).
+    pub fn schema_version(&self) -> anyhow::Result<usize> {
+        Ok(self.with(|c| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)))? as usize)
+    }
+
+    /// When `event_id` was first seen, if it was.
+    pub fn event_seen_at(&self, event_id: &str) -> anyhow::Result<Option<i64>> {
+        Ok(self.with(|c| {
+            c.query_row(
+                "SELECT seen_at FROM seen_events WHERE event_id = ?1",
+                [event_id],
+                |r| r.get(0),
+            )
+            .optional()
+        })?)
+    }
+}
+
+impl Store for SqliteStore {
+    fn record_event(&self, event_id: &str, now: SystemTime) -> anyhow::Result<bool> {
+        let inserted = self
+            .with(|c| {
+                c.prepare_cached(
+                    "INSERT OR IGNORE INTO seen_events (event_id, seen_at) VALUES (?1, ?2)",
+                )?
+                .execute(params![event_id, unix_millis(now)])
+            })
+            .context("Failed to record an event id")?;
+        Ok(inserted == 1)
+    }
+
+    fn forget_events_before(&self, cutoff: SystemTime) -> anyhow::Result<usize> {
+        Ok(self
+            .with(|c| {
+                c.execute(
+                    "DELETE FROM seen_events WHERE seen_at < ?1",
+                    [unix_millis(cutoff)],
+                )
+            })
+            .context("Failed to prune event ids")?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn records_each_event_once_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/bot.db");
+        let now = SystemTime::now();
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            assert!(store.record_event("Ev1", now).unwrap());
+            assert!(!store.record_event("Ev1", now).unwrap());
+            assert_eq!(
+                store.schema_version().unwrap(),
+                migrations::latest_version()
+            );
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert!(
+            !store.record_event("Ev1", now).unwrap(),
+            "a restart must remember handled events"
+        );
+        assert!(store.record_event("Ev2", now).unwrap());
+    }
+
+    #[test]
+    fn prunes_only_old_ids() {
+        let store = SqliteStore::in_memory().unwrap();
+        let now = SystemTime::now();
+        store
+            .record_event("old", now - Duration::from_secs(7200))
+            .unwrap();
+        store.record_event("new", now).unwrap();
+        assert_eq!(
+            store
+                .forget_events_before(now - Duration::from_secs(3600))
+                .unwrap(),
+            1
+        );
+        assert!(store.event_seen_at("old").unwrap().is_none());
+        assert!(store.event_seen_at("new").unwrap().is_some());
+    }
+}

@@ -1,0 +1,479 @@
+//! Loading, layering and validating the configuration: one case per kind of problem.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chatops_bot::config::{Config, ConfigErrors, LogFormat, Purpose};
+use secrecy::ExposeSecret;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/config")
+        .join(name)
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
+
+fn load(name: &str, vars: &[(&str, &str)], purpose: Purpose) -> Result<Config, ConfigErrors> {
+    Config::load_with_env(fixture(name), env(vars), purpose)
+}
+
+fn load_ok(name: &str, vars: &[(&str, &str)], purpose: Purpose) -> Config {
+    load(name, vars, purpose).unwrap_or_else(|errors| panic!("{name} should load:\n{errors}"))
+}
+
+/// Asserts the problems are exactly `expected`, in order: (full key, message substring).
+fn assert_problems(case: &str, errors: &ConfigErrors, expected: &[(&str, &str)]) {
+    let matches = errors.problems.len() == expected.len()
+        && errors
+            .problems
+            .iter()
+            .zip(expected)
+            .all(|(problem, (key, part))| problem.key == *key && problem.message.contains(part));
+    assert!(
+        matches,
+        "{case}: expected problems {expected:#?}\ngot:\n{errors}"
+    );
+}
+
+struct BadConfig {
+    fixture: &'static str,
+    env: &'static [(&'static str, &'static str)],
+    purpose: Purpose,
+    expected: &'static [(&'static str, &'static str)],
+}
+
+const BAD_CONFIGS: &[BadConfig] = &[
+    BadConfig {
+        fixture: "several-problems.toml",
+        env: &[],
+        purpose: Purpose::Manifest,
+        expected: &[
+            (
+                "slack.app_token",
+                "must start with \"xapp-\" (an app-level token with the connections:write scope)",
+            ),
+            ("slack.connections", "must be between 1 and 10, got 12"),
+            ("slack.colour", "unknown key"),
+        ],
+    },
+    BadConfig {
+        fixture: "wrong-types.toml",
+        env: &[],
+        purpose: Purpose::Manifest,
+        expected: &[
+            ("slack.connections", "expected an integer, got \"two\""),
+            ("slack.app_name", "expected a string, got an integer 7"),
+            (
+                "slack.socket.ping_interval",
+                "expected a duration such as \"10s\" or \"500ms\", got an integer 10",
+            ),
+            (
+                "slack.socket.max_handlers",
+                "expected an integer, got a float 1.5",
+            ),
+            ("log.format", "expected a string, got a boolean true"),
+        ],
+    },
+    BadConfig {
+        fixture: "bad-values.toml",
+        env: &[],
+        purpose: Purpose::Manifest,
+        expected: &[
+            (
+                "slack.api_url",
+                "must be an http or https URL, got \"ftp://files.example.test/api\"",
+            ),
+            ("slack.app_name", "must be at most 35 characters"),
+            (
+                "slack.command_prefix",
+                "must be 1 to 20 characters of a-z, 0-9 and \"-\", got \"Platform_Ops\"",
+            ),
+            (
+                "slack.socket.pong_timeout",
+                "must be shorter than slack.socket.ping_interval (10s), got 15s",
+            ),
+            ("slack.socket.idle_timeout", "must be longer than zero"),
+            ("slack.socket.stagger", "got \"soon\""),
+            (
+                "slack.socket.max_handlers",
+                "must be between 1 and 4096, got 0",
+            ),
+            ("store.path", "must not be empty"),
+            ("log.format", "must be \"text\" or \"json\", got \"yaml\""),
+            ("log.level", "not a valid log filter"),
+        ],
+    },
+    BadConfig {
+        fixture: "unknown-keys.toml",
+        env: &[],
+        purpose: Purpose::Manifest,
+        expected: &[
+            (
+                "slack.socket.ping-interval",
+                "unknown key (did you mean ping_interval?)",
+            ),
+            ("store.pth", "unknown key (did you mean path?)"),
+            ("aws", "unknown key"),
+            ("debug", "unknown key"),
+        ],
+    },
+    BadConfig {
+        fixture: "section-not-a-table.toml",
+        env: &[],
+        purpose: Purpose::Manifest,
+        expected: &[
+            ("slack", "expected a table, got a string"),
+            ("store", "expected a table, got an array"),
+        ],
+    },
+    BadConfig {
+        fixture: "empty.toml",
+        env: &[],
+        purpose: Purpose::Run,
+        expected: &[
+            (
+                "slack.app_token",
+                "is required to run the bot: set SLACK_APP_TOKEN",
+            ),
+            (
+                "slack.bot_token",
+                "is required to run the bot: set SLACK_BOT_TOKEN",
+            ),
+        ],
+    },
+    BadConfig {
+        fixture: "empty.toml",
+        env: &[
+            ("SLACK_APP_TOKEN", "xapp-env-app-token"),
+            ("CHATOPS_SLACK__SOCKET__MAX_HANDLERS", "lots"),
+            ("CHATOPS_SLACK__CONNECTIONS", "0"),
+            ("CHATOPS_SLACK__COLOUR", "blue"),
+            ("CHATOPS_ALARMS__QUEUE_URL", "https://sqs.example.test/q"),
+        ],
+        purpose: Purpose::Run,
+        expected: &[
+            ("slack.bot_token", "is required to run the bot"),
+            (
+                "slack.connections",
+                "must be between 1 and 10, got 0 (set by CHATOPS_SLACK__CONNECTIONS)",
+            ),
+            (
+                "slack.socket.max_handlers",
+                "expected an integer, got \"lots\" (set by CHATOPS_SLACK__SOCKET__MAX_HANDLERS)",
+            ),
+            ("slack.colour", "unknown key (set by CHATOPS_SLACK__COLOUR)"),
+            ("alarms", "unknown key (set by CHATOPS_ALARMS__QUEUE_URL)"),
+        ],
+    },
+    BadConfig {
+        fixture: "overrides.toml",
+        env: &[("CHATOPS_SLACK__SOCKET__PONG_TIMEOUT", "15s")],
+        purpose: Purpose::Manifest,
+        expected: &[(
+            "slack.socket.pong_timeout",
+            "must be shorter than slack.socket.ping_interval (15s), got 15s",
+        )],
+    },
+];
+
+#[test]
+fn each_bad_config_reports_exactly_its_problems() {
+    for case in BAD_CONFIGS {
+        let errors = load(case.fixture, case.env, case.purpose)
+            .err()
+            .unwrap_or_else(|| panic!("{} should not load", case.fixture));
+        assert_problems(case.fixture, &errors, case.expected);
+    }
+}
+
+#[test]
+fn problems_display_as_one_indented_line_each_under_a_count() {
+    let errors = load("several-problems.toml", &[], Purpose::Manifest).unwrap_err();
+    let shown = errors.to_string();
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 4, "{shown}");
+    assert!(lines[0].starts_with("3 problems in "), "{shown}");
+    assert!(lines[0].ends_with("several-problems.toml:"), "{shown}");
+    assert!(
+        lines[1].starts_with("  slack.app_token: must start with \"xapp-\""),
+        "{shown}"
+    );
+    assert_eq!(
+        lines[2],
+        "  slack.connections: must be between 1 and 10, got 12"
+    );
+    assert_eq!(lines[3], "  slack.colour: unknown key");
+}
+
+#[test]
+fn a_missing_file_is_one_clear_problem_naming_the_file() {
+    let path = fixture("no-such-file.toml");
+    let errors = Config::load_with_env(&path, env(&[]), Purpose::Manifest).unwrap_err();
+    assert_eq!(errors.problems.len(), 1);
+    assert_eq!(errors.problems[0].key, "");
+    assert_eq!(
+        errors.to_string(),
+        format!("1 problem in {}:\n  file not found", path.display())
+    );
+}
+
+#[test]
+fn invalid_toml_is_one_problem_with_its_position_and_without_the_line() {
+    let errors = load("invalid-toml.toml", &[], Purpose::Manifest).unwrap_err();
+    assert_eq!(errors.problems.len(), 1, "{errors}");
+    let message = &errors.problems[0].message;
+    assert!(
+        message.starts_with("not valid TOML: TOML parse error at line 3"),
+        "{message}"
+    );
+    assert!(
+        !errors.to_string().contains("unterminated-secret"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.toml");
+    std::fs::write(&path, b"[slack]\napp_name = \"Caf\xe9\"\n").unwrap();
+    let errors = Config::load_with_env(&path, env(&[]), Purpose::Manifest).unwrap_err();
+    assert_eq!(errors.problems.len(), 1);
+    assert!(errors.problems[0].message.contains("not UTF-8"), "{errors}");
+}
+
+#[test]
+fn an_empty_file_gives_the_documented_defaults() {
+    let config = load_ok("empty.toml", &[], Purpose::Manifest);
+    let slack = &config.slack;
+    assert!(slack.app_token.is_none() && slack.bot_token.is_none());
+    assert_eq!(slack.api_url.as_str(), "https://slack.com/api/");
+    assert_eq!(slack.connections, 2);
+    assert_eq!(slack.app_name, "ChatOps Bot");
+    assert_eq!(slack.command_prefix, "platform");
+    let socket = &slack.socket;
+    assert_eq!(socket.ping_interval, Duration::from_secs(10));
+    assert_eq!(socket.pong_timeout, Duration::from_secs(5));
+    assert_eq!(socket.idle_timeout, Duration::from_secs(30));
+    assert_eq!(socket.stagger, Duration::from_secs(1));
+    assert_eq!(socket.max_handlers, 64);
+    assert_eq!(socket.shutdown_grace, Duration::from_secs(10));
+    assert_eq!(socket.close_timeout, Duration::from_secs(2));
+    assert_eq!(socket.backoff_max, Duration::from_secs(60));
+    assert_eq!(config.store.path, PathBuf::from("./chatops-bot.db"));
+    assert_eq!(config.log.format, LogFormat::Text);
+    assert_eq!(config.log.level, "info");
+    assert_eq!(format!("{config:?}"), format!("{:?}", Config::default()));
+}
+
+#[test]
+fn the_example_bot_toml_loads_as_is_and_matches_the_defaults() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("bot.toml");
+    let config = Config::load_with_env(&path, env(&[]), Purpose::Manifest)
+        .unwrap_or_else(|errors| panic!("bot.toml should load:\n{errors}"));
+    assert_eq!(format!("{config:?}"), format!("{:?}", Config::default()));
+    let with_tokens = env(&[
+        ("SLACK_APP_TOKEN", "xapp-env-app-token"),
+        ("SLACK_BOT_TOKEN", "xoxb-env-bot-token"),
+    ]);
+    assert!(Config::load_with_env(&path, with_tokens, Purpose::Run).is_ok());
+}
+
+#[test]
+fn environment_variables_override_the_file_in_order() {
+    let config = load_ok(
+        "overrides.toml",
+        &[
+            ("CHATOPS_SLACK__API_URL", "http://127.0.0.1:9000/api"),
+            ("CHATOPS_SLACK__SOCKET__PING_INTERVAL", "20s"),
+            ("CHATOPS_SLACK__SOCKET__STAGGER", "250ms"),
+            ("CHATOPS_SLACK__APP_NAME", "007"),
+            ("CHATOPS_LOG__FORMAT", "json"),
+            ("CHATOPS_CONFIG", "/etc/chatops/bot.toml"),
+            ("SLACK_APP_TOKEN", "xapp-env-app-token"),
+            ("SLACK_BOT_TOKEN", ""),
+            ("PATH", "/usr/bin"),
+        ],
+        Purpose::Manifest,
+    );
+    let slack = &config.slack;
+    assert_eq!(slack.api_url.as_str(), "http://127.0.0.1:9000/api/");
+    assert_eq!(slack.connections, 4, "untouched keys keep the file's value");
+    assert_eq!(slack.socket.ping_interval, Duration::from_secs(20));
+    assert_eq!(slack.socket.pong_timeout, Duration::from_secs(3));
+    assert_eq!(slack.socket.stagger, Duration::from_millis(250));
+    assert_eq!(
+        slack.app_name, "007",
+        "strings from the environment stay verbatim"
+    );
+    assert_eq!(config.log.format, LogFormat::Json);
+    let app_token = slack.app_token.as_ref().expect("SLACK_APP_TOKEN is used");
+    assert_eq!(app_token.expose_secret(), "xapp-env-app-token");
+    assert!(
+        slack.bot_token.is_none(),
+        "an empty variable counts as unset"
+    );
+}
+
+#[test]
+fn chatops_variables_beat_bolt_variables_which_beat_the_file() {
+    let from_file = load_ok("tokens.toml", &[], Purpose::Run);
+    let from_bolt = load_ok(
+        "tokens.toml",
+        &[("SLACK_BOT_TOKEN", "xoxb-bolt-bot-token")],
+        Purpose::Run,
+    );
+    let from_chatops = load_ok(
+        "tokens.toml",
+        &[
+            ("SLACK_BOT_TOKEN", "xoxb-bolt-bot-token"),
+            ("CHATOPS_SLACK__BOT_TOKEN", "xoxb-chatops-bot-token"),
+        ],
+        Purpose::Run,
+    );
+    let bot_token = |config: &Config| {
+        config
+            .slack
+            .bot_token
+            .as_ref()
+            .map(|token| token.expose_secret().to_owned())
+    };
+    assert_eq!(
+        bot_token(&from_file).as_deref(),
+        Some("xoxb-file-bot-token")
+    );
+    assert_eq!(
+        bot_token(&from_bolt).as_deref(),
+        Some("xoxb-bolt-bot-token")
+    );
+    assert_eq!(
+        bot_token(&from_chatops).as_deref(),
+        Some("xoxb-chatops-bot-token")
+    );
+}
+
+/// (key, value written to the file, expected message part, part of the value that must not show).
+const BAD_TOKENS: &[(&str, &str, &str, &str)] = &[
+    (
+        "app_token",
+        "\"xoxb-wrong-kind-secret\"",
+        "got \"xoxb-…\" (a bot token: it belongs in slack.bot_token)",
+        "wrong-kind-secret",
+    ),
+    (
+        "bot_token",
+        "\"xapp-wrong-kind-secret\"",
+        "got \"xapp-…\" (an app-level token: it belongs in slack.app_token)",
+        "wrong-kind-secret",
+    ),
+    (
+        "bot_token",
+        "\"xoxp-user-token-secret\"",
+        "must start with \"xoxb-\"",
+        "user-token-secret",
+    ),
+    (
+        "bot_token",
+        "\"hunter2-plain-secret\"",
+        "a value that does not look like a Slack token",
+        "hunter2",
+    ),
+    (
+        "bot_token",
+        "\"xoxb-line-secret\\n\"",
+        "contains whitespace",
+        "line-secret",
+    ),
+    (
+        "app_token",
+        "12345678",
+        "expected a string, got an integer",
+        "12345678",
+    ),
+];
+
+#[test]
+fn bad_tokens_are_reported_without_echoing_them() {
+    for (key, value, expected, secret) in BAD_TOKENS {
+        let text = format!("[slack]\n{key} = {value}\n");
+        let errors = Config::load_from_str("inline.toml", &text, env(&[]), Purpose::Manifest)
+            .err()
+            .unwrap_or_else(|| panic!("{key} = {value} should be rejected"));
+        assert_problems(value, &errors, &[(&format!("slack.{key}"), expected)]);
+        assert!(!errors.to_string().contains(secret), "{errors}");
+        assert!(!format!("{errors:?}").contains(secret), "{errors:?}");
+    }
+}
+
+#[test]
+fn a_bare_token_prefix_is_incomplete() {
+    let text = "[slack]\napp_token = \"xapp-\"\n";
+    let errors =
+        Config::load_from_str("inline.toml", text, env(&[]), Purpose::Manifest).unwrap_err();
+    assert_problems(
+        "xapp-",
+        &errors,
+        &[(
+            "slack.app_token",
+            "is incomplete: nothing follows \"xapp-\"",
+        )],
+    );
+}
+
+#[test]
+fn debug_output_never_shows_the_tokens() {
+    let config = load_ok(
+        "empty.toml",
+        &[
+            ("SLACK_APP_TOKEN", "xapp-debug-app-secret"),
+            ("SLACK_BOT_TOKEN", "xoxb-debug-bot-secret"),
+        ],
+        Purpose::Run,
+    );
+    assert!(config.slack.app_token.is_some() && config.slack.bot_token.is_some());
+    for shown in [format!("{config:?}"), format!("{config:#?}")] {
+        assert!(!shown.contains("debug-app-secret"), "{shown}");
+        assert!(!shown.contains("debug-bot-secret"), "{shown}");
+    }
+}
+
+#[test]
+fn api_url_is_normalized_to_end_with_a_slash() {
+    for (given, expected) in [
+        (
+            "https://slack.example.test/api",
+            "https://slack.example.test/api/",
+        ),
+        (
+            "https://slack.example.test/api/",
+            "https://slack.example.test/api/",
+        ),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/"),
+    ] {
+        let text = format!("[slack]\napi_url = \"{given}\"\n");
+        let config = Config::load_from_str("inline.toml", &text, env(&[]), Purpose::Manifest)
+            .unwrap_or_else(|errors| panic!("{given}: {errors}"));
+        assert_eq!(config.slack.api_url.as_str(), expected);
+        let method = config.slack.api_url.join("auth.test").unwrap();
+        assert_eq!(method.as_str(), format!("{expected}auth.test"));
+    }
+}
+
+#[test]
+fn slash_commands_follow_the_command_prefix() {
+    let text = "[slack]\ncommand_prefix = \"ops-2\"\n";
+    let config = Config::load_from_str("inline.toml", text, env(&[]), Purpose::Manifest).unwrap();
+    let names: Vec<String> = config
+        .slack
+        .slash_commands()
+        .into_iter()
+        .map(|command| command.name)
+        .collect();
+    assert_eq!(names, ["/ops-2-help"]);
+}

@@ -1,0 +1,177 @@
+//! The rendered Slack app manifest: valid against Slack's official schema, and the right content.
+
+use std::path::Path;
+
+use chatops_bot::config::{Config, Purpose, SlackConfig};
+use chatops_bot::slack::manifest;
+use jsonschema::Validator;
+use serde_json::{json, Value};
+
+fn schema_validator() -> Validator {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/slack-manifest.schema.json");
+    let text = std::fs::read_to_string(&path).expect("the schema fixture is readable");
+    let schema: Value = serde_json::from_str(&text).expect("the schema fixture is JSON");
+    jsonschema::draft7::new(&schema).expect("the schema compiles")
+}
+
+fn schema_errors(validator: &Validator, manifest: &Value) -> Vec<String> {
+    validator
+        .iter_errors(manifest)
+        .map(|error| format!("{}: {error}", error.instance_path))
+        .collect()
+}
+
+fn slack_config(toml: &str) -> SlackConfig {
+    Config::load_from_str("inline.toml", toml, Vec::new(), Purpose::Manifest)
+        .unwrap_or_else(|errors| panic!("{errors}"))
+        .slack
+}
+
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("expected an array, got {value}"))
+        .iter()
+        .map(|item| {
+            item.as_str()
+                .unwrap_or_else(|| panic!("expected a string, got {item}"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_default_manifest_is_valid_against_the_official_schema() {
+    let validator = schema_validator();
+    let manifest = manifest::render(&SlackConfig::default());
+    let errors = schema_errors(&validator, &manifest);
+    assert!(errors.is_empty(), "{errors:#?}\n{manifest:#}");
+}
+
+#[test]
+fn the_longest_allowed_name_and_prefix_still_give_a_valid_manifest() {
+    let validator = schema_validator();
+    let name = "N".repeat(35);
+    let prefix = "p".repeat(20);
+    let config = slack_config(&format!(
+        "[slack]\napp_name = \"{name}\"\ncommand_prefix = \"{prefix}\"\n"
+    ));
+    let manifest = manifest::render(&config);
+    let errors = schema_errors(&validator, &manifest);
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The longest planned command must fit Slack's 32-character limit too.
+    assert!(format!("/{prefix}-rollback").len() <= 32);
+}
+
+/// What is broken, and how.
+type Breakage = (&'static str, fn(&mut Value));
+
+#[test]
+fn the_schema_rejects_broken_manifests() {
+    let validator = schema_validator();
+    let valid = manifest::render(&SlackConfig::default());
+    let breakages: [Breakage; 5] = [
+        ("socket_mode_enabled as a string", |m| {
+            m["settings"]["socket_mode_enabled"] = json!("yes")
+        }),
+        ("an unknown top-level key", |m| m["colour"] = json!("blue")),
+        ("a 36-character name", |m| {
+            m["display_information"]["name"] = json!("N".repeat(36))
+        }),
+        ("a command without its slash", |m| {
+            m["features"]["slash_commands"][0]["command"] = json!("platform-help")
+        }),
+        ("interactivity without is_enabled", |m| {
+            m["settings"]["interactivity"] = json!({})
+        }),
+    ];
+    for (what, breakage) in breakages {
+        let mut broken = valid.clone();
+        breakage(&mut broken);
+        assert!(
+            !validator.is_valid(&broken),
+            "{what} should fail validation"
+        );
+    }
+}
+
+#[test]
+fn scopes_and_events_are_exactly_what_the_bot_uses() {
+    let manifest = manifest::render(&SlackConfig::default());
+    let mut scopes = strings(&manifest["oauth_config"]["scopes"]["bot"]);
+    scopes.sort_unstable();
+    assert_eq!(
+        scopes,
+        [
+            "app_mentions:read",
+            "channels:history",
+            "chat:write",
+            "chat:write.public",
+            "commands",
+            "groups:history",
+            "im:history",
+            "reactions:write",
+            "users:read",
+        ]
+    );
+    let mut events = strings(&manifest["settings"]["event_subscriptions"]["bot_events"]);
+    events.sort_unstable();
+    assert_eq!(
+        events,
+        [
+            "app_mention",
+            "message.channels",
+            "message.groups",
+            "message.im"
+        ]
+    );
+}
+
+#[test]
+fn it_is_a_socket_mode_app_with_no_request_urls() {
+    let manifest = manifest::render(&SlackConfig::default());
+    let settings = &manifest["settings"];
+    assert_eq!(settings["socket_mode_enabled"], json!(true));
+    assert_eq!(settings["interactivity"]["is_enabled"], json!(true));
+    assert_eq!(settings["org_deploy_enabled"], json!(false));
+    assert_eq!(settings["token_rotation_enabled"], json!(false));
+    assert_eq!(
+        manifest["_metadata"],
+        json!({"major_version": 1, "minor_version": 1})
+    );
+    let text = manifest.to_string();
+    assert!(!text.contains("request_url"), "{text}");
+    assert!(!text.contains("\"url\""), "{text}");
+}
+
+#[test]
+fn name_and_commands_come_from_the_config() {
+    let config = slack_config("[slack]\napp_name = \"Ops Helper\"\ncommand_prefix = \"ops\"\n");
+    let manifest = manifest::render(&config);
+    assert_eq!(manifest["display_information"]["name"], json!("Ops Helper"));
+    assert_eq!(
+        manifest["features"]["bot_user"]["display_name"],
+        json!("Ops Helper")
+    );
+    assert_eq!(
+        manifest["features"]["bot_user"]["always_online"],
+        json!(true)
+    );
+    let commands = manifest["features"]["slash_commands"]
+        .as_array()
+        .expect("slash_commands is an array");
+    let specs = config.slash_commands();
+    assert_eq!(commands.len(), specs.len());
+    for (command, spec) in commands.iter().zip(&specs) {
+        assert_eq!(
+            command,
+            &json!({
+                "command": spec.name,
+                "description": spec.description,
+                "usage_hint": spec.usage_hint,
+                "should_escape": false,
+            })
+        );
+    }
+    assert_eq!(commands[0]["command"], json!("/ops-help"));
+}
