@@ -27,179 +27,88 @@ fn load_ok(name: &str, vars: &[(&str, &str)], purpose: Purpose) -> Config {
     load(name, vars, purpose).unwrap_or_else(|errors| panic!("{name} should load:\n{errors}"))
 }
 
-/// Asserts the problems are exactly `expected`, in order: (full key, message substring).
-fn assert_problems(case: &str, errors: &ConfigErrors, expected: &[(&str, &str)]) {
+/// Asserts the problems are exactly `expected`, in order: "full.key: message substring".
+fn assert_problems(case: &str, errors: &ConfigErrors, expected: &[String]) {
     let matches = errors.problems.len() == expected.len()
-        && errors
-            .problems
-            .iter()
-            .zip(expected)
-            .all(|(problem, (key, part))| problem.key == *key && problem.message.contains(part));
+        && errors.problems.iter().zip(expected).all(|(problem, line)| {
+            let (key, part) = line.split_once(": ").unwrap_or(("", line));
+            problem.key == key && problem.message.contains(part)
+        });
     assert!(
         matches,
         "{case}: expected problems {expected:#?}\ngot:\n{errors}"
     );
 }
 
+/// A `bad-*.toml` fixture: its header comments say how to load it and what must be reported.
 struct BadConfig {
-    fixture: &'static str,
-    env: &'static [(&'static str, &'static str)],
+    name: String,
+    env: Vec<(String, String)>,
     purpose: Purpose,
-    expected: &'static [(&'static str, &'static str)],
+    expected: Vec<String>,
 }
 
-const BAD_CONFIGS: &[BadConfig] = &[
-    BadConfig {
-        fixture: "several-problems.toml",
-        env: &[],
-        purpose: Purpose::Manifest,
-        expected: &[
-            (
-                "slack.app_token",
-                "must start with \"xapp-\" (an app-level token with the connections:write scope)",
-            ),
-            ("slack.connections", "must be between 1 and 10, got 12"),
-            ("slack.colour", "unknown key"),
-        ],
-    },
-    BadConfig {
-        fixture: "wrong-types.toml",
-        env: &[],
-        purpose: Purpose::Manifest,
-        expected: &[
-            ("slack.connections", "expected an integer, got \"two\""),
-            ("slack.app_name", "expected a string, got an integer 7"),
-            (
-                "slack.socket.ping_interval",
-                "expected a duration such as \"10s\" or \"500ms\", got an integer 10",
-            ),
-            (
-                "slack.socket.max_handlers",
-                "expected an integer, got a float 1.5",
-            ),
-            ("log.format", "expected a string, got a boolean true"),
-        ],
-    },
-    BadConfig {
-        fixture: "bad-values.toml",
-        env: &[],
-        purpose: Purpose::Manifest,
-        expected: &[
-            (
-                "slack.api_url",
-                "must be an http or https URL, got \"ftp://files.example.test/api\"",
-            ),
-            ("slack.app_name", "must be at most 35 characters"),
-            (
-                "slack.command_prefix",
-                "must be 1 to 20 characters of a-z, 0-9 and \"-\", got \"Platform_Ops\"",
-            ),
-            (
-                "slack.socket.pong_timeout",
-                "must be shorter than slack.socket.ping_interval (10s), got 15s",
-            ),
-            ("slack.socket.idle_timeout", "must be longer than zero"),
-            ("slack.socket.stagger", "got \"soon\""),
-            (
-                "slack.socket.max_handlers",
-                "must be between 1 and 4096, got 0",
-            ),
-            ("store.path", "must not be empty"),
-            ("log.format", "must be \"text\" or \"json\", got \"yaml\""),
-            ("log.level", "not a valid log filter"),
-        ],
-    },
-    BadConfig {
-        fixture: "unknown-keys.toml",
-        env: &[],
-        purpose: Purpose::Manifest,
-        expected: &[
-            (
-                "slack.socket.ping-interval",
-                "unknown key (did you mean ping_interval?)",
-            ),
-            ("store.pth", "unknown key (did you mean path?)"),
-            ("aws", "unknown key"),
-            ("debug", "unknown key"),
-        ],
-    },
-    BadConfig {
-        fixture: "section-not-a-table.toml",
-        env: &[],
-        purpose: Purpose::Manifest,
-        expected: &[
-            ("slack", "expected a table, got a string"),
-            ("store", "expected a table, got an array"),
-        ],
-    },
-    BadConfig {
-        fixture: "empty.toml",
-        env: &[],
-        purpose: Purpose::Run,
-        expected: &[
-            (
-                "slack.app_token",
-                "is required to run the bot: set SLACK_APP_TOKEN",
-            ),
-            (
-                "slack.bot_token",
-                "is required to run the bot: set SLACK_BOT_TOKEN",
-            ),
-        ],
-    },
-    BadConfig {
-        fixture: "empty.toml",
-        env: &[
-            ("SLACK_APP_TOKEN", "xapp-env-app-token"),
-            ("CHATOPS_SLACK__SOCKET__MAX_HANDLERS", "lots"),
-            ("CHATOPS_SLACK__CONNECTIONS", "0"),
-            ("CHATOPS_SLACK__COLOUR", "blue"),
-            ("CHATOPS_ALARMS__QUEUE_URL", "https://sqs.example.test/q"),
-        ],
-        purpose: Purpose::Run,
-        expected: &[
-            ("slack.bot_token", "is required to run the bot"),
-            (
-                "slack.connections",
-                "must be between 1 and 10, got 0 (set by CHATOPS_SLACK__CONNECTIONS)",
-            ),
-            (
-                "slack.socket.max_handlers",
-                "expected an integer, got \"lots\" (set by CHATOPS_SLACK__SOCKET__MAX_HANDLERS)",
-            ),
-            ("slack.colour", "unknown key (set by CHATOPS_SLACK__COLOUR)"),
-            ("alarms", "unknown key (set by CHATOPS_ALARMS__QUEUE_URL)"),
-        ],
-    },
-    BadConfig {
-        fixture: "overrides.toml",
-        env: &[("CHATOPS_SLACK__SOCKET__PONG_TIMEOUT", "15s")],
-        purpose: Purpose::Manifest,
-        expected: &[(
-            "slack.socket.pong_timeout",
-            "must be shorter than slack.socket.ping_interval (15s), got 15s",
-        )],
-    },
-];
+impl BadConfig {
+    /// Reads `# purpose: run`, `# env: NAME=value` and `# expect: key: message part` lines.
+    fn parse(path: &Path) -> Self {
+        let text = std::fs::read_to_string(path).expect("fixture is readable");
+        let mut case = BadConfig {
+            name: path.file_name().unwrap().to_string_lossy().into_owned(),
+            env: Vec::new(),
+            purpose: Purpose::Manifest,
+            expected: Vec::new(),
+        };
+        for line in text.lines() {
+            if let Some(expected) = line.strip_prefix("# expect: ") {
+                case.expected.push(expected.to_owned());
+            } else if let Some(var) = line.strip_prefix("# env: ") {
+                let (name, value) = var.split_once('=').expect("env lines are NAME=value");
+                case.env.push((name.to_owned(), value.to_owned()));
+            } else if line == "# purpose: run" {
+                case.purpose = Purpose::Run;
+            }
+        }
+        case
+    }
+}
 
 #[test]
 fn each_bad_config_reports_exactly_its_problems() {
-    for case in BAD_CONFIGS {
-        let errors = load(case.fixture, case.env, case.purpose)
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(fixture(""))
+        .expect("fixture folder is readable")
+        .map(|entry| entry.expect("fixture entry").path())
+        .filter(|path| {
+            let name = path.file_name().unwrap().to_string_lossy();
+            name.starts_with("bad-") && name.ends_with(".toml")
+        })
+        .collect();
+    paths.sort();
+    assert!(
+        paths.len() >= 5,
+        "bad-*.toml fixtures went missing: {paths:?}"
+    );
+    for path in paths {
+        let case = BadConfig::parse(&path);
+        assert!(
+            !case.expected.is_empty(),
+            "{} has no # expect lines",
+            case.name
+        );
+        let errors = Config::load_with_env(&path, case.env.clone(), case.purpose)
             .err()
-            .unwrap_or_else(|| panic!("{} should not load", case.fixture));
-        assert_problems(case.fixture, &errors, case.expected);
+            .unwrap_or_else(|| panic!("{} should not load", case.name));
+        assert_problems(&case.name, &errors, &case.expected);
     }
 }
 
 #[test]
 fn problems_display_as_one_indented_line_each_under_a_count() {
-    let errors = load("several-problems.toml", &[], Purpose::Manifest).unwrap_err();
+    let errors = load("bad-several-problems.toml", &[], Purpose::Manifest).unwrap_err();
     let shown = errors.to_string();
     let lines: Vec<&str> = shown.lines().collect();
     assert_eq!(lines.len(), 4, "{shown}");
     assert!(lines[0].starts_with("3 problems in "), "{shown}");
-    assert!(lines[0].ends_with("several-problems.toml:"), "{shown}");
+    assert!(lines[0].ends_with("bad-several-problems.toml:"), "{shown}");
     assert!(
         lines[1].starts_with("  slack.app_token: must start with \"xapp-\""),
         "{shown}"
@@ -405,7 +314,7 @@ fn bad_tokens_are_reported_without_echoing_them() {
         let errors = Config::load_from_str("inline.toml", &text, env(&[]), Purpose::Manifest)
             .err()
             .unwrap_or_else(|| panic!("{key} = {value} should be rejected"));
-        assert_problems(value, &errors, &[(&format!("slack.{key}"), expected)]);
+        assert_problems(value, &errors, &[format!("slack.{key}: {expected}")]);
         assert!(!errors.to_string().contains(secret), "{errors}");
         assert!(!format!("{errors:?}").contains(secret), "{errors:?}");
     }
@@ -416,14 +325,8 @@ fn a_bare_token_prefix_is_incomplete() {
     let text = "[slack]\napp_token = \"xapp-\"\n";
     let errors =
         Config::load_from_str("inline.toml", text, env(&[]), Purpose::Manifest).unwrap_err();
-    assert_problems(
-        "xapp-",
-        &errors,
-        &[(
-            "slack.app_token",
-            "is incomplete: nothing follows \"xapp-\"",
-        )],
-    );
+    let expected = "slack.app_token: is incomplete: nothing follows \"xapp-\"";
+    assert_problems("xapp-", &errors, &[expected.to_owned()]);
 }
 
 #[test]

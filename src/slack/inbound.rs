@@ -247,6 +247,12 @@ struct WireInput {
     selected_channel: Option<String>,
     selected_conversation: Option<String>,
     selected_date: Option<String>,
+    #[serde(default)]
+    selected_users: Vec<String>,
+    #[serde(default)]
+    selected_channels: Vec<String>,
+    #[serde(default)]
+    selected_conversations: Vec<String>,
 }
 
 fn interactive(payload: WireInteractive) -> Result<Inbound, PayloadError> {
@@ -341,6 +347,9 @@ fn input_value(input: &WireInput) -> InputValue {
                 .map(|o| o.value.clone())
                 .collect(),
         ),
+        "multi_users_select" => InputValue::SelectedMany(input.selected_users.clone()),
+        "multi_channels_select" => InputValue::SelectedMany(input.selected_channels.clone()),
+        "multi_conversations_select" => InputValue::SelectedMany(input.selected_conversations.clone()),
         other => InputValue::Unsupported(other.to_owned()),
     }
 }
