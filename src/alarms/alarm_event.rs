@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::alarm::{
-    ActionsSuppression, ActionsSuppressor, Alarm, AlarmCondition, AlarmSource, ChildAlarm,
-    CompositeCondition, Dimension, Evaluation, MetricQuery, MetricRef, MetricStat, QuerySource,
+use super::alarm::{ActionsSuppression, Alarm, AlarmSource};
+use super::alarm_common::{arn_text, classify_queries, normalize_arn, resolve_region};
+use super::condition::{
+    ActionsSuppressor, AlarmCondition, ChildAlarm, CompositeCondition, Dimension, Evaluation,
+    MetricQuery, MetricRef, MetricStat, QuerySource,
 };
-use super::cloudwatch::{arn_text, classify_queries, normalize_arn, resolve_region};
 use super::eventbridge::EventFrame;
 use super::lenient::{opt_bool, opt_f64, opt_string, opt_u64, string_map};
 use super::region::Arn;

@@ -1,20 +1,14 @@
 //! A stable, human-readable multi-line summary of a parsed `Notification` (for tests and logs).
 
-use std::fmt::Write as _;
-
-use time::OffsetDateTime;
-
-use super::alarm::{Alarm, AlarmCondition, Evaluation, MetricQuery, MetricRef, QuerySource};
-use super::envelope::content_id;
+use super::alarm::Alarm;
+use super::condition::{AlarmCondition, Evaluation, MetricQuery, MetricRef, QuerySource};
 use super::events::{
-    ApiCallEvent, CustomNotification, GenericNotification, PipelineEvent, TextFormat,
+    ApiCallEvent, CustomNotification, GenericNotification, PipelineEvent, PipelineOrigin,
+    TextFormat,
 };
 use super::model::{Delivery, Event, Notification};
+use super::summary::Summary;
 use super::timestamp::format_utc;
-
-/// Longest text block shown in full; longer text is cut and followed by its size and hash.
-const MAX_BLOCK_BYTES: usize = 4000;
-const MAX_BLOCK_LINES: usize = 80;
 
 /// Renders every field of the notification, one per line, `-` for absent values. Times are UTC
 /// RFC 3339, floats use Rust's shortest round-trip form, control and invisible characters are
@@ -31,14 +25,7 @@ pub fn describe(notification: &Notification) -> String {
     out.opt(0, "topic_arn", notification.topic_arn.as_deref());
     out.opt(0, "subject", notification.subject.as_deref());
     out.time(0, "published_at", notification.published_at);
-    out.list(
-        0,
-        "attributes",
-        notification
-            .attributes
-            .iter()
-            .map(|(k, v)| format!("{k} = {v}")),
-    );
+    out.list(0, "attributes", notification.attributes.iter().map(entry));
     out.line(0, "kind", notification.kind().as_str());
     out.line(0, "name", &notification.name());
     out.opt(0, "account", notification.account());
@@ -52,7 +39,7 @@ pub fn describe(notification: &Notification) -> String {
         Event::Custom(custom) => describe_custom(&mut out, custom),
         Event::Other(other) => describe_other(&mut out, other),
     }
-    out.text
+    out.into_text()
 }
 
 fn describe_alarm(out: &mut Summary, alarm: &Alarm) {
@@ -216,7 +203,13 @@ fn metric_text(metric: &MetricRef) -> String {
 fn describe_pipeline(out: &mut Summary, pipeline: &PipelineEvent) {
     out.header(0, "pipeline");
     out.line(1, "service", pipeline.service.as_str());
-    out.line(1, "origin", &format!("{:?}", pipeline.origin));
+    let origin = match &pipeline.origin {
+        PipelineOrigin::EventBridge => "EventBridge".to_string(),
+        PipelineOrigin::CodeStarNotification { rule_arn } => {
+            format!("CodeStar Notifications ({rule_arn})")
+        }
+    };
+    out.line(1, "origin", &origin);
     out.line(1, "detail_type", &pipeline.detail_type);
     out.line(1, "name", &pipeline.name);
     out.line(1, "status", &pipeline.status);
@@ -267,11 +260,7 @@ fn describe_api_call(out: &mut Summary, call: &ApiCallEvent) {
     out.opt(1, "user_agent", call.user_agent.as_deref());
     out.opt(1, "bucket", call.bucket());
     out.opt(1, "object_key", call.object_key());
-    out.list(
-        1,
-        "request",
-        call.request.iter().map(|(k, v)| format!("{k} = {v}")),
-    );
+    out.list(1, "request", call.request.iter().map(entry));
     out.list(1, "resources", call.resources.iter().cloned());
     out.line(1, "account", &call.account);
     out.line(1, "region", &call.region);
@@ -306,10 +295,7 @@ fn describe_custom(out: &mut Summary, custom: &CustomNotification) {
     out.list(
         1,
         "additional_context",
-        custom
-            .additional_context
-            .iter()
-            .map(|(k, v)| format!("{k} = {v}")),
+        custom.additional_context.iter().map(entry),
     );
     out.opt(
         1,
@@ -338,157 +324,19 @@ fn describe_other(out: &mut Summary, other: &GenericNotification) {
     out.block(1, "text", &other.text);
 }
 
+/// `name = value`, with an empty value shown as `""`.
+fn entry((name, value): (&String, &String)) -> String {
+    if value.is_empty() {
+        format!("{name} = \"\"")
+    } else {
+        format!("{name} = {value}")
+    }
+}
+
 fn float(value: f64) -> String {
     value.to_string()
 }
 
 fn number(value: Option<u64>) -> String {
     value.map_or_else(|| "-".to_string(), |n| n.to_string())
-}
-
-#[derive(Default)]
-struct Summary {
-    text: String,
-}
-
-impl Summary {
-    fn indent(&mut self, level: usize) {
-        for _ in 0..level {
-            self.text.push_str("  ");
-        }
-    }
-
-    fn line(&mut self, level: usize, key: &str, value: &str) {
-        self.indent(level);
-        let _ = writeln!(self.text, "{key}: {}", escape(value));
-    }
-
-    fn opt(&mut self, level: usize, key: &str, value: Option<&str>) {
-        self.line(level, key, value.unwrap_or("-"));
-    }
-
-    fn time(&mut self, level: usize, key: &str, value: Option<OffsetDateTime>) {
-        self.opt(level, key, value.map(format_utc).as_deref());
-    }
-
-    fn header(&mut self, level: usize, key: &str) {
-        self.indent(level);
-        let _ = writeln!(self.text, "{key}:");
-    }
-
-    fn list(&mut self, level: usize, key: &str, items: impl Iterator<Item = String>) {
-        let items: Vec<String> = items.collect();
-        if items.is_empty() {
-            self.line(level, key, "[]");
-            return;
-        }
-        self.header(level, key);
-        for item in items {
-            self.indent(level + 1);
-            let _ = writeln!(self.text, "- {}", escape(&item));
-        }
-    }
-
-    /// Multi-line text, each line prefixed with `|` so blank lines stay visible.
-    fn block(&mut self, level: usize, key: &str, text: &str) {
-        self.indent(level);
-        let _ = writeln!(
-            self.text,
-            "{key}: {} bytes, {} lines",
-            text.len(),
-            text.split('\n').count()
-        );
-        let mut shown = 0usize;
-        for (index, line) in text.split('\n').enumerate() {
-            let remaining = MAX_BLOCK_BYTES.saturating_sub(shown);
-            let fits = index < MAX_BLOCK_LINES && line.len() <= remaining;
-            let shown_part = if fits {
-                line
-            } else {
-                &line[..char_floor(line, remaining)]
-            };
-            if index < MAX_BLOCK_LINES && (fits || !shown_part.is_empty()) {
-                self.indent(level + 1);
-                let escaped = escape(shown_part);
-                if escaped.is_empty() {
-                    self.text.push_str("|\n");
-                } else {
-                    let _ = writeln!(self.text, "| {escaped}");
-                }
-                shown += shown_part.len() + 1;
-            }
-            if !fits {
-                self.indent(level + 1);
-                let _ = writeln!(self.text, "… truncated; whole text {}", content_id(text));
-                return;
-            }
-        }
-    }
-}
-
-/// The largest char boundary of `text` not after `limit`.
-fn char_floor(text: &str, limit: usize) -> usize {
-    let mut cut = limit.min(text.len());
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    cut
-}
-
-/// Escapes control characters and invisible formatting characters (zero-width, bidi marks).
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() || is_invisible(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{061C}'
-            | '\u{180E}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{2028}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{206F}'
-            | '\u{FEFF}'
-            | '\u{FFF9}'..='\u{FFFB}'
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes_invisible_and_control_characters() {
-        assert_eq!(
-            escape("a\u{0}b\u{200f}c\u{200b}\r\t😀"),
-            "a\\u{0}b\\u{200f}c\\u{200b}\\r\\t😀"
-        );
-    }
-
-    #[test]
-    fn long_blocks_are_truncated_with_a_hash() {
-        let mut summary = Summary::default();
-        let text = "x".repeat(10_000);
-        summary.block(0, "text", &text);
-        assert!(summary.text.starts_with("text: 10000 bytes, 1 lines\n"));
-        assert!(summary.text.contains(&content_id(&text)));
-        assert!(summary.text.len() < MAX_BLOCK_BYTES + 200);
-        assert!(summary
-            .text
-            .contains(&format!("| {}", "x".repeat(MAX_BLOCK_BYTES))));
-    }
 }

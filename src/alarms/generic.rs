@@ -4,14 +4,24 @@ use serde::de::IgnoredAny;
 
 use super::events::{GenericNotification, TextFormat};
 
+/// JSON nested deeper than this is kept as plain text rather than re-indented.
+const MAX_PRETTY_DEPTH: usize = 32;
+/// Re-indented text may grow to this many times the input (plus a little) before we give up.
+const MAX_PRETTY_GROWTH: usize = 8;
+
 /// Wraps a message nobody recognised. JSON is re-indented (keys keep their order and strings
-/// their escapes); anything else, including broken JSON, is kept byte for byte.
+/// their escapes); anything else, including broken JSON and JSON too deeply nested to indent
+/// sensibly, is kept byte for byte.
 pub(crate) fn unrecognised(message: &str, subject: Option<&str>) -> GenericNotification {
     let is_json = serde_json::from_str::<IgnoredAny>(message).is_ok();
-    let (text, format) = if is_json {
-        (reindent_json(message), TextFormat::Json)
+    let pretty = if is_json {
+        reindent_json(message)
     } else {
-        (message.to_string(), TextFormat::Plain)
+        None
+    };
+    let (text, format) = match pretty {
+        Some(pretty) => (pretty, TextFormat::Json),
+        None => (message.to_string(), TextFormat::Plain),
     };
     GenericNotification {
         subject: subject.map(str::to_string),
@@ -28,8 +38,13 @@ pub(crate) fn unrecognised(message: &str, subject: Option<&str>) -> GenericNotif
 
 /// Re-indents valid JSON with two spaces per level, like `serde_json::to_string_pretty`, but
 /// straight from the text: object key order, number spelling and string escapes stay as sent.
-/// The input must already be known to be valid JSON.
-pub(crate) fn reindent_json(json: &str) -> String {
+/// The input must already be known to be valid JSON. `None` when nesting exceeds
+/// [`MAX_PRETTY_DEPTH`] or the output would grow past [`MAX_PRETTY_GROWTH`] times the input.
+pub(crate) fn reindent_json(json: &str) -> Option<String> {
+    let limit = json
+        .len()
+        .saturating_mul(MAX_PRETTY_GROWTH)
+        .saturating_add(64 * 1024);
     let mut out = String::with_capacity(json.len() + json.len() / 2);
     let mut depth = 0usize;
     let mut chars = json.chars().peekable();
@@ -61,6 +76,9 @@ pub(crate) fn reindent_json(json: &str) -> String {
                     out.push(close);
                 } else {
                     depth += 1;
+                    if depth > MAX_PRETTY_DEPTH {
+                        return None;
+                    }
                     new_line(&mut out, depth);
                 }
             }
@@ -72,13 +90,16 @@ pub(crate) fn reindent_json(json: &str) -> String {
             ',' => {
                 out.push(',');
                 new_line(&mut out, depth);
+                if out.len() > limit {
+                    return None;
+                }
             }
             ':' => out.push_str(": "),
             c if is_json_whitespace(c) => {}
             other => out.push(other),
         }
     }
-    out
+    Some(out)
 }
 
 fn is_json_whitespace(c: char) -> bool {
@@ -100,7 +121,7 @@ mod tests {
     fn reindents_like_serde_pretty_for_sorted_input() {
         let compact = r#"{"a":[1,2.50,{"b":null}],"c":{},"d":[],"e":"x:{,}\"y"}"#;
         let value: serde_json::Value = serde_json::from_str(compact).expect("valid");
-        let ours = reindent_json(compact);
+        let ours = reindent_json(compact).expect("shallow");
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&ours).expect("still valid"),
             value
@@ -115,8 +136,8 @@ mod tests {
     fn keeps_key_order_and_escapes() {
         let text = "{ \"zeta\" : 1 , \"alpha\" : \"\\u0000\\u200f\" }";
         assert_eq!(
-            reindent_json(text),
-            "{\n  \"zeta\": 1,\n  \"alpha\": \"\\u0000\\u200f\"\n}"
+            reindent_json(text).as_deref(),
+            Some("{\n  \"zeta\": 1,\n  \"alpha\": \"\\u0000\\u200f\"\n}")
         );
     }
 
@@ -134,6 +155,24 @@ mod tests {
             assert_eq!(generic.format, TextFormat::Plain);
             assert_eq!(generic.subject.as_deref(), Some("s"));
         }
+    }
+
+    #[test]
+    fn deep_or_explosive_json_stays_plain() {
+        let deep = "[".repeat(MAX_PRETTY_DEPTH + 1) + "1" + &"]".repeat(MAX_PRETTY_DEPTH + 1);
+        assert_eq!(reindent_json(&deep), None);
+        let generic = unrecognised(&deep, None);
+        assert_eq!(generic.text, deep);
+        assert_eq!(generic.format, TextFormat::Plain);
+        let ok = "[".repeat(MAX_PRETTY_DEPTH) + "1" + &"]".repeat(MAX_PRETTY_DEPTH);
+        assert!(reindent_json(&ok).is_some());
+        let nested = "[".repeat(30);
+        let wide = format!("{nested}{}{}", vec!["0"; 200_000].join(","), "]".repeat(30));
+        assert_eq!(
+            reindent_json(&wide),
+            None,
+            "60 spaces per 2-byte item is too much growth"
+        );
     }
 
     #[test]

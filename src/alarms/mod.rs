@@ -12,9 +12,11 @@
 //! - AWS Chatbot custom notifications.
 
 mod alarm;
+mod alarm_common;
 mod alarm_event;
 mod cloudtrail;
 mod cloudwatch;
+mod condition;
 mod custom;
 mod describe;
 mod envelope;
@@ -25,17 +27,21 @@ mod lenient;
 mod model;
 mod pipeline;
 mod region;
+mod summary;
 mod timestamp;
+
+#[cfg(test)]
+mod robustness_tests;
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-pub use alarm::{
-    ActionsSuppression, ActionsSuppressor, Alarm, AlarmCondition, AlarmKey, AlarmSource,
-    AlarmState, AnomalyDetectionCondition, ChildAlarm, ComparisonOperator, CompositeCondition,
-    Dimension, Evaluation, MetricMathCondition, MetricQuery, MetricRef, MetricStat, QuerySource,
-    SingleMetricCondition, TreatMissingData, UnknownAlarmState,
+pub use alarm::{ActionsSuppression, Alarm, AlarmKey, AlarmSource, AlarmState, UnknownAlarmState};
+pub use condition::{
+    ActionsSuppressor, AlarmCondition, AnomalyDetectionCondition, ChildAlarm, ComparisonOperator,
+    CompositeCondition, Dimension, Evaluation, MetricMathCondition, MetricQuery, MetricRef,
+    MetricStat, QuerySource, SingleMetricCondition, TreatMissingData,
 };
 pub use describe::describe;
 pub use envelope::content_id;

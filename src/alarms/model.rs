@@ -130,7 +130,7 @@ impl Notification {
             Event::Other(other) => other.account.as_deref(),
         };
         own.filter(|account| !account.is_empty())
-            .or_else(|| self.topic_part(TopicPart::Account))
+            .or_else(|| self.topic()?.account_id())
     }
 
     /// The region code the event is about; for kinds without one, the SNS topic's region.
@@ -143,7 +143,7 @@ impl Notification {
             Event::Other(other) => other.region.as_deref(),
         };
         own.filter(|region| !region.is_empty())
-            .or_else(|| self.topic_part(TopicPart::Region))
+            .or_else(|| self.topic()?.region_code())
     }
 
     /// The name routing globs match: alarm name, pipeline/project/application name, API event
@@ -223,27 +223,10 @@ impl Notification {
         }
     }
 
-    fn topic_part(&self, part: TopicPart) -> Option<&str> {
-        let topic = self.topic_arn.as_deref()?;
-        let mut fields = topic.split(':').map(str::trim);
-        let field = match part {
-            TopicPart::Region => fields.nth(3),
-            TopicPart::Account => fields.nth(4),
-        }?;
-        // Only hand out values that look right: "arn:aws:sns:EXAMPLE" has neither.
-        let parsed = Arn::parse(topic)?;
-        let valid = match part {
-            TopicPart::Region => parsed.region_code().is_some(),
-            TopicPart::Account => parsed.account_id().is_some(),
-        };
-        valid.then_some(field)
+    /// The SNS topic's ARN, when it is a real one (`arn:aws:sns:EXAMPLE` is not).
+    fn topic(&self) -> Option<Arn<'_>> {
+        self.topic_arn.as_deref().and_then(Arn::parse)
     }
-}
-
-#[derive(Clone, Copy)]
-enum TopicPart {
-    Region,
-    Account,
 }
 
 #[cfg(test)]

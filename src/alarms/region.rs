@@ -90,58 +90,59 @@ pub fn looks_like_region_code(text: &str) -> bool {
             .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase()))
 }
 
-/// The pieces of an ARN. Whitespace around the partition, service, region and account is dropped
-/// (some published payloads have `us-east-1: 111122223333`); the resource is kept verbatim
-/// because alarm names may contain spaces.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Arn {
-    pub(crate) service: String,
-    pub(crate) region: String,
-    pub(crate) account: String,
-    pub(crate) resource: String,
-    normalized: String,
+/// The pieces of an ARN, borrowed from its text. Whitespace around the partition, service,
+/// region and account is dropped (some published payloads have `us-east-1: 111122223333`); the
+/// resource is kept verbatim because alarm names may contain spaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Arn<'a> {
+    partition: &'a str,
+    service: &'a str,
+    region: &'a str,
+    account: &'a str,
+    resource: &'a str,
 }
 
-impl Arn {
-    pub(crate) fn parse(text: &str) -> Option<Arn> {
+impl<'a> Arn<'a> {
+    pub(crate) fn parse(text: &'a str) -> Option<Arn<'a>> {
         let mut parts = text.trim().splitn(6, ':');
         let prefix = parts.next()?.trim();
-        let partition = parts.next()?.trim();
-        let service = parts.next()?.trim();
-        let region = parts.next()?.trim();
-        let account = parts.next()?.trim();
-        let resource = parts.next()?;
-        if prefix != "arn" || partition.is_empty() || service.is_empty() {
-            return None;
-        }
-        Some(Arn {
-            service: service.to_string(),
-            region: region.to_string(),
-            account: account.to_string(),
-            resource: resource.to_string(),
-            normalized: format!("arn:{partition}:{service}:{region}:{account}:{resource}"),
-        })
+        let arn = Arn {
+            partition: parts.next()?.trim(),
+            service: parts.next()?.trim(),
+            region: parts.next()?.trim(),
+            account: parts.next()?.trim(),
+            resource: parts.next()?,
+        };
+        let well_formed = prefix == "arn" && !arn.partition.is_empty() && !arn.service.is_empty();
+        well_formed.then_some(arn)
     }
 
     /// The ARN text with the stray whitespace removed.
-    pub(crate) fn as_str(&self) -> &str {
-        &self.normalized
+    pub(crate) fn normalized(&self) -> String {
+        let Arn {
+            partition,
+            service,
+            region,
+            account,
+            resource,
+        } = self;
+        format!("arn:{partition}:{service}:{region}:{account}:{resource}")
     }
 
     /// The region code, when the region field looks like one (`REGION` placeholders do not).
-    pub(crate) fn region_code(&self) -> Option<&str> {
-        looks_like_region_code(&self.region).then_some(self.region.as_str())
+    pub(crate) fn region_code(&self) -> Option<&'a str> {
+        looks_like_region_code(self.region).then_some(self.region)
     }
 
     /// The account id, when it is all digits.
-    pub(crate) fn account_id(&self) -> Option<&str> {
+    pub(crate) fn account_id(&self) -> Option<&'a str> {
         let is_account =
             !self.account.is_empty() && self.account.chars().all(|c| c.is_ascii_digit());
-        is_account.then_some(self.account.as_str())
+        is_account.then_some(self.account)
     }
 
     /// The alarm name of a CloudWatch alarm ARN (`…:alarm:NAME`).
-    pub(crate) fn alarm_name(&self) -> Option<&str> {
+    pub(crate) fn alarm_name(&self) -> Option<&'a str> {
         if self.service != "cloudwatch" {
             return None;
         }
@@ -205,7 +206,7 @@ mod tests {
         let arn = Arn::parse("arn:aws:cloudwatch:us-east-1: 111122223333:alarm:My alarm: p99")
             .expect("valid ARN");
         assert_eq!(
-            arn.as_str(),
+            arn.normalized(),
             "arn:aws:cloudwatch:us-east-1:111122223333:alarm:My alarm: p99"
         );
         assert_eq!(arn.region_code(), Some("us-east-1"));
