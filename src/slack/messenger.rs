@@ -133,6 +133,7 @@ impl MethodGate {
 
 impl SlackMessenger {
     pub fn new(api_url: &Url, bot_token: &SecretString) -> anyhow::Result<Self> {
+        super::tls::install_crypto_provider();
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()?
             .https_or_http()

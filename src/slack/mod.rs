@@ -7,3 +7,4 @@ pub mod manifest;
 pub mod message;
 pub mod messenger;
 pub mod socket;
+pub mod tls;

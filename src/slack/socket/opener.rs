@@ -49,6 +49,7 @@ struct OpenResponse {
 
 impl ConnectionOpener {
     pub fn new(api_url: &Url, app_token: SecretString) -> anyhow::Result<Self> {
+        crate::slack::tls::install_crypto_provider();
         let endpoint = api_url.join("apps.connections.open")?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))

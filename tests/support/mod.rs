@@ -1,0 +1,182 @@
+//! Shared harness: a fake Slack on loopback, and the bot wired to it (in-process or as a child process).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chatops_bot::config::{Config, Purpose};
+use chatops_bot::slack::interaction::Interaction;
+use chatops_bot::slack::socket::connection::ConnectionSettings;
+use chatops_bot::slack::socket::dispatch::{Dispatcher, InteractionHandler};
+use chatops_bot::slack::socket::opener::ConnectionOpener;
+use chatops_bot::slack::socket::{ClientSettings, SocketModeClient, SocketModeError};
+use chatops_bot::store::{SqliteStore, StoreLedger};
+use chatops_bot::telemetry::metrics::Metrics;
+use chatops_sandbox::slack::{FakeSlack, FakeSlackOptions};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const APP_TOKEN: &str = "xapp-1-sandbox";
+pub const BOT_TOKEN: &str = "xoxb-sandbox";
+
+/// A bot config pointed at `fake`, with timings short enough for tests.
+pub fn config_toml(fake: &FakeSlack, store: &Path, connections: u8) -> String {
+    format!(
+        r#"
+[slack]
+app_token = "{APP_TOKEN}"
+bot_token = "{BOT_TOKEN}"
+api_url = "{api}"
+connections = {connections}
+
+[slack.socket]
+ping_interval = "400ms"
+pong_timeout = "300ms"
+idle_timeout = "3s"
+stagger = "50ms"
+close_timeout = "500ms"
+shutdown_grace = "2s"
+backoff_max = "1s"
+
+[store]
+path = "{store}"
+"#,
+        api = fake.api_url(),
+        store = store.display()
+    )
+}
+
+pub fn config(fake: &FakeSlack, store: &Path, connections: u8) -> Config {
+    let text = config_toml(fake, store, connections);
+    Config::load_from_str("test.toml", &text, Vec::<(String, String)>::new(), Purpose::Run)
+        .unwrap_or_else(|e| panic!("test config is invalid: {e}"))
+}
+
+/// The real daemon running in this process until `stop` is called.
+pub struct RunningBot {
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), chatops_bot::app::RunError>>,
+    pub dir: tempfile::TempDir,
+}
+
+impl RunningBot {
+    pub async fn start(fake: &FakeSlack, connections: u8) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(fake, &dir.path().join("bot.db"), connections);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(chatops_bot::app::run(config, async {
+            let _ = stopped.await;
+        }));
+        Self { stop: Some(stop), task, dir }
+    }
+
+    pub async fn stop(mut self) -> Result<(), chatops_bot::app::RunError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(10), self.task).await.expect("bot did not stop in time").unwrap()
+    }
+}
+
+/// Records every interaction; the first `slow` ones sleep `delay` first.
+#[derive(Default)]
+pub struct RecordingHandler {
+    pub seen: Mutex<Vec<Interaction>>,
+    pub slow: usize,
+    pub delay: Duration,
+    started: Mutex<usize>,
+}
+
+impl RecordingHandler {
+    pub fn slow(slow: usize, delay: Duration) -> Self {
+        Self { slow, delay, ..Default::default() }
+    }
+    pub fn mention_texts(&self) -> Vec<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|i| match i {
+                Interaction::Mention(m) => Some(m.text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl InteractionHandler for RecordingHandler {
+    async fn handle(&self, interaction: Interaction) {
+        let nth = {
+            let mut started = self.started.lock().unwrap();
+            *started += 1;
+            *started
+        };
+        if nth <= self.slow {
+            tokio::time::sleep(self.delay).await;
+        }
+        self.seen.lock().unwrap().push(interaction);
+    }
+}
+
+/// Just the Socket Mode client with a test handler, for precise protocol tests.
+pub struct RunningClient {
+    pub metrics: Arc<Metrics>,
+    pub dispatcher: Dispatcher,
+    stop: Option<oneshot::Sender<()>>,
+    pub task: JoinHandle<Result<(), SocketModeError>>,
+}
+
+impl RunningClient {
+    pub fn start(fake: &FakeSlack, handler: Arc<dyn InteractionHandler>, connections: usize, max_handlers: usize) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        let store = Arc::new(SqliteStore::in_memory().unwrap());
+        let dispatcher = Dispatcher::new(handler, Arc::new(StoreLedger(store)), max_handlers, metrics.clone());
+        let api_url = url::Url::parse(&fake.api_url()).unwrap();
+        let opener = ConnectionOpener::new(&api_url, APP_TOKEN.to_owned().into()).unwrap();
+        let settings = ClientSettings {
+            connections,
+            stagger: Duration::from_millis(50),
+            backoff_max: Duration::from_secs(1),
+            connection: ConnectionSettings {
+                ping_interval: Duration::from_millis(400),
+                pong_timeout: Duration::from_millis(300),
+                idle_timeout: Duration::from_secs(3),
+                close_timeout: Duration::from_millis(500),
+                hello_timeout: Duration::from_secs(3),
+            },
+        };
+        let client = SocketModeClient::new(opener, settings, dispatcher.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(client.run(async {
+            let _ = stopped.await;
+        }));
+        Self { metrics, dispatcher, stop: Some(stop), task }
+    }
+
+    pub async fn stop(mut self) -> Result<(), SocketModeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(10), self.task).await.expect("client did not stop in time").unwrap()
+    }
+}
+
+pub async fn fake_slack() -> FakeSlack {
+    FakeSlack::start(FakeSlackOptions::default()).await.unwrap()
+}
+
+pub fn bot_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_chatops-bot"))
+}
+
+/// Poll `cond` every 10 ms for up to `limit`.
+pub async fn eventually(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
