@@ -1,9 +1,16 @@
 //! Command-line interface of the `chatops-sandbox` binary: one module per subcommand.
 
+mod bench;
+pub mod bot_process;
+mod demo;
+mod floor_client;
 mod serve;
 
 use clap::{Parser, Subcommand};
 
+pub use bench::BenchArgs;
+pub use demo::DemoArgs;
+pub use floor_client::FloorClientArgs;
 pub use serve::ServeArgs;
 
 /// Local fakes of Slack (and later AWS, Confluence, GitHub) for demos, tests and benchmarks.
@@ -20,6 +27,13 @@ pub struct Cli {
 pub enum Command {
     /// Run the fake Slack until Ctrl-C, printing its timeline.
     Serve(ServeArgs),
+    /// Run the real chatops-bot against the fake Slack and print a transcript.
+    Demo(DemoArgs),
+    /// Measure Socket Mode ack latency, throughput, CPU and memory of the bot against a floor client.
+    Bench(BenchArgs),
+    /// The benchmark's minimal Socket Mode client (started by `bench`).
+    #[command(hide = true)]
+    FloorClient(FloorClientArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand on a Tokio runtime.
@@ -30,5 +44,8 @@ pub fn run() -> anyhow::Result<()> {
         .build()?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve::serve(args)),
+        Command::Demo(args) => runtime.block_on(demo::demo(args)),
+        Command::Bench(args) => runtime.block_on(bench::bench(args)),
+        Command::FloorClient(args) => runtime.block_on(floor_client::floor_client(args)),
     }
 }

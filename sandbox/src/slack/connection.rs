@@ -106,6 +106,14 @@ impl ConnHandle {
             .map_err(|_| anyhow::anyhow!("{} is closed", self.id))
     }
 
+    /// Takes the connection out of delivery at once, then tells its task to stop touching the socket.
+    pub(crate) fn stall(&self) -> anyhow::Result<()> {
+        if self.state() != ConnectionState::Closed {
+            self.set_state(ConnectionState::Stalled);
+        }
+        self.control(Control::Stall)
+    }
+
     pub(crate) fn control(&self, command: Control) -> anyhow::Result<()> {
         self.control_tx
             .send(command)
@@ -229,6 +237,8 @@ impl ConnTask {
                     Control::Stall => return self.stall().await,
                     Control::Disconnect { reason, close_now, done } => {
                         lock(&self.handle.record).disconnect_reason = Some(reason.clone());
+                        self.handle.set_state(ConnectionState::Draining);
+                        self.shared.conns_signal.bump();
                         if let Err(error) = self.write_text(disconnect_frame(&reason)).await {
                             return write_end(error);
                         }
@@ -236,8 +246,6 @@ impl ConnTask {
                         if close_now {
                             return self.server_close(&format!("disconnect {reason}")).await;
                         }
-                        self.handle.set_state(ConnectionState::Draining);
-                        self.shared.conns_signal.bump();
                         grace = Some(Instant::now() + self.shared.opts.disconnect_grace);
                     }
                 },

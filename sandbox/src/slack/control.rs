@@ -258,7 +258,7 @@ impl FakeSlack {
             format!("{conn}: stall (no reads, writes or pongs; TCP kept open)"),
         );
         if let Some(handle) = self.shared.connection(conn) {
-            if handle.control(Control::Stall).is_err() {
+            if handle.stall().is_err() {
                 tracing::debug!("fake Slack: stall of {conn} ignored, it is closed");
             }
         }

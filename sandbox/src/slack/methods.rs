@@ -265,7 +265,7 @@ fn open_view(method: &str, params: &Params) -> Result<Value, &'static str> {
 fn known_channel(shared: &Shared, params: &Params) -> Result<String, &'static str> {
     let channel = str_param(params, "channel").unwrap_or_default();
     let known = match &shared.opts.known_channels {
-        Some(list) => list.iter().any(|c| *c == channel),
+        Some(list) => list.contains(&channel),
         None => plausible_channel(&channel),
     };
     if known {

@@ -186,3 +186,27 @@ impl Drop for FakeSlack {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>(_: &T) {}
+
+    #[tokio::test]
+    async fn handles_and_wait_futures_can_cross_tasks() -> anyhow::Result<()> {
+        let slack = FakeSlack::start(FakeSlackOptions::default()).await?;
+        assert_send_sync(&slack);
+        let slack = Arc::new(slack);
+        let waiter = Arc::clone(&slack);
+        let waited = tokio::spawn(async move {
+            waiter
+                .wait_for_call("auth.test", |_| true, Duration::from_millis(20))
+                .await
+        })
+        .await?;
+        let error = waited.expect_err("nobody called auth.test");
+        assert!(error.to_string().contains("auth.test"), "{error}");
+        Ok(())
+    }
+}

@@ -42,9 +42,13 @@ async fn handshake(shared: Arc<Shared>, stream: TcpStream) {
         tracing::warn!("fake Slack: could not set TCP_NODELAY: {error}");
     }
     let checker = Arc::clone(&shared);
-    let check_ticket = move |request: &Request, response: Response| {
-        check_request(&checker, request).map(|()| response)
-    };
+    // The signature is tungstenite's `Callback`; its error type is an HTTP response.
+    #[allow(clippy::result_large_err)]
+    let check_ticket =
+        move |request: &Request, response: Response| match check_request(&checker, request) {
+            Ok(()) => Ok(response),
+            Err((status, reason)) => Err(reject(&checker, request.uri().path(), status, reason)),
+        };
     let accepted = tokio::time::timeout(
         HANDSHAKE_TIMEOUT,
         tokio_tungstenite::accept_hdr_async(stream, check_ticket),
@@ -74,10 +78,10 @@ async fn handshake(shared: Arc<Shared>, stream: TcpStream) {
 }
 
 /// Accepts `/link/?ticket=T` with a ticket minted by `apps.connections.open` and not used before.
-fn check_request(shared: &Shared, request: &Request) -> Result<(), ErrorResponse> {
+fn check_request(shared: &Shared, request: &Request) -> Result<(), (StatusCode, &'static str)> {
     let path = request.uri().path();
     if path != "/link/" && path != "/link" {
-        return Err(reject(shared, path, StatusCode::NOT_FOUND, "no such path"));
+        return Err((StatusCode::NOT_FOUND, "no such path"));
     }
     let query = request.uri().query().unwrap_or("");
     let ticket = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
@@ -85,20 +89,10 @@ fn check_request(shared: &Shared, request: &Request) -> Result<(), ErrorResponse
         .and_then(|pairs| pairs.into_iter().find(|(key, _)| key == "ticket"))
         .map(|(_, value)| value);
     let Some(ticket) = ticket else {
-        return Err(reject(
-            shared,
-            path,
-            StatusCode::UNAUTHORIZED,
-            "missing ticket",
-        ));
+        return Err((StatusCode::UNAUTHORIZED, "missing ticket"));
     };
     if !lock(&shared.tickets).remove(&ticket) {
-        return Err(reject(
-            shared,
-            path,
-            StatusCode::UNAUTHORIZED,
-            "unknown or already used ticket",
-        ));
+        return Err((StatusCode::UNAUTHORIZED, "unknown or already used ticket"));
     }
     Ok(())
 }

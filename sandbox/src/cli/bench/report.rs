@@ -1,0 +1,360 @@
+//! The benchmark report: machine facts and Markdown tables, written to docs/benchmarks.md and stdout.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::phase::MENTION_TEXT;
+use super::summary::{kib_to_mb, ms, PhaseMedians, RunResult, Summary, TARGET_BURST_SHARE};
+
+/// The heading of the hand-written section that survives a rewrite of the report.
+pub const ANALYSIS_HEADING: &str = "## Analysis";
+
+/// The run's parameters, as given on the command line.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub envelopes: usize,
+    pub rate: f64,
+    pub repeats: usize,
+    pub command: String,
+}
+
+/// Facts about the machine the run happened on.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub kernel: String,
+    pub rustc: String,
+    pub profile: &'static str,
+    pub load_before: String,
+    pub date: String,
+}
+
+impl Machine {
+    pub fn probe() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu_model = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map_or_else(|| "unknown".to_string(), |(_, v)| v.trim().to_string());
+        let rustc = Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
+            .arg("--version")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map_or_else(|| "unknown".to_string(), |v| v.trim().to_string());
+        let read_trimmed = |path: &str| {
+            std::fs::read_to_string(path).map_or_else(|_| "unknown".into(), |s| s.trim().into())
+        };
+        let load: String = read_trimmed("/proc/loadavg");
+        Machine {
+            cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            cpu_model,
+            kernel: read_trimmed("/proc/sys/kernel/osrelease"),
+            rustc,
+            profile: if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
+            load_before: load
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" "),
+            date: utc_date(SystemTime::now()),
+        }
+    }
+}
+
+/// `YYYY-MM-DD` in UTC (civil-from-days, proleptic Gregorian).
+pub fn utc_date(at: SystemTime) -> String {
+    let days = at
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400) as i64;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+fn yes_no(met: bool) -> &'static str {
+    if met {
+        "**yes**"
+    } else {
+        "**NO**"
+    }
+}
+
+/// The verdict and result tables (also what goes to stdout).
+pub fn tables(setup: &Setup, summary: &Summary, runs: &[RunResult]) -> String {
+    let mut out = String::new();
+    let (bot, floor) = (&summary.bot, &summary.floor);
+    let _ = writeln!(out, "### Targets\n");
+    let _ = writeln!(
+        out,
+        "| Target (from the issue) | Measured (median of {} runs) | Met? |",
+        setup.repeats
+    );
+    let _ = writeln!(out, "|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| p99 ack latency ≤ 2 ms at {} envelopes/s offered | {:.3} ms (floor {:.3} ms, {:.2}×) | {} |",
+        thousands(setup.rate),
+        bot.paced.p99_ms,
+        floor.paced.p99_ms,
+        summary.paced_p99_ratio(),
+        yes_no(summary.p99_met())
+    );
+    let _ = writeln!(
+        out,
+        "| burst throughput ≥ {}× the floor's | {:.2}× ({} vs {} acks/s) | {} |",
+        TARGET_BURST_SHARE,
+        summary.burst_throughput_ratio(),
+        thousands(bot.burst.acks_per_sec),
+        thousands(floor.burst.acks_per_sec),
+        yes_no(summary.burst_met())
+    );
+    let _ = writeln!(
+        out,
+        "| peak RSS ≤ 30 MB | {:.1} MB (largest of the runs; median {:.1} MB; floor {:.1} MB) | {} |",
+        bot.peak_rss_mb_max,
+        bot.peak_rss_mb,
+        floor.peak_rss_mb,
+        yes_no(summary.rss_met())
+    );
+    let _ = writeln!(
+        out,
+        "\n### Paced phase: {} envelopes at {}/s\n",
+        thousands(setup.envelopes as f64),
+        thousands(setup.rate)
+    );
+    phase_table(&mut out, setup, &bot.paced, &floor.paced, true);
+    let _ = writeln!(
+        out,
+        "\n### Burst phase: {} envelopes, unpaced\n",
+        thousands(setup.envelopes as f64)
+    );
+    phase_table(&mut out, setup, &bot.burst, &floor.burst, false);
+    let _ = writeln!(out, "\n### Peak RSS (VmHWM, whole process life)\n");
+    let _ = writeln!(
+        out,
+        "| | chatops-bot | floor client | bot / floor |\n|---|---:|---:|---:|"
+    );
+    let _ = writeln!(
+        out,
+        "| median of runs | {:.1} MB | {:.1} MB | {:.2}× |",
+        bot.peak_rss_mb,
+        floor.peak_rss_mb,
+        bot.peak_rss_mb / floor.peak_rss_mb
+    );
+    let _ = writeln!(out, "\n### Every run\n");
+    let _ = writeln!(
+        out,
+        "| # | client | paced p50 / p99 / max (ms) | paced CPU s | burst p50 / p99 / max (ms) | burst acks/s | burst CPU s | replies | peak RSS MB | exit after SIGTERM |"
+    );
+    let _ = writeln!(out, "|---|---|---|---:|---|---:|---:|---:|---:|---|");
+    for run in runs {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.3} / {:.3} / {:.2} | {:.2} | {:.2} / {:.2} / {:.2} | {} | {:.2} | {} | {:.1} | {}{} |",
+            run.repeat,
+            run.kind,
+            ms(run.paced.p50),
+            ms(run.paced.p99),
+            ms(run.paced.max),
+            run.paced.cpu.as_secs_f64(),
+            ms(run.burst.p50),
+            ms(run.burst.p99),
+            ms(run.burst.max),
+            thousands(run.burst.acks_per_sec),
+            run.burst.cpu.as_secs_f64(),
+            run.paced.replies + run.burst.replies,
+            kib_to_mb(run.peak_rss_kib),
+            run.exit,
+            if run.paced.settled && run.burst.settled { "" } else { " (did not go idle)" }
+        );
+    }
+    out
+}
+
+fn phase_table(
+    out: &mut String,
+    setup: &Setup,
+    bot: &PhaseMedians,
+    floor: &PhaseMedians,
+    paced: bool,
+) {
+    let per_envelope = |cpu_s: f64| cpu_s * 1e6 / setup.envelopes as f64;
+    let _ = writeln!(
+        out,
+        "| median of runs | chatops-bot | floor client | bot / floor |\n|---|---:|---:|---:|"
+    );
+    let rows: [(&str, f64, f64, usize); 6] = [
+        ("ack latency p50 (ms)", bot.p50_ms, floor.p50_ms, 3),
+        ("ack latency p99 (ms)", bot.p99_ms, floor.p99_ms, 3),
+        ("ack latency max (ms)", bot.max_ms, floor.max_ms, 2),
+        ("acks/s", bot.acks_per_sec, floor.acks_per_sec, 0),
+        ("CPU seconds", bot.cpu_s, floor.cpu_s, 2),
+        (
+            "CPU µs per envelope",
+            per_envelope(bot.cpu_s),
+            per_envelope(floor.cpu_s),
+            1,
+        ),
+    ];
+    for (name, b, f, digits) in rows {
+        let _ = writeln!(
+            out,
+            "| {name} | {b:.digits$} | {f:.digits$} | {:.2}× |",
+            b / f
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| chat.postMessage replies | {:.0} | {:.0} | |",
+        bot.replies, floor.replies
+    );
+    if paced {
+        let _ = writeln!(
+            out,
+            "| sender: offered/s, max lag, sends > 1 ms late | {:.0}, {:.2} ms, {:.0} | {:.0}, {:.2} ms, {:.0} | |",
+            bot.offered_per_sec, bot.max_lag_ms, bot.late_sends, floor.offered_per_sec, floor.max_lag_ms, floor.late_sends
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "| sender: envelopes queued per second | {:.0} | {:.0} | |",
+            bot.offered_per_sec, floor.offered_per_sec
+        );
+    }
+}
+
+/// The whole Markdown file; `analysis` is the kept hand-written section (with its heading).
+pub fn document(setup: &Setup, machine: &Machine, tables: &str, analysis: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Socket Mode ack benchmark\n");
+    let _ = writeln!(
+        out,
+        "Measured on {} (UTC) by `chatops-sandbox bench`. The bench rewrites this file on every run, \
+         keeping only the \"Analysis\" section at the end.\n",
+        machine.date
+    );
+    let _ = writeln!(out, "## Results\n\n{tables}");
+    let _ = writeln!(out, "## Reproduce\n\n```sh\n{}\n```\n", setup.command);
+    let _ = writeln!(
+        out,
+        "The first release build of the workspace takes about 10 minutes on a 2-core machine; the bench \
+         builds `chatops-bot` in the same profile itself when run through cargo \
+         (or set `CHATOPS_BOT_BIN`).\n"
+    );
+    let _ = writeln!(out, "## Machine\n");
+    let _ = writeln!(out, "- CPUs: {} × {}", machine.cpus, machine.cpu_model);
+    let _ = writeln!(out, "- Linux {}", machine.kernel);
+    let _ = writeln!(out, "- {}, {} profile", machine.rustc, machine.profile);
+    let _ = writeln!(
+        out,
+        "- load average before the run: {}",
+        machine.load_before
+    );
+    let _ = writeln!(
+        out,
+        "- shared machine: absolute figures are noisy; the ratios against the floor measured in the same \
+         run are the headline.\n"
+    );
+    let _ = writeln!(out, "## What is measured and how\n");
+    let text = format!(
+        "- **Fake Slack**: `chatops_sandbox::slack::FakeSlack` in the bench process, on 127.0.0.1, \
+         no redelivery, pings every 10 s. It times each ack from just before the envelope frame is \
+         written to the moment the ack frame is read (`AckRecord::latency`), so the figures include \
+         the loopback TCP hop both ways and both WebSocket codecs.\n\
+         - **chatops-bot**: the real release binary as a child process, `RUST_LOG=warn`, \
+         `connections = 1`, a fresh SQLite store in a temporary directory. Every envelope is an \
+         `app_mention` of `{MENTION_TEXT}`, which the bot acks, parses, deduplicates by `event_id` in \
+         SQLite and answers with a threaded `chat.postMessage` to the fake (counted as \"replies\").\n\
+         - **Floor client**: `chatops-sandbox floor-client`, a hidden subcommand run as a child process \
+         the same way: `apps.connections.open` with the app token, `tokio-tungstenite` connect with \
+         `TCP_NODELAY`, and for every text frame a `serde_json` parse of `envelope_id` and an immediate \
+         `{{\"envelope_id\":…}}` write. Nothing else. It is the least any Socket Mode client must do.\n\
+         - **Paced phase**: {n} envelopes over the one connection at {rate}/s on an absolute schedule \
+         (envelope *i* at start + *i*/rate, from a dedicated thread with `std::thread::sleep`); the \
+         table shows how far the sender fell behind. **Burst phase**: the same count queued as fast as \
+         the fake accepts; acks/s = envelopes / (first send → last ack).\n\
+         - **CPU seconds**: the child's utime + stime (`/proc/PID/stat`, 10 ms ticks) from the first send \
+         until it has been idle for 300 ms after the last ack, so handler work that follows the acks \
+         counts. **Peak RSS**: `VmHWM` after both phases, i.e. the peak over the process's life \
+         (start-up included).\n\
+         - Each (client × both phases) measurement uses a fresh fake and a fresh process, repeated {repeats} \
+         times in the order bot, floor, floor, bot, … so drift hits both; the tables show medians. \
+         The bot is stopped with SIGTERM and must exit 0.\n",
+        n = thousands(setup.envelopes as f64),
+        rate = thousands(setup.rate),
+        repeats = setup.repeats,
+    );
+    let _ = writeln!(out, "{text}");
+    out.push_str(analysis.trim_end());
+    out.push('\n');
+    out
+}
+
+/// The kept section of an existing report, or a fresh empty one.
+pub fn kept_analysis(path: &Path) -> String {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    match old.find(&format!("\n{ANALYSIS_HEADING}")) {
+        Some(at) => old[at + 1..].to_string(),
+        None => format!(
+            "{ANALYSIS_HEADING}\n\nHand-written notes on these results go here; the bench keeps this section.\n"
+        ),
+    }
+}
+
+/// `20000` → `20,000`; fractions are rounded.
+pub fn thousands(value: f64) -> String {
+    if !value.is_finite() {
+        return "∞".to_string();
+    }
+    let digits = format!("{:.0}", value.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if value < -0.5 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn dates_are_civil_utc() {
+        assert_eq!(utc_date(UNIX_EPOCH), "1970-01-01");
+        let leap_day = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(utc_date(leap_day), "2000-02-29");
+        let new_year = UNIX_EPOCH + Duration::from_secs(1_735_689_600);
+        assert_eq!(utc_date(new_year), "2025-01-01");
+    }
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(20_000.0), "20,000");
+        assert_eq!(thousands(999.4), "999");
+        assert_eq!(thousands(1_234_567.0), "1,234,567");
+        assert_eq!(thousands(f64::INFINITY), "∞");
+    }
+}

@@ -1,0 +1,164 @@
+//! Medians over the repeated runs, per subject and phase, and the verdicts on the issue's targets.
+
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use super::phase::PhaseResult;
+use super::subject::SubjectKind;
+
+/// Targets from the issue.
+pub const TARGET_P99: Duration = Duration::from_millis(2);
+/// Bot burst throughput must be at least this share of the floor's.
+pub const TARGET_BURST_SHARE: f64 = 0.5;
+/// Peak RSS cap in bytes (30 MB, decimal).
+pub const TARGET_RSS_BYTES: u64 = 30_000_000;
+
+/// One measurement: a fresh fake and a fresh subject process, both phases.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// Which client.
+    pub kind: SubjectKind,
+    /// 1-based repeat number.
+    pub repeat: usize,
+    /// Paced phase.
+    pub paced: PhaseResult,
+    /// Burst phase.
+    pub burst: PhaseResult,
+    /// VmHWM after both phases, KiB.
+    pub peak_rss_kib: u64,
+    /// How the process exited after SIGTERM.
+    pub exit: ExitStatus,
+}
+
+/// Medians of one phase's figures over the runs of one subject.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PhaseMedians {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub acks_per_sec: f64,
+    pub cpu_s: f64,
+    pub offered_per_sec: f64,
+    pub max_lag_ms: f64,
+    pub late_sends: f64,
+    pub replies: f64,
+}
+
+/// Medians of one subject over its runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SubjectMedians {
+    pub paced: PhaseMedians,
+    pub burst: PhaseMedians,
+    pub peak_rss_mb: f64,
+    /// The largest peak RSS of any run, MB.
+    pub peak_rss_mb_max: f64,
+}
+
+/// The headline: both subjects, their ratios and the targets.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    pub bot: SubjectMedians,
+    pub floor: SubjectMedians,
+}
+
+impl Summary {
+    pub fn from_runs(runs: &[RunResult]) -> Summary {
+        Summary {
+            bot: SubjectMedians::of(runs, SubjectKind::Bot),
+            floor: SubjectMedians::of(runs, SubjectKind::Floor),
+        }
+    }
+
+    /// Bot p99 / floor p99 in the paced phase.
+    pub fn paced_p99_ratio(&self) -> f64 {
+        self.bot.paced.p99_ms / self.floor.paced.p99_ms
+    }
+
+    /// Bot burst acks/s / floor burst acks/s.
+    pub fn burst_throughput_ratio(&self) -> f64 {
+        self.bot.burst.acks_per_sec / self.floor.burst.acks_per_sec
+    }
+
+    pub fn p99_met(&self) -> bool {
+        self.bot.paced.p99_ms <= TARGET_P99.as_secs_f64() * 1000.0
+    }
+
+    pub fn burst_met(&self) -> bool {
+        self.burst_throughput_ratio() >= TARGET_BURST_SHARE
+    }
+
+    pub fn rss_met(&self) -> bool {
+        self.bot.peak_rss_mb_max * 1e6 <= TARGET_RSS_BYTES as f64
+    }
+}
+
+impl SubjectMedians {
+    fn of(runs: &[RunResult], kind: SubjectKind) -> SubjectMedians {
+        let mine: Vec<&RunResult> = runs.iter().filter(|r| r.kind == kind).collect();
+        let rss: Vec<f64> = mine.iter().map(|r| kib_to_mb(r.peak_rss_kib)).collect();
+        SubjectMedians {
+            paced: PhaseMedians::of(mine.iter().map(|r| &r.paced)),
+            burst: PhaseMedians::of(mine.iter().map(|r| &r.burst)),
+            peak_rss_mb: median(&rss),
+            peak_rss_mb_max: rss.iter().copied().fold(0.0, f64::max),
+        }
+    }
+}
+
+impl PhaseMedians {
+    fn of<'a>(phases: impl Iterator<Item = &'a PhaseResult> + Clone) -> PhaseMedians {
+        let med = |figure: fn(&PhaseResult) -> f64| {
+            median(&phases.clone().map(figure).collect::<Vec<_>>())
+        };
+        PhaseMedians {
+            p50_ms: med(|p| ms(p.p50)),
+            p99_ms: med(|p| ms(p.p99)),
+            max_ms: med(|p| ms(p.max)),
+            acks_per_sec: med(|p| p.acks_per_sec),
+            cpu_s: med(|p| p.cpu.as_secs_f64()),
+            offered_per_sec: med(|p| p.send.offered_per_sec),
+            max_lag_ms: med(|p| ms(p.send.max_lag)),
+            late_sends: med(|p| p.send.late_sends as f64),
+            replies: med(|p| p.replies as f64),
+        }
+    }
+}
+
+/// Milliseconds as a float.
+pub fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// KiB (as /proc reports) to decimal megabytes.
+pub fn kib_to_mb(kib: u64) -> f64 {
+    kib as f64 * 1024.0 / 1e6
+}
+
+/// Median (mean of the middle two for an even count); NaN when empty.
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => sorted[n / 2],
+        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn kib_converts_to_decimal_megabytes() {
+        assert!((kib_to_mb(29_297) - 29.9991).abs() < 1e-3);
+    }
+}
