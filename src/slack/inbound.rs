@@ -7,6 +7,8 @@ use serde::Deserialize;
 use super::interaction::*;
 
 /// What an envelope turned out to be once its payload was read.
+// Moved once per envelope; boxing the large variant would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, PartialEq)]
 pub enum Inbound {
     /// Work for a handler. `event_id` is set for Events API deliveries and is the dedupe key.
