@@ -1,6 +1,6 @@
 //! Buttons and modal submissions on the bot's own messages.
 
-use std::str::FromStr;
+pub mod ids;
 
 use tracing::warn;
 
@@ -9,24 +9,16 @@ use crate::reply::{HandlerResult, Reply};
 use crate::slack::interaction::{ButtonClick, ViewSubmission};
 use crate::slack::message::{Message, Mrkdwn};
 
-/// Every button the bot puts on its messages. Alarm cards add theirs with the alarm pipeline.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ButtonAction {}
-
-/// An `action_id` the bot did not issue (or no longer knows).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UnknownAction(pub String);
-
-impl FromStr for ButtonAction {
-    type Err = UnknownAction;
-    fn from_str(action_id: &str) -> Result<Self, Self::Err> {
-        Err(UnknownAction(action_id.to_owned()))
-    }
-}
+use ids::{ActionId, UnknownAction};
 
 pub async fn on_button(_ctx: &Context, click: &ButtonClick) -> HandlerResult {
-    match click.action_id.parse::<ButtonAction>() {
-        Ok(action) => match action {},
+    match click.action_id.parse::<ActionId>() {
+        Ok(action @ (ActionId::AlarmWatch | ActionId::AlarmToBedrock | ActionId::AlarmReport)) => {
+            let mut text = Mrkdwn::trusted(":hourglass: `");
+            text.push(action.as_str());
+            text.push("` is not available in this version of the bot yet. Nothing was done.");
+            Ok(Reply::Ephemeral(Message::markdown(text)))
+        }
         Err(UnknownAction(id)) => {
             warn!(action_id = %id, user = %click.user, "Click on a button the bot does not know.");
             let mut text = Mrkdwn::trusted(":warning: This button (`");

@@ -23,5 +23,6 @@ pub fn message(ctx: &Context) -> Message {
                 ctx.bot.user_id
             ))]),
         ],
+        accent: None,
     }
 }

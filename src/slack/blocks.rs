@@ -11,16 +11,21 @@ const MAX_HEADER_CHARS: usize = 150;
 const MAX_TEXT_CHARS: usize = 3000;
 
 /// Block Kit content for `chat.postMessage`/`chat.update`/`chat.postEphemeral`.
+/// With an accent colour the blocks go into one attachment, the only way Slack draws a colour bar.
 pub fn content(message: &Message) -> SlackMessageContent {
-    SlackMessageContent::new()
-        .with_text(truncate(&message.text, MAX_TEXT_CHARS))
-        .with_blocks(message.blocks.iter().take(MAX_BLOCKS).map(block).collect())
+    let blocks: Vec<SlackBlock> = message.blocks.iter().take(MAX_BLOCKS).map(block).collect();
+    let text = truncate(&message.text, MAX_TEXT_CHARS);
+    match message.accent {
+        None => SlackMessageContent::new().with_text(text).with_blocks(blocks),
+        Some(accent) => SlackMessageContent::new().with_text(text.clone()).with_attachments(vec![
+            SlackMessageAttachment::new().with_color(accent.0.to_owned()).with_fallback(text).with_blocks(blocks),
+        ]),
+    }
 }
 
-/// The same content as JSON, for `response_url` posts.
+/// The same content as JSON, for `response_url` posts and `chatops-bot render`.
 pub fn to_json(message: &Message) -> serde_json::Value {
-    let blocks: Vec<SlackBlock> = message.blocks.iter().take(MAX_BLOCKS).map(block).collect();
-    serde_json::json!({ "text": truncate(&message.text, MAX_TEXT_CHARS), "blocks": blocks })
+    serde_json::to_value(content(message)).unwrap_or_default()
 }
 
 fn block(block: &Block) -> SlackBlock {
@@ -111,6 +116,7 @@ mod tests {
                     style: Some(ButtonStyle::Primary),
                 }]),
             ],
+            accent: None,
         };
         let json = to_json(&message);
         assert_eq!(json["blocks"][0]["type"], "header");
@@ -119,5 +125,10 @@ mod tests {
         assert!(section.ends_with('…'));
         assert_eq!(json["blocks"][2]["elements"][0]["action_id"], "watch");
         assert_eq!(json["blocks"][2]["elements"][0]["style"], "primary");
+        let red = Message { accent: Some(crate::slack::message::Accent("#d62728")), ..message };
+        let json = to_json(&red);
+        assert_eq!(json["attachments"][0]["color"], "#d62728");
+        assert_eq!(json["attachments"][0]["blocks"][0]["type"], "header");
+        assert!(json.get("blocks").is_none());
     }
 }

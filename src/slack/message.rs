@@ -53,7 +53,13 @@ pub fn escape(text: &str) -> String {
 pub struct Message {
     pub text: String,
     pub blocks: Vec<Block>,
+    /// A colour bar beside the blocks (e.g. red for ALARM), as `#rrggbb`.
+    pub accent: Option<Accent>,
 }
+
+/// A colour bar, `#rrggbb`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Accent(pub &'static str);
 
 impl Message {
     /// A message that is one section of mrkdwn.
@@ -64,6 +70,7 @@ impl Message {
                 text,
                 fields: vec![],
             }],
+            accent: None,
         }
     }
 }
