@@ -11,6 +11,39 @@ const MIGRATIONS: &[&str] = &[
         seen_at  INTEGER NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX seen_events_by_time ON seen_events (seen_at);",
+    // 2: the alarm pipeline: which SQS messages reached which channel, and one row per alarm card.
+    "CREATE TABLE delivered_notifications (
+        message_id   TEXT NOT NULL,
+        channel      TEXT NOT NULL,
+        delivered_at INTEGER NOT NULL,
+        PRIMARY KEY (message_id, channel)
+    ) WITHOUT ROWID;
+    CREATE INDEX delivered_notifications_by_time ON delivered_notifications (delivered_at);
+    CREATE TABLE alarm_cards (
+        alarm_key       TEXT NOT NULL,
+        channel         TEXT NOT NULL,
+        root_ts         TEXT NOT NULL,
+        state           TEXT NOT NULL,
+        last_change     INTEGER NOT NULL,
+        episode_started INTEGER,
+        resolved_at     INTEGER,
+        reopen_count    INTEGER NOT NULL DEFAULT 0,
+        watchers        TEXT NOT NULL DEFAULT '[]',
+        nudged          INTEGER NOT NULL DEFAULT 0,
+        last_body       TEXT NOT NULL,
+        last_attributes TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (alarm_key, channel)
+    );
+    CREATE INDEX alarm_cards_by_root ON alarm_cards (channel, root_ts);
+    CREATE TABLE alarm_history (
+        alarm_key  TEXT NOT NULL,
+        channel    TEXT NOT NULL,
+        at         INTEGER NOT NULL,
+        from_state TEXT,
+        to_state   TEXT NOT NULL,
+        reason     TEXT NOT NULL
+    );
+    CREATE INDEX alarm_history_by_key ON alarm_history (alarm_key, channel, at);",
 ];
 
 /// Bring the database to the latest schema; refuses a database newer than this binary.

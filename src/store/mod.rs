@@ -1,7 +1,9 @@
 //! Durable state behind one `Store` trait; SQLite is the default implementation.
 
+pub mod cards;
 mod migrations;
 mod sqlite;
+mod sqlite_cards;
 
 use std::time::{Duration, SystemTime};
 

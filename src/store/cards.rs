@@ -1,0 +1,63 @@
+//! The alarm pipeline's durable state: delivered SQS messages and one card per (alarm, channel).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// One alarm card: where it is and what the lifecycle knows about its alarm.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CardRecord {
+    pub alarm_key: String,
+    pub channel: String,
+    pub root_ts: String,
+    /// The state the card shows ("ALARM", "OK", "INSUFFICIENT_DATA", or a pipeline state).
+    pub state: String,
+    /// When that state began (the notification's own time where it had one).
+    pub last_change: SystemTime,
+    /// When the current ALARM episode began.
+    pub episode_started: Option<SystemTime>,
+    /// When the alarm last went OK.
+    pub resolved_at: Option<SystemTime>,
+    pub reopen_count: u32,
+    pub watchers: Vec<String>,
+    /// Whether the "nobody is watching" nudge was posted for this episode.
+    pub nudged: bool,
+    /// The latest notification's SQS body and attributes, so the card can be re-rendered.
+    pub last_body: String,
+    pub last_attributes: BTreeMap<String, String>,
+}
+
+/// One state transition, for the thread and for reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transition {
+    pub alarm_key: String,
+    pub channel: String,
+    pub at: SystemTime,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub reason: String,
+}
+
+/// What the alarm pipeline needs from the store.
+pub trait CardStore: Send + Sync + 'static {
+    /// True if this SQS message was already delivered to `channel` (SNS/SQS redelivery).
+    fn was_delivered(&self, message_id: &str, channel: &str) -> anyhow::Result<bool>;
+    fn mark_delivered(&self, message_id: &str, channel: &str, now: SystemTime) -> anyhow::Result<()>;
+    fn card(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Option<CardRecord>>;
+    /// The card whose root message is `root_ts` in `channel`, for button clicks.
+    fn card_at(&self, channel: &str, root_ts: &str) -> anyhow::Result<Option<CardRecord>>;
+    /// Insert or replace the card of (alarm_key, channel).
+    fn save_card(&self, card: &CardRecord) -> anyhow::Result<()>;
+    fn record_transition(&self, transition: &Transition) -> anyhow::Result<()>;
+    fn transitions(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Vec<Transition>>;
+    /// Cards in ALARM since before `started_before`, with no watchers and no nudge yet.
+    fn unwatched_alarms(&self, started_before: SystemTime) -> anyhow::Result<Vec<CardRecord>>;
+    fn forget_deliveries_before(&self, cutoff: SystemTime) -> anyhow::Result<usize>;
+}
+
+pub(crate) fn to_millis(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+pub(crate) fn from_millis(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
+}

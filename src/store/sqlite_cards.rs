@@ -1,0 +1,189 @@
+//! `CardStore` on SQLite: the alarm pipeline's tables (migration 2).
+
+use std::time::SystemTime;
+
+use anyhow::Context;
+use rusqlite::{params, OptionalExtension, Row};
+
+use super::cards::{from_millis, to_millis, CardRecord, CardStore, Transition};
+use super::SqliteStore;
+
+const CARD_COLUMNS: &str = "alarm_key, channel, root_ts, state, last_change, episode_started, resolved_at, \
+     reopen_count, watchers, nudged, last_body, last_attributes";
+
+fn card_from_row(row: &Row<'_>) -> rusqlite::Result<CardRecord> {
+    let watchers: String = row.get(8)?;
+    let attributes: String = row.get(11)?;
+    Ok(CardRecord {
+        alarm_key: row.get(0)?,
+        channel: row.get(1)?,
+        root_ts: row.get(2)?,
+        state: row.get(3)?,
+        last_change: from_millis(row.get(4)?),
+        episode_started: row.get::<_, Option<i64>>(5)?.map(from_millis),
+        resolved_at: row.get::<_, Option<i64>>(6)?.map(from_millis),
+        reopen_count: row.get(7)?,
+        watchers: serde_json::from_str(&watchers).unwrap_or_default(),
+        nudged: row.get(9)?,
+        last_body: row.get(10)?,
+        last_attributes: serde_json::from_str(&attributes).unwrap_or_default(),
+    })
+}
+
+impl CardStore for SqliteStore {
+    fn was_delivered(&self, message_id: &str, channel: &str) -> anyhow::Result<bool> {
+        let found = self
+            .with(|c| {
+                c.prepare_cached("SELECT 1 FROM delivered_notifications WHERE message_id = ?1 AND channel = ?2")?
+                    .query_row(params![message_id, channel], |_| Ok(()))
+                    .optional()
+            })
+            .context("Failed to look up a delivery")?;
+        Ok(found.is_some())
+    }
+
+    fn mark_delivered(&self, message_id: &str, channel: &str, now: SystemTime) -> anyhow::Result<()> {
+        self.with(|c| {
+            c.prepare_cached("INSERT OR IGNORE INTO delivered_notifications VALUES (?1, ?2, ?3)")?
+                .execute(params![message_id, channel, to_millis(now)])
+        })
+        .context("Failed to record a delivery")?;
+        Ok(())
+    }
+
+    fn card(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Option<CardRecord>> {
+        let sql = format!("SELECT {CARD_COLUMNS} FROM alarm_cards WHERE alarm_key = ?1 AND channel = ?2");
+        self.with(|c| c.prepare_cached(&sql)?.query_row(params![alarm_key, channel], card_from_row).optional())
+            .context("Failed to read an alarm card")
+    }
+
+    fn card_at(&self, channel: &str, root_ts: &str) -> anyhow::Result<Option<CardRecord>> {
+        let sql = format!("SELECT {CARD_COLUMNS} FROM alarm_cards WHERE channel = ?1 AND root_ts = ?2");
+        self.with(|c| c.prepare_cached(&sql)?.query_row(params![channel, root_ts], card_from_row).optional())
+            .context("Failed to read an alarm card by message")
+    }
+
+    fn save_card(&self, card: &CardRecord) -> anyhow::Result<()> {
+        let watchers = serde_json::to_string(&card.watchers)?;
+        let attributes = serde_json::to_string(&card.last_attributes)?;
+        let sql = format!("INSERT OR REPLACE INTO alarm_cards ({CARD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+        self.with(|c| {
+            c.prepare_cached(&sql)?.execute(params![
+                card.alarm_key,
+                card.channel,
+                card.root_ts,
+                card.state,
+                to_millis(card.last_change),
+                card.episode_started.map(to_millis),
+                card.resolved_at.map(to_millis),
+                card.reopen_count,
+                watchers,
+                card.nudged,
+                card.last_body,
+                attributes,
+            ])
+        })
+        .context("Failed to save an alarm card")?;
+        Ok(())
+    }
+
+    fn record_transition(&self, t: &Transition) -> anyhow::Result<()> {
+        self.with(|c| {
+            c.prepare_cached("INSERT INTO alarm_history VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![
+                t.alarm_key,
+                t.channel,
+                to_millis(t.at),
+                t.from_state,
+                t.to_state,
+                t.reason
+            ])
+        })
+        .context("Failed to record an alarm transition")?;
+        Ok(())
+    }
+
+    fn transitions(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Vec<Transition>> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT alarm_key, channel, at, from_state, to_state, reason FROM alarm_history \
+                 WHERE alarm_key = ?1 AND channel = ?2 ORDER BY at, rowid",
+            )?;
+            let rows = stmt.query_map(params![alarm_key, channel], |r| {
+                Ok(Transition {
+                    alarm_key: r.get(0)?,
+                    channel: r.get(1)?,
+                    at: from_millis(r.get(2)?),
+                    from_state: r.get(3)?,
+                    to_state: r.get(4)?,
+                    reason: r.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .context("Failed to read alarm history")
+    }
+
+    fn unwatched_alarms(&self, started_before: SystemTime) -> anyhow::Result<Vec<CardRecord>> {
+        let sql = format!(
+            "SELECT {CARD_COLUMNS} FROM alarm_cards WHERE state = 'ALARM' AND watchers = '[]' AND nudged = 0 \
+             AND episode_started IS NOT NULL AND episode_started <= ?1"
+        );
+        self.with(|c| c.prepare_cached(&sql)?.query_map([to_millis(started_before)], card_from_row)?.collect())
+            .context("Failed to list unwatched alarms")
+    }
+
+    fn forget_deliveries_before(&self, cutoff: SystemTime) -> anyhow::Result<usize> {
+        self.with(|c| c.execute("DELETE FROM delivered_notifications WHERE delivered_at < ?1", [to_millis(cutoff)]))
+            .context("Failed to prune delivered notifications")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn card(key: &str) -> CardRecord {
+        CardRecord {
+            alarm_key: key.into(),
+            channel: "C1".into(),
+            root_ts: "1.1".into(),
+            state: "ALARM".into(),
+            last_change: SystemTime::now(),
+            episode_started: Some(SystemTime::now() - Duration::from_secs(3600)),
+            resolved_at: None,
+            reopen_count: 0,
+            watchers: vec![],
+            nudged: false,
+            last_body: "{}".into(),
+            last_attributes: [("team".to_owned(), "ops".to_owned())].into(),
+        }
+    }
+
+    #[test]
+    fn cards_round_trip_and_are_found_by_root_message() {
+        let store = SqliteStore::in_memory().unwrap();
+        let mut c = card("arn:a");
+        store.save_card(&c).unwrap();
+        assert_eq!(store.card("arn:a", "C1").unwrap().unwrap().last_attributes, c.last_attributes);
+        c.watchers = vec!["U1".into()];
+        store.save_card(&c).unwrap();
+        assert_eq!(store.card_at("C1", "1.1").unwrap().unwrap().watchers, vec!["U1".to_owned()]);
+        assert!(store.card("arn:a", "C2").unwrap().is_none());
+    }
+
+    #[test]
+    fn deliveries_are_per_channel_and_unwatched_alarms_are_listed_once_watched_or_nudged() {
+        let store = SqliteStore::in_memory().unwrap();
+        store.mark_delivered("m1", "C1", SystemTime::now()).unwrap();
+        assert!(store.was_delivered("m1", "C1").unwrap());
+        assert!(!store.was_delivered("m1", "C2").unwrap());
+        store.save_card(&card("a")).unwrap();
+        let mut watched = card("b");
+        watched.watchers = vec!["U1".into()];
+        store.save_card(&watched).unwrap();
+        let due = store.unwatched_alarms(SystemTime::now() - Duration::from_secs(60)).unwrap();
+        assert_eq!(due.iter().map(|c| c.alarm_key.as_str()).collect::<Vec<_>>(), vec!["a"]);
+    }
+}
