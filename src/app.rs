@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+use crate::alarms;
 use crate::commands::CommandNames;
 use crate::config::Config;
 use crate::context::Context;
@@ -43,11 +44,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     info!(bot_user = %bot.user_id, team = %bot.team, "Authenticated with Slack.");
 
     let metrics = Arc::new(Metrics::default());
+    let stop = CancellationToken::new();
+    let alarms = alarms::service::start(&config, slack.clone(), store.clone(), stop.clone()).await?;
     let ctx = Arc::new(Context {
         slack,
         store: store.clone(),
         bot,
         commands: CommandNames::new(&config.slack.command_prefix),
+        alarms: alarms.as_ref().map(|a| a.keeper.clone()),
     });
     let socket = &config.slack.socket;
     let dispatcher = Dispatcher::new(
@@ -75,8 +79,20 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     tokio::spawn(prune_event_ids(store, background.clone()));
     tokio::spawn(log_metrics(metrics.clone(), background.clone()));
 
-    let outcome = client.run(shutdown).await;
-    // Sockets are closed: no new work. Give in-flight handlers their grace period.
+    let client = client.run(stop.clone().cancelled_owned());
+    tokio::pin!(client);
+    let outcome = tokio::select! {
+        outcome = &mut client => outcome, // Slack refused us for good
+        _ = shutdown => {
+            stop.cancel();
+            client.await
+        }
+    };
+    stop.cancel();
+    // Sockets are closed and pollers receive nothing new: let in-flight work finish, bounded.
+    if let Some(alarms) = alarms {
+        alarms.finish(socket.shutdown_grace + Duration::from_secs(5)).await;
+    }
     let abandoned = dispatcher.drain(socket.shutdown_grace).await;
     if abandoned > 0 {
         warn!(abandoned, grace = ?socket.shutdown_grace, "Handlers still running at shutdown were abandoned.");
@@ -133,6 +149,7 @@ async fn identify(slack: &dyn Messenger) -> Result<crate::slack::messenger::BotI
 }
 
 async fn prune_event_ids(store: Arc<SqliteStore>, stop: CancellationToken) {
+    use crate::store::cards::CardStore;
     let mut every = tokio::time::interval(Duration::from_secs(300));
     loop {
         tokio::select! {
@@ -141,6 +158,10 @@ async fn prune_event_ids(store: Arc<SqliteStore>, stop: CancellationToken) {
                 let cutoff = SystemTime::now() - EVENT_ID_RETENTION;
                 if let Err(e) = store.forget_events_before(cutoff) {
                     error!(error = format!("{e:#}"), "Failed to prune old event ids.");
+                }
+                // SQS keeps a message at most 14 days; older delivery records can never match.
+                if let Err(e) = store.forget_deliveries_before(SystemTime::now() - Duration::from_secs(15 * 24 * 3600)) {
+                    error!(error = format!("{e:#}"), "Failed to prune old delivery records.");
                 }
             }
         }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::alarms::lifecycle::CardKeeper;
 use crate::commands::CommandNames;
 use crate::slack::messenger::{BotIdentity, Messenger};
 use crate::store::Store;
@@ -12,4 +13,6 @@ pub struct Context {
     pub store: Arc<dyn Store>,
     pub bot: BotIdentity,
     pub commands: CommandNames,
+    /// The alarm pipeline's card keeper, when `alarms.queue_url` is set.
+    pub alarms: Option<Arc<CardKeeper>>,
 }

@@ -1,5 +1,6 @@
 //! Buttons and modal submissions on the bot's own messages.
 
+mod alarm_buttons;
 pub mod ids;
 
 use tracing::warn;
@@ -11,14 +12,11 @@ use crate::slack::message::{Message, Mrkdwn};
 
 use ids::{ActionId, UnknownAction};
 
-pub async fn on_button(_ctx: &Context, click: &ButtonClick) -> HandlerResult {
+pub async fn on_button(ctx: &Context, click: &ButtonClick) -> HandlerResult {
     match click.action_id.parse::<ActionId>() {
-        Ok(action @ (ActionId::AlarmWatch | ActionId::AlarmToBedrock | ActionId::AlarmReport)) => {
-            let mut text = Mrkdwn::trusted(":hourglass: `");
-            text.push(action.as_str());
-            text.push("` is not available in this version of the bot yet. Nothing was done.");
-            Ok(Reply::Ephemeral(Message::markdown(text)))
-        }
+        Ok(ActionId::AlarmWatch) => alarm_buttons::watch(ctx, click).await,
+        Ok(ActionId::AlarmToBedrock) => alarm_buttons::not_configured("The Bedrock agent"),
+        Ok(ActionId::AlarmReport) => alarm_buttons::not_configured("Confluence reporting"),
         Err(UnknownAction(id)) => {
             warn!(action_id = %id, user = %click.user, "Click on a button the bot does not know.");
             let mut text = Mrkdwn::trusted(":warning: This button (`");

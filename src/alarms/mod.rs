@@ -11,6 +11,13 @@
 //! - "AWS API Call via CloudTrail" events (and bare CloudTrail records);
 //! - AWS Chatbot custom notifications.
 
+pub mod card;
+pub mod consumer;
+pub mod lifecycle;
+pub mod queue;
+pub mod service;
+pub mod sqs;
+
 mod alarm;
 mod alarm_common;
 mod alarm_event;
@@ -27,6 +34,7 @@ mod lenient;
 mod model;
 mod pipeline;
 mod region;
+pub mod routing;
 mod summary;
 mod timestamp;
 

@@ -1,0 +1,47 @@
+//! `AlarmQueue`: where notifications wait to be handled. The real one is SQS (`sqs.rs`).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+/// One received message, as the pipeline needs it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueMessage {
+    /// SQS's message id (distinct from the SNS MessageId inside an envelope).
+    pub id: String,
+    /// Needed to delete the message or extend its visibility; changes on every receive.
+    pub receipt: String,
+    pub body: String,
+    /// SQS message attributes (SNS attributes land here with raw delivery), as strings.
+    pub attributes: BTreeMap<String, String>,
+    /// How many times SQS has handed this message out (1 on the first receive).
+    pub receive_count: u32,
+}
+
+/// A message SQS did not delete (DeleteMessageBatch answers 200 with these in `Failed`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeleteFailure {
+    pub id: String,
+    pub reason: String,
+}
+
+/// A queue failure.
+#[derive(Debug, thiserror::Error)]
+#[error("SQS {operation} failed")]
+pub struct QueueError {
+    pub operation: &'static str,
+    #[source]
+    pub source: anyhow::Error,
+}
+
+/// The queue operations the consumer uses.
+#[async_trait]
+pub trait AlarmQueue: Send + Sync + 'static {
+    /// Long-poll for up to `max` messages, waiting up to `wait`; they stay hidden for `visibility`.
+    async fn receive(&self, max: u8, wait: Duration, visibility: Duration) -> Result<Vec<QueueMessage>, QueueError>;
+    /// Delete handled messages. Returns the ones SQS failed to delete (it answers 200 even then).
+    async fn delete(&self, messages: &[&QueueMessage]) -> Result<Vec<DeleteFailure>, QueueError>;
+    /// Keep a message hidden for another `visibility` from now (the heartbeat of slow handling).
+    async fn extend(&self, message: &QueueMessage, visibility: Duration) -> Result<(), QueueError>;
+}
