@@ -8,9 +8,13 @@
 //! Adding a section: a new file with a struct, its `Default` and a `read(&mut Table)`, plus one
 //! field and one `root.section(…)` line in [`Config::from_tree`].
 
+mod alarms;
+mod aws;
 mod errors;
 mod load;
 mod log;
+mod route;
+mod runbook;
 mod slack;
 mod socket;
 mod store;
@@ -20,8 +24,13 @@ use std::path::Path;
 
 use ::config::{Map, Value};
 
+pub use alarms::{AlarmsConfig, MAX_VISIBILITY_TIMEOUT, MIN_VISIBILITY_TIMEOUT};
+pub use aws::{region_of_queue_url, AwsConfig};
 pub use errors::{ConfigErrors, ConfigProblem};
 pub use log::{LogConfig, LogFormat};
+pub(crate) use route::glob_problem;
+pub use route::{RouteConfig, RouteMatch, MAX_ROUTE_CHANNELS};
+pub use runbook::{Placeholder, RunbookTemplate};
 pub use slack::{SlackConfig, SlashCommandSpec};
 pub use socket::SocketConfig;
 pub use store::StoreConfig;
@@ -34,6 +43,8 @@ pub struct Config {
     pub slack: SlackConfig,
     pub store: StoreConfig,
     pub log: LogConfig,
+    pub aws: AwsConfig,
+    pub alarms: AlarmsConfig,
 }
 
 /// What the configuration is loaded for; decides which keys are required.
@@ -87,10 +98,23 @@ impl Config {
         let slack = root.section("slack", |table| SlackConfig::read(table, purpose));
         let store = root.section("store", StoreConfig::read);
         let log = root.section("log", LogConfig::read);
+        let mut aws = root.section("aws", AwsConfig::read);
+        let alarms = root.section("alarms", AlarmsConfig::read);
+        if let (Some(aws), Some(alarms)) = (aws.as_mut(), alarms.as_ref()) {
+            aws.settle_region(alarms, &mut root);
+        }
         let problems = root.finish();
-        match (slack, store, log) {
-            (Some(slack), Some(store), Some(log)) if problems.is_empty() => {
-                Ok(Self { slack, store, log })
+        match (slack, store, log, aws, alarms) {
+            (Some(slack), Some(store), Some(log), Some(aws), Some(alarms))
+                if problems.is_empty() =>
+            {
+                Ok(Self {
+                    slack,
+                    store,
+                    log,
+                    aws,
+                    alarms,
+                })
             }
             _ => Err(problems),
         }

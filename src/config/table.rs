@@ -9,6 +9,8 @@ use ::config::{Map, Value, ValueKind};
 use super::errors::ConfigProblem;
 use super::load::env_var_of;
 
+mod collections;
+
 /// What reading one key produced. A problem has already been recorded for `Invalid`.
 #[derive(Debug)]
 pub(crate) enum Lookup<T> {

@@ -1,0 +1,171 @@
+//! The storm digest: one card summarising many notifications, updated in place.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::alarms::{AlarmState, NotificationKind};
+use crate::slack::blocks::MAX_SECTION_CHARS;
+use crate::slack::message::{Accent, Mrkdwn};
+
+use super::alarm::look;
+use super::builder::CardBuilder;
+use super::text::{esc, format_clock, format_duration, one_line, width};
+use super::{RenderedCard, AMBER, GREEN, GREY, RED};
+
+/// Lines shown on the digest card; the full list goes to the thread.
+const MAX_LINES_SHOWN: usize = 100;
+/// Longest name shown on a digest line.
+const MAX_NAME_CHARS: usize = 120;
+
+/// One notification in a storm digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestLine {
+    pub name: String,
+    /// The state label: `ALARM`, `OK`, `INSUFFICIENT_DATA`, `FAILED`, …
+    pub state: String,
+    pub at: Option<OffsetDateTime>,
+    pub kind: NotificationKind,
+}
+
+/// How bad a state label is, for ordering counts and picking the colour (0 is worst).
+fn severity(state: &str) -> u8 {
+    match state {
+        "ALARM" | "FAILED" | "FAILURE" | "FAULT" | "TIMED_OUT" => 0,
+        "INSUFFICIENT_DATA" => 1,
+        "OK" | "SUCCEEDED" | "SUCCESS" => 3,
+        _ => 2,
+    }
+}
+
+/// Emoji for a state label of any kind (alarm states, pipeline statuses).
+fn state_emoji(state: &str) -> &'static str {
+    if let Ok(alarm_state) = state.parse::<AlarmState>() {
+        return look(alarm_state).0;
+    }
+    match state {
+        "FAILED" | "FAILURE" | "FAULT" | "TIMED_OUT" => "❌",
+        "SUCCEEDED" | "SUCCESS" => "✅",
+        "STARTED" | "IN_PROGRESS" | "RESUMED" | "QUEUED" => "🔵",
+        _ => "▫️",
+    }
+}
+
+/// The storm digest card: a header with the total, counts by state (worst first), and one line
+/// per notification (the first 100 on the card, all of them in the thread when there are more).
+pub fn digest(lines: &[DigestLine], window: Duration) -> RenderedCard {
+    let labels: Vec<String> = lines
+        .iter()
+        .map(|line| one_line(line.state.trim(), 40).to_ascii_uppercase())
+        .collect();
+    let mut counts: BTreeMap<(u8, &str), usize> = BTreeMap::new();
+    for label in &labels {
+        *counts.entry((severity(label), label.as_str())).or_default() += 1;
+    }
+    let total = lines.len();
+    let plural = if total == 1 { "" } else { "s" };
+    let title = format!(
+        "Alarm storm: {total} notification{plural} in {}",
+        format_duration(window)
+    );
+    let mut b = CardBuilder::default();
+    b.header("🌩️", &title);
+
+    let count_text: Vec<String> = counts
+        .iter()
+        .map(|((_, label), count)| format!("{} *{}* {count}", state_emoji(label), esc(label)))
+        .collect();
+    let summary = if count_text.is_empty() {
+        "_No notifications._".to_owned()
+    } else {
+        count_text.join("  ·  ")
+    };
+    b.section(Mrkdwn::trusted(summary));
+
+    let mut any_name_cut = false;
+    let rendered: Vec<String> = lines
+        .iter()
+        .zip(&labels)
+        .map(|(line, label)| {
+            any_name_cut |= line.name.chars().count() > MAX_NAME_CHARS;
+            digest_line(line, label)
+        })
+        .collect();
+    let mut section = String::new();
+    for text in rendered.iter().take(MAX_LINES_SHOWN) {
+        if !section.is_empty() && width(&section) + 1 + width(text) > MAX_SECTION_CHARS {
+            b.section(Mrkdwn::trusted(std::mem::take(&mut section)));
+        }
+        if !section.is_empty() {
+            section.push('\n');
+        }
+        section.push_str(text);
+    }
+    if !section.is_empty() {
+        b.section(Mrkdwn::trusted(section));
+    }
+    let hidden = total.saturating_sub(MAX_LINES_SHOWN);
+    if hidden > 0 || any_name_cut {
+        let full: Vec<String> = lines
+            .iter()
+            .zip(&labels)
+            .map(|(line, label)| plain_line(line, label))
+            .collect();
+        b.record_cut("All notifications", &full.join("\n"), false);
+    }
+    if hidden > 0 {
+        b.context(vec![Mrkdwn::trusted(format!(
+            "… and {hidden} more: full list in thread."
+        ))]);
+    }
+    b.context(vec![Mrkdwn::trusted(
+        "_This digest is updated in place while the storm lasts._",
+    )]);
+
+    let worst = counts.keys().next().map(|(severity, _)| *severity);
+    let accent: Accent = match worst {
+        Some(0) => RED,
+        Some(1) => AMBER,
+        Some(3) => GREEN,
+        _ => GREY,
+    };
+    let mut fallback = format!("🌩️ {title}");
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|((_, label), count)| format!("{count} {}", esc(label)))
+        .collect();
+    if !parts.is_empty() {
+        fallback.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    b.finish(&title, fallback, Some(accent))
+}
+
+/// `🔴 checkout-db-cpu — ALARM at 08:15:02 UTC`, with the kind for non-alarms.
+fn digest_line(line: &DigestLine, label: &str) -> String {
+    let mut text = format!(
+        "{} {} — {}",
+        state_emoji(label),
+        esc(&one_line(&line.name, MAX_NAME_CHARS)),
+        esc(label)
+    );
+    if let Some(at) = line.at {
+        text.push_str(&format!(" at {}", format_clock(at)));
+    }
+    if line.kind != NotificationKind::Alarm {
+        text.push_str(&format!(" ({})", line.kind));
+    }
+    text
+}
+
+/// The same line without markup, for the thread.
+fn plain_line(line: &DigestLine, label: &str) -> String {
+    let mut text = format!("{} — {label}", line.name);
+    if let Some(at) = line.at {
+        text.push_str(&format!(" at {}", format_clock(at)));
+    }
+    if line.kind != NotificationKind::Alarm {
+        text.push_str(&format!(" ({})", line.kind));
+    }
+    text
+}

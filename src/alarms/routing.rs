@@ -1,0 +1,185 @@
+//! Routing: which channels a notification goes to, by the first `[[alarms.route]]` it matches.
+//!
+//! Pure: [`Routes`] is built once from a validated [`AlarmsConfig`] (globs compiled there) and
+//! [`Routes::route`] only looks at the notification. [`unreachable_routes`] finds routes that can
+//! never match, which loading the configuration reports as problems.
+
+mod reach;
+
+use std::collections::BTreeMap;
+
+use globset::GlobMatcher;
+
+use super::model::{Notification, NotificationKind};
+use crate::config::{AlarmsConfig, Placeholder, RouteConfig, RouteMatch};
+
+pub use reach::unreachable_routes;
+pub(crate) use reach::unreachable_routes_among;
+
+/// Where one notification goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteDecision {
+    /// The name of the route that matched; `None` when it goes to the default channel.
+    pub route: Option<String>,
+    /// The channels to post to, never empty.
+    pub channels: Vec<String>,
+    /// A user-group id to mention when an alarm goes into ALARM.
+    pub mention: Option<String>,
+    /// The route's runbook template, expanded with URL-encoded values.
+    pub runbook_url: Option<String>,
+}
+
+/// Why [`Routes::new`] refused a configuration (loading the configuration rules both out).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoutesError {
+    #[error(
+        "alarms.default_channel is not set: notifications no route matches have nowhere to go"
+    )]
+    NoDefaultChannel,
+    #[error("route {route:?}: match.name {pattern:?} is not a valid glob: {reason}")]
+    InvalidGlob {
+        route: String,
+        pattern: String,
+        reason: String,
+    },
+}
+
+/// The routes of `[alarms]`, ready to match.
+#[derive(Clone, Debug)]
+pub struct Routes {
+    routes: Vec<CompiledRoute>,
+    default_channel: String,
+}
+
+#[derive(Clone, Debug)]
+struct CompiledRoute {
+    config: RouteConfig,
+    name_glob: Option<GlobMatcher>,
+}
+
+impl Routes {
+    /// Compiles every route's name glob once.
+    pub fn new(config: &AlarmsConfig) -> Result<Routes, RoutesError> {
+        let default_channel = config
+            .default_channel
+            .clone()
+            .ok_or(RoutesError::NoDefaultChannel)?;
+        let routes = config
+            .routes
+            .iter()
+            .map(|route| {
+                let name_glob =
+                    match &route.criteria.name {
+                        Some(pattern) => Some(compile_glob(pattern).map_err(|error| {
+                            RoutesError::InvalidGlob {
+                                route: route.name.clone(),
+                                pattern: pattern.clone(),
+                                reason: error.kind().to_string(),
+                            }
+                        })?),
+                        None => None,
+                    };
+                Ok(CompiledRoute {
+                    config: route.clone(),
+                    name_glob,
+                })
+            })
+            .collect::<Result<_, RoutesError>>()?;
+        Ok(Routes {
+            routes,
+            default_channel,
+        })
+    }
+
+    /// The first route whose every criterion holds for `notification`; else the default channel.
+    pub fn route(&self, notification: &Notification) -> RouteDecision {
+        let facts = Facts::of(notification);
+        let Some(route) = self.routes.iter().find(|route| route.matches(&facts)) else {
+            return RouteDecision {
+                route: None,
+                channels: vec![self.default_channel.clone()],
+                mention: None,
+                runbook_url: None,
+            };
+        };
+        let config = &route.config;
+        RouteDecision {
+            route: Some(config.name.clone()),
+            channels: config.channels.clone(),
+            mention: config.mention.clone(),
+            runbook_url: config
+                .runbook
+                .as_ref()
+                .map(|template| template.expand(|placeholder| facts.value(placeholder))),
+        }
+    }
+}
+
+impl CompiledRoute {
+    fn matches(&self, facts: &Facts<'_>) -> bool {
+        let criteria: &RouteMatch = &self.config.criteria;
+        let name_holds = self
+            .name_glob
+            .as_ref()
+            .is_none_or(|glob| glob.is_match(&facts.name));
+        name_holds
+            && equal_if_given(criteria.account.as_deref(), facts.account)
+            && equal_if_given(criteria.region.as_deref(), facts.region)
+            && criteria.kind.is_none_or(|kind| kind == facts.kind)
+            && criteria.state.as_deref().is_none_or(|state| {
+                facts
+                    .state
+                    .is_some_and(|actual| actual.eq_ignore_ascii_case(state))
+            })
+            && attributes_hold(&criteria.attributes, facts.notification)
+    }
+}
+
+fn equal_if_given(wanted: Option<&str>, actual: Option<&str>) -> bool {
+    wanted.is_none_or(|wanted| actual == Some(wanted))
+}
+
+fn attributes_hold(wanted: &BTreeMap<String, String>, notification: &Notification) -> bool {
+    wanted
+        .iter()
+        .all(|(name, value)| notification.attribute(name) == Some(value.as_str()))
+}
+
+/// What routing looks at, taken from the notification once.
+struct Facts<'n> {
+    notification: &'n Notification,
+    name: String,
+    account: Option<&'n str>,
+    region: Option<&'n str>,
+    kind: NotificationKind,
+    state: Option<&'n str>,
+}
+
+impl<'n> Facts<'n> {
+    fn of(notification: &'n Notification) -> Self {
+        Self {
+            notification,
+            name: notification.name(),
+            account: notification.account(),
+            region: notification.region(),
+            kind: notification.kind(),
+            state: notification.state_label(),
+        }
+    }
+
+    /// A runbook placeholder's value; empty when the notification has none.
+    fn value(&self, placeholder: Placeholder) -> String {
+        match placeholder {
+            Placeholder::Name => self.name.clone(),
+            Placeholder::Account => self.account.unwrap_or_default().to_owned(),
+            Placeholder::Region => self.region.unwrap_or_default().to_owned(),
+            Placeholder::Kind => self.kind.as_str().to_owned(),
+            Placeholder::State => self.state.unwrap_or_default().to_owned(),
+        }
+    }
+}
+
+/// Compiles a `match.name` glob the way routing uses it: case-sensitive, `*` crosses `/`.
+pub(crate) fn compile_glob(pattern: &str) -> Result<GlobMatcher, globset::Error> {
+    globset::Glob::new(pattern).map(|glob| glob.compile_matcher())
+}

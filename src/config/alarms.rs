@@ -1,0 +1,182 @@
+//! The `[alarms]` section: the SQS queue, thread and storm timing, and the `[[alarms.route]]`s.
+
+use std::time::Duration;
+
+use url::Url;
+
+use super::route::{check_channel, RouteConfig};
+use super::table::{any_duration, nonzero, show_duration, within, Table};
+use crate::alarms::routing::unreachable_routes_among;
+
+/// Shortest visibility timeout: the heartbeat needs room to extend it while a message is handled.
+pub const MIN_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(10);
+/// SQS's own upper limit for a visibility timeout (12 hours).
+pub const MAX_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(12 * 60 * 60);
+
+const DEFAULT_UNWATCHED_NUDGE: Duration = Duration::from_secs(15 * 60);
+
+/// `[alarms]`: the alarm pipeline. It is off unless `queue_url` is set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlarmsConfig {
+    /// `alarms.queue_url`: the SQS queue to long-poll. `None` turns the pipeline off.
+    pub queue_url: Option<Url>,
+    /// `alarms.default_channel`: where notifications no route matches go. Required with
+    /// `queue_url`.
+    pub default_channel: Option<String>,
+    /// `alarms.reopen_window`: an ALARM within this long of the OK reopens the same thread.
+    pub reopen_window: Duration,
+    /// `alarms.unwatched_nudge`: nudge when nobody has reacted this long; `None` (`"0s"`) is off.
+    pub unwatched_nudge: Option<Duration>,
+    /// `alarms.storm_threshold`: more alarms than this in one channel within `storm_window`
+    /// are posted as a digest. 1..=1000.
+    pub storm_threshold: usize,
+    /// `alarms.storm_window`.
+    pub storm_window: Duration,
+    /// `alarms.pollers`: concurrent SQS receive loops, 1..=16.
+    pub pollers: usize,
+    /// `alarms.visibility_timeout`: whole seconds, 10s..=12h.
+    pub visibility_timeout: Duration,
+    /// `[[alarms.route]]`, in file order: the first match wins.
+    pub routes: Vec<RouteConfig>,
+}
+
+impl Default for AlarmsConfig {
+    fn default() -> Self {
+        Self {
+            queue_url: None,
+            default_channel: None,
+            reopen_window: Duration::from_secs(60 * 60),
+            unwatched_nudge: Some(DEFAULT_UNWATCHED_NUDGE),
+            storm_threshold: 10,
+            storm_window: Duration::from_secs(60),
+            pollers: 2,
+            visibility_timeout: Duration::from_secs(60),
+            routes: Vec::new(),
+        }
+    }
+}
+
+impl AlarmsConfig {
+    /// True when the pipeline runs, i.e. `queue_url` is set.
+    pub fn enabled(&self) -> bool {
+        self.queue_url.is_some()
+    }
+
+    pub(crate) fn read(table: &mut Table) -> Option<Self> {
+        let defaults = Self::default();
+        let queue_url = table.string("queue_url", parse_queue_url).optional();
+        let default_channel = table.string("default_channel", check_channel).optional();
+        if let Some((Some(_), None)) = queue_url.as_ref().zip(default_channel.as_ref()) {
+            table.report(
+                "default_channel",
+                "is required when alarms.queue_url is set: the channel for notifications \
+                 that no [[alarms.route]] matches",
+            );
+        }
+        let reopen_window = table
+            .duration("reopen_window", any_duration)
+            .or(defaults.reopen_window);
+        let unwatched_nudge = table
+            .duration("unwatched_nudge", any_duration)
+            .or(DEFAULT_UNWATCHED_NUDGE)
+            .map(|nudge| Some(nudge).filter(|nudge| !nudge.is_zero()));
+        let storm_threshold = table
+            .integer("storm_threshold", within(1..=1000))
+            .or(defaults.storm_threshold);
+        let storm_window = table
+            .duration("storm_window", nonzero)
+            .or(defaults.storm_window);
+        let pollers = table
+            .integer("pollers", within(1..=16))
+            .or(defaults.pollers);
+        let visibility_timeout = table
+            .duration("visibility_timeout", check_visibility_timeout)
+            .or(defaults.visibility_timeout);
+        let routes = read_routes(table);
+        Some(Self {
+            queue_url: queue_url?,
+            default_channel: default_channel?,
+            reopen_window: reopen_window?,
+            unwatched_nudge: unwatched_nudge?,
+            storm_threshold: storm_threshold?,
+            storm_window: storm_window?,
+            pollers: pollers?,
+            visibility_timeout: visibility_timeout?,
+            routes: routes?,
+        })
+    }
+}
+
+/// Reads every route; checks names are unique and that each valid route can match at all.
+fn read_routes(table: &mut Table) -> Option<Vec<RouteConfig>> {
+    let routes = table.tables("route", RouteConfig::read).or(Vec::new())?;
+    let valid: Vec<(usize, &RouteConfig)> = routes
+        .iter()
+        .enumerate()
+        .filter_map(|(index, route)| Some((index, route.as_ref()?)))
+        .collect();
+    let mut names_valid = true;
+    for (position, (index, route)) in valid.iter().enumerate() {
+        let earlier = valid[..position]
+            .iter()
+            .find(|(_, other)| other.name == route.name);
+        if let Some((first, _)) = earlier {
+            let message = format!(
+                "{:?} is already the name of alarms.route[{first}]",
+                route.name
+            );
+            table.report(&format!("route[{index}].name"), message);
+            names_valid = false;
+        }
+    }
+    table.report_all(unreachable_routes_among(valid.iter().copied()));
+    let routes: Option<Vec<RouteConfig>> = routes.into_iter().collect();
+    routes.filter(|_| names_valid)
+}
+
+fn parse_queue_url(raw: String) -> Result<Url, String> {
+    let url = Url::parse(raw.trim()).map_err(|error| format!("not a URL ({error}): {raw:?}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!("must be an http or https URL, got {raw:?}"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("must not have a query or fragment, got {raw:?}"));
+    }
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(|segments| segments.filter(|segment| !segment.is_empty()).collect())
+        .unwrap_or_default();
+    let shape = "https://sqs.<region>.amazonaws.com/<account id>/<queue name>";
+    let is_aws = url.host_str().is_some_and(|host| {
+        host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn")
+    });
+    let well_formed = match segments.as_slice() {
+        [account, _queue] if is_aws => {
+            account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
+        }
+        [.., _queue] => !is_aws,
+        [] => false,
+    };
+    if well_formed {
+        Ok(url)
+    } else {
+        Err(format!("must be a queue URL such as {shape}, got {raw:?}"))
+    }
+}
+
+fn check_visibility_timeout(timeout: Duration) -> Result<Duration, String> {
+    let range = MIN_VISIBILITY_TIMEOUT..=MAX_VISIBILITY_TIMEOUT;
+    if !range.contains(&timeout) {
+        return Err(format!(
+            "must be between 10s and 12h (the heartbeat needs room to extend it), got {}",
+            show_duration(timeout)
+        ));
+    }
+    if timeout.subsec_nanos() != 0 {
+        return Err(format!(
+            "must be whole seconds (SQS counts in seconds), got {}",
+            show_duration(timeout)
+        ));
+    }
+    Ok(timeout)
+}
