@@ -54,6 +54,16 @@ pub fn config(fake: &FakeSlack, store: &Path, connections: u8) -> Config {
         .unwrap_or_else(|e| panic!("test config is invalid: {e}"))
 }
 
+/// Static test credentials for the AWS SDK's default chain, and no IMDS probe.
+pub fn aws_test_env() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    });
+}
+
 /// The real daemon running in this process until `stop` is called.
 pub struct RunningBot {
     stop: Option<oneshot::Sender<()>>,
@@ -63,8 +73,16 @@ pub struct RunningBot {
 
 impl RunningBot {
     pub async fn start(fake: &FakeSlack, connections: u8) -> Self {
+        Self::start_with(fake, connections, "").await
+    }
+
+    /// Start with extra TOML appended to the test config (e.g. `[aws]` and `[alarms]`).
+    pub async fn start_with(fake: &FakeSlack, connections: u8, extra_toml: &str) -> Self {
+        aws_test_env();
         let dir = tempfile::tempdir().unwrap();
-        let config = config(fake, &dir.path().join("bot.db"), connections);
+        let text = format!("{}\n{extra_toml}", config_toml(fake, &dir.path().join("bot.db"), connections));
+        let config = Config::load_from_str("test.toml", &text, Vec::<(String, String)>::new(), Purpose::Run)
+            .unwrap_or_else(|e| panic!("test config is invalid: {e}"));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(chatops_bot::app::run(config, async {
             let _ = stopped.await;

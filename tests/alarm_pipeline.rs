@@ -1,0 +1,148 @@
+//! The alarm pipeline end to end: the real bot against the sandbox's fake SQS and fake Slack.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chatops_sandbox::aws::FakeSqs;
+use chatops_sandbox::slack::{envelopes, FakeSlack, Target};
+use support::*;
+
+const SECOND: Duration = Duration::from_secs(1);
+const ARN: &str = "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:";
+
+/// A CloudWatch alarm notification, as CloudWatch publishes it to SNS.
+fn alarm(name: &str, state: &str, old: &str, time: &str, reason: &str) -> String {
+    serde_json::json!({
+        "AlarmName": name, "AlarmDescription": null, "AWSAccountId": "111122223333",
+        "AlarmConfigurationUpdatedTimestamp": "2026-11-01T10:00:00.000+0000",
+        "NewStateValue": state, "NewStateReason": reason, "StateChangeTime": time,
+        "Region": "EU (Ireland)", "AlarmArn": format!("{ARN}{name}"), "OldStateValue": old,
+        "OKActions": [], "AlarmActions": [], "InsufficientDataActions": [],
+        "Trigger": {"MetricName": "CPUUtilization", "Namespace": "AWS/EC2", "StatisticType": "Statistic",
+            "Statistic": "AVERAGE", "Unit": null, "Dimensions": [{"value": "i-0abc", "name": "InstanceId"}],
+            "Period": 300, "EvaluationPeriods": 3, "DatapointsToAlarm": 3,
+            "ComparisonOperator": "GreaterThanThreshold", "Threshold": 80.0,
+            "TreatMissingData": "missing", "EvaluateLowSampleCountPercentile": ""}
+    })
+    .to_string()
+}
+
+struct Sandbox {
+    slack: FakeSlack,
+    sqs: FakeSqs,
+    queue: String,
+    bot: RunningBot,
+}
+
+async fn sandbox() -> Sandbox {
+    let slack = fake_slack().await;
+    let sqs = FakeSqs::start().await.unwrap();
+    let queue = sqs.create_queue("chatops-alarms", 30 * SECOND, None).unwrap();
+    let extra = format!(
+        r#"
+[aws]
+region = "eu-west-1"
+endpoint_url = "{endpoint}"
+
+[alarms]
+queue_url = "{queue}"
+default_channel = "C0ALERTS01"
+pollers = 1
+unwatched_nudge = "0s"
+
+[[alarms.route]]
+name = "payments"
+channels = ["C0PAYMENT1"]
+mention = "S0PAYONCALL"
+runbook = "https://runbooks.example.com/{{name}}"
+[alarms.route.match]
+name = "payments-*"
+"#,
+        endpoint = sqs.endpoint_url()
+    );
+    let bot = RunningBot::start_with(&slack, 1, &extra).await;
+    slack.wait_for_connections(1, 5 * SECOND).await.unwrap();
+    Sandbox { slack, sqs, queue, bot }
+}
+
+fn posts_to(slack: &FakeSlack, channel: &str) -> Vec<chatops_sandbox::slack::ApiCall> {
+    slack.calls_to("chat.postMessage").into_iter().filter(|c| c.param_str("channel") == Some(channel)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alarm_becomes_one_card_that_is_watched_and_resolved_in_place() {
+    let s = sandbox().await;
+    let firing = alarm("HighCPU", "ALARM", "OK", "2026-11-23T13:53:39.351+0000", "Threshold Crossed: 3 datapoints [91.2, 93.0, 95.5] > 80.0");
+    let published = s.sqs.publish_sns(&s.queue, Some("ALARM: \"HighCPU\" in EU (Ireland)"), &firing, BTreeMap::new(), false).unwrap();
+    let card = s.slack.wait_for_call("chat.postMessage", |c| c.param_str("channel") == Some("C0ALERTS01"), 10 * SECOND).await.unwrap();
+    let root_ts = card.response["ts"].as_str().unwrap().to_owned();
+    assert!(card.params.to_string().contains("HighCPU"));
+    assert!(card.params.to_string().contains("alarm.watch"), "the card has a Watching button");
+    s.sqs.wait_for_deleted(&s.queue, 1, 5 * SECOND).await.unwrap();
+
+    // SNS/SQS deliver the same notification again: no second card.
+    let envelope = serde_json::json!({
+        "Type": "Notification", "MessageId": published.sns_message_id, "TopicArn": "arn:aws:sns:eu-west-1:111122223333:alarms",
+        "Subject": "ALARM", "Message": firing, "Timestamp": "2026-11-23T13:53:40.000Z", "SignatureVersion": "1",
+        "Signature": "x", "SigningCertURL": "https://sns.example/cert.pem", "UnsubscribeURL": "https://sns.example/u"
+    });
+    s.sqs.send(&s.queue, &envelope.to_string(), BTreeMap::new()).unwrap();
+    s.sqs.wait_for_deleted(&s.queue, 2, 5 * SECOND).await.unwrap();
+    assert_eq!(posts_to(&s.slack, "C0ALERTS01").len(), 1, "a redelivered notification must not post twice");
+
+    // Someone presses Watching.
+    s.slack
+        .send(Target::Any, envelopes::block_actions("C0ALERTS01", "U0ALICE", &root_ts, "alarm.watch", &format!("{ARN}HighCPU")))
+        .await
+        .unwrap();
+    let update = s.slack.wait_for_call("chat.update", |c| c.params.to_string().contains("U0ALICE"), 5 * SECOND).await.unwrap();
+    assert_eq!(update.param_str("ts"), Some(root_ts.as_str()));
+    s.slack.wait_for_call("chat.postMessage", |c| c.param_str("thread_ts") == Some(root_ts.as_str()), 5 * SECOND).await.unwrap();
+
+    // The alarm resolves: the same card is updated and the transition lands in its thread.
+    let ok = alarm("HighCPU", "OK", "ALARM", "2026-11-23T14:05:44.000+0000", "Threshold Crossed: 1 datapoint [42.0] < 80.0");
+    s.sqs.publish_sns(&s.queue, Some("OK: \"HighCPU\""), &ok, BTreeMap::new(), false).unwrap();
+    s.sqs.wait_for_deleted(&s.queue, 3, 5 * SECOND).await.unwrap();
+    let updates = s.slack.calls_to("chat.update");
+    let last = updates.last().unwrap();
+    assert_eq!(last.param_str("ts"), Some(root_ts.as_str()));
+    assert!(last.params.to_string().contains("OK"), "the card shows the new state: {}", last.params);
+    let thread: Vec<_> = posts_to(&s.slack, "C0ALERTS01").into_iter().filter(|c| c.param_str("thread_ts") == Some(root_ts.as_str())).collect();
+    assert_eq!(thread.len(), 2, "a watch note and the transition, in the card's thread");
+    assert_eq!(posts_to(&s.slack, "C0ALERTS01").iter().filter(|c| c.param_str("thread_ts").is_none()).count(), 1, "still one card");
+    s.bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_raw_delivery_and_unknown_payloads_all_reach_slack() {
+    let s = sandbox().await;
+    let payments = alarm("payments-latency", "ALARM", "OK", "2026-11-23T13:00:00.000+0000", "p99 <http://evil.example|click> <!channel>");
+    s.sqs.publish_sns(&s.queue, None, &payments, BTreeMap::from([("team".into(), "payments".into())]), true).unwrap();
+    s.sqs.send(&s.queue, "this is {not json and not an alarm", BTreeMap::new()).unwrap();
+    s.sqs.wait_for_deleted(&s.queue, 2, 10 * SECOND).await.unwrap();
+    let pay = posts_to(&s.slack, "C0PAYMENT1");
+    assert_eq!(pay.len(), 1, "the payments route took it");
+    let json = pay[0].params.to_string();
+    assert!(json.contains("<!subteam^S0PAYONCALL>"), "the route's group is mentioned on ALARM");
+    assert!(!json.contains("<!channel>") && !json.contains("<http://evil"), "AWS text is escaped: {json}");
+    assert!(json.contains("runbooks.example.com/payments-latency"));
+    let other = posts_to(&s.slack, "C0ALERTS01");
+    assert_eq!(other.len(), 1, "an unrecognised body is still posted, never dropped");
+    assert!(other[0].params.to_string().contains("not json"));
+    s.bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slack_outage_leaves_the_message_queued_until_it_can_be_delivered() {
+    let s = sandbox().await;
+    s.slack.fail_next("chat.postMessage", chatops_sandbox::slack::HttpFault::SlackError("fatal_error".into()), 1);
+    let firing = alarm("DiskFull", "ALARM", "OK", "2026-11-23T13:00:00.000+0000", "disk 97%");
+    s.sqs.publish_sns(&s.queue, None, &firing, BTreeMap::new(), false).unwrap();
+    s.slack.wait_for_call("chat.postMessage", |c| !c.ok(), 10 * SECOND).await.unwrap();
+    tokio::time::sleep(SECOND).await;
+    assert!(s.sqs.deleted(&s.queue).unwrap().is_empty(), "a failed delivery must not be deleted");
+    assert_eq!(s.sqs.in_flight(&s.queue).unwrap(), 1, "it waits out its visibility timeout and comes back");
+    s.bot.stop().await.unwrap();
+}
