@@ -1,6 +1,8 @@
-//! The command line: `run`, `check`, `manifest`.
+//! The command line: `run`, `check`, `manifest`, `render`.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +38,14 @@ enum Command {
         #[arg(long, short, default_value = "bot.toml", env = "CHATOPS_CONFIG")]
         config: PathBuf,
     },
+    /// Print the Block Kit JSON of the Slack card an SQS message body would produce.
+    Render {
+        /// The SQS message body: an SNS envelope or a raw-delivery message.
+        file: PathBuf,
+        /// The SQS message attributes, as a JSON object of strings.
+        #[arg(long)]
+        attributes: Option<PathBuf>,
+    },
 }
 
 /// Parse arguments, run, and turn the outcome into a documented exit status.
@@ -45,6 +55,7 @@ pub fn main() -> ExitCode {
         Command::Run { config } => run(&config),
         Command::Check { config } => check(&config),
         Command::Manifest { config } => manifest(&config),
+        Command::Render { file, attributes } => render(&file, attributes.as_deref()),
     })
 }
 
@@ -114,6 +125,57 @@ fn manifest(path: &PathBuf) -> u8 {
             }
         }
         Err(status) => status,
+    }
+}
+
+/// `render`: parse one body as the consumer would, and print its card (first sighting, nobody
+/// watching, default route options).
+fn render(file: &Path, attributes: Option<&Path>) -> u8 {
+    use crate::alarms::card::{card, CardOptions, CardState};
+    let body = match std::fs::read_to_string(file) {
+        Ok(body) => body,
+        Err(e) => {
+            eprintln!("chatops-bot render: cannot read {}: {e}", file.display());
+            return exit::FAILURE;
+        }
+    };
+    let attributes: BTreeMap<String, String> = match attributes {
+        None => BTreeMap::new(),
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+        {
+            Ok(map) => map,
+            Err(e) => {
+                eprintln!(
+                    "chatops-bot render: cannot read attributes from {} (expected a JSON object of strings): {e}",
+                    path.display()
+                );
+                return exit::FAILURE;
+            }
+        },
+    };
+    let notification = crate::alarms::parse_sqs_message(&body, &attributes);
+    let rendered = card(
+        &notification,
+        &CardState::default(),
+        &CardOptions::default(),
+    );
+    match serde_json::to_string_pretty(&crate::slack::blocks::to_json(&rendered.message)) {
+        Ok(json) => {
+            if let Err(e) = writeln!(std::io::stdout().lock(), "{json}") {
+                eprintln!("chatops-bot render: cannot write the card: {e}");
+                return exit::FAILURE;
+            }
+            if rendered.overflow.is_some() {
+                eprintln!("chatops-bot render: some text was cut; its full text would go to the card's thread.");
+            }
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("chatops-bot render: cannot write the card as JSON: {e}");
+            exit::FAILURE
+        }
     }
 }
 

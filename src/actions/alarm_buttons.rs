@@ -13,7 +13,8 @@ pub async fn watch(ctx: &Context, click: &ButtonClick) -> HandlerResult {
     let (Some(channel), Some(root)) = (&click.channel, &click.message_ts) else {
         return Err(HandlerError::User("This button is not on an alarm card I can find.".into()));
     };
-    match keeper.toggle_watch(&channel.0, &root.0, &click.user.0).await {
+    let claimed_key = click.value.as_deref().unwrap_or_default();
+    match keeper.toggle_watch(&channel.0, &root.0, &click.user.0, claimed_key).await {
         // The card shows the new watcher list and the thread says who started or stopped.
         Ok(Some(_)) => Ok(Reply::Nothing),
         Ok(None) => Err(HandlerError::User(

@@ -211,11 +211,15 @@ impl CardKeeper {
     }
 
     /// Toggle `user` among the watchers of the card at (`channel`, `root_ts`); returns the watchers.
-    /// The card is found by Slack's own message reference, never by the button's value.
-    pub async fn toggle_watch(&self, channel: &str, root_ts: &str, user: &str) -> anyhow::Result<Option<Vec<String>>> {
-        let Some(found) = self.store.card_at(channel, root_ts)? else { return Ok(None) };
-        let _guard = self.locks.lock(&found.alarm_key, channel).await;
-        let Some(mut card) = self.store.card(&found.alarm_key, channel)? else { return Ok(None) };
+    /// The card must be the one at Slack's own message reference. The button's `claimed_key` is
+    /// only used to wait for a card that is still being created (a click right after it appears).
+    pub async fn toggle_watch(&self, channel: &str, root_ts: &str, user: &str, claimed_key: &str) -> anyhow::Result<Option<Vec<String>>> {
+        let key = match self.store.card_at(channel, root_ts)? {
+            Some(found) => found.alarm_key,
+            None => claimed_key.to_owned(),
+        };
+        let _guard = self.locks.lock(&key, channel).await;
+        let Some(mut card) = self.store.card(&key, channel)?.filter(|c| c.root_ts == root_ts) else { return Ok(None) };
         let now_watching = !card.watchers.iter().any(|w| w == user);
         if now_watching {
             card.watchers.push(user.to_owned());

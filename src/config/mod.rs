@@ -4,6 +4,8 @@
 //! `CHATOPS_<SECTION>__<KEY>` variable (`CHATOPS_SLACK__SOCKET__PING_INTERVAL` sets
 //! `slack.socket.ping_interval`). Loading reports every problem at once, each with its full key
 //! path; unknown keys are problems too. Tokens never appear in `Debug`, `Display` or errors.
+//! Arrays of tables (`[[alarms.route]]`) can only come from the file. Cross-section checks
+//! (`aws.region` against `alarms.queue_url`) run once both sections are read.
 //!
 //! Adding a section: a new file with a struct, its `Default` and a `read(&mut Table)`, plus one
 //! field and one `root.section(…)` line in [`Config::from_tree`].

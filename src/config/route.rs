@@ -45,13 +45,6 @@ pub struct RouteMatch {
     pub attributes: BTreeMap<String, String>,
 }
 
-impl RouteMatch {
-    /// True when no criterion is given.
-    pub fn is_empty(&self) -> bool {
-        self == &Self::default()
-    }
-}
-
 impl RouteConfig {
     /// The name a route gets when the file gives none.
     pub fn default_name(index: usize) -> String {

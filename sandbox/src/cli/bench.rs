@@ -14,7 +14,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 
 use crate::slack::{FakeSlack, FakeSlackOptions};
-use phase::{run_phase, Pace};
+use phase::{run_phase, Pace, Workload};
 use report::{Machine, Setup};
 use subject::{Subject, SubjectKind};
 use summary::{RunResult, Summary};
@@ -42,6 +42,9 @@ pub struct BenchArgs {
     /// Longest wait for a phase's acks, in seconds.
     #[arg(long, default_value_t = 60)]
     pub ack_timeout_secs: u64,
+    /// What the envelopes are; `ignored` isolates the ack path (the bot drops those events).
+    #[arg(long, value_enum, default_value_t = Workload::Mention)]
+    pub workload: Workload,
     /// Pass the bot's (warn-level) log lines through to stderr.
     #[arg(long)]
     pub bot_logs: bool,
@@ -63,11 +66,16 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         envelopes: args.envelopes,
         rate: args.rate,
         repeats: args.repeats,
+        workload: args.workload,
         command: format!(
-            "cargo run --release -p chatops-sandbox -- bench --envelopes {} --rate {} --repeats {} --out {}",
+            "cargo run --release -p chatops-sandbox -- bench --envelopes {} --rate {} --repeats {}{} --out {}",
             args.envelopes,
             args.rate,
             args.repeats,
+            match args.workload {
+                Workload::Mention => "",
+                Workload::Ignored => " --workload ignored",
+            },
             args.out.display()
         ),
     };
@@ -87,7 +95,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
                 "  paced p99 {:.3} ms, burst {:.0} acks/s, peak RSS {:.1} MB, exit {}",
                 summary::ms(run.paced.p99),
                 run.burst.acks_per_sec,
-                summary::kib_to_mb(run.peak_rss_kib),
+                summary::kib_to_mb(run.peak_rss_kib()),
                 run.exit
             );
             runs.push(run);
@@ -124,13 +132,13 @@ async fn measure(kind: SubjectKind, repeat: usize, args: &BenchArgs) -> anyhow::
         Ok(fake) => fake.shutdown().await,
         Err(shared) => drop(shared),
     }
-    let (paced, burst, peak_rss_kib) = measured?;
+    let (startup_rss_kib, paced, burst) = measured?;
     Ok(RunResult {
         kind,
         repeat,
         paced,
         burst,
-        peak_rss_kib,
+        startup_rss_kib,
         exit: exit?,
     })
 }
@@ -139,19 +147,21 @@ async fn measure_phases(
     fake: &Arc<FakeSlack>,
     subject: &Subject,
     args: &BenchArgs,
-) -> anyhow::Result<(phase::PhaseResult, phase::PhaseResult, u64)> {
+) -> anyhow::Result<(u64, phase::PhaseResult, phase::PhaseResult)> {
     let conns = fake
         .wait_for_connections(1, CONNECT_TIMEOUT)
         .await
         .context("waiting for the client's Socket Mode connection")?;
     let conn = *conns.first().context("no connection")?;
     subject.settle(STARTUP_SETTLE).await?;
+    let startup_rss_kib = subject.peak_rss_kib()?;
     let ack_timeout = Duration::from_secs(args.ack_timeout_secs);
     let paced = run_phase(
         fake,
         conn,
         subject,
         args.envelopes,
+        args.workload,
         Pace::Rate(args.rate),
         ack_timeout,
     )
@@ -162,11 +172,11 @@ async fn measure_phases(
         conn,
         subject,
         args.envelopes,
+        args.workload,
         Pace::Burst,
         ack_timeout,
     )
     .await
     .context("burst phase")?;
-    let peak_rss_kib = subject.peak_rss_kib()?;
-    Ok((paced, burst, peak_rss_kib))
+    Ok((startup_rss_kib, paced, burst))
 }

@@ -53,6 +53,10 @@ impl BotProcess {
             .env("RUST_LOG", log_level)
             .env_remove("SLACK_APP_TOKEN")
             .env_remove("SLACK_BOT_TOKEN")
+            // Static credentials for the fake AWS endpoints; no EC2 metadata probe on a laptop.
+            .env("AWS_ACCESS_KEY_ID", "sandbox")
+            .env("AWS_SECRET_ACCESS_KEY", "sandbox")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
             .stdout(Stdio::null())
             .stderr(if show_logs { Stdio::inherit() } else { Stdio::null() })
             .spawn()

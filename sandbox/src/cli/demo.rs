@@ -7,6 +7,7 @@ use clap::Args;
 use serde_json::Value;
 
 use super::bot_process::{bot_binary, sandbox_config, BotProcess};
+use crate::aws::FakeSqs;
 use crate::slack::{envelopes, FakeSlack, FakeSlackOptions, Target};
 
 #[derive(Debug, Args)]
@@ -18,14 +19,23 @@ pub struct DemoArgs {
 
 const WAIT: Duration = Duration::from_secs(15);
 
-/// Print the fake's timeline entries not printed yet.
+/// Print the fakes' timeline entries not printed yet.
 struct Transcript<'a> {
     fake: &'a FakeSlack,
+    sqs: &'a FakeSqs,
     printed: usize,
+    printed_sqs: usize,
 }
 
 impl Transcript<'_> {
     fn flush(&mut self) {
+        for entry in self.sqs.timeline_since(self.printed_sqs) {
+            self.printed_sqs += 1;
+            // Empty long polls are noise in a transcript.
+            if !entry.to_string().contains("ReceiveMessage -> 0") {
+                println!("  {entry}");
+            }
+        }
         for entry in self.fake.timeline_since(self.printed) {
             self.printed += 1;
             println!("  {entry}");
@@ -40,9 +50,12 @@ impl Transcript<'_> {
 pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let bin = bot_binary()?;
     let fake = FakeSlack::start(FakeSlackOptions::default()).await?;
-    let mut t = Transcript { fake: &fake, printed: 0 };
-    t.say("sandbox", &format!("Fake Slack on {}; starting {}", fake.api_url(), bin.display()));
-    let config = sandbox_config(&fake.api_url(), &fake.options().app_token, &fake.options().bot_token, 2);
+    let sqs = FakeSqs::start().await?;
+    let queue = sqs.create_queue("chatops-alarms", Duration::from_secs(30), None)?;
+    let mut t = Transcript { fake: &fake, sqs: &sqs, printed: 0, printed_sqs: 0 };
+    t.say("sandbox", &format!("Fake Slack on {}, fake SQS on {}; starting {}", fake.api_url(), sqs.endpoint_url(), bin.display()));
+    let config = sandbox_config(&fake.api_url(), &fake.options().app_token, &fake.options().bot_token, 2)
+        + &alarms_config(&sqs.endpoint_url(), &queue);
     let log_level = if args.bot_logs { "info" } else { "warn" };
     let bot = BotProcess::spawn(&bin, &config, log_level, args.bot_logs)?;
 
@@ -60,6 +73,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let ephemeral = fake.wait_for_call("chat.postEphemeral", |c| c.ok(), WAIT).await?;
     t.say("bot", &format!("answers privately:\n{}", indent(&render(&ephemeral.params))));
 
+    alarm_scenario(&mut t, &sqs, &queue).await?;
+
     t.say("slack", "asks to refresh connection 1 (refresh_requested)");
     fake.disconnect(conns[0], "refresh_requested").await?;
     wait_for_replacement(&fake, conns[0]).await?;
@@ -73,8 +88,69 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     if !status.success() {
         bail!("the bot exited with {status}");
     }
-    println!("\nDemo complete: mention answered, unknown command explained, connection refreshed, clean stop.");
+    println!(
+        "\nDemo complete: mention answered, unknown command explained, alarm card posted, watched and \
+         resolved in place, connection refreshed, clean stop."
+    );
     fake.shutdown().await;
+    sqs.shutdown().await;
+    Ok(())
+}
+
+const ALERTS: &str = "C0ALERTS01";
+const ALARM_ARN: &str = "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:checkout-api-5xx";
+
+fn alarms_config(endpoint: &str, queue: &str) -> String {
+    format!(
+        r#"
+[aws]
+region = "eu-west-1"
+endpoint_url = "{endpoint}"
+
+[alarms]
+queue_url = "{queue}"
+default_channel = "{ALERTS}"
+"#
+    )
+}
+
+fn cloudwatch_alarm(state: &str, old: &str, time: &str, reason: &str) -> String {
+    serde_json::json!({
+        "AlarmName": "checkout-api-5xx", "AlarmDescription": "5xx responses on the checkout API",
+        "AWSAccountId": "111122223333", "NewStateValue": state, "NewStateReason": reason,
+        "StateChangeTime": time, "Region": "EU (Ireland)", "OldStateValue": old,
+        "AlarmArn": ALARM_ARN,
+        "Trigger": {"MetricName": "HTTPCode_Target_5XX_Count", "Namespace": "AWS/ApplicationELB",
+            "Statistic": "SUM", "Unit": null, "Period": 60, "EvaluationPeriods": 3,
+            "Dimensions": [{"value": "app/checkout/0123456789abcdef", "name": "LoadBalancer"}],
+            "ComparisonOperator": "GreaterThanThreshold", "Threshold": 25.0, "TreatMissingData": "notBreaching"}
+    })
+    .to_string()
+}
+
+async fn alarm_scenario(t: &mut Transcript<'_>, sqs: &FakeSqs, queue: &str) -> anyhow::Result<()> {
+    let fake = t.fake;
+    t.say("aws", "CloudWatch alarm checkout-api-5xx goes to ALARM; SNS delivers it to the SQS queue");
+    let firing = cloudwatch_alarm("ALARM", "OK", "2026-11-23T13:53:39.351+0000", "Threshold Crossed: 3 datapoints [41.0, 57.0, 88.0] were greater than the threshold (25.0).");
+    sqs.publish_sns(queue, Some("ALARM: \"checkout-api-5xx\" in EU (Ireland)"), &firing, Default::default(), false)?;
+    let card = fake.wait_for_call("chat.postMessage", |c| c.ok() && c.param_str("channel") == Some(ALERTS), WAIT).await?;
+    let root = card.response["ts"].as_str().unwrap_or_default().to_owned();
+    t.say("bot", &format!("posts the alarm card in {ALERTS}:\n{}", indent(&render(&card.params))));
+
+    t.say("bob", "presses 👀 Watching");
+    fake.send(Target::Any, envelopes::block_actions(ALERTS, "U0BOB", &root, "alarm.watch", ALARM_ARN)).await?;
+    fake.wait_for_call("chat.update", |c| c.ok() && c.params.to_string().contains("U0BOB"), WAIT).await?;
+    let note = fake.wait_for_call("chat.postMessage", |c| c.ok() && c.param_str("thread_ts") == Some(root.as_str()), WAIT).await?;
+    t.say("bot", &format!("adds Bob to the card's watchers and says so in the thread:\n{}", indent(&render(&note.params))));
+
+    t.say("aws", "the alarm returns to OK twelve minutes later");
+    let ok = cloudwatch_alarm("OK", "ALARM", "2026-11-23T14:05:44.000+0000", "Threshold Crossed: 1 datapoint [3.0] was not greater than the threshold (25.0).");
+    sqs.publish_sns(queue, Some("OK: \"checkout-api-5xx\" in EU (Ireland)"), &ok, Default::default(), false)?;
+    sqs.wait_for_deleted(queue, 2, WAIT).await?;
+    let update = fake.calls_to("chat.update").into_iter().last().context("no card update")?;
+    let transition = fake.calls_to("chat.postMessage").into_iter().last().context("no transition note")?;
+    t.say("bot", &format!("updates the same card in place:\n{}", indent(&render(&update.params))));
+    t.say("bot", &format!("and posts the transition in its thread:\n{}", indent(&render(&transition.params))));
     Ok(())
 }
 
@@ -96,13 +172,17 @@ async fn wait_for_replacement(fake: &FakeSlack, old: crate::slack::ConnId) -> an
 /// The text of a posted message: header and section texts from its blocks, else its `text`.
 fn render(params: &Value) -> String {
     let mut lines = vec![];
-    if let Some(blocks) = params.get("blocks").and_then(Value::as_array) {
+    let blocks = params.get("blocks").or_else(|| params.pointer("/attachments/0/blocks"));
+    if let Some(blocks) = blocks.and_then(Value::as_array) {
         for block in blocks {
             let text = block.pointer("/text/text").and_then(Value::as_str);
             let elements = block.get("elements").and_then(Value::as_array);
             match (block.get("type").and_then(Value::as_str), text, elements) {
                 (Some("header"), Some(text), _) => lines.push(format!("## {text}")),
                 (_, Some(text), _) => lines.push(text.to_owned()),
+                (Some("actions"), None, Some(buttons)) => lines.push(
+                    buttons.iter().filter_map(|b| b.pointer("/text/text")?.as_str().map(|s| format!("[{s}]"))).collect::<Vec<_>>().join(" "),
+                ),
                 (Some("context"), None, Some(items)) => {
                     lines.extend(items.iter().filter_map(|i| i.get("text")?.as_str().map(|s| format!("({s})"))))
                 }

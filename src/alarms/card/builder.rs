@@ -3,7 +3,7 @@
 use crate::slack::blocks::{MAX_BLOCKS, MAX_SECTION_CHARS};
 use crate::slack::message::{Accent, Block, Button, Message, Mrkdwn};
 
-use super::text::{self, esc, plain_text, width, FULL_TEXT_IN_THREAD};
+use super::text::{self, esc, mrkdwn_plain, width, FULL_TEXT_IN_THREAD};
 use super::RenderedCard;
 
 /// Slack's limit for header text.
@@ -172,7 +172,7 @@ pub(super) fn overflow_message(title: &str, cuts: &[Cut]) -> Message {
     let mut omitted: usize = 0;
     let room = MAX_OVERFLOW_SECTIONS - 1;
     for cut in cuts {
-        let plain = plain_text(&cut.text);
+        let plain = mrkdwn_plain(&cut.text);
         if sections.len() >= room {
             omitted += plain.chars().count();
             continue;

@@ -2,7 +2,7 @@
 
 use crate::alarms::{
     AlarmCondition, AnomalyDetectionCondition, CompositeCondition, Evaluation, MetricMathCondition,
-    MetricQuery, MetricRef, MetricStat, QuerySource, SingleMetricCondition,
+    MetricQuery, MetricRef, MetricStat, QuerySource, SingleMetricCondition, TreatMissingData,
 };
 
 use super::text::{format_clock, format_period, number};
@@ -43,7 +43,7 @@ fn metric_math(math: &MetricMathCondition) -> Vec<String> {
             QuerySource::Expression(expression) => {
                 format!("{} = `{}`", query_name(query), tick(expression))
             }
-            QuerySource::Metric(stat) => metric_stat(stat),
+            QuerySource::Metric(stat) => metric_stat(stat, false),
             QuerySource::Missing => query_name(query),
         },
         None => "Metric math".to_owned(),
@@ -69,7 +69,7 @@ fn anomaly_band(anomaly: &AnomalyDetectionCondition) -> Vec<String> {
         .iter()
         .find(|query| query.return_data && Some(query.id.as_str()) != band_id);
     let subject = match watched.map(|query| &query.source) {
-        Some(QuerySource::Metric(stat)) => metric_stat(stat),
+        Some(QuerySource::Metric(stat)) => metric_stat(stat, false),
         Some(QuerySource::Expression(expression)) => format!("`{}`", tick(expression)),
         _ => "The metric".to_owned(),
     };
@@ -176,10 +176,10 @@ fn window(evaluation: &Evaluation, period: Option<u64>) -> String {
 }
 
 fn missing_data(evaluation: &Evaluation) -> Option<String> {
-    evaluation
-        .treat_missing_data
-        .as_ref()
-        .map(|treat| format!("Missing data is treated as {}.", treat.as_str()))
+    match evaluation.treat_missing_data.as_ref()? {
+        TreatMissingData::Missing => None,
+        treat => Some(format!("Missing data is treated as {}.", treat.as_str())),
+    }
 }
 
 /// `AWS/EC2, InstanceId=i-…, Env=prod`.
@@ -194,14 +194,15 @@ fn metric_place(metric: &MetricRef) -> String {
     parts.join(", ")
 }
 
-/// `Sum of Errors (Payments, Service=authorizer) per 1m`.
-fn metric_stat(stat: &MetricStat) -> String {
+/// `Sum of Errors (Payments, Service=authorizer)`, plus ` per 1m` when `with_period` (the
+/// evaluated metric's period is already in the `for N×P` window).
+fn metric_stat(stat: &MetricStat, with_period: bool) -> String {
     let mut text = match &stat.stat {
         Some(name) => format!("{} of {}", statistic(name), or_unnamed(&stat.metric.name)),
         None => or_unnamed(&stat.metric.name),
     };
     text.push_str(&format!(" ({})", metric_place(&stat.metric)));
-    if let Some(secs) = stat.period_secs {
+    if let Some(secs) = stat.period_secs.filter(|_| with_period) {
         text.push_str(&format!(" per {}", format_period(secs)));
     }
     text
@@ -220,7 +221,7 @@ fn query_lines<'a>(
 fn query_line(query: &MetricQuery) -> String {
     let source = match &query.source {
         QuerySource::Expression(expression) => format!("`{}`", tick(expression)),
-        QuerySource::Metric(stat) => metric_stat(stat),
+        QuerySource::Metric(stat) => metric_stat(stat, true),
         QuerySource::Missing => "(no metric or expression)".to_owned(),
     };
     format!("• {}: {source}", query_name(query))

@@ -1,6 +1,6 @@
 //! Cards for CodePipeline/CodeBuild/CodeDeploy events and for API calls seen by CloudTrail.
 
-use crate::alarms::{ApiCallEvent, Notification, PipelineEvent, PipelineOutcome};
+use crate::alarms::{ApiCallEvent, Notification, PipelineEvent, PipelineOutcome, PipelineService};
 use crate::slack::message::{Accent, Mrkdwn};
 
 use super::alarm::{account_field, links, place, region_field, watchers_line};
@@ -83,8 +83,18 @@ pub(super) fn pipeline_card(
         "*Time*\n{}",
         n.occurred_at().map_or_else(|| "—".to_owned(), format_time)
     )));
+    let execution_label = match p.service {
+        PipelineService::CodePipeline => "Execution",
+        PipelineService::CodeBuild => "Build",
+        PipelineService::CodeDeploy => "Deployment",
+    };
+    let execution = p.execution_id.as_ref().map(|id| {
+        id.rsplit_once(":build/")
+            .map_or(id.as_str(), |(_, build)| build)
+            .to_owned()
+    });
     let optional = [
-        ("Execution", &p.execution_id),
+        (execution_label, &execution),
         ("Deployment group", &p.deployment_group),
         ("Started by", &p.initiator),
         ("Source version", &p.source_version),

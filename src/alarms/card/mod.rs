@@ -34,8 +34,8 @@ pub use console::console_url;
 pub use digest::{digest, DigestLine};
 pub use notes::{nudge, transition_note, watch_note};
 pub use text::{
-    format_clock, format_duration, format_time, is_user_group_id, is_user_id, plain_text,
-    FULL_TEXT_IN_THREAD,
+    format_clock, format_duration, format_time, is_user_group_id, is_user_id, mrkdwn_plain,
+    plain_text, FULL_TEXT_IN_THREAD,
 };
 
 /// What the lifecycle knows about the card's alarm (from the store).

@@ -9,8 +9,8 @@ use crate::slack::message::{Message, Mrkdwn};
 use super::alarm::{look, MAX_WATCHERS_SHOWN};
 use super::events::pipeline_look;
 use super::text::{
-    esc, fitting_prefix_at_word, format_clock, format_duration, group_mention, one_line,
-    plain_text, user_mention, watcher_list, width,
+    esc, fitting_prefix_at_word, format_clock, format_duration, group_mention, mrkdwn_plain,
+    one_line, user_mention, watcher_list, width,
 };
 
 /// Room for the reason in a note; the rest of the section is the state line.
@@ -121,7 +121,7 @@ pub fn nudge(mention: Option<&str>, unwatched_for: Duration) -> Message {
 /// Outside text escaped within `budget`, cut with a count of what was left out (a note is
 /// already in the thread, where the card's overflow carries the full text).
 fn cut_with_count(raw: &str, budget: usize) -> String {
-    let plain = plain_text(raw);
+    let plain = mrkdwn_plain(raw);
     let end = fitting_prefix_at_word(&plain, budget.saturating_sub(60));
     if end == plain.len() {
         return esc(&plain);

@@ -24,9 +24,33 @@ fn is_hidden_control(c: char) -> bool {
         || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Outside text as mrkdwn: neutralised, then `&`, `<`, `>` escaped.
+/// Words that, after `@`, Slack may auto-parse into a broadcast in mrkdwn.
+const BROADCASTS: [&str; 3] = ["here", "channel", "everyone"];
+
+/// Outside text prepared for mrkdwn, before escaping: [`plain_text`], and `@here`, `@channel`,
+/// `@everyone` broken by a word joiner (U+2060) so no auto-parsing turns them into broadcasts.
+pub fn mrkdwn_plain(raw: &str) -> String {
+    let plain = plain_text(raw);
+    let mut out = String::with_capacity(plain.len());
+    let mut rest = plain.as_str();
+    while let Some(at) = rest.find('@') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let broadcast = BROADCASTS.iter().any(|word| {
+            rest.get(..word.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(word))
+        });
+        if broadcast {
+            out.push('\u{2060}');
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Outside text as mrkdwn: [`mrkdwn_plain`], then `&`, `<`, `>` escaped.
 pub(super) fn esc(raw: &str) -> String {
-    escape(&plain_text(raw))
+    escape(&mrkdwn_plain(raw))
 }
 
 /// Outside text as a mrkdwn code span. Backticks inside become `'` so the span cannot end early.
@@ -81,7 +105,7 @@ pub(super) fn fitting_prefix_at_word(text: &str, budget: usize) -> usize {
 /// Outside text escaped into at most `budget` UTF-16 units, cut visibly with
 /// [`FULL_TEXT_IN_THREAD`] when it does not fit. Returns the mrkdwn and whether it was cut.
 pub(super) fn clip(raw: &str, budget: usize) -> (String, bool) {
-    let plain = plain_text(raw);
+    let plain = mrkdwn_plain(raw);
     if fitting_prefix(&plain, budget) == plain.len() {
         return (escape(&plain), false);
     }

@@ -13,10 +13,30 @@ use crate::slack::{envelopes, ConnId, Envelope, FakeSlack, Target};
 pub const MENTION_TEXT: &str = "<@U0BOT> help";
 const CHANNEL: &str = "C0BENCH";
 const USER: &str = "U0BENCH";
+/// A bot id that is not ours, so the bot ignores its messages.
+const OTHER_BOT: &str = "B0OTHER";
 /// Longest wait for the subject to go idle after the last ack.
 const SETTLE_LIMIT: Duration = Duration::from_secs(20);
 /// A send this far behind its scheduled time counts as late.
 const LATE_AFTER: Duration = Duration::from_millis(1);
+
+/// What every envelope of a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Workload {
+    /// `app_mention` of `<@U0BOT> help`: the bot acks, parses, dedupes and replies in a thread.
+    Mention,
+    /// Another integration's `bot_message`: the bot acks, parses and drops it (the ack path alone).
+    Ignored,
+}
+
+impl Workload {
+    fn envelope(self) -> Envelope {
+        match self {
+            Workload::Mention => envelopes::app_mention(CHANNEL, USER, MENTION_TEXT),
+            Workload::Ignored => envelopes::bot_message(CHANNEL, OTHER_BOT, "deploy finished"),
+        }
+    }
+}
 
 /// How the envelopes are offered.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,6 +77,8 @@ pub struct PhaseResult {
     pub send: SendStats,
     /// `chat.postMessage` calls the subject made during the phase (the handler's replies).
     pub replies: usize,
+    /// The subject's VmHWM (peak RSS so far, KiB) once the phase's work is done.
+    pub peak_rss_kib: u64,
 }
 
 /// Runs one phase of `count` envelopes against `subject`, connected to `fake` as `conn`.
@@ -65,12 +87,11 @@ pub async fn run_phase(
     conn: ConnId,
     subject: &Subject,
     count: usize,
+    workload: Workload,
     pace: Pace,
     ack_timeout: Duration,
 ) -> anyhow::Result<PhaseResult> {
-    let batch: Vec<Envelope> = (0..count)
-        .map(|_| envelopes::app_mention(CHANNEL, USER, MENTION_TEXT))
-        .collect();
+    let batch: Vec<Envelope> = (0..count).map(|_| workload.envelope()).collect();
     let acks_before = fake.ack_count();
     let replies_before = fake.calls_to("chat.postMessage").len();
     let cpu_before = subject.cpu_time()?;
@@ -109,6 +130,7 @@ pub async fn run_phase(
         settled,
         send,
         replies,
+        peak_rss_kib: subject.peak_rss_kib()?,
     })
 }
 

@@ -24,10 +24,17 @@ pub struct RunResult {
     pub paced: PhaseResult,
     /// Burst phase.
     pub burst: PhaseResult,
-    /// VmHWM after both phases, KiB.
-    pub peak_rss_kib: u64,
+    /// VmHWM once connected and idle, before the first phase, KiB.
+    pub startup_rss_kib: u64,
     /// How the process exited after SIGTERM.
     pub exit: ExitStatus,
+}
+
+impl RunResult {
+    /// VmHWM after both phases: the peak over the process's life, KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        self.burst.peak_rss_kib
+    }
 }
 
 /// Medians of one phase's figures over the runs of one subject.
@@ -50,6 +57,10 @@ pub struct SubjectMedians {
     pub paced: PhaseMedians,
     pub burst: PhaseMedians,
     pub peak_rss_mb: f64,
+    /// VmHWM before the first phase, MB.
+    pub startup_rss_mb: f64,
+    /// VmHWM after the paced phase, MB.
+    pub paced_rss_mb: f64,
     /// The largest peak RSS of any run, MB.
     pub peak_rss_mb_max: f64,
 }
@@ -95,11 +106,16 @@ impl Summary {
 impl SubjectMedians {
     fn of(runs: &[RunResult], kind: SubjectKind) -> SubjectMedians {
         let mine: Vec<&RunResult> = runs.iter().filter(|r| r.kind == kind).collect();
-        let rss: Vec<f64> = mine.iter().map(|r| kib_to_mb(r.peak_rss_kib)).collect();
+        let rss: Vec<f64> = mine.iter().map(|r| kib_to_mb(r.peak_rss_kib())).collect();
+        let mb_median = |kib: fn(&RunResult) -> u64| {
+            median(&mine.iter().map(|r| kib_to_mb(kib(r))).collect::<Vec<_>>())
+        };
         SubjectMedians {
             paced: PhaseMedians::of(mine.iter().map(|r| &r.paced)),
             burst: PhaseMedians::of(mine.iter().map(|r| &r.burst)),
             peak_rss_mb: median(&rss),
+            startup_rss_mb: mb_median(|r| r.startup_rss_kib),
+            paced_rss_mb: mb_median(|r| r.paced.peak_rss_kib),
             peak_rss_mb_max: rss.iter().copied().fold(0.0, f64::max),
         }
     }
@@ -159,6 +175,7 @@ mod tests {
 
     #[test]
     fn kib_converts_to_decimal_megabytes() {
-        assert!((kib_to_mb(29_297) - 29.9991).abs() < 1e-3);
+        assert!((kib_to_mb(29_296) - 29.999_104).abs() < 1e-9);
+        assert!(kib_to_mb(29_297) * 1e6 > TARGET_RSS_BYTES as f64);
     }
 }
