@@ -1,4 +1,5 @@
 //! chatops-sandbox: local fakes of the services chatops-bot talks to, speaking the real protocols over loopback.
 
+pub mod aws;
 pub mod cli;
 pub mod slack;
