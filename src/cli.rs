@@ -115,8 +115,16 @@ fn manifest(path: &PathBuf) -> u8 {
             let manifest = crate::slack::manifest::render(&config.slack);
             match serde_json::to_string_pretty(&manifest) {
                 Ok(json) => {
-                    println!("{json}");
-                    exit::OK
+                    use std::io::Write;
+                    // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
+                    match writeln!(std::io::stdout().lock(), "{json}") {
+                        Ok(()) => exit::OK,
+                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+                        Err(e) => {
+                            eprintln!("Failed to write the manifest: {e}");
+                            exit::FAILURE
+                        }
+                    }
                 }
                 Err(e) => {
                     eprintln!("Failed to write the manifest: {e}");

@@ -100,6 +100,8 @@ impl CardKeeper {
             }
             let delivered = match &n.event {
                 Event::Alarm(alarm) => self.alarm(&n, alarm, channel, &decision, message).await,
+                // Pipeline cards carry 👀 Watching too, so remember where they are.
+                Event::Pipeline(_) => self.watchable_card(&n, channel, &decision, message).await,
                 _ => self.post_card(&n, channel, &decision, &CardState::default()).await.map(|_| ()),
             };
             match delivered {
@@ -122,8 +124,31 @@ impl CardKeeper {
         Ok(ts)
     }
 
+    /// A card without a lifecycle that can still be watched: one record per card.
+    async fn watchable_card(&self, n: &Notification, channel: &str, decision: &RouteDecision, message: &QueueMessage) -> anyhow::Result<()> {
+        let now = system_time(n.occurred_at());
+        let mut record = CardRecord {
+            alarm_key: card::card_key(n),
+            channel: channel.to_owned(),
+            root_ts: String::new(),
+            state: n.state_label().unwrap_or_default().to_owned(),
+            last_change: now,
+            episode_started: None,
+            resolved_at: None,
+            reopen_count: 0,
+            watchers: vec![],
+            nudged: false,
+            last_body: message.body.clone(),
+            last_attributes: message.attributes.clone(),
+        };
+        let _guard = self.locks.lock(&record.alarm_key, channel).await;
+        record.root_ts = self.post_card(n, channel, decision, &CardState::default()).await?.0;
+        self.store.save_card(&record)
+    }
+
     async fn alarm(&self, n: &Notification, alarm: &Alarm, channel: &str, decision: &RouteDecision, message: &QueueMessage) -> anyhow::Result<()> {
-        let key = alarm.key().to_string();
+        // Cards are keyed like their buttons' values (the alarm key, hashed if over Slack's limit).
+        let key = card::card_key(n);
         let _guard = self.locks.lock(&key, channel).await;
         let at = system_time(alarm.changed_at);
         let state = alarm.state.to_string();

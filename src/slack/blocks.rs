@@ -46,10 +46,8 @@ fn block(block: &Block) -> SlackBlock {
                 .iter()
                 .take(10)
                 .map(|m| {
-                    SlackContextBlockElement::MarkDown(SlackBlockMarkDownText::new(truncate(
-                        m.as_str(),
-                        2000,
-                    )))
+                    let text = SlackBlockMarkDownText::new(truncate(m.as_str(), 2000));
+                    SlackContextBlockElement::MarkDown(text.with_verbatim(true))
                 })
                 .collect(),
         )
@@ -61,11 +59,11 @@ fn block(block: &Block) -> SlackBlock {
     }
 }
 
+/// `verbatim`: Slack must not auto-link bare URLs, channel names or `@here` in text from outside;
+/// the bot's own links and mentions are explicit `<…>` markup and still render.
 fn markdown(text: &Mrkdwn) -> SlackBlockText {
-    SlackBlockText::MarkDown(SlackBlockMarkDownText::new(truncate(
-        text.as_str(),
-        MAX_SECTION_CHARS,
-    )))
+    let text = truncate(text.as_str(), MAX_SECTION_CHARS);
+    SlackBlockText::MarkDown(SlackBlockMarkDownText::new(text).with_verbatim(true))
 }
 
 fn button(b: &Button) -> SlackActionBlockElement {
