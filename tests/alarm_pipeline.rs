@@ -37,6 +37,10 @@ struct Sandbox {
 }
 
 async fn sandbox() -> Sandbox {
+    sandbox_with_nudge("0s").await
+}
+
+async fn sandbox_with_nudge(unwatched_nudge: &str) -> Sandbox {
     let slack = fake_slack().await;
     let sqs = FakeSqs::start().await.unwrap();
     let queue = sqs.create_queue("chatops-alarms", 30 * SECOND, None).unwrap();
@@ -50,7 +54,7 @@ endpoint_url = "{endpoint}"
 queue_url = "{queue}"
 default_channel = "C0ALERTS01"
 pollers = 1
-unwatched_nudge = "0s"
+unwatched_nudge = "{unwatched_nudge}"
 
 [[alarms.route]]
 name = "payments"
@@ -60,7 +64,7 @@ runbook = "https://runbooks.example.com/{{name}}"
 [alarms.route.match]
 name = "payments-*"
 "#,
-        endpoint = sqs.endpoint_url()
+        endpoint = sqs.endpoint_url(),
     );
     let bot = RunningBot::start_with(&slack, 1, &extra).await;
     slack.wait_for_connections(1, 5 * SECOND).await.unwrap();
@@ -151,5 +155,35 @@ async fn a_slack_outage_leaves_the_message_queued_until_it_can_be_delivered() {
     tokio::time::sleep(SECOND).await;
     assert!(s.sqs.deleted(&s.queue).unwrap().is_empty(), "a failed delivery must not be deleted");
     assert_eq!(s.sqs.in_flight(&s.queue).unwrap(), 1, "it waits out its visibility timeout and comes back");
+    s.bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwatched_alarm_gets_one_nudge_and_a_watched_one_none() {
+    let s = sandbox_with_nudge("1s").await;
+    let unwatched = alarm("payments-errors", "ALARM", "OK", "2026-11-23T13:00:00.000+0000", "errors");
+    let watched = alarm("payments-latency", "ALARM", "OK", "2026-11-23T13:00:00.000+0000", "latency");
+    s.sqs.publish_sns(&s.queue, None, &unwatched, BTreeMap::new(), false).unwrap();
+    s.sqs.publish_sns(&s.queue, None, &watched, BTreeMap::new(), false).unwrap();
+    s.sqs.wait_for_deleted(&s.queue, 2, 10 * SECOND).await.unwrap();
+    let root_of = |name: &str| {
+        let card = posts_to(&s.slack, "C0PAYMENT1").into_iter().find(|c| c.params.to_string().contains(name)).unwrap();
+        card.response["ts"].as_str().unwrap().to_owned()
+    };
+    let (unwatched_root, watched_root) = (root_of("payments-errors"), root_of("payments-latency"));
+    s.slack
+        .send(Target::Any, envelopes::block_actions("C0PAYMENT1", "U0BOB", &watched_root, "alarm.watch", &format!("{ARN}payments-latency")))
+        .await
+        .unwrap();
+    let nudge = s
+        .slack
+        .wait_for_call("chat.postMessage", |c| c.param_str("thread_ts") == Some(unwatched_root.as_str()), 10 * SECOND)
+        .await
+        .unwrap();
+    assert!(nudge.params.to_string().contains("<!subteam^S0PAYONCALL>"), "the nudge pings the route's group: {}", nudge.params);
+    tokio::time::sleep(3 * SECOND).await; // several more nudge rounds
+    let in_thread = |root: &str| posts_to(&s.slack, "C0PAYMENT1").iter().filter(|c| c.param_str("thread_ts") == Some(root)).count();
+    assert_eq!(in_thread(&unwatched_root), 1, "one nudge, not one per round");
+    assert_eq!(in_thread(&watched_root), 1, "only the watch note: a watched alarm is not nudged");
     s.bot.stop().await.unwrap();
 }
