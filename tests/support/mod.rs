@@ -50,8 +50,13 @@ path = "{store}"
 
 pub fn config(fake: &FakeSlack, store: &Path, connections: u8) -> Config {
     let text = config_toml(fake, store, connections);
-    Config::load_from_str("test.toml", &text, Vec::<(String, String)>::new(), Purpose::Run)
-        .unwrap_or_else(|e| panic!("test config is invalid: {e}"))
+    Config::load_from_str(
+        "test.toml",
+        &text,
+        Vec::<(String, String)>::new(),
+        Purpose::Run,
+    )
+    .unwrap_or_else(|e| panic!("test config is invalid: {e}"))
 }
 
 /// Static test credentials for the AWS SDK's default chain, and no IMDS probe.
@@ -80,21 +85,36 @@ impl RunningBot {
     pub async fn start_with(fake: &FakeSlack, connections: u8, extra_toml: &str) -> Self {
         aws_test_env();
         let dir = tempfile::tempdir().unwrap();
-        let text = format!("{}\n{extra_toml}", config_toml(fake, &dir.path().join("bot.db"), connections));
-        let config = Config::load_from_str("test.toml", &text, Vec::<(String, String)>::new(), Purpose::Run)
-            .unwrap_or_else(|e| panic!("test config is invalid: {e}"));
+        let text = format!(
+            "{}\n{extra_toml}",
+            config_toml(fake, &dir.path().join("bot.db"), connections)
+        );
+        let config = Config::load_from_str(
+            "test.toml",
+            &text,
+            Vec::<(String, String)>::new(),
+            Purpose::Run,
+        )
+        .unwrap_or_else(|e| panic!("test config is invalid: {e}"));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(chatops_bot::app::run(config, async {
             let _ = stopped.await;
         }));
-        Self { stop: Some(stop), task, dir }
+        Self {
+            stop: Some(stop),
+            task,
+            dir,
+        }
     }
 
     pub async fn stop(mut self) -> Result<(), chatops_bot::app::RunError> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        tokio::time::timeout(Duration::from_secs(10), self.task).await.expect("bot did not stop in time").unwrap()
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("bot did not stop in time")
+            .unwrap()
     }
 }
 
@@ -109,7 +129,11 @@ pub struct RecordingHandler {
 
 impl RecordingHandler {
     pub fn slow(slow: usize, delay: Duration) -> Self {
-        Self { slow, delay, ..Default::default() }
+        Self {
+            slow,
+            delay,
+            ..Default::default()
+        }
     }
     pub fn mention_texts(&self) -> Vec<String> {
         self.seen
@@ -148,10 +172,20 @@ pub struct RunningClient {
 }
 
 impl RunningClient {
-    pub fn start(fake: &FakeSlack, handler: Arc<dyn InteractionHandler>, connections: usize, max_handlers: usize) -> Self {
+    pub fn start(
+        fake: &FakeSlack,
+        handler: Arc<dyn InteractionHandler>,
+        connections: usize,
+        max_handlers: usize,
+    ) -> Self {
         let metrics = Arc::new(Metrics::default());
         let store = Arc::new(SqliteStore::in_memory().unwrap());
-        let dispatcher = Dispatcher::new(handler, Arc::new(StoreLedger(store)), max_handlers, metrics.clone());
+        let dispatcher = Dispatcher::new(
+            handler,
+            Arc::new(StoreLedger(store)),
+            max_handlers,
+            metrics.clone(),
+        );
         let api_url = url::Url::parse(&fake.api_url()).unwrap();
         let opener = ConnectionOpener::new(&api_url, APP_TOKEN.to_owned().into()).unwrap();
         let settings = ClientSettings {
@@ -171,14 +205,22 @@ impl RunningClient {
         let task = tokio::spawn(client.run(async {
             let _ = stopped.await;
         }));
-        Self { metrics, dispatcher, stop: Some(stop), task }
+        Self {
+            metrics,
+            dispatcher,
+            stop: Some(stop),
+            task,
+        }
     }
 
     pub async fn stop(mut self) -> Result<(), SocketModeError> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        tokio::time::timeout(Duration::from_secs(10), self.task).await.expect("client did not stop in time").unwrap()
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("client did not stop in time")
+            .unwrap()
     }
 }
 
@@ -194,7 +236,10 @@ pub fn bot_binary() -> PathBuf {
 pub async fn eventually(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + limit;
     while !cond() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
