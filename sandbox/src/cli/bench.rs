@@ -6,13 +6,14 @@ mod report;
 mod subject;
 mod summary;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
 
+use crate::cli::bot_process::bot_binary;
 use crate::slack::{FakeSlack, FakeSlackOptions};
 use phase::{run_phase, Pace, Workload};
 use report::{Machine, Setup};
@@ -58,6 +59,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     if !(args.rate.is_finite() && args.rate > 0.0) {
         bail!("--rate must be a positive number");
     }
+    let bot_bin = bot_binary()?;
     let machine = Machine::probe();
     if machine.profile == "debug" {
         eprintln!("warning: a debug build; run with --release for figures worth reporting");
@@ -88,7 +90,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         };
         for kind in order {
             eprintln!("run {repeat}/{}: {kind} …", args.repeats);
-            let run = measure(kind, repeat, &args)
+            let run = measure(kind, repeat, &bot_bin, &args)
                 .await
                 .with_context(|| format!("run {repeat} of the {kind}"))?;
             eprintln!(
@@ -121,9 +123,14 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 /// One measurement: fresh fake, fresh subject, paced then burst; the subject is always terminated.
-async fn measure(kind: SubjectKind, repeat: usize, args: &BenchArgs) -> anyhow::Result<RunResult> {
+async fn measure(
+    kind: SubjectKind,
+    repeat: usize,
+    bot_bin: &Path,
+    args: &BenchArgs,
+) -> anyhow::Result<RunResult> {
     let fake = Arc::new(FakeSlack::start(FakeSlackOptions::default()).await?);
-    let subject = Subject::start(kind, &fake, args.bot_logs)?;
+    let subject = Subject::start(kind, &fake, bot_bin, args.bot_logs)?;
     let measured = measure_phases(&fake, &subject, args).await;
     let exit = tokio::task::spawn_blocking(move || subject.terminate())
         .await

@@ -8,7 +8,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 /// Longest wait for `apps.connections.open` and for the WebSocket handshake.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -52,8 +53,14 @@ pub async fn floor_client(args: FloorClientArgs) -> anyhow::Result<()> {
     .context("the WebSocket handshake timed out")?
     .context("the WebSocket handshake failed")?;
     while let Some(message) = ws.next().await {
-        let Message::Text(text) = message.context("reading from the Socket Mode connection")?
-        else {
+        let message = match message {
+            Ok(message) => message,
+            // The server went away (the bench shuts the fake down): a normal end for the floor.
+            Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))
+            | Err(WsError::ConnectionClosed) => break,
+            Err(error) => return Err(error).context("reading from the Socket Mode connection"),
+        };
+        let Message::Text(text) = message else {
             continue;
         };
         let Ok(EnvelopeId {
@@ -148,6 +155,54 @@ fn dechunk(mut body: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::slack::{envelopes, FakeSlack, FakeSlackOptions, Target};
+
+    #[tokio::test]
+    async fn acks_every_envelope_and_nothing_else() -> anyhow::Result<()> {
+        let fake = FakeSlack::start(FakeSlackOptions::default()).await?;
+        let args = FloorClientArgs {
+            api_url: fake.api_url(),
+            app_token: fake.options().app_token.clone(),
+        };
+        let client = tokio::spawn(floor_client(args));
+        let conns = fake.wait_for_connections(1, Duration::from_secs(5)).await?;
+        let conn = *conns.first().context("no connection")?;
+        for i in 0..50 {
+            let text = format!("<@U0BOT> help {i}");
+            fake.send(
+                Target::Conn(conn),
+                envelopes::app_mention("C1", "U1", &text),
+            )
+            .await?;
+        }
+        fake.wait_for_acks(50, Duration::from_secs(5)).await?;
+        assert_eq!(fake.ack_latencies().len(), 50);
+        assert!(fake.acks().iter().all(|a| a.payload.is_none()));
+        assert!(fake.malformed_frames().is_empty());
+        assert_eq!(fake.calls_to("apps.connections.open").len(), 1);
+        assert_eq!(
+            fake.calls().len(),
+            1,
+            "the floor client calls nothing but connections.open"
+        );
+        fake.shutdown().await;
+        tokio::time::timeout(Duration::from_secs(5), client).await???;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_refused_open_is_an_error() -> anyhow::Result<()> {
+        let fake = FakeSlack::start(FakeSlackOptions::default()).await?;
+        let args = FloorClientArgs {
+            api_url: fake.api_url(),
+            app_token: "xapp-1-wrong".into(),
+        };
+        let error = floor_client(args)
+            .await
+            .expect_err("a wrong token is refused");
+        assert!(error.to_string().contains("invalid_auth"), "{error}");
+        Ok(())
+    }
 
     #[test]
     fn dechunk_joins_chunks() -> anyhow::Result<()> {

@@ -77,6 +77,8 @@ pub struct PhaseResult {
     pub send: SendStats,
     /// `chat.postMessage` calls the subject made during the phase (the handler's replies).
     pub replies: usize,
+    /// From the last ack to the last reply: how far the handlers trailed the acks.
+    pub replies_trail: Duration,
     /// The subject's VmHWM (peak RSS so far, KiB) once the phase's work is done.
     pub peak_rss_kib: u64,
 }
@@ -119,7 +121,14 @@ pub async fn run_phase(
         .max()
         .context("no acks")?;
     let (cpu_after, settled) = subject.settle(SETTLE_LIMIT).await?;
-    let replies = fake.calls_to("chat.postMessage").len() - replies_before;
+    let posts = fake.calls_to("chat.postMessage");
+    let phase_posts = posts.get(replies_before..).unwrap_or_default();
+    let replies = phase_posts.len();
+    let replies_trail = phase_posts
+        .iter()
+        .map(|c| c.at.saturating_duration_since(last_ack))
+        .max()
+        .unwrap_or_default();
     let elapsed = last_ack.saturating_duration_since(started).as_secs_f64();
     Ok(PhaseResult {
         p50: percentile(&latencies, 0.50),
@@ -130,6 +139,7 @@ pub async fn run_phase(
         settled,
         send,
         replies,
+        replies_trail,
         peak_rss_kib: subject.peak_rss_kib()?,
     })
 }

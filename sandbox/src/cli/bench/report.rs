@@ -146,7 +146,10 @@ pub fn tables(setup: &Setup, summary: &Summary, runs: &[RunResult]) -> String {
         thousands(setup.envelopes as f64)
     );
     phase_table(&mut out, setup, &bot.burst, &floor.burst, false);
-    let _ = writeln!(out, "\n### Peak RSS (VmHWM: the peak so far, never lower)\n");
+    let _ = writeln!(
+        out,
+        "\n### Peak RSS (VmHWM: the peak so far, never lower)\n"
+    );
     let _ = writeln!(
         out,
         "| | chatops-bot | floor client | bot / floor |\n|---|---:|---:|---:|"
@@ -242,6 +245,11 @@ fn phase_table(
         "| chat.postMessage replies | {:.0} | {:.0} | |",
         bot.replies, floor.replies
     );
+    let _ = writeln!(
+        out,
+        "| last reply, after the last ack (ms) | {:.0} | – | |",
+        bot.replies_trail_ms
+    );
     if paced {
         let _ = writeln!(
             out,
@@ -313,11 +321,14 @@ pub fn document(setup: &Setup, machine: &Machine, tables: &str, analysis: &str) 
          - **Paced phase**: {n} envelopes over the one connection at {rate}/s on an absolute schedule \
          (envelope *i* at start + *i*/rate, from a dedicated thread with `std::thread::sleep`); the \
          table shows how far the sender fell behind. **Burst phase**: the same count queued as fast as \
-         the fake accepts; acks/s = envelopes / (first send → last ack).\n\
+         the fake accepts; acks/s = envelopes / (first send → last ack). The floor needs ~10 µs of CPU per envelope \
+         in a burst, so its burst figure is mostly the fake's own sending speed on this machine: the \
+         ratio is an upper bound on how close the bot gets to a free client.\n\
          - **CPU seconds**: the child's utime + stime (`/proc/PID/stat`, 10 ms ticks) from the first send \
          until it has been idle for 300 ms after the last ack, so handler work that follows the acks \
-         counts. **Peak RSS**: `VmHWM` after both phases, i.e. the peak over the process's life \
-         (start-up included).\n\
+         counts. **Peak RSS**: `VmHWM` (the process's peak resident set so far, code pages included) \
+         read once connected and idle, after the paced phase and after the burst phase; the last is the \
+         process-lifetime peak the target is checked against (largest of the runs).\n\
          - Each (client × both phases) measurement uses a fresh fake and a fresh process, repeated {repeats} \
          times in the order bot, floor, floor, bot, … so drift hits both; the tables show medians. \
          The bot is stopped with SIGTERM and must exit 0.\n",

@@ -1,12 +1,13 @@
 //! The process under measurement: the real bot or the floor client, started as a child of the bench.
 
 use std::fmt;
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use crate::cli::bot_process::{bot_binary, cpu_time_of, sandbox_config, BotProcess};
+use crate::cli::bot_process::{cpu_time_of, sandbox_config, BotProcess};
 use crate::slack::FakeSlack;
 
 /// How long a subject gets to exit after SIGTERM before it is killed (the bot's grace is 10 s).
@@ -43,15 +44,19 @@ pub enum Subject {
 }
 
 impl Subject {
-    /// Starts `kind` pointed at `fake` with one connection.
-    pub fn start(kind: SubjectKind, fake: &FakeSlack, bot_logs: bool) -> anyhow::Result<Subject> {
+    /// Starts `kind` pointed at `fake` with one connection; `bot_bin` is the chatops-bot binary.
+    pub fn start(
+        kind: SubjectKind,
+        fake: &FakeSlack,
+        bot_bin: &Path,
+        bot_logs: bool,
+    ) -> anyhow::Result<Subject> {
         let opts = fake.options();
         match kind {
             SubjectKind::Bot => {
-                let bin = bot_binary()?;
                 let config = sandbox_config(&fake.api_url(), &opts.app_token, &opts.bot_token, 1);
                 Ok(Subject::Bot(BotProcess::spawn(
-                    &bin, &config, "warn", bot_logs,
+                    bot_bin, &config, "warn", bot_logs,
                 )?))
             }
             SubjectKind::Floor => Ok(Subject::Floor(FloorProcess::spawn(

@@ -49,6 +49,7 @@ pub struct PhaseMedians {
     pub max_lag_ms: f64,
     pub late_sends: f64,
     pub replies: f64,
+    pub replies_trail_ms: f64,
 }
 
 /// Medians of one subject over its runs.
@@ -136,6 +137,7 @@ impl PhaseMedians {
             max_lag_ms: med(|p| ms(p.send.max_lag)),
             late_sends: med(|p| p.send.late_sends as f64),
             replies: med(|p| p.replies as f64),
+            replies_trail_ms: med(|p| ms(p.replies_trail)),
         }
     }
 }
