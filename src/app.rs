@@ -99,7 +99,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     }
     background.cancel();
     info!(metrics = ?metrics.snapshot(), "Stopped.");
-    outcome.map_err(|SocketModeError::Fatal { code }| RunError::SlackRefused { code })
+    outcome.map_err(|e| match e {
+        SocketModeError::Fatal { code } => RunError::SlackRefused { code },
+        thread @ SocketModeError::Thread(_) => RunError::Failed(thread.into()),
+    })
 }
 
 fn tokens(config: &Config) -> anyhow::Result<(SecretString, SecretString)> {

@@ -66,6 +66,7 @@ impl LiveConnection {
 
 /// Start a connection task; it reports through `signals` tagged with its id.
 pub fn spawn(
+    runtime: &tokio::runtime::Handle,
     id: u64,
     url: Url,
     settings: ConnectionSettings,
@@ -73,7 +74,7 @@ pub fn spawn(
     signals: mpsc::UnboundedSender<(u64, Signal)>,
 ) -> LiveConnection {
     let (close_tx, close_rx) = oneshot::channel();
-    tokio::spawn(async move {
+    runtime.spawn(async move {
         let end = run(id, url, &settings, &dispatcher, &signals, close_rx).await;
         let _ = signals.send((id, Signal::Ended(end)));
     });

@@ -34,6 +34,8 @@ pub struct Dispatcher {
 }
 
 struct Inner {
+    /// Handlers run here (the main runtime), never on the socket thread that reads and acks.
+    handlers: tokio::runtime::Handle,
     handler: Arc<dyn InteractionHandler>,
     ledger: Arc<dyn EventLedger>,
     permits: Semaphore,
@@ -50,6 +52,7 @@ impl Dispatcher {
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
+                handlers: tokio::runtime::Handle::current(),
                 handler,
                 ledger,
                 permits: Semaphore::new(max_concurrent.max(1)),
@@ -63,20 +66,21 @@ impl Dispatcher {
         &self.inner.metrics
     }
 
-    /// Queue an already-acked envelope. Never blocks: waiting for a handler slot happens in the task.
+    /// Take an already-acked envelope: parse it here (microseconds, so parked work holds a small
+    /// `Interaction` rather than raw JSON) and queue it for a handler on the main runtime. Never
+    /// blocks: waiting for a handler slot happens in the spawned task.
     pub fn dispatch(&self, envelope: RawEnvelope, connection: u64) {
+        let Some(parsed) = self.inner.parse(envelope, connection) else { return };
         let inner = self.inner.clone();
-        self.inner.tracker.spawn(async move {
-            let envelope_id = envelope.envelope_id.clone();
-            let work = AssertUnwindSafe(inner.process(envelope, connection)).catch_unwind();
+        let task = async move {
+            let envelope_id = parsed.envelope_id.clone();
+            let work = AssertUnwindSafe(inner.process(parsed)).catch_unwind();
             if work.await.is_err() {
                 inner.metrics.handler_panics.inc();
-                error!(
-                    envelope_id,
-                    connection, "A handler panicked; the envelope was acked and is dropped."
-                );
+                error!(envelope_id, connection, "A handler panicked; the envelope was acked and is dropped.");
             }
-        });
+        };
+        self.inner.tracker.spawn_on(task, &self.inner.handlers);
     }
 
     /// Handlers still running or waiting for a slot.
@@ -94,9 +98,16 @@ impl Dispatcher {
     }
 }
 
+/// An acked envelope that carries work for a handler.
+struct Parsed {
+    envelope_id: String,
+    event_id: Option<String>,
+    retry_attempt: u32,
+    interaction: Interaction,
+}
+
 impl Inner {
-    async fn process(&self, envelope: RawEnvelope, connection: u64) {
-        let _permit = self.permits.acquire().await;
+    fn parse(&self, envelope: RawEnvelope, connection: u64) -> Option<Parsed> {
         let RawEnvelope {
             envelope_id,
             kind,
@@ -108,63 +119,39 @@ impl Inner {
         if retry_attempt > 0 {
             let reason = retry_reason.as_deref().unwrap_or("");
             self.metrics.record_redelivery(reason);
-            info!(
-                envelope_id,
-                connection,
-                retry_attempt,
-                retry_reason = reason,
-                "Slack redelivered an envelope."
-            );
+            info!(envelope_id, connection, retry_attempt, retry_reason = reason, "Slack redelivered an envelope.");
         }
-        let (interaction, event_id) = match parse_payload(
-            &kind,
-            payload.as_deref().map(|p| p.get()),
-        ) {
-            Ok(Inbound::Interaction {
-                interaction,
-                event_id,
-            }) => (interaction, event_id),
+        match parse_payload(&kind, payload.as_deref().map(|p| p.get())) {
+            Ok(Inbound::Interaction { interaction, event_id }) => Some(Parsed { envelope_id, event_id, retry_attempt, interaction }),
             Ok(Inbound::Ignored { reason }) => {
                 self.metrics.envelopes_ignored.inc();
-                debug!(
-                    envelope_id,
-                    envelope_type = kind,
-                    reason,
-                    "Ignoring envelope."
-                );
-                return;
+                debug!(envelope_id, envelope_type = kind, reason, "Ignoring envelope.");
+                None
             }
             Err(e) => {
                 self.metrics.envelopes_unparsable.inc();
                 warn!(envelope_id, envelope_type = kind, error = %e, "Envelope payload does not parse; acked and dropped.");
-                return;
+                None
             }
-        };
+        }
+    }
+
+    async fn process(&self, parsed: Parsed) {
+        let _permit = self.permits.acquire().await;
+        let Parsed { envelope_id, event_id, retry_attempt, interaction } = parsed;
         if let Some(event_id) = &event_id {
             match self.ledger.first_delivery(event_id) {
                 Ok(true) => {}
                 Ok(false) => {
                     self.metrics.duplicates_skipped.inc();
-                    info!(
-                        envelope_id,
-                        event_id, retry_attempt, "Skipping an event that was already handled."
-                    );
+                    info!(envelope_id, event_id, retry_attempt, "Skipping an event that was already handled.");
                     return;
                 }
                 // Handling twice beats dropping: carry on, but say so.
-                Err(e) => warn!(
-                    event_id,
-                    error = format!("{e:#}"),
-                    "Could not record the event id; handling anyway."
-                ),
+                Err(e) => warn!(event_id, error = format!("{e:#}"), "Could not record the event id; handling anyway."),
             }
         }
-        debug!(
-            envelope_id,
-            event_id,
-            interaction = interaction.kind(),
-            "Handling interaction."
-        );
+        debug!(envelope_id, event_id, interaction = interaction.kind(), "Handling interaction.");
         self.handler.handle(interaction).await;
         self.metrics.interactions_handled.inc();
     }

@@ -29,6 +29,45 @@ pub enum SocketModeError {
     /// Slack refused the token or disabled Socket Mode; restarting will not help.
     #[error("Slack refused the connection for good: {code}")]
     Fatal { code: String },
+    /// The dedicated socket thread could not be started.
+    #[error("could not start the Socket Mode thread")]
+    Thread(#[source] std::io::Error),
+}
+
+/// The thread that reads and acks: its own single-threaded runtime, so no handler work, blocking
+/// store call or slow allocation on the main runtime can sit between a frame and its ack.
+struct SocketThread {
+    handle: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl SocketThread {
+    fn start() -> Result<Self, SocketModeError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(SocketModeError::Thread)?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("slack-socket".into())
+            .spawn(move || {
+                runtime.block_on(async {
+                    let _ = stopped.await;
+                });
+                // Dropping the runtime here cancels whatever connection tasks are left.
+            })
+            .map_err(SocketModeError::Thread)?;
+        Ok(Self { handle, stop: Some(stop) })
+    }
+}
+
+impl Drop for SocketThread {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
 /// Settings for the whole client.
@@ -64,6 +103,7 @@ impl SocketModeClient {
     /// Run until `shutdown` resolves (then close every socket) or Slack refuses us for good.
     /// In-flight handlers are not awaited here; see `Dispatcher::drain`.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), SocketModeError> {
+        let socket_thread = SocketThread::start()?;
         let cancel = CancellationToken::new();
         let ids = Arc::new(AtomicU64::new(0));
         let mut slots = JoinSet::new();
@@ -75,6 +115,7 @@ impl SocketModeClient {
                 dispatcher: self.dispatcher.clone(),
                 ids: ids.clone(),
                 cancel: cancel.child_token(),
+                sockets: socket_thread.handle.clone(),
             };
             let delay = self.settings.stagger * slot as u32;
             slots.spawn(slot_runner.run(delay));
@@ -106,6 +147,8 @@ struct Slot {
     dispatcher: Dispatcher,
     ids: Arc<AtomicU64>,
     cancel: CancellationToken,
+    /// The socket thread's runtime, where connection tasks run.
+    sockets: tokio::runtime::Handle,
 }
 
 /// The connections one slot has: the one carrying traffic, the one being opened, the ones closing.
@@ -177,6 +220,7 @@ impl Slot {
                         let id = self.ids.fetch_add(1, Ordering::Relaxed) + 1;
                         let settings = self.settings.connection.clone();
                         let conn = connection::spawn(
+                            &self.sockets,
                             id,
                             url,
                             settings,
