@@ -45,7 +45,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 
     let metrics = Arc::new(Metrics::default());
     let stop = CancellationToken::new();
-    let alarms = alarms::service::start(&config, slack.clone(), store.clone(), stop.clone()).await?;
+    let alarms =
+        alarms::service::start(&config, slack.clone(), store.clone(), stop.clone()).await?;
     let ctx = Arc::new(Context {
         slack,
         store: store.clone(),
@@ -91,7 +92,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     stop.cancel();
     // Sockets are closed and pollers receive nothing new: let in-flight work finish, bounded.
     if let Some(alarms) = alarms {
-        alarms.finish(socket.shutdown_grace + Duration::from_secs(5)).await;
+        alarms
+            .finish(socket.shutdown_grace + Duration::from_secs(5))
+            .await;
     }
     let abandoned = dispatcher.drain(socket.shutdown_grace).await;
     if abandoned > 0 {

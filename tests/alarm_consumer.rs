@@ -35,7 +35,12 @@ impl MemoryQueue {
 
 #[async_trait]
 impl AlarmQueue for MemoryQueue {
-    async fn receive(&self, max: u8, _wait: Duration, _visibility: Duration) -> Result<Vec<QueueMessage>, QueueError> {
+    async fn receive(
+        &self,
+        max: u8,
+        _wait: Duration,
+        _visibility: Duration,
+    ) -> Result<Vec<QueueMessage>, QueueError> {
         let mut waiting = self.waiting.lock().unwrap();
         let n = waiting.len().min(max as usize);
         Ok(waiting.drain(..n).collect())
@@ -45,14 +50,21 @@ impl AlarmQueue for MemoryQueue {
         let mut failures = vec![];
         for m in messages {
             if refuse.contains(&m.id) {
-                failures.push(DeleteFailure { id: m.id.clone(), reason: "ReceiptHandleIsInvalid".into() });
+                failures.push(DeleteFailure {
+                    id: m.id.clone(),
+                    reason: "ReceiptHandleIsInvalid".into(),
+                });
             } else {
                 self.deleted.lock().unwrap().push(m.id.clone());
             }
         }
         Ok(failures)
     }
-    async fn extend(&self, message: &QueueMessage, _visibility: Duration) -> Result<(), QueueError> {
+    async fn extend(
+        &self,
+        message: &QueueMessage,
+        _visibility: Duration,
+    ) -> Result<(), QueueError> {
         self.extended.lock().unwrap().push(message.id.clone());
         Ok(())
     }
@@ -75,8 +87,15 @@ impl NotificationSink for Sink {
 }
 
 fn consumer(queue: Arc<MemoryQueue>, delay: Duration) -> (Consumer, Arc<Sink>) {
-    let sink = Arc::new(Sink { delay, seen: Mutex::new(vec![]) });
-    let settings = ConsumerSettings { wait: Duration::from_secs(20), visibility: Duration::from_secs(30), batch: 10 };
+    let sink = Arc::new(Sink {
+        delay,
+        seen: Mutex::new(vec![]),
+    });
+    let settings = ConsumerSettings {
+        wait: Duration::from_secs(20),
+        visibility: Duration::from_secs(30),
+        batch: 10,
+    };
     (Consumer::new(queue, sink.clone(), settings), sink)
 }
 
@@ -85,10 +104,24 @@ async fn delivered_messages_are_deleted_and_failed_ones_stay() {
     let queue = Arc::new(MemoryQueue::with(&["a", "bad-b", "c"]));
     let (consumer, sink) = consumer(queue.clone(), Duration::ZERO);
     let outcome = consumer.poll_once().await.unwrap();
-    assert_eq!(outcome, PollOutcome { received: 3, delivered: 2, failed: 1, delete_failures: 0 });
-    assert_eq!(*queue.deleted.lock().unwrap(), vec!["a".to_owned(), "c".to_owned()]);
+    assert_eq!(
+        outcome,
+        PollOutcome {
+            received: 3,
+            delivered: 2,
+            failed: 1,
+            delete_failures: 0
+        }
+    );
+    assert_eq!(
+        *queue.deleted.lock().unwrap(),
+        vec!["a".to_owned(), "c".to_owned()]
+    );
     assert_eq!(sink.seen.lock().unwrap().len(), 3);
-    assert!(queue.extended.lock().unwrap().is_empty(), "fast handling needs no heartbeat");
+    assert!(
+        queue.extended.lock().unwrap().is_empty(),
+        "fast handling needs no heartbeat"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -30,7 +30,8 @@ fn offenders(pred: impl Fn(&Path, &str) -> bool) -> Vec<String> {
 #[test]
 fn only_slack_knows_slack_morphism_and_tungstenite() {
     let bad = offenders(|path, text| {
-        !path.starts_with(src().join("slack")) && (text.contains("slack_morphism") || text.contains("tokio_tungstenite"))
+        !path.starts_with(src().join("slack"))
+            && (text.contains("slack_morphism") || text.contains("tokio_tungstenite"))
     });
     assert!(bad.is_empty(), "outside src/slack: {bad:?}");
 }
@@ -42,7 +43,10 @@ fn handlers_never_touch_raw_json_or_spawn() {
         handler_dirs.iter().any(|d| path.starts_with(src().join(d)))
             && (text.contains("serde_json::Value") || text.contains("tokio::spawn"))
     });
-    assert!(bad.is_empty(), "handlers with raw JSON or tokio::spawn: {bad:?}");
+    assert!(
+        bad.is_empty(),
+        "handlers with raw JSON or tokio::spawn: {bad:?}"
+    );
 }
 
 #[test]
@@ -56,5 +60,8 @@ fn every_module_has_a_doc_line_and_stays_short() {
 #[test]
 fn the_router_has_no_catch_all() {
     let router = std::fs::read_to_string(src().join("router.rs")).unwrap();
-    assert!(!router.contains("_ =>"), "the router's match must stay exhaustive");
+    assert!(
+        !router.contains("_ =>"),
+        "the router's match must stay exhaustive"
+    );
 }

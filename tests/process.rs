@@ -48,8 +48,14 @@ async fn a_refused_bot_token_exits_77() {
     let child = spawn_bot(&fake, dir.path(), "xoxb-revoked");
     let (code, stderr) = wait_exit(child, 10 * SECOND).await;
     assert_eq!(code, 77, "stderr: {stderr}");
-    assert!(stderr.contains("invalid_auth"), "the reason is shown: {stderr}");
-    assert!(!stderr.contains("xoxb-revoked"), "the token must not be logged");
+    assert!(
+        stderr.contains("invalid_auth"),
+        "the reason is shown: {stderr}"
+    );
+    assert!(
+        !stderr.contains("xoxb-revoked"),
+        "the token must not be logged"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,7 +66,10 @@ async fn a_refused_app_token_exits_77_without_retrying() {
     let child = spawn_bot(&fake, dir.path(), BOT_TOKEN);
     let (code, stderr) = wait_exit(child, 10 * SECOND).await;
     assert_eq!(code, 77, "stderr: {stderr}");
-    assert!(fake.calls_to("apps.connections.open").len() <= 2, "one attempt per slot, no retry loop");
+    assert!(
+        fake.calls_to("apps.connections.open").len() <= 2,
+        "one attempt per slot, no retry loop"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,16 +90,30 @@ async fn sigterm_closes_sockets_cleanly_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let child = spawn_bot(&fake, dir.path(), BOT_TOKEN);
     fake.wait_for_connections(2, 10 * SECOND).await.unwrap();
-    fake.send(Target::Any, envelopes::app_mention("C0OPS", "U0ALICE", "<@U0BOT> help")).await.unwrap();
-    fake.wait_for_call("chat.postMessage", |c| c.ok(), 5 * SECOND).await.unwrap();
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    fake.send(
+        Target::Any,
+        envelopes::app_mention("C0OPS", "U0ALICE", "<@U0BOT> help"),
+    )
+    .await
+    .unwrap();
+    fake.wait_for_call("chat.postMessage", |c| c.ok(), 5 * SECOND)
+        .await
+        .unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let (code, stderr) = wait_exit(child, 10 * SECOND).await;
     assert_eq!(code, 0, "stderr: {stderr}");
     let log = fake.connection_log();
     assert_eq!(log.len(), 2);
     for conn in log {
-        assert!(matches!(conn.end, Some(ConnectionEnd::ClientClosed { .. })), "connection ended {:?}, not with a close handshake", conn.end);
+        assert!(
+            matches!(conn.end, Some(ConnectionEnd::ClientClosed { .. })),
+            "connection ended {:?}, not with a close handshake",
+            conn.end
+        );
     }
 }
 
@@ -98,11 +121,26 @@ async fn sigterm_closes_sockets_cleanly_and_exits_0() {
 fn check_reports_every_problem_and_exits_78() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
-    std::fs::write(&path, "[slack]\napp_token = \"xoxb-wrong\"\nconnections = 11\ncolour = \"blue\"\n").unwrap();
-    let out = Command::new(bot_binary()).args(["check", "--config"]).arg(&path).env_remove("SLACK_APP_TOKEN").env_remove("SLACK_BOT_TOKEN").output().unwrap();
+    std::fs::write(
+        &path,
+        "[slack]\napp_token = \"xoxb-wrong\"\nconnections = 11\ncolour = \"blue\"\n",
+    )
+    .unwrap();
+    let out = Command::new(bot_binary())
+        .args(["check", "--config"])
+        .arg(&path)
+        .env_remove("SLACK_APP_TOKEN")
+        .env_remove("SLACK_BOT_TOKEN")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(78));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    for key in ["slack.app_token", "slack.connections", "slack.colour", "slack.bot_token"] {
+    for key in [
+        "slack.app_token",
+        "slack.connections",
+        "slack.colour",
+        "slack.bot_token",
+    ] {
         assert!(stderr.contains(key), "{key} missing from: {stderr}");
     }
 }
@@ -116,9 +154,17 @@ fn manifest_prints_json_without_tokens() {
         .env_remove("SLACK_BOT_TOKEN")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(manifest["settings"]["socket_mode_enabled"], true);
     let commands = manifest["features"]["slash_commands"].as_array().unwrap();
-    assert!(commands.iter().any(|c| c["command"] == "/platform-help"), "the router's help command is registered");
+    assert!(
+        commands.iter().any(|c| c["command"] == "/platform-help"),
+        "the router's help command is registered"
+    );
 }

@@ -10,7 +10,8 @@ use chatops_bot::slack::socket::frame::Frame;
 fn describe(frame_text: &str) -> String {
     match Frame::parse(frame_text) {
         Ok(Frame::Envelope(envelope)) => {
-            let parsed = parse_payload(&envelope.kind, envelope.payload.as_deref().map(|p| p.get()));
+            let parsed =
+                parse_payload(&envelope.kind, envelope.payload.as_deref().map(|p| p.get()));
             format!(
                 "envelope_id: {}\nretry: {} {:?}\n{:#?}\n",
                 envelope.envelope_id, envelope.retry_attempt, envelope.retry_reason, parsed
@@ -26,7 +27,14 @@ fn every_envelope_fixture_parses_as_expected() {
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
-        .filter_map(|e| e.ok()?.path().file_name()?.to_str()?.strip_suffix(".json").map(str::to_owned))
+        .filter_map(|e| {
+            e.ok()?
+                .path()
+                .file_name()?
+                .to_str()?
+                .strip_suffix(".json")
+                .map(str::to_owned)
+        })
         .collect();
     names.sort();
     assert!(names.len() >= 15, "fixtures went missing: {names:?}");
@@ -41,7 +49,9 @@ fn every_envelope_fixture_parses_as_expected() {
         }
         let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
         if expected != actual {
-            failures.push(format!("--- {name}: expected\n{expected}\n--- actual\n{actual}"));
+            failures.push(format!(
+                "--- {name}: expected\n{expected}\n--- actual\n{actual}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -51,7 +61,10 @@ fn every_envelope_fixture_parses_as_expected() {
 fn response_urls_never_appear_in_debug_output() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/slack/envelopes");
     let input = std::fs::read_to_string(dir.join("slash_command.json")).unwrap();
-    assert!(!describe(&input).contains("hooks.slack.com"), "response_url is a bearer capability");
+    assert!(
+        !describe(&input).contains("hooks.slack.com"),
+        "response_url is a bearer capability"
+    );
 }
 
 #[test]
@@ -64,9 +77,16 @@ fn a_250_kb_mention_parses_without_loss() {
     })
     .to_string();
     assert!(frame.len() > 250_000);
-    let Ok(Frame::Envelope(envelope)) = Frame::parse(&frame) else { panic!("big frame did not parse") };
-    let parsed = parse_payload(&envelope.kind, envelope.payload.as_deref().map(|p| p.get())).unwrap();
-    let chatops_bot::slack::inbound::Inbound::Interaction { interaction: chatops_bot::slack::interaction::Interaction::Mention(m), .. } = parsed else {
+    let Ok(Frame::Envelope(envelope)) = Frame::parse(&frame) else {
+        panic!("big frame did not parse")
+    };
+    let parsed =
+        parse_payload(&envelope.kind, envelope.payload.as_deref().map(|p| p.get())).unwrap();
+    let chatops_bot::slack::inbound::Inbound::Interaction {
+        interaction: chatops_bot::slack::interaction::Interaction::Mention(m),
+        ..
+    } = parsed
+    else {
         panic!("not a mention: {parsed:?}")
     };
     assert_eq!(m.text.chars().count(), 125_000);

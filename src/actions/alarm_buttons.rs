@@ -8,10 +8,14 @@ use crate::slack::interaction::ButtonClick;
 /// button sits on (Slack's own reference), never from the button's value.
 pub async fn watch(ctx: &Context, click: &ButtonClick) -> HandlerResult {
     let Some(keeper) = &ctx.alarms else {
-        return Err(HandlerError::User("Alarm cards are not enabled in this deployment.".into()));
+        return Err(HandlerError::User(
+            "Alarm cards are not enabled in this deployment.".into(),
+        ));
     };
     let (Some(channel), Some(root)) = (&click.channel, &click.message_ts) else {
-        return Err(HandlerError::User("This button is not on an alarm card I can find.".into()));
+        return Err(HandlerError::User(
+            "This button is not on an alarm card I can find.".into(),
+        ));
     };
     let claimed_key = click.value.as_deref().unwrap_or_default();
     match keeper.toggle_watch(&channel.0, &root.0, &click.user.0, claimed_key).await {
@@ -26,5 +30,7 @@ pub async fn watch(ctx: &Context, click: &ButtonClick) -> HandlerResult {
 
 /// A button whose integration is not configured here (from an older card, or another deployment).
 pub fn not_configured(what: &str) -> HandlerResult {
-    Err(HandlerError::User(format!("{what} is not configured in this deployment, so this button does nothing.")))
+    Err(HandlerError::User(format!(
+        "{what} is not configured in this deployment, so this button does nothing."
+    )))
 }

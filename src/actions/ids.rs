@@ -17,7 +17,11 @@ pub enum ActionId {
 }
 
 impl ActionId {
-    pub const ALL: [ActionId; 3] = [ActionId::AlarmWatch, ActionId::AlarmToBedrock, ActionId::AlarmReport];
+    pub const ALL: [ActionId; 3] = [
+        ActionId::AlarmWatch,
+        ActionId::AlarmToBedrock,
+        ActionId::AlarmReport,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -74,6 +78,9 @@ mod tests {
             let button = id.button("arn:aws:cloudwatch:eu-west-1:123456789012:alarm:HighCPU");
             assert_eq!(button.action_id.parse::<ActionId>(), Ok(id));
         }
-        assert_eq!("alarm.nope".parse::<ActionId>(), Err(UnknownAction("alarm.nope".into())));
+        assert_eq!(
+            "alarm.nope".parse::<ActionId>(),
+            Err(UnknownAction("alarm.nope".into()))
+        );
     }
 }

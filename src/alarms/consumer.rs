@@ -43,8 +43,16 @@ pub struct Consumer {
 }
 
 impl Consumer {
-    pub fn new(queue: Arc<dyn AlarmQueue>, sink: Arc<dyn NotificationSink>, settings: ConsumerSettings) -> Self {
-        Self { queue, sink, settings }
+    pub fn new(
+        queue: Arc<dyn AlarmQueue>,
+        sink: Arc<dyn NotificationSink>,
+        settings: ConsumerSettings,
+    ) -> Self {
+        Self {
+            queue,
+            sink,
+            settings,
+        }
     }
 
     /// One receive, then handle and delete what arrived.
@@ -54,17 +62,26 @@ impl Consumer {
     }
 
     async fn receive(&self) -> Result<Vec<QueueMessage>, QueueError> {
-        let ConsumerSettings { wait, visibility, batch } = self.settings;
+        let ConsumerSettings {
+            wait,
+            visibility,
+            batch,
+        } = self.settings;
         self.queue.receive(batch, wait, visibility).await
     }
 
     /// Handle a batch to the end (never cancelled midway), then delete the delivered messages.
     pub async fn handle(&self, batch: Vec<QueueMessage>) -> PollOutcome {
-        let mut outcome = PollOutcome { received: batch.len(), ..Default::default() };
+        let mut outcome = PollOutcome {
+            received: batch.len(),
+            ..Default::default()
+        };
         if batch.is_empty() {
             return outcome;
         }
-        let results = self.with_heartbeat(&batch, join_all(batch.iter().map(|m| self.sink.deliver(m)))).await;
+        let results = self
+            .with_heartbeat(&batch, join_all(batch.iter().map(|m| self.sink.deliver(m))))
+            .await;
         let mut done = vec![];
         for (message, result) in batch.iter().zip(results) {
             match result {
@@ -85,7 +102,10 @@ impl Consumer {
             }
             Err(e) => {
                 outcome.delete_failures = done.len();
-                warn!(error = format!("{:#}", anyhow::Error::new(e)), "Deleting delivered messages failed; they may come back (deduplicated).");
+                warn!(
+                    error = format!("{:#}", anyhow::Error::new(e)),
+                    "Deleting delivered messages failed; they may come back (deduplicated)."
+                );
             }
         }
         debug!(?outcome, "Poll done.");
@@ -93,7 +113,11 @@ impl Consumer {
     }
 
     /// Run `work` while renewing the batch's visibility every half timeout, so slow handling keeps it hidden.
-    async fn with_heartbeat<T>(&self, batch: &[QueueMessage], work: impl std::future::Future<Output = T>) -> T {
+    async fn with_heartbeat<T>(
+        &self,
+        batch: &[QueueMessage],
+        work: impl std::future::Future<Output = T>,
+    ) -> T {
         let every = (self.settings.visibility / 2).max(Duration::from_millis(500));
         let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tokio::pin!(work);
@@ -127,8 +151,13 @@ impl Consumer {
                 }
                 Err(e) => {
                     failures += 1;
-                    let delay = Duration::from_millis(500 * 2u64.pow(failures.min(6))).min(Duration::from_secs(30));
-                    error!(error = format!("{:#}", anyhow::Error::new(e)), ?delay, "Receiving from SQS failed; retrying.");
+                    let delay = Duration::from_millis(500 * 2u64.pow(failures.min(6)))
+                        .min(Duration::from_secs(30));
+                    error!(
+                        error = format!("{:#}", anyhow::Error::new(e)),
+                        ?delay,
+                        "Receiving from SQS failed; retrying."
+                    );
                     tokio::select! {
                         _ = stop.cancelled() => break,
                         _ = tokio::time::sleep(delay) => {}

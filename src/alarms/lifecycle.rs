@@ -49,7 +49,9 @@ impl KeyLocks {
             if map.len() > 10_000 {
                 map.retain(|_, l| Arc::strong_count(l) > 1);
             }
-            map.entry((key.to_owned(), channel.to_owned())).or_default().clone()
+            map.entry((key.to_owned(), channel.to_owned()))
+                .or_default()
+                .clone()
         };
         lock.lock_owned().await
     }
@@ -61,7 +63,11 @@ fn system_time(at: Option<OffsetDateTime>) -> SystemTime {
 
 /// What the card shows about the lifecycle, from the stored record.
 pub fn card_state(record: &CardRecord) -> CardState {
-    let resolved_after = match (record.state.as_str(), record.episode_started, record.resolved_at) {
+    let resolved_after = match (
+        record.state.as_str(),
+        record.episode_started,
+        record.resolved_at,
+    ) {
         ("OK", Some(started), Some(resolved)) => resolved.duration_since(started).ok(),
         _ => None,
     };
@@ -75,8 +81,19 @@ pub fn card_state(record: &CardRecord) -> CardState {
 }
 
 impl CardKeeper {
-    pub fn new(slack: Arc<dyn Messenger>, store: Arc<dyn CardStore>, routes: Routes, settings: LifecycleSettings) -> Self {
-        Self { slack, store, routes, settings, locks: KeyLocks::default() }
+    pub fn new(
+        slack: Arc<dyn Messenger>,
+        store: Arc<dyn CardStore>,
+        routes: Routes,
+        settings: LifecycleSettings,
+    ) -> Self {
+        Self {
+            slack,
+            store,
+            routes,
+            settings,
+            locks: KeyLocks::default(),
+        }
     }
 
     pub fn options(&self, decision: &RouteDecision) -> CardOptions {
@@ -102,30 +119,56 @@ impl CardKeeper {
                 Event::Alarm(alarm) => self.alarm(&n, alarm, channel, &decision, message).await,
                 // Pipeline cards carry 👀 Watching too, so remember where they are.
                 Event::Pipeline(_) => self.watchable_card(&n, channel, &decision, message).await,
-                _ => self.post_card(&n, channel, &decision, &CardState::default()).await.map(|_| ()),
+                _ => self
+                    .post_card(&n, channel, &decision, &CardState::default())
+                    .await
+                    .map(|_| ()),
             };
             match delivered {
-                Ok(()) => self.store.mark_delivered(&n.message_id, channel, SystemTime::now())?,
+                Ok(()) => self
+                    .store
+                    .mark_delivered(&n.message_id, channel, SystemTime::now())?,
                 Err(e) => {
-                    first_error.get_or_insert(e.context(format!("Failed to deliver {} to {channel}", n.message_id)));
+                    first_error.get_or_insert(
+                        e.context(format!("Failed to deliver {} to {channel}", n.message_id)),
+                    );
                 }
             }
         }
         first_error.map_or(Ok(()), Err)
     }
 
-    async fn post_card(&self, n: &Notification, channel: &str, decision: &RouteDecision, state: &CardState) -> anyhow::Result<MessageTs> {
+    async fn post_card(
+        &self,
+        n: &Notification,
+        channel: &str,
+        decision: &RouteDecision,
+        state: &CardState,
+    ) -> anyhow::Result<MessageTs> {
         let RenderedCard { message, overflow } = card::card(n, state, &self.options(decision));
         let channel = ChannelId(channel.to_owned());
-        let ts = self.slack.post(&channel, None, &message).await.context("Failed to post the card")?;
+        let ts = self
+            .slack
+            .post(&channel, None, &message)
+            .await
+            .context("Failed to post the card")?;
         if let Some(overflow) = overflow {
-            self.slack.post(&channel, Some(&ts), &overflow).await.context("Failed to post the card's full text")?;
+            self.slack
+                .post(&channel, Some(&ts), &overflow)
+                .await
+                .context("Failed to post the card's full text")?;
         }
         Ok(ts)
     }
 
     /// A card without a lifecycle that can still be watched: one record per card.
-    async fn watchable_card(&self, n: &Notification, channel: &str, decision: &RouteDecision, message: &QueueMessage) -> anyhow::Result<()> {
+    async fn watchable_card(
+        &self,
+        n: &Notification,
+        channel: &str,
+        decision: &RouteDecision,
+        message: &QueueMessage,
+    ) -> anyhow::Result<()> {
         let now = system_time(n.occurred_at());
         let mut record = CardRecord {
             alarm_key: card::card_key(n),
@@ -142,11 +185,21 @@ impl CardKeeper {
             last_attributes: message.attributes.clone(),
         };
         let _guard = self.locks.lock(&record.alarm_key, channel).await;
-        record.root_ts = self.post_card(n, channel, decision, &CardState::default()).await?.0;
+        record.root_ts = self
+            .post_card(n, channel, decision, &CardState::default())
+            .await?
+            .0;
         self.store.save_card(&record)
     }
 
-    async fn alarm(&self, n: &Notification, alarm: &Alarm, channel: &str, decision: &RouteDecision, message: &QueueMessage) -> anyhow::Result<()> {
+    async fn alarm(
+        &self,
+        n: &Notification,
+        alarm: &Alarm,
+        channel: &str,
+        decision: &RouteDecision,
+        message: &QueueMessage,
+    ) -> anyhow::Result<()> {
         // Cards are keyed like their buttons' values (the alarm key, hashed if over Slack's limit).
         let key = card::card_key(n);
         let _guard = self.locks.lock(&key, channel).await;
@@ -154,7 +207,10 @@ impl CardKeeper {
         let state = alarm.state.to_string();
         let existing = self.store.card(&key, channel)?;
         let reopen_expired = |card: &CardRecord| {
-            card.state == "OK" && card.resolved_at.is_some_and(|resolved| at > resolved + self.settings.reopen_window)
+            card.state == "OK"
+                && card
+                    .resolved_at
+                    .is_some_and(|resolved| at > resolved + self.settings.reopen_window)
         };
         match existing {
             Some(card) if at < card.last_change => {
@@ -179,14 +235,25 @@ impl CardKeeper {
                     last_body: message.body.clone(),
                     last_attributes: message.attributes.clone(),
                 };
-                record.root_ts = self.post_card(n, channel, decision, &card_state(&record)).await?.0;
+                record.root_ts = self
+                    .post_card(n, channel, decision, &card_state(&record))
+                    .await?
+                    .0;
                 self.store.save_card(&record)?;
                 self.record(&record, alarm, None, at)
             }
         }
     }
 
-    async fn transition(&self, n: &Notification, alarm: &Alarm, mut card: CardRecord, at: SystemTime, decision: &RouteDecision, message: &QueueMessage) -> anyhow::Result<()> {
+    async fn transition(
+        &self,
+        n: &Notification,
+        alarm: &Alarm,
+        mut card: CardRecord,
+        at: SystemTime,
+        decision: &RouteDecision,
+        message: &QueueMessage,
+    ) -> anyhow::Result<()> {
         let previous = card.state.clone();
         let state = alarm.state.to_string();
         let changed = previous != state;
@@ -212,10 +279,16 @@ impl CardKeeper {
         let rendered = card::card(n, &view, &self.options(decision));
         let channel = ChannelId(card.channel.clone());
         let root = MessageTs(card.root_ts.clone());
-        self.slack.update(&channel, &root, &rendered.message).await.context("Failed to update the card")?;
+        self.slack
+            .update(&channel, &root, &rendered.message)
+            .await
+            .context("Failed to update the card")?;
         if changed {
             let note = card::transition_note(n, previous.parse().ok(), &view);
-            self.slack.post(&channel, Some(&root), &note).await.context("Failed to post the transition")?;
+            self.slack
+                .post(&channel, Some(&root), &note)
+                .await
+                .context("Failed to post the transition")?;
         }
         self.store.save_card(&card)?;
         if changed {
@@ -224,7 +297,13 @@ impl CardKeeper {
         Ok(())
     }
 
-    fn record(&self, card: &CardRecord, alarm: &Alarm, from_state: Option<String>, at: SystemTime) -> anyhow::Result<()> {
+    fn record(
+        &self,
+        card: &CardRecord,
+        alarm: &Alarm,
+        from_state: Option<String>,
+        at: SystemTime,
+    ) -> anyhow::Result<()> {
         self.store.record_transition(&Transition {
             alarm_key: card.alarm_key.clone(),
             channel: card.channel.clone(),
@@ -238,13 +317,25 @@ impl CardKeeper {
     /// Toggle `user` among the watchers of the card at (`channel`, `root_ts`); returns the watchers.
     /// The card must be the one at Slack's own message reference. The button's `claimed_key` is
     /// only used to wait for a card that is still being created (a click right after it appears).
-    pub async fn toggle_watch(&self, channel: &str, root_ts: &str, user: &str, claimed_key: &str) -> anyhow::Result<Option<Vec<String>>> {
+    pub async fn toggle_watch(
+        &self,
+        channel: &str,
+        root_ts: &str,
+        user: &str,
+        claimed_key: &str,
+    ) -> anyhow::Result<Option<Vec<String>>> {
         let key = match self.store.card_at(channel, root_ts)? {
             Some(found) => found.alarm_key,
             None => claimed_key.to_owned(),
         };
         let _guard = self.locks.lock(&key, channel).await;
-        let Some(mut card) = self.store.card(&key, channel)?.filter(|c| c.root_ts == root_ts) else { return Ok(None) };
+        let Some(mut card) = self
+            .store
+            .card(&key, channel)?
+            .filter(|c| c.root_ts == root_ts)
+        else {
+            return Ok(None);
+        };
         let now_watching = !card.watchers.iter().any(|w| w == user);
         if now_watching {
             card.watchers.push(user.to_owned());
@@ -254,11 +345,20 @@ impl CardKeeper {
         let n = parse_sqs_message(&card.last_body, &card.last_attributes);
         let decision = self.routes.route(&n);
         let rendered = card::card(&n, &card_state(&card), &self.options(&decision));
-        let (channel_id, root) = (ChannelId(card.channel.clone()), MessageTs(card.root_ts.clone()));
-        self.slack.update(&channel_id, &root, &rendered.message).await.context("Failed to update the card")?;
+        let (channel_id, root) = (
+            ChannelId(card.channel.clone()),
+            MessageTs(card.root_ts.clone()),
+        );
+        self.slack
+            .update(&channel_id, &root, &rendered.message)
+            .await
+            .context("Failed to update the card")?;
         self.store.save_card(&card)?;
         let note = card::watch_note(user, now_watching, &card.watchers);
-        self.slack.post(&channel_id, Some(&root), &note).await.context("Failed to post the watch note")?;
+        self.slack
+            .post(&channel_id, Some(&root), &note)
+            .await
+            .context("Failed to post the watch note")?;
         Ok(Some(card.watchers))
     }
 
@@ -268,15 +368,23 @@ impl CardKeeper {
         let mut nudged = 0;
         for found in due {
             let _guard = self.locks.lock(&found.alarm_key, &found.channel).await;
-            let Some(mut card) = self.store.card(&found.alarm_key, &found.channel)? else { continue };
+            let Some(mut card) = self.store.card(&found.alarm_key, &found.channel)? else {
+                continue;
+            };
             if card.nudged || !card.watchers.is_empty() || card.state != "ALARM" {
                 continue;
             }
             let n = parse_sqs_message(&card.last_body, &card.last_attributes);
             let decision = self.routes.route(&n);
             let note = card::nudge(decision.mention.as_deref(), after);
-            let (channel, root) = (ChannelId(card.channel.clone()), MessageTs(card.root_ts.clone()));
-            self.slack.post(&channel, Some(&root), &note).await.context("Failed to post a nudge")?;
+            let (channel, root) = (
+                ChannelId(card.channel.clone()),
+                MessageTs(card.root_ts.clone()),
+            );
+            self.slack
+                .post(&channel, Some(&root), &note)
+                .await
+                .context("Failed to post a nudge")?;
             card.nudged = true;
             self.store.save_card(&card)?;
             nudged += 1;

@@ -39,7 +39,12 @@ pub struct QueueError {
 #[async_trait]
 pub trait AlarmQueue: Send + Sync + 'static {
     /// Long-poll for up to `max` messages, waiting up to `wait`; they stay hidden for `visibility`.
-    async fn receive(&self, max: u8, wait: Duration, visibility: Duration) -> Result<Vec<QueueMessage>, QueueError>;
+    async fn receive(
+        &self,
+        max: u8,
+        wait: Duration,
+        visibility: Duration,
+    ) -> Result<Vec<QueueMessage>, QueueError>;
     /// Delete handled messages. Returns the ones SQS failed to delete (it answers 200 even then).
     async fn delete(&self, messages: &[&QueueMessage]) -> Result<Vec<DeleteFailure>, QueueError>;
     /// Keep a message hidden for another `visibility` from now (the heartbeat of slow handling).

@@ -34,7 +34,11 @@ pub async fn start(
         info!("alarms.queue_url is not set: the alarm pipeline is off.");
         return Ok(None);
     };
-    let region = config.aws.region.as_deref().context("aws.region is not set")?;
+    let region = config
+        .aws
+        .region
+        .as_deref()
+        .context("aws.region is not set")?;
     let aws = sdk_config(region, config.aws.endpoint_url.as_ref()).await;
     let queue = Arc::new(SqsQueue::new(&aws, queue_url.as_str()));
     let routes = Routes::new(alarms).context("Invalid alarm routes")?;
@@ -47,7 +51,11 @@ pub async fn start(
     let consumer = Arc::new(Consumer::new(
         queue,
         keeper.clone(),
-        ConsumerSettings { wait: MAX_WAIT, visibility: alarms.visibility_timeout, batch: 10 },
+        ConsumerSettings {
+            wait: MAX_WAIT,
+            visibility: alarms.visibility_timeout,
+            batch: 10,
+        },
     ));
     let mut tasks = JoinSet::new();
     for _ in 0..alarms.pollers.max(1) {
@@ -63,9 +71,15 @@ pub async fn start(
 impl AlarmService {
     /// Wait (bounded) for the pollers to finish the batches they hold after `stop` was cancelled.
     pub async fn finish(mut self, limit: Duration) {
-        let drained = tokio::time::timeout(limit, async { while self.tasks.join_next().await.is_some() {} }).await;
+        let drained = tokio::time::timeout(limit, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
         if drained.is_err() {
-            error!(?limit, "Alarm pollers did not finish in time; their messages stay in SQS and come back.");
+            error!(
+                ?limit,
+                "Alarm pollers did not finish in time; their messages stay in SQS and come back."
+            );
             self.tasks.abort_all();
         }
     }

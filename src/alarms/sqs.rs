@@ -46,7 +46,10 @@ impl SqsQueue {
     }
 }
 
-fn failed(operation: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> QueueError {
+fn failed(
+    operation: &'static str,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> QueueError {
     QueueError {
         operation,
         // DisplayErrorContext prints the whole cause chain (service code, message, transport error).
@@ -56,7 +59,12 @@ fn failed(operation: &'static str, e: impl std::error::Error + Send + Sync + 'st
 
 #[async_trait]
 impl AlarmQueue for SqsQueue {
-    async fn receive(&self, max: u8, wait: Duration, visibility: Duration) -> Result<Vec<QueueMessage>, QueueError> {
+    async fn receive(
+        &self,
+        max: u8,
+        wait: Duration,
+        visibility: Duration,
+    ) -> Result<Vec<QueueMessage>, QueueError> {
         let output = self
             .client
             .receive_message()
@@ -71,7 +79,9 @@ impl AlarmQueue for SqsQueue {
             .map_err(|e| failed("ReceiveMessage", e))?;
         let mut messages = vec![];
         for m in output.messages.unwrap_or_default() {
-            let (Some(id), Some(receipt)) = (m.message_id, m.receipt_handle) else { continue };
+            let (Some(id), Some(receipt)) = (m.message_id, m.receipt_handle) else {
+                continue;
+            };
             let attributes: BTreeMap<String, String> = m
                 .message_attributes
                 .unwrap_or_default()
@@ -84,7 +94,13 @@ impl AlarmQueue for SqsQueue {
                 .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(1);
-            messages.push(QueueMessage { id, receipt, body: m.body.unwrap_or_default(), attributes, receive_count });
+            messages.push(QueueMessage {
+                id,
+                receipt,
+                body: m.body.unwrap_or_default(),
+                attributes,
+                receive_count,
+            });
         }
         Ok(messages)
     }
@@ -97,10 +113,18 @@ impl AlarmQueue for SqsQueue {
         for chunk in messages.chunks(10) {
             let entries = chunk
                 .iter()
-                .map(|m| DeleteMessageBatchRequestEntry::builder().id(&m.id).receipt_handle(&m.receipt).build())
+                .map(|m| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(&m.id)
+                        .receipt_handle(&m.receipt)
+                        .build()
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .context("Failed to build a delete entry")
-                .map_err(|source| QueueError { operation: "DeleteMessageBatch", source })?;
+                .map_err(|source| QueueError {
+                    operation: "DeleteMessageBatch",
+                    source,
+                })?;
             let output = self
                 .client
                 .delete_message_batch()

@@ -16,10 +16,15 @@ pub fn content(message: &Message) -> SlackMessageContent {
     let blocks: Vec<SlackBlock> = message.blocks.iter().take(MAX_BLOCKS).map(block).collect();
     let text = truncate(&message.text, MAX_TEXT_CHARS);
     match message.accent {
-        None => SlackMessageContent::new().with_text(text).with_blocks(blocks),
-        Some(accent) => SlackMessageContent::new().with_text(text.clone()).with_attachments(vec![
-            SlackMessageAttachment::new().with_color(accent.0.to_owned()).with_fallback(text).with_blocks(blocks),
-        ]),
+        None => SlackMessageContent::new()
+            .with_text(text)
+            .with_blocks(blocks),
+        Some(accent) => SlackMessageContent::new()
+            .with_text(text.clone())
+            .with_attachments(vec![SlackMessageAttachment::new()
+                .with_color(accent.0.to_owned())
+                .with_fallback(text)
+                .with_blocks(blocks)]),
     }
 }
 
@@ -123,7 +128,10 @@ mod tests {
         assert!(section.ends_with('…'));
         assert_eq!(json["blocks"][2]["elements"][0]["action_id"], "watch");
         assert_eq!(json["blocks"][2]["elements"][0]["style"], "primary");
-        let red = Message { accent: Some(crate::slack::message::Accent("#d62728")), ..message };
+        let red = Message {
+            accent: Some(crate::slack::message::Accent("#d62728")),
+            ..message
+        };
         let json = to_json(&red);
         assert_eq!(json["attachments"][0]["color"], "#d62728");
         assert_eq!(json["attachments"][0]["blocks"][0]["type"], "header");

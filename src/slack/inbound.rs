@@ -351,7 +351,9 @@ fn input_value(input: &WireInput) -> InputValue {
         ),
         "multi_users_select" => InputValue::SelectedMany(input.selected_users.clone()),
         "multi_channels_select" => InputValue::SelectedMany(input.selected_channels.clone()),
-        "multi_conversations_select" => InputValue::SelectedMany(input.selected_conversations.clone()),
+        "multi_conversations_select" => {
+            InputValue::SelectedMany(input.selected_conversations.clone())
+        }
         other => InputValue::Unsupported(other.to_owned()),
     }
 }

@@ -41,7 +41,12 @@ pub struct Transition {
 pub trait CardStore: Send + Sync + 'static {
     /// True if this SQS message was already delivered to `channel` (SNS/SQS redelivery).
     fn was_delivered(&self, message_id: &str, channel: &str) -> anyhow::Result<bool>;
-    fn mark_delivered(&self, message_id: &str, channel: &str, now: SystemTime) -> anyhow::Result<()>;
+    fn mark_delivered(
+        &self,
+        message_id: &str,
+        channel: &str,
+        now: SystemTime,
+    ) -> anyhow::Result<()>;
     fn card(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Option<CardRecord>>;
     /// The card whose root message is `root_ts` in `channel`, for button clicks.
     fn card_at(&self, channel: &str, root_ts: &str) -> anyhow::Result<Option<CardRecord>>;
@@ -55,7 +60,9 @@ pub trait CardStore: Send + Sync + 'static {
 }
 
 pub(crate) fn to_millis(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 pub(crate) fn from_millis(ms: i64) -> SystemTime {

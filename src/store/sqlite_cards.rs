@@ -8,7 +8,8 @@ use rusqlite::{params, OptionalExtension, Row};
 use super::cards::{from_millis, to_millis, CardRecord, CardStore, Transition};
 use super::SqliteStore;
 
-const CARD_COLUMNS: &str = "alarm_key, channel, root_ts, state, last_change, episode_started, resolved_at, \
+const CARD_COLUMNS: &str =
+    "alarm_key, channel, root_ts, state, last_change, episode_started, resolved_at, \
      reopen_count, watchers, nudged, last_body, last_attributes";
 
 fn card_from_row(row: &Row<'_>) -> rusqlite::Result<CardRecord> {
@@ -34,15 +35,22 @@ impl CardStore for SqliteStore {
     fn was_delivered(&self, message_id: &str, channel: &str) -> anyhow::Result<bool> {
         let found = self
             .with(|c| {
-                c.prepare_cached("SELECT 1 FROM delivered_notifications WHERE message_id = ?1 AND channel = ?2")?
-                    .query_row(params![message_id, channel], |_| Ok(()))
-                    .optional()
+                c.prepare_cached(
+                    "SELECT 1 FROM delivered_notifications WHERE message_id = ?1 AND channel = ?2",
+                )?
+                .query_row(params![message_id, channel], |_| Ok(()))
+                .optional()
             })
             .context("Failed to look up a delivery")?;
         Ok(found.is_some())
     }
 
-    fn mark_delivered(&self, message_id: &str, channel: &str, now: SystemTime) -> anyhow::Result<()> {
+    fn mark_delivered(
+        &self,
+        message_id: &str,
+        channel: &str,
+        now: SystemTime,
+    ) -> anyhow::Result<()> {
         self.with(|c| {
             c.prepare_cached("INSERT OR IGNORE INTO delivered_notifications VALUES (?1, ?2, ?3)")?
                 .execute(params![message_id, channel, to_millis(now)])
@@ -52,15 +60,25 @@ impl CardStore for SqliteStore {
     }
 
     fn card(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Option<CardRecord>> {
-        let sql = format!("SELECT {CARD_COLUMNS} FROM alarm_cards WHERE alarm_key = ?1 AND channel = ?2");
-        self.with(|c| c.prepare_cached(&sql)?.query_row(params![alarm_key, channel], card_from_row).optional())
-            .context("Failed to read an alarm card")
+        let sql =
+            format!("SELECT {CARD_COLUMNS} FROM alarm_cards WHERE alarm_key = ?1 AND channel = ?2");
+        self.with(|c| {
+            c.prepare_cached(&sql)?
+                .query_row(params![alarm_key, channel], card_from_row)
+                .optional()
+        })
+        .context("Failed to read an alarm card")
     }
 
     fn card_at(&self, channel: &str, root_ts: &str) -> anyhow::Result<Option<CardRecord>> {
-        let sql = format!("SELECT {CARD_COLUMNS} FROM alarm_cards WHERE channel = ?1 AND root_ts = ?2");
-        self.with(|c| c.prepare_cached(&sql)?.query_row(params![channel, root_ts], card_from_row).optional())
-            .context("Failed to read an alarm card by message")
+        let sql =
+            format!("SELECT {CARD_COLUMNS} FROM alarm_cards WHERE channel = ?1 AND root_ts = ?2");
+        self.with(|c| {
+            c.prepare_cached(&sql)?
+                .query_row(params![channel, root_ts], card_from_row)
+                .optional()
+        })
+        .context("Failed to read an alarm card by message")
     }
 
     fn save_card(&self, card: &CardRecord) -> anyhow::Result<()> {
@@ -89,14 +107,15 @@ impl CardStore for SqliteStore {
 
     fn record_transition(&self, t: &Transition) -> anyhow::Result<()> {
         self.with(|c| {
-            c.prepare_cached("INSERT INTO alarm_history VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![
-                t.alarm_key,
-                t.channel,
-                to_millis(t.at),
-                t.from_state,
-                t.to_state,
-                t.reason
-            ])
+            c.prepare_cached("INSERT INTO alarm_history VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+                .execute(params![
+                    t.alarm_key,
+                    t.channel,
+                    to_millis(t.at),
+                    t.from_state,
+                    t.to_state,
+                    t.reason
+                ])
         })
         .context("Failed to record an alarm transition")?;
         Ok(())
@@ -128,13 +147,22 @@ impl CardStore for SqliteStore {
             "SELECT {CARD_COLUMNS} FROM alarm_cards WHERE state = 'ALARM' AND watchers = '[]' AND nudged = 0 \
              AND episode_started IS NOT NULL AND episode_started <= ?1"
         );
-        self.with(|c| c.prepare_cached(&sql)?.query_map([to_millis(started_before)], card_from_row)?.collect())
-            .context("Failed to list unwatched alarms")
+        self.with(|c| {
+            c.prepare_cached(&sql)?
+                .query_map([to_millis(started_before)], card_from_row)?
+                .collect()
+        })
+        .context("Failed to list unwatched alarms")
     }
 
     fn forget_deliveries_before(&self, cutoff: SystemTime) -> anyhow::Result<usize> {
-        self.with(|c| c.execute("DELETE FROM delivered_notifications WHERE delivered_at < ?1", [to_millis(cutoff)]))
-            .context("Failed to prune delivered notifications")
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM delivered_notifications WHERE delivered_at < ?1",
+                [to_millis(cutoff)],
+            )
+        })
+        .context("Failed to prune delivered notifications")
     }
 }
 
@@ -166,10 +194,16 @@ mod tests {
         let store = SqliteStore::in_memory().unwrap();
         let mut c = card("arn:a");
         store.save_card(&c).unwrap();
-        assert_eq!(store.card("arn:a", "C1").unwrap().unwrap().last_attributes, c.last_attributes);
+        assert_eq!(
+            store.card("arn:a", "C1").unwrap().unwrap().last_attributes,
+            c.last_attributes
+        );
         c.watchers = vec!["U1".into()];
         store.save_card(&c).unwrap();
-        assert_eq!(store.card_at("C1", "1.1").unwrap().unwrap().watchers, vec!["U1".to_owned()]);
+        assert_eq!(
+            store.card_at("C1", "1.1").unwrap().unwrap().watchers,
+            vec!["U1".to_owned()]
+        );
         assert!(store.card("arn:a", "C2").unwrap().is_none());
     }
 
@@ -183,7 +217,12 @@ mod tests {
         let mut watched = card("b");
         watched.watchers = vec!["U1".into()];
         store.save_card(&watched).unwrap();
-        let due = store.unwatched_alarms(SystemTime::now() - Duration::from_secs(60)).unwrap();
-        assert_eq!(due.iter().map(|c| c.alarm_key.as_str()).collect::<Vec<_>>(), vec!["a"]);
+        let due = store
+            .unwatched_alarms(SystemTime::now() - Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(
+            due.iter().map(|c| c.alarm_key.as_str()).collect::<Vec<_>>(),
+            vec!["a"]
+        );
     }
 }

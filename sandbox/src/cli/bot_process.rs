@@ -17,19 +17,34 @@ pub fn bot_binary() -> anyhow::Result<PathBuf> {
     let sibling = dir.join("chatops-bot");
     if let Some(cargo) = std::env::var_os("CARGO") {
         let release = dir.file_name().is_some_and(|n| n == "release");
-        eprintln!("Building chatops-bot ({}) …", if release { "release" } else { "debug" });
+        eprintln!(
+            "Building chatops-bot ({}) …",
+            if release { "release" } else { "debug" }
+        );
         let mut build = Command::new(cargo);
-        build.args(["build", "--quiet", "-p", "chatops-bot", "--bin", "chatops-bot"]);
+        build.args([
+            "build",
+            "--quiet",
+            "-p",
+            "chatops-bot",
+            "--bin",
+            "chatops-bot",
+        ]);
         if release {
             build.arg("--release");
         }
-        let status = build.status().context("Failed to run cargo build for chatops-bot")?;
+        let status = build
+            .status()
+            .context("Failed to run cargo build for chatops-bot")?;
         if !status.success() {
             bail!("cargo build of chatops-bot failed ({status})");
         }
     }
     if !sibling.exists() {
-        bail!("{} not found; build it (cargo build -p chatops-bot) or set CHATOPS_BOT_BIN", sibling.display());
+        bail!(
+            "{} not found; build it (cargo build -p chatops-bot) or set CHATOPS_BOT_BIN",
+            sibling.display()
+        );
     }
     Ok(sibling)
 }
@@ -43,10 +58,18 @@ pub struct BotProcess {
 impl BotProcess {
     /// Write `config_toml` to a temporary directory and run `chatops-bot run --config` on it.
     /// `log_level` goes to RUST_LOG; the bot's logs go to our stderr when `show_logs`.
-    pub fn spawn(bin: &Path, config_toml: &str, log_level: &str, show_logs: bool) -> anyhow::Result<Self> {
+    pub fn spawn(
+        bin: &Path,
+        config_toml: &str,
+        log_level: &str,
+        show_logs: bool,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let config = dir.path().join("bot.toml");
-        std::fs::write(&config, config_toml.replace("{dir}", &dir.path().display().to_string()))?;
+        std::fs::write(
+            &config,
+            config_toml.replace("{dir}", &dir.path().display().to_string()),
+        )?;
         let child = Command::new(bin)
             .args(["run", "--config"])
             .arg(&config)
@@ -58,7 +81,11 @@ impl BotProcess {
             .env("AWS_SECRET_ACCESS_KEY", "sandbox")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .stdout(Stdio::null())
-            .stderr(if show_logs { Stdio::inherit() } else { Stdio::null() })
+            .stderr(if show_logs {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .with_context(|| format!("Failed to start {}", bin.display()))?;
         Ok(Self { child, _dir: dir })
@@ -76,14 +103,24 @@ impl BotProcess {
     /// Peak resident set size (VmHWM) in KiB, from /proc.
     pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
-        let line = status.lines().find(|l| l.starts_with("VmHWM:")).context("no VmHWM in /proc status")?;
-        Ok(line.split_whitespace().nth(1).context("bad VmHWM line")?.parse()?)
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .context("no VmHWM in /proc status")?;
+        Ok(line
+            .split_whitespace()
+            .nth(1)
+            .context("bad VmHWM line")?
+            .parse()?)
     }
 
     /// SIGTERM, then wait up to `limit` for the exit status (SIGKILL after that).
     pub fn terminate(mut self, limit: Duration) -> anyhow::Result<ExitStatus> {
         let pid = self.pid().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().context("Failed to run kill")?;
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .context("Failed to run kill")?;
         let deadline = Instant::now() + limit;
         loop {
             if let Some(status) = self.child.try_wait()? {

@@ -52,33 +52,73 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let fake = FakeSlack::start(FakeSlackOptions::default()).await?;
     let sqs = FakeSqs::start().await?;
     let queue = sqs.create_queue("chatops-alarms", Duration::from_secs(30), None)?;
-    let mut t = Transcript { fake: &fake, sqs: &sqs, printed: 0, printed_sqs: 0 };
-    t.say("sandbox", &format!("Fake Slack on {}, fake SQS on {}; starting {}", fake.api_url(), sqs.endpoint_url(), bin.display()));
-    let config = sandbox_config(&fake.api_url(), &fake.options().app_token, &fake.options().bot_token, 2)
-        + &alarms_config(&sqs.endpoint_url(), &queue);
+    let mut t = Transcript {
+        fake: &fake,
+        sqs: &sqs,
+        printed: 0,
+        printed_sqs: 0,
+    };
+    t.say(
+        "sandbox",
+        &format!(
+            "Fake Slack on {}, fake SQS on {}; starting {}",
+            fake.api_url(),
+            sqs.endpoint_url(),
+            bin.display()
+        ),
+    );
+    let config = sandbox_config(
+        &fake.api_url(),
+        &fake.options().app_token,
+        &fake.options().bot_token,
+        2,
+    ) + &alarms_config(&sqs.endpoint_url(), &queue);
     let log_level = if args.bot_logs { "info" } else { "warn" };
     let bot = BotProcess::spawn(&bin, &config, log_level, args.bot_logs)?;
 
-    let conns = fake.wait_for_connections(2, WAIT).await.context("the bot did not connect")?;
-    t.say("bot", &format!("holds {} Socket Mode connections", conns.len()));
+    let conns = fake
+        .wait_for_connections(2, WAIT)
+        .await
+        .context("the bot did not connect")?;
+    t.say(
+        "bot",
+        &format!("holds {} Socket Mode connections", conns.len()),
+    );
 
     t.say("alice", "@ChatOps Bot help   (in #ops)");
     let mention = envelopes::app_mention("C0OPS", "U0ALICE", "<@U0BOT> help");
     fake.send(Target::Any, mention).await?;
-    let reply = fake.wait_for_call("chat.postMessage", |c| c.ok(), WAIT).await?;
-    t.say("bot", &format!("replies in the thread:\n{}", indent(&render(&reply.params))));
+    let reply = fake
+        .wait_for_call("chat.postMessage", |c| c.ok(), WAIT)
+        .await?;
+    t.say(
+        "bot",
+        &format!("replies in the thread:\n{}", indent(&render(&reply.params))),
+    );
 
     t.say("alice", "@ChatOps Bot frobnicate   (an unknown command)");
-    fake.send(Target::Any, envelopes::app_mention("C0OPS", "U0ALICE", "<@U0BOT> frobnicate")).await?;
-    let ephemeral = fake.wait_for_call("chat.postEphemeral", |c| c.ok(), WAIT).await?;
-    t.say("bot", &format!("answers privately:\n{}", indent(&render(&ephemeral.params))));
+    fake.send(
+        Target::Any,
+        envelopes::app_mention("C0OPS", "U0ALICE", "<@U0BOT> frobnicate"),
+    )
+    .await?;
+    let ephemeral = fake
+        .wait_for_call("chat.postEphemeral", |c| c.ok(), WAIT)
+        .await?;
+    t.say(
+        "bot",
+        &format!("answers privately:\n{}", indent(&render(&ephemeral.params))),
+    );
 
     alarm_scenario(&mut t, &sqs, &queue).await?;
 
     t.say("slack", "asks to refresh connection 1 (refresh_requested)");
     fake.disconnect(conns[0], "refresh_requested").await?;
     wait_for_replacement(&fake, conns[0]).await?;
-    t.say("bot", "opened a replacement first, then closed the old connection");
+    t.say(
+        "bot",
+        "opened a replacement first, then closed the old connection",
+    );
 
     t.say("operator", "systemctl stop chatops-bot   (SIGTERM)");
     let status = bot.terminate(Duration::from_secs(15))?;
@@ -130,27 +170,100 @@ fn cloudwatch_alarm(state: &str, old: &str, time: &str, reason: &str) -> String 
 
 async fn alarm_scenario(t: &mut Transcript<'_>, sqs: &FakeSqs, queue: &str) -> anyhow::Result<()> {
     let fake = t.fake;
-    t.say("aws", "CloudWatch alarm checkout-api-5xx goes to ALARM; SNS delivers it to the SQS queue");
+    t.say(
+        "aws",
+        "CloudWatch alarm checkout-api-5xx goes to ALARM; SNS delivers it to the SQS queue",
+    );
     let firing = cloudwatch_alarm("ALARM", "OK", "2026-11-23T13:53:39.351+0000", "Threshold Crossed: 3 datapoints [41.0, 57.0, 88.0] were greater than the threshold (25.0).");
-    sqs.publish_sns(queue, Some("ALARM: \"checkout-api-5xx\" in EU (Ireland)"), &firing, Default::default(), false)?;
-    let card = fake.wait_for_call("chat.postMessage", |c| c.ok() && c.param_str("channel") == Some(ALERTS), WAIT).await?;
+    sqs.publish_sns(
+        queue,
+        Some("ALARM: \"checkout-api-5xx\" in EU (Ireland)"),
+        &firing,
+        Default::default(),
+        false,
+    )?;
+    let card = fake
+        .wait_for_call(
+            "chat.postMessage",
+            |c| c.ok() && c.param_str("channel") == Some(ALERTS),
+            WAIT,
+        )
+        .await?;
     let root = card.response["ts"].as_str().unwrap_or_default().to_owned();
-    t.say("bot", &format!("posts the alarm card in {ALERTS}:\n{}", indent(&render(&card.params))));
+    t.say(
+        "bot",
+        &format!(
+            "posts the alarm card in {ALERTS}:\n{}",
+            indent(&render(&card.params))
+        ),
+    );
 
     t.say("bob", "presses 👀 Watching");
-    fake.send(Target::Any, envelopes::block_actions(ALERTS, "U0BOB", &root, "alarm.watch", ALARM_ARN)).await?;
-    fake.wait_for_call("chat.update", |c| c.ok() && c.params.to_string().contains("U0BOB"), WAIT).await?;
-    let note = fake.wait_for_call("chat.postMessage", |c| c.ok() && c.param_str("thread_ts") == Some(root.as_str()), WAIT).await?;
-    t.say("bot", &format!("adds Bob to the card's watchers and says so in the thread:\n{}", indent(&render(&note.params))));
+    fake.send(
+        Target::Any,
+        envelopes::block_actions(ALERTS, "U0BOB", &root, "alarm.watch", ALARM_ARN),
+    )
+    .await?;
+    fake.wait_for_call(
+        "chat.update",
+        |c| c.ok() && c.params.to_string().contains("U0BOB"),
+        WAIT,
+    )
+    .await?;
+    let note = fake
+        .wait_for_call(
+            "chat.postMessage",
+            |c| c.ok() && c.param_str("thread_ts") == Some(root.as_str()),
+            WAIT,
+        )
+        .await?;
+    t.say(
+        "bot",
+        &format!(
+            "adds Bob to the card's watchers and says so in the thread:\n{}",
+            indent(&render(&note.params))
+        ),
+    );
 
     t.say("aws", "the alarm returns to OK twelve minutes later");
-    let ok = cloudwatch_alarm("OK", "ALARM", "2026-11-23T14:05:44.000+0000", "Threshold Crossed: 1 datapoint [3.0] was not greater than the threshold (25.0).");
-    sqs.publish_sns(queue, Some("OK: \"checkout-api-5xx\" in EU (Ireland)"), &ok, Default::default(), false)?;
+    let ok = cloudwatch_alarm(
+        "OK",
+        "ALARM",
+        "2026-11-23T14:05:44.000+0000",
+        "Threshold Crossed: 1 datapoint [3.0] was not greater than the threshold (25.0).",
+    );
+    sqs.publish_sns(
+        queue,
+        Some("OK: \"checkout-api-5xx\" in EU (Ireland)"),
+        &ok,
+        Default::default(),
+        false,
+    )?;
     sqs.wait_for_deleted(queue, 2, WAIT).await?;
-    let update = fake.calls_to("chat.update").into_iter().last().context("no card update")?;
-    let transition = fake.calls_to("chat.postMessage").into_iter().last().context("no transition note")?;
-    t.say("bot", &format!("updates the same card in place:\n{}", indent(&render(&update.params))));
-    t.say("bot", &format!("and posts the transition in its thread:\n{}", indent(&render(&transition.params))));
+    let update = fake
+        .calls_to("chat.update")
+        .into_iter()
+        .last()
+        .context("no card update")?;
+    let transition = fake
+        .calls_to("chat.postMessage")
+        .into_iter()
+        .last()
+        .context("no transition note")?;
+    t.say(
+        "bot",
+        &format!(
+            "updates the same card in place:\n{}",
+            indent(&render(&update.params))
+        ),
+    );
+    t.say(
+        "bot",
+        &format!(
+            "and posts the transition in its thread:\n{}",
+            indent(&render(&transition.params))
+        ),
+    );
     Ok(())
 }
 
@@ -172,7 +285,9 @@ async fn wait_for_replacement(fake: &FakeSlack, old: crate::slack::ConnId) -> an
 /// The text of a posted message: header and section texts from its blocks, else its `text`.
 fn render(params: &Value) -> String {
     let mut lines = vec![];
-    let blocks = params.get("blocks").or_else(|| params.pointer("/attachments/0/blocks"));
+    let blocks = params
+        .get("blocks")
+        .or_else(|| params.pointer("/attachments/0/blocks"));
     if let Some(blocks) = blocks.and_then(Value::as_array) {
         for block in blocks {
             let text = block.pointer("/text/text").and_then(Value::as_str);
@@ -181,21 +296,36 @@ fn render(params: &Value) -> String {
                 (Some("header"), Some(text), _) => lines.push(format!("## {text}")),
                 (_, Some(text), _) => lines.push(text.to_owned()),
                 (Some("actions"), None, Some(buttons)) => lines.push(
-                    buttons.iter().filter_map(|b| b.pointer("/text/text")?.as_str().map(|s| format!("[{s}]"))).collect::<Vec<_>>().join(" "),
+                    buttons
+                        .iter()
+                        .filter_map(|b| b.pointer("/text/text")?.as_str().map(|s| format!("[{s}]")))
+                        .collect::<Vec<_>>()
+                        .join(" "),
                 ),
-                (Some("context"), None, Some(items)) => {
-                    lines.extend(items.iter().filter_map(|i| i.get("text")?.as_str().map(|s| format!("({s})"))))
-                }
+                (Some("context"), None, Some(items)) => lines.extend(
+                    items
+                        .iter()
+                        .filter_map(|i| i.get("text")?.as_str().map(|s| format!("({s})"))),
+                ),
                 _ => {}
             }
         }
     }
     if lines.is_empty() {
-        lines.push(params.get("text").and_then(Value::as_str).unwrap_or("").to_owned());
+        lines.push(
+            params
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+        );
     }
     lines.join("\n")
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("           │ {l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("           │ {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

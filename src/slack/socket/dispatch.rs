@@ -70,14 +70,19 @@ impl Dispatcher {
     /// `Interaction` rather than raw JSON) and queue it for a handler on the main runtime. Never
     /// blocks: waiting for a handler slot happens in the spawned task.
     pub fn dispatch(&self, envelope: RawEnvelope, connection: u64) {
-        let Some(parsed) = self.inner.parse(envelope, connection) else { return };
+        let Some(parsed) = self.inner.parse(envelope, connection) else {
+            return;
+        };
         let inner = self.inner.clone();
         let task = async move {
             let envelope_id = parsed.envelope_id.clone();
             let work = AssertUnwindSafe(inner.process(parsed)).catch_unwind();
             if work.await.is_err() {
                 inner.metrics.handler_panics.inc();
-                error!(envelope_id, connection, "A handler panicked; the envelope was acked and is dropped.");
+                error!(
+                    envelope_id,
+                    connection, "A handler panicked; the envelope was acked and is dropped."
+                );
             }
         };
         self.inner.tracker.spawn_on(task, &self.inner.handlers);
@@ -119,13 +124,32 @@ impl Inner {
         if retry_attempt > 0 {
             let reason = retry_reason.as_deref().unwrap_or("");
             self.metrics.record_redelivery(reason);
-            info!(envelope_id, connection, retry_attempt, retry_reason = reason, "Slack redelivered an envelope.");
+            info!(
+                envelope_id,
+                connection,
+                retry_attempt,
+                retry_reason = reason,
+                "Slack redelivered an envelope."
+            );
         }
         match parse_payload(&kind, payload.as_deref().map(|p| p.get())) {
-            Ok(Inbound::Interaction { interaction, event_id }) => Some(Parsed { envelope_id, event_id, retry_attempt, interaction }),
+            Ok(Inbound::Interaction {
+                interaction,
+                event_id,
+            }) => Some(Parsed {
+                envelope_id,
+                event_id,
+                retry_attempt,
+                interaction,
+            }),
             Ok(Inbound::Ignored { reason }) => {
                 self.metrics.envelopes_ignored.inc();
-                debug!(envelope_id, envelope_type = kind, reason, "Ignoring envelope.");
+                debug!(
+                    envelope_id,
+                    envelope_type = kind,
+                    reason,
+                    "Ignoring envelope."
+                );
                 None
             }
             Err(e) => {
@@ -138,20 +162,37 @@ impl Inner {
 
     async fn process(&self, parsed: Parsed) {
         let _permit = self.permits.acquire().await;
-        let Parsed { envelope_id, event_id, retry_attempt, interaction } = parsed;
+        let Parsed {
+            envelope_id,
+            event_id,
+            retry_attempt,
+            interaction,
+        } = parsed;
         if let Some(event_id) = &event_id {
             match self.ledger.first_delivery(event_id) {
                 Ok(true) => {}
                 Ok(false) => {
                     self.metrics.duplicates_skipped.inc();
-                    info!(envelope_id, event_id, retry_attempt, "Skipping an event that was already handled.");
+                    info!(
+                        envelope_id,
+                        event_id, retry_attempt, "Skipping an event that was already handled."
+                    );
                     return;
                 }
                 // Handling twice beats dropping: carry on, but say so.
-                Err(e) => warn!(event_id, error = format!("{e:#}"), "Could not record the event id; handling anyway."),
+                Err(e) => warn!(
+                    event_id,
+                    error = format!("{e:#}"),
+                    "Could not record the event id; handling anyway."
+                ),
             }
         }
-        debug!(envelope_id, event_id, interaction = interaction.kind(), "Handling interaction.");
+        debug!(
+            envelope_id,
+            event_id,
+            interaction = interaction.kind(),
+            "Handling interaction."
+        );
         self.handler.handle(interaction).await;
         self.metrics.interactions_handled.inc();
     }

@@ -58,7 +58,10 @@ impl SocketThread {
                 // Dropping the runtime here cancels whatever connection tasks are left.
             })
             .map_err(SocketModeError::Thread)?;
-        Ok(Self { handle, stop: Some(stop) })
+        Ok(Self {
+            handle,
+            stop: Some(stop),
+        })
     }
 }
 
