@@ -1,12 +1,13 @@
 //! Hand acked envelopes to handlers: parse, deduplicate by `event_id`, run concurrently under a bound.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::FutureExt;
-use tokio::sync::Semaphore;
+use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
 
@@ -34,71 +35,100 @@ pub struct Dispatcher {
 }
 
 struct Inner {
-    /// Handlers run here (the main runtime), never on the socket thread that reads and acks.
-    handlers: tokio::runtime::Handle,
+    /// The FIFO of parsed interactions; `None` once draining has begun.
+    queue: Mutex<Option<mpsc::UnboundedSender<Parsed>>>,
+    work: Arc<Work>,
+    /// The `max_handlers` workers, on the main runtime (never the socket thread).
+    workers: TaskTracker,
+}
+
+/// What the workers share. Holds no sender, so closing the queue ends the workers.
+struct Work {
     handler: Arc<dyn InteractionHandler>,
     ledger: Arc<dyn EventLedger>,
-    permits: Semaphore,
-    tracker: TaskTracker,
     metrics: Arc<Metrics>,
+    /// Queued plus running.
+    in_flight: AtomicUsize,
 }
 
 impl Dispatcher {
+    /// Start `max_concurrent` workers on the current (main) runtime.
     pub fn new(
         handler: Arc<dyn InteractionHandler>,
         ledger: Arc<dyn EventLedger>,
         max_concurrent: usize,
         metrics: Arc<Metrics>,
     ) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let work = Arc::new(Work {
+            handler,
+            ledger,
+            metrics,
+            in_flight: AtomicUsize::new(0),
+        });
+        let workers = TaskTracker::new();
+        let runtime = tokio::runtime::Handle::current();
+        for _ in 0..max_concurrent.max(1) {
+            workers.spawn_on(work.clone().worker(rx.clone()), &runtime);
+        }
         Self {
             inner: Arc::new(Inner {
-                handlers: tokio::runtime::Handle::current(),
-                handler,
-                ledger,
-                permits: Semaphore::new(max_concurrent.max(1)),
-                tracker: TaskTracker::new(),
-                metrics,
+                queue: Mutex::new(Some(tx)),
+                work,
+                workers,
             }),
         }
     }
 
     pub fn metrics(&self) -> &Metrics {
-        &self.inner.metrics
+        &self.inner.work.metrics
     }
 
-    /// Take an already-acked envelope: parse it here (microseconds, so parked work holds a small
-    /// `Interaction` rather than raw JSON) and queue it for a handler on the main runtime. Never
-    /// blocks: waiting for a handler slot happens in the spawned task.
+    /// Take an already-acked envelope: parse it here (microseconds, so queued work is a small
+    /// `Interaction` rather than raw JSON) and queue it for the workers. Never blocks.
     pub fn dispatch(&self, envelope: RawEnvelope, connection: u64) {
-        let Some(parsed) = self.inner.parse(envelope, connection) else {
+        let Some(parsed) = self.inner.work.parse(envelope, connection) else {
             return;
         };
-        let inner = self.inner.clone();
-        let task = async move {
-            let envelope_id = parsed.envelope_id.clone();
-            let work = AssertUnwindSafe(inner.process(parsed)).catch_unwind();
-            if work.await.is_err() {
-                inner.metrics.handler_panics.inc();
-                error!(
-                    envelope_id,
-                    connection, "A handler panicked; the envelope was acked and is dropped."
-                );
+        let queue = self.inner.queue.lock().unwrap_or_else(|e| e.into_inner());
+        match queue.as_ref() {
+            Some(tx) => {
+                self.inner.work.in_flight.fetch_add(1, Ordering::Relaxed);
+                if let Err(mpsc::error::SendError(parsed)) = tx.send(parsed) {
+                    self.inner.work.in_flight.fetch_sub(1, Ordering::Relaxed);
+                    warn!(
+                        envelope_id = parsed.envelope_id,
+                        "No handler worker is left; interaction dropped."
+                    );
+                }
             }
-        };
-        self.inner.tracker.spawn_on(task, &self.inner.handlers);
+            None => warn!(
+                envelope_id = parsed.envelope_id,
+                "Envelope arrived while shutting down; not handled."
+            ),
+        }
     }
 
-    /// Handlers still running or waiting for a slot.
+    /// Interactions queued or being handled.
     pub fn in_flight(&self) -> usize {
-        self.inner.tracker.len()
+        self.inner.work.in_flight.load(Ordering::Relaxed)
     }
 
-    /// Stop taking work and wait up to `grace` for in-flight handlers. Returns how many were abandoned.
+    /// Stop taking work, let the workers finish the queue, wait up to `grace`. Returns how many
+    /// interactions were abandoned.
     pub async fn drain(&self, grace: Duration) -> usize {
-        self.inner.tracker.close();
-        match tokio::time::timeout(grace, self.inner.tracker.wait()).await {
+        drop(
+            self.inner
+                .queue
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        );
+        self.inner.workers.close();
+        match tokio::time::timeout(grace, self.inner.workers.wait()).await {
             Ok(()) => 0,
-            Err(_) => self.inner.tracker.len(),
+            Err(_) => self.in_flight(),
         }
     }
 }
@@ -111,7 +141,31 @@ struct Parsed {
     interaction: Interaction,
 }
 
-impl Inner {
+impl Work {
+    /// Take the next interaction until the queue is closed and empty.
+    async fn worker(
+        self: Arc<Self>,
+        queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Parsed>>>,
+    ) {
+        loop {
+            let next = queue.lock().await.recv().await;
+            let Some(parsed) = next else { return };
+            let envelope_id = parsed.envelope_id.clone();
+            if AssertUnwindSafe(self.process(parsed))
+                .catch_unwind()
+                .await
+                .is_err()
+            {
+                self.metrics.handler_panics.inc();
+                error!(
+                    envelope_id,
+                    "A handler panicked; the envelope was acked and is dropped."
+                );
+            }
+            self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
     fn parse(&self, envelope: RawEnvelope, connection: u64) -> Option<Parsed> {
         let RawEnvelope {
             envelope_id,
@@ -161,7 +215,6 @@ impl Inner {
     }
 
     async fn process(&self, parsed: Parsed) {
-        let _permit = self.permits.acquire().await;
         let Parsed {
             envelope_id,
             event_id,
