@@ -49,46 +49,16 @@ pub fn bot_binary() -> anyhow::Result<PathBuf> {
     Ok(sibling)
 }
 
-/// A running bot process with its config file.
-pub struct BotProcess {
+/// A child process we started and measure: CPU time and peak RSS from /proc, SIGTERM to stop,
+/// killed if still running when dropped.
+pub struct ChildProcess {
     child: Child,
-    _dir: tempfile::TempDir,
+    name: &'static str,
 }
 
-impl BotProcess {
-    /// Write `config_toml` to a temporary directory and run `chatops-bot run --config` on it.
-    /// `log_level` goes to RUST_LOG; the bot's logs go to our stderr when `show_logs`.
-    pub fn spawn(
-        bin: &Path,
-        config_toml: &str,
-        log_level: &str,
-        show_logs: bool,
-    ) -> anyhow::Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let config = dir.path().join("bot.toml");
-        std::fs::write(
-            &config,
-            config_toml.replace("{dir}", &dir.path().display().to_string()),
-        )?;
-        let child = Command::new(bin)
-            .args(["run", "--config"])
-            .arg(&config)
-            .env("RUST_LOG", log_level)
-            .env_remove("SLACK_APP_TOKEN")
-            .env_remove("SLACK_BOT_TOKEN")
-            // Static credentials for the fake AWS endpoints; no EC2 metadata probe on a laptop.
-            .env("AWS_ACCESS_KEY_ID", "sandbox")
-            .env("AWS_SECRET_ACCESS_KEY", "sandbox")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .stdout(Stdio::null())
-            .stderr(if show_logs {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
-            .spawn()
-            .with_context(|| format!("Failed to start {}", bin.display()))?;
-        Ok(Self { child, _dir: dir })
+impl ChildProcess {
+    pub fn new(child: Child, name: &'static str) -> Self {
+        Self { child, name }
     }
 
     pub fn pid(&self) -> u32 {
@@ -128,7 +98,8 @@ impl BotProcess {
             }
             if Instant::now() >= deadline {
                 let _ = self.child.kill();
-                bail!("chatops-bot did not exit within {limit:?} of SIGTERM");
+                let _ = self.child.wait();
+                bail!("{} did not exit within {limit:?} of SIGTERM", self.name);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -140,12 +111,70 @@ impl BotProcess {
     }
 }
 
-impl Drop for BotProcess {
+impl Drop for ChildProcess {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// A running bot process with its config file (removed when dropped).
+pub struct BotProcess {
+    process: ChildProcess,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for BotProcess {
+    type Target = ChildProcess;
+    fn deref(&self) -> &ChildProcess {
+        &self.process
+    }
+}
+
+impl BotProcess {
+    /// Write `config_toml` to a temporary directory and run `chatops-bot run --config` on it.
+    /// `log_level` goes to RUST_LOG; the bot's logs go to our stderr when `show_logs`.
+    pub fn spawn(
+        bin: &Path,
+        config_toml: &str,
+        log_level: &str,
+        show_logs: bool,
+    ) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let config = dir.path().join("bot.toml");
+        std::fs::write(
+            &config,
+            config_toml.replace("{dir}", &dir.path().display().to_string()),
+        )?;
+        let child = Command::new(bin)
+            .args(["run", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", log_level)
+            .env_remove("SLACK_APP_TOKEN")
+            .env_remove("SLACK_BOT_TOKEN")
+            // Static credentials for the fake AWS endpoints; no EC2 metadata probe on a laptop.
+            .env("AWS_ACCESS_KEY_ID", "sandbox")
+            .env("AWS_SECRET_ACCESS_KEY", "sandbox")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdout(Stdio::null())
+            .stderr(if show_logs {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
+            .spawn()
+            .with_context(|| format!("Failed to start {}", bin.display()))?;
+        Ok(Self {
+            process: ChildProcess::new(child, "chatops-bot"),
+            _dir: dir,
+        })
+    }
+
+    /// SIGTERM, then wait up to `limit` for the exit status (SIGKILL after that).
+    pub fn terminate(self, limit: Duration) -> anyhow::Result<ExitStatus> {
+        self.process.terminate(limit)
     }
 }
 

@@ -2,12 +2,12 @@
 
 use std::fmt;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 
-use crate::cli::bot_process::{cpu_time_of, sandbox_config, BotProcess};
+use crate::cli::bot_process::{sandbox_config, BotProcess, ChildProcess};
 use crate::slack::FakeSlack;
 
 /// How long a subject gets to exit after SIGTERM before it is killed (the bot's grace is 10 s).
@@ -40,7 +40,7 @@ pub enum Subject {
     /// The bot, with the lead's process wrapper.
     Bot(BotProcess),
     /// The floor client.
-    Floor(FloorProcess),
+    Floor(ChildProcess),
 }
 
 impl Subject {
@@ -59,32 +59,33 @@ impl Subject {
                     bot_bin, &config, "warn", bot_logs,
                 )?))
             }
-            SubjectKind::Floor => Ok(Subject::Floor(FloorProcess::spawn(
+            SubjectKind::Floor => Ok(Subject::Floor(spawn_floor(
                 &fake.api_url(),
                 &opts.app_token,
             )?)),
         }
     }
 
+    fn process(&self) -> &ChildProcess {
+        match self {
+            Subject::Bot(bot) => bot,
+            Subject::Floor(floor) => floor,
+        }
+    }
+
     /// The child's process id.
     pub fn pid(&self) -> u32 {
-        match self {
-            Subject::Bot(bot) => bot.pid(),
-            Subject::Floor(floor) => floor.child.id(),
-        }
+        self.process().pid()
     }
 
     /// User + system CPU time used so far.
     pub fn cpu_time(&self) -> anyhow::Result<Duration> {
-        cpu_time_of(self.pid())
+        self.process().cpu_time()
     }
 
     /// Peak resident set size (VmHWM) over the process's life, in KiB.
     pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
-        match self {
-            Subject::Bot(bot) => bot.peak_rss_kib(),
-            Subject::Floor(floor) => vm_hwm_kib(floor.child.id()),
-        }
+        self.process().peak_rss_kib()
     }
 
     /// Waits (at most `limit`) until the process has used no CPU for a few samples in a row, so
@@ -115,70 +116,21 @@ impl Subject {
     }
 }
 
-/// The floor client child process (`chatops-sandbox floor-client …`, re-executing this binary).
-pub struct FloorProcess {
-    child: Child,
-}
-
-impl FloorProcess {
-    fn spawn(api_url: &str, app_token: &str) -> anyhow::Result<FloorProcess> {
-        let me = std::env::current_exe().context("Failed to locate the sandbox binary")?;
-        let child = Command::new(&me)
-            .args([
-                "floor-client",
-                "--api-url",
-                api_url,
-                "--app-token",
-                app_token,
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("Failed to start {} floor-client", me.display()))?;
-        Ok(FloorProcess { child })
-    }
-
-    fn terminate(mut self, limit: Duration) -> anyhow::Result<ExitStatus> {
-        let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .context("Failed to run kill")?;
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(status);
-            }
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                bail!("the floor client did not exit within {limit:?} of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for FloorProcess {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// VmHWM of any process we started, in KiB, from /proc.
-fn vm_hwm_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .context("no VmHWM in /proc status")?;
-    Ok(line
-        .split_whitespace()
-        .nth(1)
-        .context("bad VmHWM line")?
-        .parse()?)
+/// Start the floor client (`chatops-sandbox floor-client …`, re-executing this binary).
+fn spawn_floor(api_url: &str, app_token: &str) -> anyhow::Result<ChildProcess> {
+    let me = std::env::current_exe().context("Failed to locate the sandbox binary")?;
+    let child = Command::new(&me)
+        .args([
+            "floor-client",
+            "--api-url",
+            api_url,
+            "--app-token",
+            app_token,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("Failed to start {} floor-client", me.display()))?;
+    Ok(ChildProcess::new(child, "the floor client"))
 }
