@@ -76,9 +76,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let opener = ConnectionOpener::new(&config.slack.api_url, app_token)?;
     let client = SocketModeClient::new(opener, settings, dispatcher.clone());
 
-    let background = CancellationToken::new();
-    tokio::spawn(prune_event_ids(store, background.clone()));
-    tokio::spawn(log_metrics(metrics.clone(), background.clone()));
+    tokio::spawn(prune_event_ids(store, stop.clone()));
+    tokio::spawn(log_metrics(metrics.clone(), stop.clone()));
 
     let client = client.run(stop.clone().cancelled_owned());
     tokio::pin!(client);
@@ -100,7 +99,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     if abandoned > 0 {
         warn!(abandoned, grace = ?socket.shutdown_grace, "Handlers still running at shutdown were abandoned.");
     }
-    background.cancel();
     info!(metrics = ?metrics.snapshot(), "Stopped.");
     outcome.map_err(|e| match e {
         SocketModeError::Fatal { code } => RunError::SlackRefused { code },
@@ -124,34 +122,33 @@ fn tokens(config: &Config) -> anyhow::Result<(SecretString, SecretString)> {
 
 /// `auth.test`, retried briefly: Slack may be unreachable for a moment at boot.
 async fn identify(slack: &dyn Messenger) -> Result<crate::slack::messenger::BotIdentity, RunError> {
+    const ATTEMPTS: u32 = 5;
     let mut delay = Duration::from_millis(500);
-    for attempt in 1..=5 {
-        match slack.identity().await {
+    let mut attempt = 1;
+    loop {
+        let e = match slack.identity().await {
             Ok(identity) => return Ok(identity),
-            Err(e) if e.is_auth_failure() => {
-                let code = match e {
-                    crate::slack::messenger::SlackApiError::Rejected { code, .. } => code,
-                    other => other.to_string(),
-                };
-                return Err(RunError::SlackRefused { code });
-            }
-            Err(e) if attempt < 5 => {
-                warn!(
-                    attempt,
-                    error = format!("{:#}", anyhow::Error::new(e)),
-                    "auth.test failed; retrying."
-                );
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-            Err(e) => {
-                return Err(anyhow::Error::new(e)
-                    .context("Slack's auth.test kept failing")
-                    .into())
+            Err(e) => e,
+        };
+        if let crate::slack::messenger::SlackApiError::Rejected { code, .. } = &e {
+            if e.is_auth_failure() {
+                return Err(RunError::SlackRefused { code: code.clone() });
             }
         }
+        if attempt == ATTEMPTS {
+            return Err(anyhow::Error::new(e)
+                .context("Slack's auth.test kept failing")
+                .into());
+        }
+        warn!(
+            attempt,
+            error = format!("{:#}", anyhow::Error::new(e)),
+            "auth.test failed; retrying."
+        );
+        tokio::time::sleep(delay).await;
+        delay *= 2;
+        attempt += 1;
     }
-    unreachable!("the loop returns on its last attempt")
 }
 
 async fn prune_event_ids(store: Arc<SqliteStore>, stop: CancellationToken) {

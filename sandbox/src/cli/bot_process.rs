@@ -104,11 +104,6 @@ impl ChildProcess {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-
-    /// Exit status if it already exited.
-    pub fn try_status(&mut self) -> Option<ExitStatus> {
-        self.child.try_wait().ok().flatten()
-    }
 }
 
 impl Drop for ChildProcess {
