@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::router::Router;
 use crate::slack::messenger::{Messenger, SlackMessenger};
+use crate::slack::pacing::PacedMessenger;
 use crate::slack::socket::connection::ConnectionSettings;
 use crate::slack::socket::dispatch::Dispatcher;
 use crate::slack::socket::opener::ConnectionOpener;
@@ -36,10 +37,7 @@ pub enum RunError {
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
     let (app_token, bot_token) = tokens(&config)?;
     let store: Arc<SqliteStore> = Arc::new(SqliteStore::open(&config.store.path)?);
-    let slack = Arc::new(
-        SlackMessenger::new(&config.slack.api_url, &bot_token)
-            .context("Failed to build the Slack client")?,
-    );
+    let slack = slack_messenger(&config, &bot_token)?;
     let bot = identify(&*slack).await?;
     info!(bot_user = %bot.user_id, team = %bot.team, "Authenticated with Slack.");
 
@@ -104,6 +102,23 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         SocketModeError::Fatal { code } => RunError::SlackRefused { code },
         thread @ SocketModeError::Thread(_) => RunError::Failed(thread.into()),
     })
+}
+
+/// The Web API client, paced per channel unless `slack.channel_interval` is zero.
+fn slack_messenger(
+    config: &Config,
+    bot_token: &SecretString,
+) -> anyhow::Result<Arc<dyn Messenger>> {
+    let client: Arc<dyn Messenger> = Arc::new(
+        SlackMessenger::new(&config.slack.api_url, bot_token)
+            .context("Failed to build the Slack client")?,
+    );
+    let (interval, burst) = (config.slack.channel_interval, config.slack.channel_burst);
+    if interval.is_zero() {
+        info!("slack.channel_interval is 0s: messages are not paced per channel.");
+        return Ok(client);
+    }
+    Ok(Arc::new(PacedMessenger::new(client, interval, burst)))
 }
 
 fn tokens(config: &Config) -> anyhow::Result<(SecretString, SecretString)> {

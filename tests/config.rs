@@ -169,6 +169,8 @@ fn an_empty_file_gives_the_documented_defaults() {
     assert_eq!(slack.connections, 2);
     assert_eq!(slack.app_name, "ChatOps Bot");
     assert_eq!(slack.command_prefix, "platform");
+    assert_eq!(slack.channel_interval, Duration::from_secs(1));
+    assert_eq!(slack.channel_burst, 4);
     let socket = &slack.socket;
     assert_eq!(socket.ping_interval, Duration::from_secs(10));
     assert_eq!(socket.pong_timeout, Duration::from_secs(5));
@@ -382,4 +384,70 @@ fn slash_commands_follow_the_command_prefix() {
         .map(|command| command.name)
         .collect();
     assert_eq!(names, ["/ops-2-help"]);
+}
+
+#[test]
+fn channel_pacing_can_be_turned_off_and_is_capped() {
+    let pacing = |interval: &str, burst: &str| {
+        let text = format!("[slack]\nchannel_interval = {interval}\nchannel_burst = {burst}\n");
+        Config::load_from_str("inline.toml", &text, env(&[]), Purpose::Manifest)
+    };
+    for (interval, burst, expected_interval, expected_burst) in [
+        ("\"0s\"", "1", Duration::ZERO, 1),
+        ("\"250ms\"", "50", Duration::from_millis(250), 50),
+        ("\"60s\"", "4", Duration::from_secs(60), 4),
+    ] {
+        let config = pacing(interval, burst)
+            .unwrap_or_else(|errors| panic!("{interval} / {burst}: {errors}"));
+        assert_eq!(config.slack.channel_interval, expected_interval);
+        assert_eq!(config.slack.channel_burst, expected_burst);
+    }
+    let cases = [
+        ("\"61s\"", "4", "slack.channel_interval: must be at most 1m"),
+        (
+            "\"1s\"",
+            "0",
+            "slack.channel_burst: must be between 1 and 50, got 0",
+        ),
+        (
+            "\"1s\"",
+            "51",
+            "slack.channel_burst: must be between 1 and 50, got 51",
+        ),
+        (
+            "1",
+            "4",
+            "slack.channel_interval: expected a duration such as \"10s\"",
+        ),
+        (
+            "\"soon\"",
+            "4",
+            "slack.channel_interval: expected a duration such as \"10s\"",
+        ),
+        (
+            "\"1s\"",
+            "\"four\"",
+            "slack.channel_burst: expected an integer",
+        ),
+    ];
+    for (interval, burst, expected) in cases {
+        let errors = pacing(interval, burst)
+            .err()
+            .unwrap_or_else(|| panic!("{interval} / {burst} should be rejected"));
+        assert_problems(interval, &errors, &[expected.to_owned()]);
+    }
+}
+
+#[test]
+fn channel_pacing_follows_the_environment() {
+    let config = load_ok(
+        "empty.toml",
+        &[
+            ("CHATOPS_SLACK__CHANNEL_INTERVAL", "0s"),
+            ("CHATOPS_SLACK__CHANNEL_BURST", "12"),
+        ],
+        Purpose::Manifest,
+    );
+    assert_eq!(config.slack.channel_interval, Duration::ZERO);
+    assert_eq!(config.slack.channel_burst, 12);
 }

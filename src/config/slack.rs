@@ -1,15 +1,19 @@
 //! The `[slack]` section: tokens, Web API address, Socket Mode connections and app identity.
 
+use std::time::Duration;
+
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::socket::SocketConfig;
-use super::table::{within, Table};
+use super::table::{show_duration, within, Table};
 use super::Purpose;
 
 const DEFAULT_API_URL: &str = "https://slack.com/api/";
 const APP_NAME_MAX_CHARS: usize = 35;
 const COMMAND_PREFIX_MAX_CHARS: usize = 20;
+/// Longest `slack.channel_interval`: slower than this is a stalled channel, not pacing.
+const CHANNEL_INTERVAL_MAX: Duration = Duration::from_secs(60);
 
 /// `[slack]`: how the bot reaches Slack and how it presents itself.
 #[derive(Clone, Debug)]
@@ -26,6 +30,11 @@ pub struct SlackConfig {
     pub app_name: String,
     /// `slack.command_prefix`: slash commands are `/<prefix>-help` and so on.
     pub command_prefix: String,
+    /// `slack.channel_interval`: least time between messages the bot posts or updates in one
+    /// channel once its burst is spent, at most 60s. Zero turns per-channel pacing off.
+    pub channel_interval: Duration,
+    /// `slack.channel_burst`: messages one channel may get back to back after a quiet spell, 1..=50.
+    pub channel_burst: u32,
     /// `[slack.socket]`: Socket Mode timing and limits.
     pub socket: SocketConfig,
 }
@@ -63,6 +72,12 @@ impl SlackConfig {
         let command_prefix = table
             .string("command_prefix", check_command_prefix)
             .or(defaults.command_prefix);
+        let channel_interval = table
+            .duration("channel_interval", check_channel_interval)
+            .or(defaults.channel_interval);
+        let channel_burst = table
+            .integer("channel_burst", within(1..=50))
+            .or(defaults.channel_burst);
         let socket = table.section("socket", SocketConfig::read);
         Some(Self {
             app_token: app_token?,
@@ -71,6 +86,8 @@ impl SlackConfig {
             connections: connections?,
             app_name: app_name?,
             command_prefix: command_prefix?,
+            channel_interval: channel_interval?,
+            channel_burst: channel_burst?,
             socket: socket?,
         })
     }
@@ -85,6 +102,8 @@ impl Default for SlackConfig {
             connections: 2,
             app_name: "ChatOps Bot".to_owned(),
             command_prefix: "platform".to_owned(),
+            channel_interval: Duration::from_secs(1),
+            channel_burst: 4,
             socket: SocketConfig::default(),
         }
     }
@@ -218,6 +237,17 @@ fn check_app_name(name: String) -> Result<String, String> {
         ));
     }
     Ok(name)
+}
+
+fn check_channel_interval(interval: Duration) -> Result<Duration, String> {
+    if interval > CHANNEL_INTERVAL_MAX {
+        return Err(format!(
+            "must be at most {} (\"0s\" turns pacing off), got {}",
+            show_duration(CHANNEL_INTERVAL_MAX),
+            show_duration(interval)
+        ));
+    }
+    Ok(interval)
 }
 
 fn check_command_prefix(prefix: String) -> Result<String, String> {

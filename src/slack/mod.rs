@@ -6,5 +6,6 @@ pub mod interaction;
 pub mod manifest;
 pub mod message;
 pub mod messenger;
+pub mod pacing;
 pub mod socket;
 pub mod tls;

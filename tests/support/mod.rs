@@ -30,6 +30,8 @@ app_token = "{APP_TOKEN}"
 bot_token = "{BOT_TOKEN}"
 api_url = "{api}"
 connections = {connections}
+# Tests send many messages into one channel; the fake Slack does not rate-limit per channel.
+channel_interval = "0s"
 
 [slack.socket]
 ping_interval = "400ms"
@@ -83,19 +85,29 @@ impl RunningBot {
 
     /// Start with extra TOML appended to the test config (e.g. `[aws]` and `[alarms]`).
     pub async fn start_with(fake: &FakeSlack, connections: u8, extra_toml: &str) -> Self {
+        Self::start_with_env(fake, connections, extra_toml, &[]).await
+    }
+
+    /// Like `start_with`, plus `CHATOPS_*` overrides: the way to change a key the test config
+    /// already sets (a TOML table cannot be opened twice), e.g.
+    /// `("CHATOPS_SLACK__CHANNEL_INTERVAL", "200ms")`.
+    pub async fn start_with_env(
+        fake: &FakeSlack,
+        connections: u8,
+        extra_toml: &str,
+        overrides: &[(&str, &str)],
+    ) -> Self {
         aws_test_env();
         let dir = tempfile::tempdir().unwrap();
         let text = format!(
             "{}\n{extra_toml}",
             config_toml(fake, &dir.path().join("bot.db"), connections)
         );
-        let config = Config::load_from_str(
-            "test.toml",
-            &text,
-            Vec::<(String, String)>::new(),
-            Purpose::Run,
-        )
-        .unwrap_or_else(|e| panic!("test config is invalid: {e}"));
+        let overrides = overrides
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()));
+        let config = Config::load_from_str("test.toml", &text, overrides, Purpose::Run)
+            .unwrap_or_else(|e| panic!("test config is invalid: {e}"));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(chatops_bot::app::run(config, async {
             let _ = stopped.await;
@@ -242,4 +254,24 @@ pub async fn eventually(limit: Duration, what: &str, mut cond: impl FnMut() -> b
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// The ARN of test alarms, without the alarm name.
+pub const ALARM_ARN_PREFIX: &str = "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:";
+
+/// A CloudWatch alarm notification, as CloudWatch publishes it to SNS.
+pub fn cloudwatch_alarm(name: &str, state: &str, old: &str, time: &str, reason: &str) -> String {
+    serde_json::json!({
+        "AlarmName": name, "AlarmDescription": null, "AWSAccountId": "111122223333",
+        "AlarmConfigurationUpdatedTimestamp": "2026-11-01T10:00:00.000+0000",
+        "NewStateValue": state, "NewStateReason": reason, "StateChangeTime": time,
+        "Region": "EU (Ireland)", "AlarmArn": format!("{ALARM_ARN_PREFIX}{name}"), "OldStateValue": old,
+        "OKActions": [], "AlarmActions": [], "InsufficientDataActions": [],
+        "Trigger": {"MetricName": "CPUUtilization", "Namespace": "AWS/EC2", "StatisticType": "Statistic",
+            "Statistic": "AVERAGE", "Unit": null, "Dimensions": [{"value": "i-0abc", "name": "InstanceId"}],
+            "Period": 300, "EvaluationPeriods": 3, "DatapointsToAlarm": 3,
+            "ComparisonOperator": "GreaterThanThreshold", "Threshold": 80.0,
+            "TreatMissingData": "missing", "EvaluateLowSampleCountPercentile": ""}
+    })
+    .to_string()
 }

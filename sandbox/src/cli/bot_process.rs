@@ -192,6 +192,9 @@ app_token = "{app_token}"
 bot_token = "{bot_token}"
 api_url = "{api_url}"
 connections = {connections}
+# The sandbox's Slack does not rate-limit per channel, and demos and benches post many
+# messages into one channel: no per-channel pacing.
+channel_interval = "0s"
 
 [slack.socket]
 stagger = "100ms"
