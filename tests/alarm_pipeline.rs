@@ -10,23 +10,9 @@ use chatops_sandbox::slack::{envelopes, FakeSlack, Target};
 use support::*;
 
 const SECOND: Duration = Duration::from_secs(1);
-const ARN: &str = "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:";
 
-/// A CloudWatch alarm notification, as CloudWatch publishes it to SNS.
 fn alarm(name: &str, state: &str, old: &str, time: &str, reason: &str) -> String {
-    serde_json::json!({
-        "AlarmName": name, "AlarmDescription": null, "AWSAccountId": "111122223333",
-        "AlarmConfigurationUpdatedTimestamp": "2026-11-01T10:00:00.000+0000",
-        "NewStateValue": state, "NewStateReason": reason, "StateChangeTime": time,
-        "Region": "EU (Ireland)", "AlarmArn": format!("{ARN}{name}"), "OldStateValue": old,
-        "OKActions": [], "AlarmActions": [], "InsufficientDataActions": [],
-        "Trigger": {"MetricName": "CPUUtilization", "Namespace": "AWS/EC2", "StatisticType": "Statistic",
-            "Statistic": "AVERAGE", "Unit": null, "Dimensions": [{"value": "i-0abc", "name": "InstanceId"}],
-            "Period": 300, "EvaluationPeriods": 3, "DatapointsToAlarm": 3,
-            "ComparisonOperator": "GreaterThanThreshold", "Threshold": 80.0,
-            "TreatMissingData": "missing", "EvaluateLowSampleCountPercentile": ""}
-    })
-    .to_string()
+    cloudwatch_alarm(name, state, old, time, reason)
 }
 
 struct Sandbox {
@@ -125,7 +111,7 @@ async fn an_alarm_becomes_one_card_that_is_watched_and_resolved_in_place() {
                 "U0CAROL",
                 &root_ts,
                 "alarm.watch",
-                &format!("{ARN}HighCPU"),
+                &format!("{ALARM_ARN_PREFIX}HighCPU"),
             ),
         )
         .await
@@ -176,7 +162,7 @@ async fn an_alarm_becomes_one_card_that_is_watched_and_resolved_in_place() {
                 "U0ALICE",
                 &root_ts,
                 "alarm.watch",
-                &format!("{ARN}HighCPU"),
+                &format!("{ALARM_ARN_PREFIX}HighCPU"),
             ),
         )
         .await
@@ -379,7 +365,7 @@ async fn an_unwatched_alarm_gets_one_nudge_and_a_watched_one_none() {
                 "U0BOB",
                 &watched_root,
                 "alarm.watch",
-                &format!("{ARN}payments-latency"),
+                &format!("{ALARM_ARN_PREFIX}payments-latency"),
             ),
         )
         .await

@@ -1,7 +1,6 @@
 //! The card lifecycle: one card per alarm and channel, updated in place, transitions in its thread.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
@@ -11,8 +10,13 @@ use tracing::{debug, info};
 
 use super::card::{self, CardOptions, CardState, RenderedCard};
 use super::consumer::NotificationSink;
+use super::key_locks::KeyLocks;
 use super::queue::QueueMessage;
 use super::routing::{RouteDecision, Routes};
+use super::storm::{digest_entry, StormSettings, Storms};
+
+mod threads;
+mod watch;
 use super::{parse_sqs_message, Alarm, AlarmState, Event, Notification};
 use crate::slack::interaction::{ChannelId, MessageTs};
 use crate::slack::messenger::Messenger;
@@ -24,6 +28,7 @@ pub struct LifecycleSettings {
     pub reopen_window: Duration,
     pub bedrock_enabled: bool,
     pub reporting_enabled: bool,
+    pub storm: StormSettings,
 }
 
 /// A card becomes flapping once it has been reopened this many times.
@@ -36,25 +41,7 @@ pub struct CardKeeper {
     routes: Routes,
     settings: LifecycleSettings,
     locks: KeyLocks,
-}
-
-/// One async lock per (card key, channel), so two transitions of one alarm never interleave.
-#[derive(Default)]
-struct KeyLocks(Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>);
-
-impl KeyLocks {
-    async fn lock(&self, key: &str, channel: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = {
-            let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            if map.len() > 10_000 {
-                map.retain(|_, l| Arc::strong_count(l) > 1);
-            }
-            map.entry((key.to_owned(), channel.to_owned()))
-                .or_default()
-                .clone()
-        };
-        lock.lock_owned().await
-    }
+    storms: Storms,
 }
 
 fn system_time(at: Option<OffsetDateTime>) -> SystemTime {
@@ -88,6 +75,7 @@ impl CardKeeper {
         settings: LifecycleSettings,
     ) -> Self {
         Self {
+            storms: Storms::new(settings.storm, slack.clone(), store.clone()),
             slack,
             store,
             routes,
@@ -117,12 +105,11 @@ impl CardKeeper {
             }
             let delivered = match &n.event {
                 Event::Alarm(alarm) => self.alarm(&n, alarm, channel, &decision, message).await,
-                // Pipeline cards carry 👀 Watching too, so remember where they are.
-                Event::Pipeline(_) => self.watchable_card(&n, channel, &decision, message).await,
-                _ => self
-                    .post_card(&n, channel, &decision, &CardState::default())
-                    .await
-                    .map(|_| ()),
+                // One card per pipeline execution or custom thread; the rest go to its thread.
+                Event::Pipeline(_) | Event::Custom(_) => {
+                    self.threaded_card(&n, channel, &decision, message).await
+                }
+                _ => self.one_off_card(&n, channel, &decision).await,
             };
             match delivered {
                 Ok(()) => self
@@ -161,35 +148,27 @@ impl CardKeeper {
         Ok(ts)
     }
 
-    /// A card without a lifecycle that can still be watched: one record per card.
-    async fn watchable_card(
+    /// A notification without a lifecycle: its own card, or a line on the storm digest.
+    async fn one_off_card(
         &self,
         n: &Notification,
         channel: &str,
         decision: &RouteDecision,
-        message: &QueueMessage,
     ) -> anyhow::Result<()> {
-        let now = system_time(n.occurred_at());
-        let mut record = CardRecord {
-            alarm_key: card::card_key(n),
-            channel: channel.to_owned(),
-            root_ts: String::new(),
-            state: n.state_label().unwrap_or_default().to_owned(),
-            last_change: now,
-            episode_started: None,
-            resolved_at: None,
-            reopen_count: 0,
-            watchers: vec![],
-            nudged: false,
-            last_body: message.body.clone(),
-            last_attributes: message.attributes.clone(),
-        };
-        let _guard = self.locks.lock(&record.alarm_key, channel).await;
-        record.root_ts = self
-            .post_card(n, channel, decision, &CardState::default())
-            .await?
-            .0;
-        self.store.save_card(&record)
+        let arrived = SystemTime::now();
+        if self.storms.should_fold(channel, arrived)? {
+            let entry = digest_entry(n, n.message_id.clone());
+            self.storms.fold(channel, entry, arrived).await?;
+        } else {
+            self.post_card(n, channel, decision, &CardState::default())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Close storm digests whose storm is over (see `Storms::close_quiet`).
+    pub async fn close_quiet_storms(&self) -> anyhow::Result<usize> {
+        self.storms.close_quiet(SystemTime::now()).await
     }
 
     async fn alarm(
@@ -234,11 +213,19 @@ impl CardKeeper {
                     nudged: false,
                     last_body: message.body.clone(),
                     last_attributes: message.attributes.clone(),
+                    in_digest: false,
                 };
-                record.root_ts = self
-                    .post_card(n, channel, decision, &card_state(&record))
-                    .await?
-                    .0;
+                let arrived = SystemTime::now();
+                if self.storms.should_fold(channel, arrived)? {
+                    let entry = digest_entry(n, key.clone());
+                    record.root_ts = self.storms.fold(channel, entry, arrived).await?;
+                    record.in_digest = true;
+                } else {
+                    record.root_ts = self
+                        .post_card(n, channel, decision, &card_state(&record))
+                        .await?
+                        .0;
+                }
                 self.store.save_card(&record)?;
                 self.record(&record, alarm, None, at)
             }
@@ -276,15 +263,27 @@ impl CardKeeper {
         card.last_body = message.body.clone();
         card.last_attributes = message.attributes.clone();
         let view = card_state(&card);
-        let rendered = card::card(n, &view, &self.options(decision));
         let channel = ChannelId(card.channel.clone());
         let root = MessageTs(card.root_ts.clone());
-        self.slack
-            .update(&channel, &root, &rendered.message)
-            .await
-            .context("Failed to update the card")?;
+        if card.in_digest {
+            let entry = digest_entry(n, card.alarm_key.clone());
+            self.storms
+                .update_line(&card.channel, &card.root_ts, entry)
+                .await?;
+        } else {
+            let rendered = card::card(n, &view, &self.options(decision));
+            self.slack
+                .update(&channel, &root, &rendered.message)
+                .await
+                .context("Failed to update the card")?;
+        }
         if changed {
-            let note = card::transition_note(n, previous.parse().ok(), &view);
+            let before = previous.parse().ok();
+            let note = if card.in_digest {
+                card::digest_transition_note(n, before, &view)
+            } else {
+                card::transition_note(n, before, &view)
+            };
             self.slack
                 .post(&channel, Some(&root), &note)
                 .await
@@ -312,84 +311,6 @@ impl CardKeeper {
             to_state: card.state.clone(),
             reason: alarm.reason.clone(),
         })
-    }
-
-    /// Toggle `user` among the watchers of the card at (`channel`, `root_ts`); returns the watchers.
-    /// The card must be the one at Slack's own message reference. The button's `claimed_key` is
-    /// only used to wait for a card that is still being created (a click right after it appears).
-    pub async fn toggle_watch(
-        &self,
-        channel: &str,
-        root_ts: &str,
-        user: &str,
-        claimed_key: &str,
-    ) -> anyhow::Result<Option<Vec<String>>> {
-        let key = match self.store.card_at(channel, root_ts)? {
-            Some(found) => found.alarm_key,
-            None => claimed_key.to_owned(),
-        };
-        let _guard = self.locks.lock(&key, channel).await;
-        let Some(mut card) = self
-            .store
-            .card(&key, channel)?
-            .filter(|c| c.root_ts == root_ts)
-        else {
-            return Ok(None);
-        };
-        let now_watching = !card.watchers.iter().any(|w| w == user);
-        if now_watching {
-            card.watchers.push(user.to_owned());
-        } else {
-            card.watchers.retain(|w| w != user);
-        }
-        let n = parse_sqs_message(&card.last_body, &card.last_attributes);
-        let decision = self.routes.route(&n);
-        let rendered = card::card(&n, &card_state(&card), &self.options(&decision));
-        let (channel_id, root) = (
-            ChannelId(card.channel.clone()),
-            MessageTs(card.root_ts.clone()),
-        );
-        self.slack
-            .update(&channel_id, &root, &rendered.message)
-            .await
-            .context("Failed to update the card")?;
-        self.store.save_card(&card)?;
-        let note = card::watch_note(user, now_watching, &card.watchers);
-        self.slack
-            .post(&channel_id, Some(&root), &note)
-            .await
-            .context("Failed to post the watch note")?;
-        Ok(Some(card.watchers))
-    }
-
-    /// Post one nudge in the thread of every alarm nobody has watched for `after`. Returns how many.
-    pub async fn nudge_unwatched(&self, after: Duration) -> anyhow::Result<usize> {
-        let due = self.store.unwatched_alarms(SystemTime::now() - after)?;
-        let mut nudged = 0;
-        for found in due {
-            let _guard = self.locks.lock(&found.alarm_key, &found.channel).await;
-            let Some(mut card) = self.store.card(&found.alarm_key, &found.channel)? else {
-                continue;
-            };
-            if card.nudged || !card.watchers.is_empty() || card.state != "ALARM" {
-                continue;
-            }
-            let n = parse_sqs_message(&card.last_body, &card.last_attributes);
-            let decision = self.routes.route(&n);
-            let note = card::nudge(decision.mention.as_deref(), after);
-            let (channel, root) = (
-                ChannelId(card.channel.clone()),
-                MessageTs(card.root_ts.clone()),
-            );
-            self.slack
-                .post(&channel, Some(&root), &note)
-                .await
-                .context("Failed to post a nudge")?;
-            card.nudged = true;
-            self.store.save_card(&card)?;
-            nudged += 1;
-        }
-        Ok(nudged)
     }
 }
 

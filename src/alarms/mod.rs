@@ -17,6 +17,7 @@ pub mod lifecycle;
 pub mod queue;
 pub mod service;
 pub mod sqs;
+pub mod storm;
 
 mod alarm;
 mod alarm_common;
@@ -30,6 +31,7 @@ mod envelope;
 mod eventbridge;
 mod events;
 mod generic;
+mod key_locks;
 mod lenient;
 mod model;
 mod pipeline;

@@ -12,6 +12,7 @@ use super::consumer::{Consumer, ConsumerSettings};
 use super::lifecycle::{CardKeeper, LifecycleSettings};
 use super::routing::Routes;
 use super::sqs::{sdk_config, SqsQueue, MAX_WAIT};
+use super::storm::StormSettings;
 use crate::config::Config;
 use crate::slack::messenger::Messenger;
 use crate::store::cards::CardStore;
@@ -46,6 +47,10 @@ pub async fn start(
         reopen_window: alarms.reopen_window,
         bedrock_enabled: false,
         reporting_enabled: false,
+        storm: StormSettings {
+            threshold: alarms.storm_threshold,
+            window: alarms.storm_window,
+        },
     };
     let keeper = Arc::new(CardKeeper::new(slack, store, routes, settings));
     let consumer = Arc::new(Consumer::new(
@@ -63,6 +68,13 @@ pub async fn start(
     }
     if let Some(after) = alarms.unwatched_nudge {
         tasks.spawn(nudge_loop(keeper.clone(), after, stop.clone()));
+    }
+    if alarms.storm_threshold > 0 {
+        tasks.spawn(storm_loop(
+            keeper.clone(),
+            alarms.storm_window,
+            stop.clone(),
+        ));
     }
     info!(queue = %queue_url, pollers = alarms.pollers, "Alarm pipeline started.");
     Ok(Some(AlarmService { keeper, tasks }))
@@ -94,6 +106,22 @@ async fn nudge_loop(keeper: Arc<CardKeeper>, after: Duration, stop: Cancellation
             _ = tick.tick() => {
                 if let Err(e) = keeper.nudge_unwatched(after).await {
                     error!(error = format!("{e:#}"), "Failed to nudge unwatched alarms.");
+                }
+            }
+        }
+    }
+}
+
+/// Close storm digests once their storm is over.
+async fn storm_loop(keeper: Arc<CardKeeper>, window: Duration, stop: CancellationToken) {
+    let every = (window / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {
+                if let Err(e) = keeper.close_quiet_storms().await {
+                    error!(error = format!("{e:#}"), "Failed to close quiet storm digests.");
                 }
             }
         }

@@ -28,7 +28,7 @@ pub struct AlarmsConfig {
     /// `alarms.unwatched_nudge`: nudge when nobody has reacted this long; `None` (`"0s"`) is off.
     pub unwatched_nudge: Option<Duration>,
     /// `alarms.storm_threshold`: more alarms than this in one channel within `storm_window`
-    /// are posted as a digest. 1..=1000.
+    /// are posted as a digest. 0..=1000; 0 turns storm control off.
     pub storm_threshold: usize,
     /// `alarms.storm_window`.
     pub storm_window: Duration,
@@ -81,7 +81,7 @@ impl AlarmsConfig {
             .or(DEFAULT_UNWATCHED_NUDGE)
             .map(|nudge| Some(nudge).filter(|nudge| !nudge.is_zero()));
         let storm_threshold = table
-            .integer("storm_threshold", within(1..=1000))
+            .integer("storm_threshold", within(0..=1000))
             .or(defaults.storm_threshold);
         let storm_window = table
             .duration("storm_window", nonzero)

@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub use super::digests::{DigestEntry, DigestRecord, DigestStore};
+
 /// One alarm card: where it is and what the lifecycle knows about its alarm.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CardRecord {
@@ -24,6 +26,8 @@ pub struct CardRecord {
     /// The latest notification's SQS body and attributes, so the card can be re-rendered.
     pub last_body: String,
     pub last_attributes: BTreeMap<String, String>,
+    /// The alarm was folded into a storm digest: `root_ts` is the digest's message.
+    pub in_digest: bool,
 }
 
 /// One state transition, for the thread and for reports.
@@ -38,7 +42,7 @@ pub struct Transition {
 }
 
 /// What the alarm pipeline needs from the store.
-pub trait CardStore: Send + Sync + 'static {
+pub trait CardStore: DigestStore + Send + Sync + 'static {
     /// True if this SQS message was already delivered to `channel` (SNS/SQS redelivery).
     fn was_delivered(&self, message_id: &str, channel: &str) -> anyhow::Result<bool>;
     fn mark_delivered(
@@ -48,7 +52,7 @@ pub trait CardStore: Send + Sync + 'static {
         now: SystemTime,
     ) -> anyhow::Result<()>;
     fn card(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Option<CardRecord>>;
-    /// The card whose root message is `root_ts` in `channel`, for button clicks.
+    /// The card (not folded into a digest) whose root message is `root_ts` in `channel`.
     fn card_at(&self, channel: &str, root_ts: &str) -> anyhow::Result<Option<CardRecord>>;
     /// Insert or replace the card of (alarm_key, channel).
     fn save_card(&self, card: &CardRecord) -> anyhow::Result<()>;

@@ -44,6 +44,18 @@ const MIGRATIONS: &[&str] = &[
         reason     TEXT NOT NULL
     );
     CREATE INDEX alarm_history_by_key ON alarm_history (alarm_key, channel, at);",
+    // 3: storm digests: one message per storm and channel; folded cards point at it.
+    "ALTER TABLE alarm_cards ADD COLUMN in_digest INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE storm_digests (
+        channel    TEXT NOT NULL,
+        ts         TEXT NOT NULL,
+        opened_at  INTEGER NOT NULL,
+        last_added INTEGER NOT NULL,
+        closed     INTEGER NOT NULL DEFAULT 0,
+        lines      TEXT NOT NULL,
+        PRIMARY KEY (channel, ts)
+    ) WITHOUT ROWID;
+    CREATE INDEX storm_digests_by_channel ON storm_digests (channel, last_added);",
 ];
 
 /// Bring the database to the latest schema; refuses a database newer than this binary.

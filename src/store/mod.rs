@@ -1,9 +1,11 @@
 //! Durable state behind one `Store` trait; SQLite is the default implementation.
 
 pub mod cards;
+pub mod digests;
 mod migrations;
 mod sqlite;
 mod sqlite_cards;
+mod sqlite_digests;
 
 use std::time::{Duration, SystemTime};
 

@@ -93,14 +93,13 @@ impl Store for SqliteStore {
     }
 
     fn forget_events_before(&self, cutoff: SystemTime) -> anyhow::Result<usize> {
-        Ok(self
-            .with(|c| {
-                c.execute(
-                    "DELETE FROM seen_events WHERE seen_at < ?1",
-                    [unix_millis(cutoff)],
-                )
-            })
-            .context("Failed to prune event ids")?)
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM seen_events WHERE seen_at < ?1",
+                [unix_millis(cutoff)],
+            )
+        })
+        .context("Failed to prune event ids")
     }
 }
 

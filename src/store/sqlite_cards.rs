@@ -10,7 +10,7 @@ use super::SqliteStore;
 
 const CARD_COLUMNS: &str =
     "alarm_key, channel, root_ts, state, last_change, episode_started, resolved_at, \
-     reopen_count, watchers, nudged, last_body, last_attributes";
+     reopen_count, watchers, nudged, last_body, last_attributes, in_digest";
 
 fn card_from_row(row: &Row<'_>) -> rusqlite::Result<CardRecord> {
     let watchers: String = row.get(8)?;
@@ -28,6 +28,7 @@ fn card_from_row(row: &Row<'_>) -> rusqlite::Result<CardRecord> {
         nudged: row.get(9)?,
         last_body: row.get(10)?,
         last_attributes: serde_json::from_str(&attributes).unwrap_or_default(),
+        in_digest: row.get(12)?,
     })
 }
 
@@ -72,7 +73,7 @@ impl CardStore for SqliteStore {
 
     fn card_at(&self, channel: &str, root_ts: &str) -> anyhow::Result<Option<CardRecord>> {
         let sql =
-            format!("SELECT {CARD_COLUMNS} FROM alarm_cards WHERE channel = ?1 AND root_ts = ?2");
+            format!("SELECT {CARD_COLUMNS} FROM alarm_cards WHERE channel = ?1 AND root_ts = ?2 AND in_digest = 0");
         self.with(|c| {
             c.prepare_cached(&sql)?
                 .query_row(params![channel, root_ts], card_from_row)
@@ -84,7 +85,7 @@ impl CardStore for SqliteStore {
     fn save_card(&self, card: &CardRecord) -> anyhow::Result<()> {
         let watchers = serde_json::to_string(&card.watchers)?;
         let attributes = serde_json::to_string(&card.last_attributes)?;
-        let sql = format!("INSERT OR REPLACE INTO alarm_cards ({CARD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+        let sql = format!("INSERT OR REPLACE INTO alarm_cards ({CARD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
         self.with(|c| {
             c.prepare_cached(&sql)?.execute(params![
                 card.alarm_key,
@@ -99,6 +100,7 @@ impl CardStore for SqliteStore {
                 card.nudged,
                 card.last_body,
                 attributes,
+                card.in_digest,
             ])
         })
         .context("Failed to save an alarm card")?;
@@ -145,7 +147,7 @@ impl CardStore for SqliteStore {
     fn unwatched_alarms(&self, started_before: SystemTime) -> anyhow::Result<Vec<CardRecord>> {
         let sql = format!(
             "SELECT {CARD_COLUMNS} FROM alarm_cards WHERE state = 'ALARM' AND watchers = '[]' AND nudged = 0 \
-             AND episode_started IS NOT NULL AND episode_started <= ?1"
+             AND in_digest = 0 AND episode_started IS NOT NULL AND episode_started <= ?1"
         );
         self.with(|c| {
             c.prepare_cached(&sql)?
@@ -186,6 +188,7 @@ mod tests {
             nudged: false,
             last_body: "{}".into(),
             last_attributes: [("team".to_owned(), "ops".to_owned())].into(),
+            in_digest: false,
         }
     }
 

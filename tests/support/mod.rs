@@ -1,6 +1,8 @@
 //! Shared harness: a fake Slack on loopback, and the bot wired to it (in-process or as a child process).
 #![allow(dead_code)]
 
+pub mod alarm_sandbox;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -273,6 +273,16 @@ impl FakeSlack {
         self.shared.faults.add(method, fault, times);
     }
 
+    /// Every call of `methods` (`*`: any method) fails with `fault` for the next `duration`:
+    /// an outage, as opposed to a number of failed calls.
+    pub fn outage(&self, methods: &[&str], fault: HttpFault, duration: Duration) {
+        self.shared.note(
+            TimelineKind::Fault,
+            format!("{} will get {fault} for {duration:?}", methods.join(", ")),
+        );
+        self.shared.faults.add_outage(methods, fault, duration);
+    }
+
     /// `apps.connections.open` answers `{"ok":false,"error":err}` until cleared with `None`.
     pub fn set_open_error(&self, err: Option<&str>) {
         let text = match err {

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::slack::timeline::lock;
 
@@ -36,9 +36,18 @@ impl std::fmt::Display for HttpFault {
 }
 
 /// Pending faults per method (`*` matches every method); each fault fires a set number of times.
+/// Outages answer every call of their methods with one fault until they end.
 #[derive(Debug, Default)]
 pub(crate) struct FaultTable {
     pending: Mutex<HashMap<String, VecDeque<(HttpFault, u32)>>>,
+    outages: Mutex<Vec<Outage>>,
+}
+
+#[derive(Debug)]
+struct Outage {
+    methods: Vec<String>,
+    fault: HttpFault,
+    until: Instant,
 }
 
 impl FaultTable {
@@ -52,8 +61,31 @@ impl FaultTable {
             .push_back((fault, times));
     }
 
-    /// Takes the next fault for `method` (a method-specific fault before a `*` one).
+    /// Every call of `methods` (`*`: any) gets `fault` for the next `duration`.
+    pub(crate) fn add_outage(&self, methods: &[&str], fault: HttpFault, duration: Duration) {
+        lock(&self.outages).push(Outage {
+            methods: methods.iter().map(|m| m.to_string()).collect(),
+            fault,
+            until: Instant::now() + duration,
+        });
+    }
+
+    /// Takes the fault for this call of `method`: an outage's, else the next pending one (a
+    /// method-specific fault before a `*` one).
     pub(crate) fn take(&self, method: &str) -> Option<HttpFault> {
+        {
+            let mut outages = lock(&self.outages);
+            if !outages.is_empty() {
+                let now = Instant::now();
+                outages.retain(|outage| outage.until > now);
+                let hit = outages
+                    .iter()
+                    .find(|outage| outage.methods.iter().any(|m| m == method || m == "*"));
+                if let Some(outage) = hit {
+                    return Some(outage.fault.clone());
+                }
+            }
+        }
         let mut pending = lock(&self.pending);
         if pending.is_empty() {
             return None;
@@ -109,5 +141,22 @@ mod tests {
         );
         assert_eq!(table.take("chat.postMessage"), None);
         assert_eq!(table.take("auth.test"), None);
+    }
+
+    #[test]
+    fn an_outage_hits_its_methods_until_it_ends() {
+        let table = FaultTable::default();
+        table.add_outage(
+            &["chat.postMessage", "chat.update"],
+            HttpFault::ServerError,
+            Duration::from_millis(200),
+        );
+        for _ in 0..3 {
+            assert_eq!(table.take("chat.postMessage"), Some(HttpFault::ServerError));
+            assert_eq!(table.take("chat.update"), Some(HttpFault::ServerError));
+        }
+        assert_eq!(table.take("auth.test"), None);
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(table.take("chat.postMessage"), None);
     }
 }

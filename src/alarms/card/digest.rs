@@ -116,7 +116,7 @@ pub fn digest(lines: &[DigestLine], window: Duration) -> RenderedCard {
     }
     if hidden > 0 {
         b.context(vec![Mrkdwn::trusted(format!(
-            "… and {hidden} more: full list in thread."
+            "… and {hidden} more: the full list goes to the thread when the storm ends."
         ))]);
     }
     b.context(vec![Mrkdwn::trusted(

@@ -32,7 +32,7 @@ use super::model::{Event, Notification};
 pub use builder::{MAX_HEADER_CHARS, MAX_OVERFLOW_SECTIONS};
 pub use console::console_url;
 pub use digest::{digest, DigestLine};
-pub use notes::{nudge, transition_note, watch_note};
+pub use notes::{digest_transition_note, nudge, transition_note, watch_note};
 pub use text::{
     format_clock, format_duration, format_time, is_user_group_id, is_user_id, mrkdwn_plain,
     plain_text, FULL_TEXT_IN_THREAD,

@@ -24,6 +24,25 @@ pub fn transition_note(
     previous: Option<AlarmState>,
     state: &super::CardState,
 ) -> Message {
+    transition(n, previous, state, false)
+}
+
+/// The same note in a storm digest's thread, where many alarms share one thread: it names the
+/// alarm or pipeline, e.g. `✅ *checkout-db-cpu* ALARM → OK at 14:05:44 UTC`.
+pub fn digest_transition_note(
+    n: &Notification,
+    previous: Option<AlarmState>,
+    state: &super::CardState,
+) -> Message {
+    transition(n, previous, state, true)
+}
+
+fn transition(
+    n: &Notification,
+    previous: Option<AlarmState>,
+    state: &super::CardState,
+    named: bool,
+) -> Message {
     let at = n
         .occurred_at()
         .map(|at| format!(" at {}", format_clock(at)))
@@ -35,7 +54,12 @@ pub fn transition_note(
                 Some(before) if before != alarm.state => format!("{before} → {}", alarm.state),
                 _ => alarm.state.to_string(),
             };
-            let mut line = format!("{emoji} *{change}*{at}");
+            let mut line = if named {
+                let name = esc(&one_line(&alarm.name, 150));
+                format!("{emoji} *{name}* {change}{at}")
+            } else {
+                format!("{emoji} *{change}*{at}")
+            };
             if alarm.state == AlarmState::Ok {
                 if let Some(fired) = state.resolved_after {
                     line.push_str(&format!(", resolved after {}", format_duration(fired)));
@@ -52,7 +76,12 @@ pub fn transition_note(
         }
         Event::Pipeline(p) => {
             let (emoji, _) = pipeline_look(p.outcome());
-            let mut line = format!("{emoji} *{}*{at}", esc(&one_line(&p.status, 60)));
+            let mut line = if named {
+                let name = esc(&one_line(&p.name, 150));
+                format!("{emoji} *{name}* {}{at}", esc(&one_line(&p.status, 60)))
+            } else {
+                format!("{emoji} *{}*{at}", esc(&one_line(&p.status, 60)))
+            };
             for (label, value) in [("stage", &p.stage), ("action", &p.action)] {
                 if let Some(value) = value {
                     line.push_str(&format!(" · {label} {}", esc(&one_line(value, 100))));

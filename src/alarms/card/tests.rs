@@ -317,7 +317,8 @@ fn digest_counts_worst_first_and_moves_long_lists_to_the_thread() {
     assert!(section_texts(&overflow)
         .concat()
         .contains("alarm-399 — ALARM"));
-    let note = Mrkdwn::trusted("… and 300 more: full list in thread.");
+    let note =
+        Mrkdwn::trusted("… and 300 more: the full list goes to the thread when the storm ends.");
     assert!(rendered
         .message
         .blocks

@@ -1,0 +1,88 @@
+//! 👀 Watching toggles and the "nobody is watching" nudge.
+
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+
+use super::{card, card_state, parse_sqs_message, CardKeeper};
+use crate::slack::interaction::{ChannelId, MessageTs};
+
+impl CardKeeper {
+    /// Toggle `user` among the watchers of the card at (`channel`, `root_ts`); returns the watchers.
+    /// The card must be the one at Slack's own message reference. The button's `claimed_key` is
+    /// only used to wait for a card that is still being created (a click right after it appears).
+    pub async fn toggle_watch(
+        &self,
+        channel: &str,
+        root_ts: &str,
+        user: &str,
+        claimed_key: &str,
+    ) -> anyhow::Result<Option<Vec<String>>> {
+        let key = match self.store.card_at(channel, root_ts)? {
+            Some(found) => found.alarm_key,
+            None => claimed_key.to_owned(),
+        };
+        let _guard = self.locks.lock(&key, channel).await;
+        let Some(mut card) = self
+            .store
+            .card(&key, channel)?
+            .filter(|c| c.root_ts == root_ts)
+        else {
+            return Ok(None);
+        };
+        let now_watching = !card.watchers.iter().any(|w| w == user);
+        if now_watching {
+            card.watchers.push(user.to_owned());
+        } else {
+            card.watchers.retain(|w| w != user);
+        }
+        let n = parse_sqs_message(&card.last_body, &card.last_attributes);
+        let decision = self.routes.route(&n);
+        let rendered = card::card(&n, &card_state(&card), &self.options(&decision));
+        let (channel_id, root) = (
+            ChannelId(card.channel.clone()),
+            MessageTs(card.root_ts.clone()),
+        );
+        self.slack
+            .update(&channel_id, &root, &rendered.message)
+            .await
+            .context("Failed to update the card")?;
+        self.store.save_card(&card)?;
+        let note = card::watch_note(user, now_watching, &card.watchers);
+        self.slack
+            .post(&channel_id, Some(&root), &note)
+            .await
+            .context("Failed to post the watch note")?;
+        Ok(Some(card.watchers))
+    }
+
+    /// Post one nudge in the thread of every alarm nobody has watched for `after`. Returns how many.
+    pub async fn nudge_unwatched(&self, after: Duration) -> anyhow::Result<usize> {
+        let due = self.store.unwatched_alarms(SystemTime::now() - after)?;
+        let mut nudged = 0;
+        for found in due {
+            let _guard = self.locks.lock(&found.alarm_key, &found.channel).await;
+            let Some(mut card) = self.store.card(&found.alarm_key, &found.channel)? else {
+                continue;
+            };
+            if card.nudged || !card.watchers.is_empty() || card.state != "ALARM" {
+                continue;
+            }
+            let n = parse_sqs_message(&card.last_body, &card.last_attributes);
+            let decision = self.routes.route(&n);
+            let note = card::nudge(decision.mention.as_deref(), after);
+            let (channel, root) = (
+                ChannelId(card.channel.clone()),
+                MessageTs(card.root_ts.clone()),
+            );
+            self.slack
+                .post(&channel, Some(&root), &note)
+                .await
+                .context("Failed to post a nudge")?;
+            card.nudged = true;
+            self.store.save_card(&card)?;
+            nudged += 1;
+        }
+        Ok(nudged)
+    }
+}

@@ -1,0 +1,95 @@
+//! The bot in-process with the alarm pipeline on the fake SQS, and helpers to read what it posted.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chatops_sandbox::aws::FakeSqs;
+use chatops_sandbox::slack::{FakeSlack, StoredMessage};
+
+use super::{cloudwatch_alarm, fake_slack, RunningBot};
+
+const SECOND: Duration = Duration::from_secs(1);
+/// `alarms.default_channel`.
+pub const CHANNEL: &str = "C0ALERTS01";
+
+pub struct AlarmSandbox {
+    pub slack: FakeSlack,
+    pub sqs: FakeSqs,
+    pub queue: String,
+    pub bot: RunningBot,
+}
+
+impl AlarmSandbox {
+    /// The bot with `[alarms]` on a fresh fake SQS queue, posting to `CHANNEL` by default.
+    pub async fn start(alarms_toml: &str, overrides: &[(&str, &str)]) -> Self {
+        let slack = fake_slack().await;
+        let sqs = FakeSqs::start().await.unwrap();
+        let queue = sqs
+            .create_queue("chatops-alarms", 30 * SECOND, None)
+            .unwrap();
+        let extra = format!(
+            r#"
+[aws]
+region = "eu-west-1"
+endpoint_url = "{endpoint}"
+
+[alarms]
+queue_url = "{queue}"
+default_channel = "{CHANNEL}"
+unwatched_nudge = "0s"
+{alarms_toml}
+"#,
+            endpoint = sqs.endpoint_url(),
+        );
+        let bot = RunningBot::start_with_env(&slack, 1, &extra, overrides).await;
+        slack.wait_for_connections(1, 5 * SECOND).await.unwrap();
+        Self {
+            slack,
+            sqs,
+            queue,
+            bot,
+        }
+    }
+
+    pub fn publish(&self, name: &str, state: &str, old: &str, time: &str) {
+        let body = cloudwatch_alarm(name, state, old, time, "Threshold Crossed: test");
+        let subject = format!("{state}: \"{name}\" in EU (Ireland)");
+        self.sqs
+            .publish_sns(&self.queue, Some(&subject), &body, BTreeMap::new(), false)
+            .unwrap();
+    }
+
+    /// Publish any payload (EventBridge, custom, …) through SNS, without a subject.
+    pub fn publish_body(&self, body: &str) {
+        self.sqs
+            .publish_sns(&self.queue, None, body, BTreeMap::new(), false)
+            .unwrap();
+    }
+
+    /// The bot's messages in the channel as they are now (updates applied), top level only.
+    pub fn top_level(&self) -> Vec<StoredMessage> {
+        self.slack
+            .messages(CHANNEL)
+            .into_iter()
+            .filter(|m| m.thread_ts.is_none())
+            .collect()
+    }
+
+    pub fn thread(&self, root: &str) -> Vec<StoredMessage> {
+        self.slack
+            .messages(CHANNEL)
+            .into_iter()
+            .filter(|m| m.thread_ts.as_deref() == Some(root))
+            .collect()
+    }
+}
+
+/// Everything a message shows: its fallback text, blocks and attachments.
+pub fn shown(m: &StoredMessage) -> String {
+    format!(
+        "{}\n{}\n{}",
+        m.text,
+        m.blocks.clone().unwrap_or_default(),
+        m.attachments.clone().unwrap_or_default()
+    )
+}
