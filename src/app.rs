@@ -55,7 +55,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let socket = &config.slack.socket;
     let dispatcher = Dispatcher::new(
         Arc::new(Router::new(ctx)),
-        Arc::new(StoreLedger(store.clone())),
+        Arc::new(StoreLedger::new(store.clone())?),
         socket.max_handlers,
         metrics.clone(),
     );

@@ -2,6 +2,7 @@
 
 pub mod cards;
 pub mod digests;
+mod ledger;
 mod migrations;
 mod sqlite;
 mod sqlite_cards;
@@ -9,26 +10,23 @@ mod sqlite_digests;
 
 use std::time::{Duration, SystemTime};
 
+pub use ledger::StoreLedger;
 pub use sqlite::SqliteStore;
-
-use crate::slack::socket::dispatch::EventLedger;
 
 /// Everything the bot must remember across restarts.
 pub trait Store: Send + Sync + 'static {
     /// Record that the Events API delivery `event_id` was seen at `now`; true if it is the first time.
     fn record_event(&self, event_id: &str, now: SystemTime) -> anyhow::Result<bool>;
+    /// `record_event` for many ids at once (one transaction): whether each was new, in order.
+    fn record_events(&self, event_ids: &[&str], now: SystemTime) -> anyhow::Result<Vec<bool>> {
+        event_ids
+            .iter()
+            .map(|id| self.record_event(id, now))
+            .collect()
+    }
     /// Forget event ids seen before `cutoff`. Returns how many were removed.
     fn forget_events_before(&self, cutoff: SystemTime) -> anyhow::Result<usize>;
 }
 
 /// How long event ids are kept for deduplication. Slack retries within minutes; keep an hour.
 pub const EVENT_ID_RETENTION: Duration = Duration::from_secs(60 * 60);
-
-/// Adapts any `Store` to the Socket Mode dispatcher's dedupe interface.
-pub struct StoreLedger<S: ?Sized>(pub std::sync::Arc<S>);
-
-impl<S: Store + ?Sized> EventLedger for StoreLedger<S> {
-    fn first_delivery(&self, event_id: &str) -> anyhow::Result<bool> {
-        self.0.record_event(event_id, SystemTime::now())
-    }
-}

@@ -92,6 +92,25 @@ impl Store for SqliteStore {
         Ok(inserted == 1)
     }
 
+    fn record_events(&self, event_ids: &[&str], now: SystemTime) -> anyhow::Result<Vec<bool>> {
+        let at = unix_millis(now);
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            let firsts = {
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO seen_events (event_id, seen_at) VALUES (?1, ?2)",
+                )?;
+                event_ids
+                    .iter()
+                    .map(|id| insert.execute(params![id, at]).map(|n| n == 1))
+                    .collect::<rusqlite::Result<Vec<bool>>>()?
+            };
+            tx.commit()?;
+            Ok(firsts)
+        })
+        .context("Failed to record a batch of event ids")
+    }
+
     fn forget_events_before(&self, cutoff: SystemTime) -> anyhow::Result<usize> {
         self.with(|c| {
             c.execute(

@@ -196,7 +196,7 @@ impl RunningClient {
         let store = Arc::new(SqliteStore::in_memory().unwrap());
         let dispatcher = Dispatcher::new(
             handler,
-            Arc::new(StoreLedger(store)),
+            Arc::new(StoreLedger::new(store).unwrap()),
             max_handlers,
             metrics.clone(),
         );

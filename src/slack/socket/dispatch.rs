@@ -23,9 +23,10 @@ pub trait InteractionHandler: Send + Sync + 'static {
 }
 
 /// Remembers which Events API deliveries were handled, across connections and restarts.
+#[async_trait]
 pub trait EventLedger: Send + Sync + 'static {
     /// Record `event_id`; true if this is its first delivery.
-    fn first_delivery(&self, event_id: &str) -> anyhow::Result<bool>;
+    async fn first_delivery(&self, event_id: &str) -> anyhow::Result<bool>;
 }
 
 /// Cheap to clone; every connection holds one.
@@ -222,7 +223,7 @@ impl Work {
             interaction,
         } = parsed;
         if let Some(event_id) = &event_id {
-            match self.ledger.first_delivery(event_id) {
+            match self.ledger.first_delivery(event_id).await {
                 Ok(true) => {}
                 Ok(false) => {
                     self.metrics.duplicates_skipped.inc();
