@@ -14,7 +14,7 @@ use aws_sdk_sqs::types::{
     SendMessageBatchRequestEntry,
 };
 use aws_sdk_sqs::Client;
-use chatops_sandbox::aws::{FakeSqs, SqsFault, DEFAULT_TOPIC_ARN};
+use chatops_sandbox::aws::{notification_body, FakeSqs, SqsFault, DEFAULT_TOPIC_ARN};
 use md5::{Digest, Md5};
 use serde_json::Value;
 use tokio::time::Instant;
@@ -460,5 +460,47 @@ async fn shutdown_ends_a_long_poll_in_progress() -> anyhow::Result<()> {
     let (waited, outcome) = tokio::time::timeout(Duration::from_secs(5), poll).await??;
     assert_between(waited, 400, 4_000);
     assert!(outcome.map_or(true, |got| got.is_empty()));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_batch_held_until_an_instant_wakes_waiting_long_polls_at_that_instant(
+) -> anyhow::Result<()> {
+    let fake = FakeSqs::start().await?;
+    let sqs = client(&fake).await;
+    let url = fake.create_queue("burst", Duration::from_secs(30), None)?;
+    let poll = {
+        let (sqs, url) = (sqs.clone(), url.clone());
+        tokio::spawn(async move { timed(receive(&sqs, &url, 10, None)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let at = Instant::now() + Duration::from_millis(600);
+    let bodies: Vec<String> = (0..25)
+        .map(|i| notification_body(Some("ALARM"), &format!(r#"{{"AlarmName":"burst-{i}"}}"#)))
+        .collect();
+    let ids = fake.send_batch_visible_at(&url, bodies, at)?;
+    assert_eq!(ids.len(), 25);
+    assert_eq!(fake.visible(&url)?, 0, "held back until the instant");
+    let (waited, got) = tokio::time::timeout(Duration::from_secs(5), poll).await??;
+    let got = got?;
+    assert!(Instant::now() >= at);
+    assert_between(waited, 750, 3_000);
+    assert_eq!(got.len(), 10);
+    let envelope: Value = serde_json::from_str(got[0].body().unwrap_or_default())?;
+    assert_eq!(envelope["Type"], "Notification");
+    assert_eq!(envelope["TopicArn"], DEFAULT_TOPIC_ARN);
+    assert_eq!(envelope["Message"], r#"{"AlarmName":"burst-0"}"#);
+    assert!(ids.iter().all(|id| fake.visible_at(id) == Some(at)));
+    assert_eq!(fake.visible(&url)?, 15);
+    let late = fake.send_batch_visible_at(&url, vec!["now".into()], Instant::now())?;
+    assert_eq!(late.len(), 1);
+    assert_eq!(
+        fake.visible(&url)?,
+        16,
+        "an instant already past means visible at once"
+    );
+    assert!(fake
+        .send_batch_visible_at("missing", vec!["x".into()], at)
+        .is_err());
     Ok(())
 }

@@ -78,6 +78,33 @@ impl FakeSqs {
         Ok(stored.id)
     }
 
+    /// Puts `bodies` (without attributes) into a queue under one lock, every one hidden until
+    /// `visible_at`, so they all become receivable in the same instant and long polls wake then
+    /// (a benchmark's burst). An instant already past makes them visible at once. Returns the
+    /// message ids in the order of `bodies`.
+    pub fn send_batch_visible_at(
+        &self,
+        queue: &str,
+        bodies: Vec<String>,
+        visible_at: Instant,
+    ) -> anyhow::Result<Vec<String>> {
+        let now = Instant::now();
+        let delay = visible_at.saturating_duration_since(now);
+        let batch = bodies
+            .into_iter()
+            .map(|body| NewMessage {
+                body,
+                attributes: BTreeMap::new(),
+                delay: Some(delay),
+                trace_header: None,
+            })
+            .collect();
+        let stored = self
+            .shared
+            .with_state(|state| state.send_many(queue, batch, now))?;
+        Ok(stored.into_iter().map(|message| message.id).collect())
+    }
+
     /// Delivers `message` as SNS would from `DEFAULT_TOPIC_ARN`: wrapped in a Notification
     /// envelope, or bare with the attributes as SQS message attributes when `raw`.
     pub fn publish_sns(

@@ -48,7 +48,7 @@ pub use error::SqsError;
 pub use faults::SqsFault;
 pub use history::{MessageHistory, ReceiveLatency, ReceiveRecord};
 pub use record::{SqsCall, SqsTimelineEntry, SqsTimelineKind};
-pub use sns::DEFAULT_TOPIC_ARN;
+pub use sns::{notification_body, DEFAULT_TOPIC_ARN};
 
 use record::SqsTimelineKind as Kind;
 use shared::Shared;

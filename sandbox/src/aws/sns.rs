@@ -56,6 +56,20 @@ pub(crate) fn notification_envelope(
     Value::Object(envelope).to_string()
 }
 
+/// The body SNS puts into a subscribed queue with raw delivery off: a Notification envelope from
+/// `DEFAULT_TOPIC_ARN` with a fresh SNS `MessageId`, for seeding with
+/// `FakeSqs::send_batch_visible_at`.
+pub fn notification_body(subject: Option<&str>, message: &str) -> String {
+    notification_envelope(
+        DEFAULT_TOPIC_ARN,
+        &ids::uuid(),
+        subject,
+        message,
+        &BTreeMap::new(),
+        SystemTime::now(),
+    )
+}
+
 /// `arn:aws:sqs:REGION:ACCOUNT:NAME`.
 pub(crate) fn queue_arn(name: &str) -> String {
     format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}")

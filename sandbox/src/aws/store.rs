@@ -145,9 +145,37 @@ impl SqsState {
         new: NewMessage,
         now: Instant,
     ) -> Result<StoredMessage, SqsError> {
+        self.queue_mut(url_or_name, now)?;
+        self.enqueue_new(url_or_name, new, now)
+    }
+
+    /// Sends several messages to one queue, settling it once rather than once per message.
+    pub(crate) fn send_many(
+        &mut self,
+        url_or_name: &str,
+        batch: Vec<NewMessage>,
+        now: Instant,
+    ) -> Result<Vec<StoredMessage>, SqsError> {
+        self.queue_mut(url_or_name, now)?;
+        batch
+            .into_iter()
+            .map(|new| self.enqueue_new(url_or_name, new, now))
+            .collect()
+    }
+
+    /// Adds a message to a queue already settled as of `now`.
+    fn enqueue_new(
+        &mut self,
+        url_or_name: &str,
+        new: NewMessage,
+        now: Instant,
+    ) -> Result<StoredMessage, SqsError> {
         let seq = self.next_seq + 1;
         let sent_epoch_ms = epoch_millis(SystemTime::now());
-        let queue = self.queue_mut(url_or_name, now)?;
+        let queue = self
+            .queues
+            .get_mut(queue_name_of(url_or_name))
+            .ok_or_else(SqsError::queue_does_not_exist)?;
         let size = new.body.len()
             + new
                 .attributes

@@ -1,10 +1,11 @@
 //! `chatops-sandbox bench`: Socket Mode ack latency, throughput, CPU and memory of the real bot
 //! against a minimal "floor" client, both as child processes talking to the fake Slack.
 
-mod phase;
-mod report;
-mod subject;
-mod summary;
+pub(super) mod phase;
+pub(super) mod report;
+mod report_file;
+pub(super) mod subject;
+pub(super) mod summary;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -110,9 +111,9 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         .iter()
         .any(|r| r.kind == SubjectKind::Bot && !r.exit.success());
     if args.out.as_os_str() != "-" {
-        let analysis = report::kept_analysis(&args.out);
-        let document = report::document(&setup, &machine, &tables, &analysis);
-        std::fs::write(&args.out, document)
+        let old = report::read_report(&args.out)?;
+        let section = report::document(&setup, &machine, &tables);
+        std::fs::write(&args.out, report::updated_file(&old, &section))
             .with_context(|| format!("writing {}", args.out.display()))?;
         println!("Wrote {}", args.out.display());
     }

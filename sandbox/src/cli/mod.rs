@@ -1,6 +1,7 @@
 //! Command-line interface of the `chatops-sandbox` binary: one module per subcommand.
 
 mod bench;
+mod bench_alarms;
 pub mod bot_process;
 mod demo;
 mod floor_client;
@@ -9,6 +10,7 @@ mod serve;
 use clap::{Parser, Subcommand};
 
 pub use bench::BenchArgs;
+pub use bench_alarms::{AlarmFloorArgs, BenchAlarmsArgs};
 pub use demo::DemoArgs;
 pub use floor_client::FloorClientArgs;
 pub use serve::ServeArgs;
@@ -34,6 +36,11 @@ pub enum Command {
     /// The benchmark's minimal Socket Mode client (started by `bench`).
     #[command(hide = true)]
     FloorClient(FloorClientArgs),
+    /// Measure alarms/s, CPU per alarm and SQS → Slack latency of the bot against a floor consumer.
+    BenchAlarms(BenchAlarmsArgs),
+    /// The alarm benchmark's minimal SQS-to-Slack consumer (started by `bench-alarms`).
+    #[command(hide = true)]
+    AlarmFloor(AlarmFloorArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand on a Tokio runtime.
@@ -47,5 +54,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Demo(args) => runtime.block_on(demo::demo(args)),
         Command::Bench(args) => runtime.block_on(bench::bench(args)),
         Command::FloorClient(args) => runtime.block_on(floor_client::floor_client(args)),
+        Command::BenchAlarms(args) => runtime.block_on(bench_alarms::bench_alarms(args)),
+        Command::AlarmFloor(args) => runtime.block_on(bench_alarms::alarm_floor(args)),
     }
 }

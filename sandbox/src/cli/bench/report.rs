@@ -1,15 +1,19 @@
 //! The benchmark report: machine facts and Markdown tables, written to docs/benchmarks.md and stdout.
 
 use std::fmt::Write as _;
-use std::path::Path;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::phase::{Workload, MENTION_TEXT};
+pub use super::report_file::{marked, read_report, replace_marked};
 use super::summary::{kib_to_mb, ms, PhaseMedians, RunResult, Summary, TARGET_BURST_SHARE};
 
-/// The heading of the hand-written section that survives a rewrite of the report.
+/// The heading of the hand-written section that follows this bench's section in the report.
 pub const ANALYSIS_HEADING: &str = "## Analysis";
+/// The markers around the part of the report file this bench rewrites; the rest is kept.
+pub const SECTION_BEGIN: &str = "<!-- bench-socket:begin -->";
+/// See [`SECTION_BEGIN`].
+pub const SECTION_END: &str = "<!-- bench-socket:end -->";
 
 /// The run's parameters, as given on the command line.
 #[derive(Debug, Clone)]
@@ -265,14 +269,14 @@ fn phase_table(
     }
 }
 
-/// The whole Markdown file; `analysis` is the kept hand-written section (with its heading).
-pub fn document(setup: &Setup, machine: &Machine, tables: &str, analysis: &str) -> String {
+/// This bench's section of the Markdown file (without its markers).
+pub fn document(setup: &Setup, machine: &Machine, tables: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Socket Mode ack benchmark\n");
     let _ = writeln!(
         out,
-        "Measured on {} (UTC) by `chatops-sandbox bench`. The bench rewrites this file on every run, \
-         keeping only the \"Analysis\" section at the end.\n",
+        "Measured on {} (UTC) by `chatops-sandbox bench`. The bench rewrites this section (between \
+         its markers) on every run and keeps the rest of the file, such as the \"Analysis\" below.\n",
         machine.date
     );
     if setup.workload == Workload::Ignored {
@@ -336,20 +340,28 @@ pub fn document(setup: &Setup, machine: &Machine, tables: &str, analysis: &str) 
         rate = thousands(setup.rate),
         repeats = setup.repeats,
     );
-    let _ = writeln!(out, "{text}");
-    out.push_str(analysis.trim_end());
+    out.push_str(text.trim_end());
     out.push('\n');
     out
 }
 
-/// The kept section of an existing report, or a fresh empty one.
-pub fn kept_analysis(path: &Path) -> String {
-    let old = std::fs::read_to_string(path).unwrap_or_default();
+/// The new report file: this bench's marked section replaced and everything else kept. In a file
+/// from before the markers, the generated part is what precedes the "Analysis" heading.
+pub fn updated_file(old: &str, section: &str) -> String {
+    if let Some(updated) = replace_marked(old, SECTION_BEGIN, SECTION_END, section) {
+        return updated;
+    }
+    let ours = marked(SECTION_BEGIN, SECTION_END, section);
+    let placeholder = format!(
+        "{ANALYSIS_HEADING}\n\nHand-written notes on these results go here; the bench keeps them.\n"
+    );
+    if old.starts_with(ANALYSIS_HEADING) {
+        return format!("{ours}\n{old}");
+    }
     match old.find(&format!("\n{ANALYSIS_HEADING}")) {
-        Some(at) => old[at + 1..].to_string(),
-        None => format!(
-            "{ANALYSIS_HEADING}\n\nHand-written notes on these results go here; the bench keeps this section.\n"
-        ),
+        Some(at) => format!("{ours}\n{}", &old[at + 1..]),
+        None if old.trim().is_empty() => format!("{ours}\n{placeholder}"),
+        None => format!("{ours}\n{placeholder}\n{old}"),
     }
 }
 
@@ -384,6 +396,28 @@ mod tests {
         assert_eq!(utc_date(leap_day), "2000-02-29");
         let new_year = UNIX_EPOCH + Duration::from_secs(1_735_689_600);
         assert_eq!(utc_date(new_year), "2025-01-01");
+    }
+
+    #[test]
+    fn a_second_run_replaces_the_section_of_the_first() {
+        let twice = updated_file(&updated_file("", "first"), "second");
+        assert!(twice.starts_with(&marked(SECTION_BEGIN, SECTION_END, "second")));
+        assert_eq!(twice.matches(ANALYSIS_HEADING).count(), 1);
+    }
+
+    #[test]
+    fn a_report_from_before_the_markers_keeps_its_analysis_and_what_follows() {
+        let old = "# Socket Mode ack benchmark\n\nold tables\n\n## Analysis\n\nnotes\n\n\
+                   <!-- bench-alarms:begin -->\nalarms\n<!-- bench-alarms:end -->\n";
+        let new = updated_file(old, "# Socket Mode ack benchmark\n\nnew tables");
+        assert!(!new.contains("old tables"));
+        assert!(new.starts_with(SECTION_BEGIN));
+        assert!(new.contains("new tables\n<!-- bench-socket:end -->\n\n## Analysis\n\nnotes"));
+        assert!(new.ends_with("<!-- bench-alarms:begin -->\nalarms\n<!-- bench-alarms:end -->\n"));
+        let other_only = "<!-- bench-alarms:begin -->\nalarms\n<!-- bench-alarms:end -->\n";
+        let added = updated_file(other_only, "socket");
+        assert!(added.starts_with(SECTION_BEGIN) && added.ends_with(other_only));
+        assert!(added.contains(ANALYSIS_HEADING));
     }
 
     #[test]

@@ -92,19 +92,7 @@ impl Subject {
     /// work triggered by a phase (handlers after the acks) is charged to that phase. Returns the
     /// CPU time at that point and whether it went idle within the limit.
     pub async fn settle(&self, limit: Duration) -> anyhow::Result<(Duration, bool)> {
-        let deadline = Instant::now() + limit;
-        let mut last = self.cpu_time()?;
-        let mut quiet = 0;
-        while Instant::now() < deadline {
-            tokio::time::sleep(IDLE_POLL).await;
-            let now = self.cpu_time()?;
-            quiet = if now == last { quiet + 1 } else { 0 };
-            last = now;
-            if quiet >= IDLE_SAMPLES {
-                return Ok((last, true));
-            }
-        }
-        Ok((last, false))
+        wait_until_idle(self.process(), limit).await
     }
 
     /// SIGTERM, wait for the exit (SIGKILL after `TERMINATE_LIMIT`); the exit status.
@@ -114,6 +102,27 @@ impl Subject {
             Subject::Floor(floor) => floor.terminate(TERMINATE_LIMIT),
         }
     }
+}
+
+/// Waits (at most `limit`) until `process` has used no CPU for a few samples in a row. Returns
+/// the CPU time at that point and whether it went idle within the limit.
+pub async fn wait_until_idle(
+    process: &ChildProcess,
+    limit: Duration,
+) -> anyhow::Result<(Duration, bool)> {
+    let deadline = Instant::now() + limit;
+    let mut last = process.cpu_time()?;
+    let mut quiet = 0;
+    while Instant::now() < deadline {
+        tokio::time::sleep(IDLE_POLL).await;
+        let now = process.cpu_time()?;
+        quiet = if now == last { quiet + 1 } else { 0 };
+        last = now;
+        if quiet >= IDLE_SAMPLES {
+            return Ok((last, true));
+        }
+    }
+    Ok((last, false))
 }
 
 /// Start the floor client (`chatops-sandbox floor-client …`, re-executing this binary).
