@@ -20,7 +20,8 @@ mod watch;
 use super::{parse_sqs_message, Alarm, AlarmState, Event, Notification};
 use crate::slack::interaction::{ChannelId, MessageTs};
 use crate::slack::messenger::Messenger;
-use crate::store::cards::{CardRecord, CardStore, Transition};
+use crate::store::batcher::Batcher;
+use crate::store::cards::{CardRecord, CardStore, DeliveryCommit, Transition};
 
 /// Lifecycle settings from `[alarms]`.
 #[derive(Clone, Debug)]
@@ -30,6 +31,9 @@ pub struct LifecycleSettings {
     pub reporting_enabled: bool,
     pub storm: StormSettings,
 }
+
+/// Most deliveries committed in one store transaction.
+const MAX_COMMIT_BATCH: usize = 256;
 
 /// A card becomes flapping once it has been reopened this many times.
 const FLAPPING_AFTER_REOPENS: u32 = 2;
@@ -42,6 +46,8 @@ pub struct CardKeeper {
     settings: LifecycleSettings,
     locks: KeyLocks,
     storms: Storms,
+    /// The store's writer for deliveries (see `commit`).
+    commits: Batcher<DeliveryCommit, ()>,
 }
 
 fn system_time(at: Option<OffsetDateTime>) -> SystemTime {
@@ -73,15 +79,21 @@ impl CardKeeper {
         store: Arc<dyn CardStore>,
         routes: Routes,
         settings: LifecycleSettings,
-    ) -> Self {
-        Self {
+    ) -> anyhow::Result<Self> {
+        let writer = store.clone();
+        let commits = Batcher::spawn("store-cards", MAX_COMMIT_BATCH, move |batch| {
+            writer.commit_deliveries(batch)?;
+            Ok(vec![(); batch.len()])
+        })?;
+        Ok(Self {
+            commits,
             storms: Storms::new(settings.storm, slack.clone(), store.clone()),
             slack,
             store,
             routes,
             settings,
             locks: KeyLocks::default(),
-        }
+        })
     }
 
     pub fn options(&self, decision: &RouteDecision) -> CardOptions {
@@ -111,15 +123,10 @@ impl CardKeeper {
                 }
                 _ => self.one_off_card(&n, channel, &decision).await,
             };
-            match delivered {
-                Ok(()) => self
-                    .store
-                    .mark_delivered(&n.message_id, channel, SystemTime::now())?,
-                Err(e) => {
-                    first_error.get_or_insert(
-                        e.context(format!("Failed to deliver {} to {channel}", n.message_id)),
-                    );
-                }
+            if let Err(e) = delivered {
+                first_error.get_or_insert(
+                    e.context(format!("Failed to deliver {} to {channel}", n.message_id)),
+                );
             }
         }
         first_error.map_or(Ok(()), Err)
@@ -163,7 +170,7 @@ impl CardKeeper {
             self.post_card(n, channel, decision, &CardState::default())
                 .await?;
         }
-        Ok(())
+        self.commit(n, channel, None, None).await
     }
 
     /// Close storm digests whose storm is over (see `Storms::close_quiet`).
@@ -194,7 +201,7 @@ impl CardKeeper {
         match existing {
             Some(card) if at < card.last_change => {
                 info!(alarm = %key, channel, state, "Ignoring a notification older than the card's state.");
-                Ok(())
+                self.commit(n, channel, None, None).await
             }
             Some(card) if !(alarm.state == AlarmState::Alarm && reopen_expired(&card)) => {
                 self.transition(n, alarm, card, at, decision, message).await
@@ -226,8 +233,9 @@ impl CardKeeper {
                         .await?
                         .0;
                 }
-                self.store.save_card(&record)?;
-                self.record(&record, alarm, None, at)
+                let transition = transition_of(&record, alarm, None, at);
+                self.commit(n, channel, Some(record), Some(transition))
+                    .await
             }
         }
     }
@@ -289,28 +297,45 @@ impl CardKeeper {
                 .await
                 .context("Failed to post the transition")?;
         }
-        self.store.save_card(&card)?;
-        if changed {
-            self.record(&card, alarm, Some(previous), at)?;
-        }
-        Ok(())
+        let transition = changed.then(|| transition_of(&card, alarm, Some(previous), at));
+        let channel = card.channel.clone();
+        self.commit(n, &channel, Some(card), transition).await
     }
 
-    fn record(
+    /// Record the delivery of `n` to `channel`, with the card and transition it produced, in one
+    /// transaction shared with concurrent deliveries (a group commit on the store's writer).
+    async fn commit(
         &self,
-        card: &CardRecord,
-        alarm: &Alarm,
-        from_state: Option<String>,
-        at: SystemTime,
+        n: &Notification,
+        channel: &str,
+        card: Option<CardRecord>,
+        transition: Option<Transition>,
     ) -> anyhow::Result<()> {
-        self.store.record_transition(&Transition {
-            alarm_key: card.alarm_key.clone(),
-            channel: card.channel.clone(),
-            at,
-            from_state,
-            to_state: card.state.clone(),
-            reason: alarm.reason.clone(),
-        })
+        self.commits
+            .submit(DeliveryCommit {
+                message_id: n.message_id.clone(),
+                channel: channel.to_owned(),
+                delivered_at: SystemTime::now(),
+                card,
+                transition,
+            })
+            .await
+    }
+}
+
+fn transition_of(
+    card: &CardRecord,
+    alarm: &Alarm,
+    from_state: Option<String>,
+    at: SystemTime,
+) -> Transition {
+    Transition {
+        alarm_key: card.alarm_key.clone(),
+        channel: card.channel.clone(),
+        at,
+        from_state,
+        to_state: card.state.clone(),
+        reason: alarm.reason.clone(),
     }
 }
 

@@ -52,7 +52,7 @@ pub async fn start(
             window: alarms.storm_window,
         },
     };
-    let keeper = Arc::new(CardKeeper::new(slack, store, routes, settings));
+    let keeper = Arc::new(CardKeeper::new(slack, store, routes, settings)?);
     let consumer = Arc::new(Consumer::new(
         queue,
         keeper.clone(),

@@ -89,6 +89,16 @@ pub trait Messenger: Send + Sync + 'static {
     async fn identity(&self) -> Result<BotIdentity, SlackApiError>;
 }
 
+/// The part of `chat.postMessage`'s answer the bot uses.
+#[derive(serde::Deserialize)]
+struct PostedMessage {
+    ts: SlackTs,
+}
+
+/// `chat.update`'s answer: only `ok` matters, which the client checks.
+#[derive(serde::Deserialize)]
+struct UpdatedMessage {}
+
 type Connector = SlackClientHyperConnector<HttpsConnector<HttpConnector>>;
 
 /// Retries of one call after 429s before giving up; each waits as long as Slack asked.
@@ -237,8 +247,12 @@ impl Messenger for SlackMessenger {
         let request =
             SlackApiChatPostMessageRequest::new(channel.0.clone().into(), blocks::content(message))
                 .opt_thread_ts(thread.map(|t| t.0.clone().into()));
+        // Slack echoes the whole message back; only its ts is needed, so only that is decoded.
         let response = self.call("chat.postMessage", || async {
-            self.session().chat_post_message(&request).await
+            self.session()
+                .http_session_api
+                .http_post::<_, PostedMessage>("chat.postMessage", &request, None)
+                .await
         });
         Ok(MessageTs(response.await?.ts.0))
     }
@@ -255,7 +269,10 @@ impl Messenger for SlackMessenger {
             ts.0.clone().into(),
         );
         self.call("chat.update", || async {
-            self.session().chat_update(&request).await
+            self.session()
+                .http_session_api
+                .http_post::<_, UpdatedMessage>("chat.update", &request, None)
+                .await
         })
         .await
         .map(|_| ())

@@ -41,6 +41,17 @@ pub struct Transition {
     pub reason: String,
 }
 
+/// Everything one delivery of a notification to a channel writes, committed together.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryCommit {
+    pub message_id: String,
+    pub channel: String,
+    pub delivered_at: SystemTime,
+    /// The card as it now is, if the delivery created or changed one.
+    pub card: Option<CardRecord>,
+    pub transition: Option<Transition>,
+}
+
 /// What the alarm pipeline needs from the store.
 pub trait CardStore: DigestStore + Send + Sync + 'static {
     /// True if this SQS message was already delivered to `channel` (SNS/SQS redelivery).
@@ -57,6 +68,8 @@ pub trait CardStore: DigestStore + Send + Sync + 'static {
     /// Insert or replace the card of (alarm_key, channel).
     fn save_card(&self, card: &CardRecord) -> anyhow::Result<()>;
     fn record_transition(&self, transition: &Transition) -> anyhow::Result<()>;
+    /// Apply many deliveries in one transaction: each one's card, transition and delivery mark.
+    fn commit_deliveries(&self, commits: &[DeliveryCommit]) -> anyhow::Result<()>;
     fn transitions(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Vec<Transition>>;
     /// Cards in ALARM since before `started_before`, with no watchers and no nudge yet.
     fn unwatched_alarms(&self, started_before: SystemTime) -> anyhow::Result<Vec<CardRecord>>;

@@ -1,13 +1,11 @@
 //! The Socket Mode dedupe ledger: event ids recorded in the store in batches, on one thread.
 
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use anyhow::{anyhow, Context};
 use async_trait::async_trait;
-use tokio::sync::oneshot;
 
+use super::batcher::Batcher;
 use super::Store;
 use crate::slack::socket::dispatch::EventLedger;
 
@@ -18,59 +16,23 @@ const MAX_BATCH: usize = 512;
 /// the next one together, so a burst costs one commit per batch instead of one per event, and no
 /// handler runs before its id is committed (a restart never handles an event twice).
 pub struct StoreLedger {
-    requests: mpsc::Sender<Request>,
-}
-
-struct Request {
-    event_id: String,
-    first: oneshot::Sender<anyhow::Result<bool>>,
+    batcher: Batcher<String, bool>,
 }
 
 impl StoreLedger {
     pub fn new<S: Store + ?Sized>(store: Arc<S>) -> anyhow::Result<Self> {
-        let (requests, queue) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("store-ledger".into())
-            .spawn(move || record_batches(&*store, &queue))
-            .context("Failed to start the event ledger thread")?;
-        Ok(Self { requests })
-    }
-}
-
-/// Until every `StoreLedger` handle is dropped: take what is queued, record it, answer each.
-fn record_batches<S: Store + ?Sized>(store: &S, queue: &mpsc::Receiver<Request>) {
-    while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        batch.extend(queue.try_iter().take(MAX_BATCH - 1));
-        let ids: Vec<&str> = batch.iter().map(|r| r.event_id.as_str()).collect();
-        match store.record_events(&ids, SystemTime::now()) {
-            Ok(firsts) => {
-                for (request, first) in batch.into_iter().zip(firsts) {
-                    let _ = request.first.send(Ok(first));
-                }
-            }
-            Err(e) => {
-                let cause = format!("{e:#}");
-                for request in batch {
-                    let _ = request.first.send(Err(anyhow!("{cause}")));
-                }
-            }
-        }
+        let batcher = Batcher::spawn("store-ledger", MAX_BATCH, move |ids: &[String]| {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            store.record_events(&ids, SystemTime::now())
+        })?;
+        Ok(Self { batcher })
     }
 }
 
 #[async_trait]
 impl EventLedger for StoreLedger {
     async fn first_delivery(&self, event_id: &str) -> anyhow::Result<bool> {
-        let (first, answer) = oneshot::channel();
-        let stopped = || anyhow!("the event ledger thread has stopped");
-        self.requests
-            .send(Request {
-                event_id: event_id.to_owned(),
-                first,
-            })
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        self.batcher.submit(event_id.to_owned()).await
     }
 }
 

@@ -1,5 +1,6 @@
 //! Durable state behind one `Store` trait; SQLite is the default implementation.
 
+pub mod batcher;
 pub mod cards;
 pub mod digests;
 mod ledger;

@@ -3,9 +3,9 @@
 use std::time::SystemTime;
 
 use anyhow::Context;
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::cards::{from_millis, to_millis, CardRecord, CardStore, Transition};
+use super::cards::{from_millis, to_millis, CardRecord, CardStore, DeliveryCommit, Transition};
 use super::SqliteStore;
 
 const CARD_COLUMNS: &str =
@@ -32,6 +32,50 @@ fn card_from_row(row: &Row<'_>) -> rusqlite::Result<CardRecord> {
     })
 }
 
+fn insert_delivery(
+    c: &Connection,
+    message_id: &str,
+    channel: &str,
+    at: SystemTime,
+) -> rusqlite::Result<usize> {
+    c.prepare_cached("INSERT OR IGNORE INTO delivered_notifications VALUES (?1, ?2, ?3)")?
+        .execute(params![message_id, channel, to_millis(at)])
+}
+
+fn insert_card(c: &Connection, card: &CardRecord) -> rusqlite::Result<usize> {
+    let watchers = serde_json::to_string(&card.watchers).unwrap_or_else(|_| "[]".to_owned());
+    let attributes =
+        serde_json::to_string(&card.last_attributes).unwrap_or_else(|_| "{}".to_owned());
+    let sql = format!("INSERT OR REPLACE INTO alarm_cards ({CARD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+    c.prepare_cached(&sql)?.execute(params![
+        card.alarm_key,
+        card.channel,
+        card.root_ts,
+        card.state,
+        to_millis(card.last_change),
+        card.episode_started.map(to_millis),
+        card.resolved_at.map(to_millis),
+        card.reopen_count,
+        watchers,
+        card.nudged,
+        card.last_body,
+        attributes,
+        card.in_digest,
+    ])
+}
+
+fn insert_transition(c: &Connection, t: &Transition) -> rusqlite::Result<usize> {
+    c.prepare_cached("INSERT INTO alarm_history VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![
+            t.alarm_key,
+            t.channel,
+            to_millis(t.at),
+            t.from_state,
+            t.to_state,
+            t.reason
+        ])
+}
+
 impl CardStore for SqliteStore {
     fn was_delivered(&self, message_id: &str, channel: &str) -> anyhow::Result<bool> {
         let found = self
@@ -52,11 +96,8 @@ impl CardStore for SqliteStore {
         channel: &str,
         now: SystemTime,
     ) -> anyhow::Result<()> {
-        self.with(|c| {
-            c.prepare_cached("INSERT OR IGNORE INTO delivered_notifications VALUES (?1, ?2, ?3)")?
-                .execute(params![message_id, channel, to_millis(now)])
-        })
-        .context("Failed to record a delivery")?;
+        self.with(|c| insert_delivery(c, message_id, channel, now))
+            .context("Failed to record a delivery")?;
         Ok(())
     }
 
@@ -83,44 +124,37 @@ impl CardStore for SqliteStore {
     }
 
     fn save_card(&self, card: &CardRecord) -> anyhow::Result<()> {
-        let watchers = serde_json::to_string(&card.watchers)?;
-        let attributes = serde_json::to_string(&card.last_attributes)?;
-        let sql = format!("INSERT OR REPLACE INTO alarm_cards ({CARD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
-        self.with(|c| {
-            c.prepare_cached(&sql)?.execute(params![
-                card.alarm_key,
-                card.channel,
-                card.root_ts,
-                card.state,
-                to_millis(card.last_change),
-                card.episode_started.map(to_millis),
-                card.resolved_at.map(to_millis),
-                card.reopen_count,
-                watchers,
-                card.nudged,
-                card.last_body,
-                attributes,
-                card.in_digest,
-            ])
-        })
-        .context("Failed to save an alarm card")?;
+        self.with(|c| insert_card(c, card))
+            .context("Failed to save an alarm card")?;
         Ok(())
     }
 
     fn record_transition(&self, t: &Transition) -> anyhow::Result<()> {
-        self.with(|c| {
-            c.prepare_cached("INSERT INTO alarm_history VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-                .execute(params![
-                    t.alarm_key,
-                    t.channel,
-                    to_millis(t.at),
-                    t.from_state,
-                    t.to_state,
-                    t.reason
-                ])
-        })
-        .context("Failed to record an alarm transition")?;
+        self.with(|c| insert_transition(c, t))
+            .context("Failed to record an alarm transition")?;
         Ok(())
+    }
+
+    fn commit_deliveries(&self, commits: &[DeliveryCommit]) -> anyhow::Result<()> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            for commit in commits {
+                if let Some(card) = &commit.card {
+                    insert_card(&tx, card)?;
+                }
+                if let Some(transition) = &commit.transition {
+                    insert_transition(&tx, transition)?;
+                }
+                insert_delivery(
+                    &tx,
+                    &commit.message_id,
+                    &commit.channel,
+                    commit.delivered_at,
+                )?;
+            }
+            tx.commit()
+        })
+        .with_context(|| format!("Failed to commit {} deliveries", commits.len()))
     }
 
     fn transitions(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Vec<Transition>> {

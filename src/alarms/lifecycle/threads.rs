@@ -56,7 +56,7 @@ impl CardKeeper {
                         .await?
                         .0;
                 }
-                self.store.save_card(&record)
+                self.commit(n, channel, Some(record), None).await
             }
         }
     }
@@ -77,8 +77,10 @@ impl CardKeeper {
             card.last_body = message.body.clone();
             card.last_attributes = message.attributes.clone();
         }
-        let channel = ChannelId(card.channel.clone());
-        let root = MessageTs(card.root_ts.clone());
+        let (channel, root) = (
+            ChannelId(card.channel.clone()),
+            MessageTs(card.root_ts.clone()),
+        );
         let view = card_state(&card);
         match &n.event {
             Event::Pipeline(_) => {
@@ -115,6 +117,7 @@ impl CardKeeper {
                 }
             }
         }
-        self.store.save_card(&card)
+        let channel = card.channel.clone();
+        self.commit(n, &channel, Some(card), None).await
     }
 }
