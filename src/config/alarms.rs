@@ -49,7 +49,7 @@ impl Default for AlarmsConfig {
             unwatched_nudge: Some(DEFAULT_UNWATCHED_NUDGE),
             storm_threshold: 10,
             storm_window: Duration::from_secs(60),
-            pollers: 2,
+            pollers: 4,
             visibility_timeout: Duration::from_secs(60),
             routes: Vec::new(),
         }

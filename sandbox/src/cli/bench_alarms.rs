@@ -51,7 +51,7 @@ pub struct BenchAlarmsArgs {
     #[arg(long, default_value_t = 3)]
     pub repeats: usize,
     /// SQS receive loops: the bot's `alarms.pollers` (1 to 16) and the floor's loops.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 4)]
     pub pollers: usize,
     /// Where to write the Markdown report (`-`: stdout only).
     #[arg(long, default_value = "docs/benchmarks.md")]
