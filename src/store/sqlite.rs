@@ -1,17 +1,53 @@
 //! `Store` on an embedded SQLite file (WAL mode), shared behind a mutex.
 
 use std::path::Path;
-use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{mpsc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{migrations, Store};
 
-/// The default store. Calls are short (tens of µs), so they run inline under a mutex.
+/// A backstop only: WAL pages after which the store's own connection checkpoints (about 64 MB),
+/// should the checkpoint thread fall behind.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_000;
+/// How often the checkpoint thread copies the WAL into the database: often, so each checkpoint
+/// (and its fsync) stays small.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// The default store. Calls are short (tens of µs), so they run inline under a mutex. WAL
+/// checkpoints (which fsync) run on a `store-checkpoint` thread with its own connection, so they
+/// never hold that mutex.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Dropping it stops the checkpoint thread.
+    _checkpoints: Option<mpsc::Sender<()>>,
+}
+
+/// Checkpoint `path`'s WAL every `CHECKPOINT_EVERY` from a connection of its own (PASSIVE: never
+/// waits for the store's connection), until the returned sender is dropped.
+fn spawn_checkpoints(path: &Path) -> anyhow::Result<mpsc::Sender<()>> {
+    let conn = Connection::open(path)
+        .with_context(|| format!("Failed to open {} for checkpoints", path.display()))?;
+    conn.busy_timeout(Duration::from_millis(100))?;
+    // A checkpoint streams pages from the WAL to the file; it needs no page cache of its own.
+    conn.pragma_update(None, "cache_size", -256)?;
+    let (stop, stopped) = mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("store-checkpoint".into())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY)
+            {
+                let done =
+                    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0));
+                if let Err(e) = done {
+                    tracing::warn!(error = %e, "SQLite checkpoint failed; the next one retries.");
+                }
+            }
+        })
+        .context("Failed to start the checkpoint thread")?;
+    Ok(stop)
 }
 
 fn unix_millis(t: SystemTime) -> i64 {
@@ -29,8 +65,10 @@ impl SqliteStore {
         }
         let conn = Connection::open(path)
             .with_context(|| format!("Failed to open the store at {}", path.display()))?;
-        Self::init(conn)
-            .with_context(|| format!("Failed to prepare the store at {}", path.display()))
+        let mut store = Self::init(conn)
+            .with_context(|| format!("Failed to prepare the store at {}", path.display()))?;
+        store._checkpoints = Some(spawn_checkpoints(path)?);
+        Ok(store)
     }
 
     /// A private in-memory store, for tests and `render`-style tools.
@@ -45,11 +83,15 @@ impl SqliteStore {
             anyhow::bail!("SQLite refused WAL mode (got {mode})");
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // SQLite's default checkpoints every 4 MB of WAL on the committing thread, under the store
+        // mutex, which stalled the store in alarm bursts (docs/benchmarks.md).
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(Duration::from_secs(5))?;
         migrations::apply(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            _checkpoints: None,
         })
     }
 
