@@ -171,6 +171,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_checkpoint_thread_moves_committed_pages_into_the_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bot.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        let ids: Vec<String> = (0..2_000).map(|i| format!("Ev{i:06}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        store.record_events(&ids, SystemTime::now()).unwrap();
+        // Far below the 64 MB backstop, so only the checkpoint thread can grow the file.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::fs::metadata(&path).unwrap().len() <= before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no checkpoint within 5 s ({before} bytes)"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(store.event_seen_at("Ev001999").unwrap().is_some());
+    }
+
+    #[test]
     fn records_each_event_once_and_survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state/bot.db");
