@@ -56,18 +56,11 @@ pub struct DeliveryCommit {
 pub trait CardStore: DigestStore + Send + Sync + 'static {
     /// True if this SQS message was already delivered to `channel` (SNS/SQS redelivery).
     fn was_delivered(&self, message_id: &str, channel: &str) -> anyhow::Result<bool>;
-    fn mark_delivered(
-        &self,
-        message_id: &str,
-        channel: &str,
-        now: SystemTime,
-    ) -> anyhow::Result<()>;
     fn card(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Option<CardRecord>>;
     /// The card (not folded into a digest) whose root message is `root_ts` in `channel`.
     fn card_at(&self, channel: &str, root_ts: &str) -> anyhow::Result<Option<CardRecord>>;
     /// Insert or replace the card of (alarm_key, channel).
     fn save_card(&self, card: &CardRecord) -> anyhow::Result<()>;
-    fn record_transition(&self, transition: &Transition) -> anyhow::Result<()>;
     /// Apply many deliveries in one transaction: each one's card, transition and delivery mark.
     fn commit_deliveries(&self, commits: &[DeliveryCommit]) -> anyhow::Result<()>;
     fn transitions(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Vec<Transition>>;

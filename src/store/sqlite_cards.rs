@@ -90,17 +90,6 @@ impl CardStore for SqliteStore {
         Ok(found.is_some())
     }
 
-    fn mark_delivered(
-        &self,
-        message_id: &str,
-        channel: &str,
-        now: SystemTime,
-    ) -> anyhow::Result<()> {
-        self.with(|c| insert_delivery(c, message_id, channel, now))
-            .context("Failed to record a delivery")?;
-        Ok(())
-    }
-
     fn card(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Option<CardRecord>> {
         let sql =
             format!("SELECT {CARD_COLUMNS} FROM alarm_cards WHERE alarm_key = ?1 AND channel = ?2");
@@ -126,12 +115,6 @@ impl CardStore for SqliteStore {
     fn save_card(&self, card: &CardRecord) -> anyhow::Result<()> {
         self.with(|c| insert_card(c, card))
             .context("Failed to save an alarm card")?;
-        Ok(())
-    }
-
-    fn record_transition(&self, t: &Transition) -> anyhow::Result<()> {
-        self.with(|c| insert_transition(c, t))
-            .context("Failed to record an alarm transition")?;
         Ok(())
     }
 
@@ -247,7 +230,14 @@ mod tests {
     #[test]
     fn deliveries_are_per_channel_and_unwatched_alarms_are_listed_once_watched_or_nudged() {
         let store = SqliteStore::in_memory().unwrap();
-        store.mark_delivered("m1", "C1", SystemTime::now()).unwrap();
+        let delivery = DeliveryCommit {
+            message_id: "m1".into(),
+            channel: "C1".into(),
+            delivered_at: SystemTime::now(),
+            card: None,
+            transition: None,
+        };
+        store.commit_deliveries(&[delivery]).unwrap();
         assert!(store.was_delivered("m1", "C1").unwrap());
         assert!(!store.was_delivered("m1", "C2").unwrap());
         store.save_card(&card("a")).unwrap();
