@@ -5,8 +5,8 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chatops_sandbox::aws::FakeSqs;
 use chatops_sandbox::slack::{envelopes, FakeSlack, Target};
+use support::alarm_sandbox::AlarmSandbox;
 use support::*;
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -15,33 +15,14 @@ fn alarm(name: &str, state: &str, old: &str, time: &str, reason: &str) -> String
     cloudwatch_alarm(name, state, old, time, reason)
 }
 
-struct Sandbox {
-    slack: FakeSlack,
-    sqs: FakeSqs,
-    queue: String,
-    bot: RunningBot,
-}
-
-async fn sandbox() -> Sandbox {
+async fn sandbox() -> AlarmSandbox {
     sandbox_with_nudge("0s").await
 }
 
-async fn sandbox_with_nudge(unwatched_nudge: &str) -> Sandbox {
-    let slack = fake_slack().await;
-    let sqs = FakeSqs::start().await.unwrap();
-    let queue = sqs
-        .create_queue("chatops-alarms", 30 * SECOND, None)
-        .unwrap();
-    let extra = format!(
-        r#"
-[aws]
-region = "eu-west-1"
-endpoint_url = "{endpoint}"
-
-[alarms]
-queue_url = "{queue}"
-default_channel = "C0ALERTS01"
-pollers = 1
+/// One poller, a payments route, and the default channel `C0ALERTS01`.
+async fn sandbox_with_nudge(unwatched_nudge: &str) -> AlarmSandbox {
+    let alarms = format!(
+        r#"pollers = 1
 unwatched_nudge = "{unwatched_nudge}"
 
 [[alarms.route]]
@@ -51,17 +32,9 @@ mention = "S0PAYONCALL"
 runbook = "https://runbooks.example.com/{{name}}"
 [alarms.route.match]
 name = "payments-*"
-"#,
-        endpoint = sqs.endpoint_url(),
+"#
     );
-    let bot = RunningBot::start_with(&slack, 1, &extra).await;
-    slack.wait_for_connections(1, 5 * SECOND).await.unwrap();
-    Sandbox {
-        slack,
-        sqs,
-        queue,
-        bot,
-    }
+    AlarmSandbox::start(&alarms, &[]).await
 }
 
 fn posts_to(slack: &FakeSlack, channel: &str) -> Vec<chatops_sandbox::slack::ApiCall> {

@@ -28,7 +28,7 @@ fn names_in<'a>(text: &str, names: &'a [String]) -> BTreeSet<&'a str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alarms_past_the_threshold_fold_into_one_digest_and_transitions_land_in_its_thread() {
     let s = AlarmSandbox::start(
-        "pollers = 1\nstorm_threshold = 3\nstorm_window = \"60s\"",
+        "pollers = 1\nunwatched_nudge = \"0s\"\nstorm_threshold = 3\nstorm_window = \"60s\"",
         &[],
     )
     .await;
@@ -96,7 +96,7 @@ async fn a_30s_slack_outage_in_a_1000_alarm_burst_loses_and_duplicates_nothing()
     const ALARMS: usize = 1000;
     const OUTAGE: Duration = Duration::from_secs(30);
     let s = AlarmSandbox::start(
-        "pollers = 8\nvisibility_timeout = \"10s\"\nstorm_window = \"20s\"",
+        "pollers = 8\nunwatched_nudge = \"0s\"\nvisibility_timeout = \"10s\"\nstorm_window = \"20s\"",
         &[
             ("CHATOPS_SLACK__CHANNEL_INTERVAL", "1s"),
             ("CHATOPS_SLACK__CHANNEL_BURST", "4"),

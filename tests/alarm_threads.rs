@@ -34,7 +34,7 @@ fn custom(thread_id: &str, title: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pipeline_execution_keeps_one_card_updated_in_place_even_out_of_order() {
-    let s = AlarmSandbox::start("pollers = 1", &[]).await;
+    let s = AlarmSandbox::start("pollers = 1\nunwatched_nudge = \"0s\"", &[]).await;
     s.publish_body(&execution("exec-0001", "STARTED", "2026-11-23T10:00:00Z"));
     s.sqs
         .wait_for_deleted(&s.queue, 1, 10 * SECOND)
@@ -79,7 +79,7 @@ async fn a_pipeline_execution_keeps_one_card_updated_in_place_even_out_of_order(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn custom_notifications_sharing_a_thread_id_share_one_thread() {
-    let s = AlarmSandbox::start("pollers = 1", &[]).await;
+    let s = AlarmSandbox::start("pollers = 1\nunwatched_nudge = \"0s\"", &[]).await;
     s.publish_body(&custom("backup-2026-11-23", "Backup started"));
     s.sqs
         .wait_for_deleted(&s.queue, 1, 10 * SECOND)

@@ -20,7 +20,8 @@ pub struct AlarmSandbox {
 }
 
 impl AlarmSandbox {
-    /// The bot with `[alarms]` on a fresh fake SQS queue, posting to `CHANNEL` by default.
+    /// The bot with `[alarms]` on a fresh fake SQS queue, posting to `CHANNEL` by default;
+    /// `alarms_toml` goes inside `[alarms]` (and may add `[[alarms.route]]`s after it).
     pub async fn start(alarms_toml: &str, overrides: &[(&str, &str)]) -> Self {
         let slack = fake_slack().await;
         let sqs = FakeSqs::start().await.unwrap();
@@ -36,7 +37,6 @@ endpoint_url = "{endpoint}"
 [alarms]
 queue_url = "{queue}"
 default_channel = "{CHANNEL}"
-unwatched_nudge = "0s"
 {alarms_toml}
 "#,
             endpoint = sqs.endpoint_url(),
