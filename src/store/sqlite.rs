@@ -18,9 +18,12 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// The default store. Calls are short (tens of µs), so they run inline under a mutex. WAL
 /// checkpoints (which fsync) run on a `store-checkpoint` thread with its own connection, so they
-/// never hold that mutex.
+/// never hold that mutex. The alarm pipeline's per-message lookups run on a second, read-only
+/// connection (`read`), so they never wait behind a group commit (WAL lets both proceed).
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// A read-only connection for hot lookups; `None` for an in-memory store (private to `conn`).
+    reader: Option<Mutex<Connection>>,
     /// Dropping it stops the checkpoint thread.
     _checkpoints: Option<mpsc::Sender<()>>,
 }
@@ -50,6 +53,17 @@ fn spawn_checkpoints(path: &Path) -> anyhow::Result<mpsc::Sender<()>> {
     Ok(stop)
 }
 
+/// The read-only connection behind `SqliteStore::read`, opened after the migrations ran.
+fn open_reader(path: &Path) -> anyhow::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| format!("Failed to open {} for reading", path.display()))?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
 fn unix_millis(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -68,6 +82,7 @@ impl SqliteStore {
         let mut store = Self::init(conn)
             .with_context(|| format!("Failed to prepare the store at {}", path.display()))?;
         store._checkpoints = Some(spawn_checkpoints(path)?);
+        store.reader = Some(Mutex::new(open_reader(path)?));
         Ok(store)
     }
 
@@ -91,6 +106,7 @@ impl SqliteStore {
         migrations::apply(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            reader: None,
             _checkpoints: None,
         })
     }
@@ -100,6 +116,19 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        f(&conn)
+    }
+
+    /// Run a read on the reader connection (or the only one, in memory). It sees every commit
+    /// that finished before it started.
+    pub(super) fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        let Some(reader) = &self.reader else {
+            return self.with(f);
+        };
+        let conn = reader.lock().unwrap_or_else(|e| e.into_inner());
         f(&conn)
     }
 

@@ -79,7 +79,7 @@ fn insert_transition(c: &Connection, t: &Transition) -> rusqlite::Result<usize> 
 impl CardStore for SqliteStore {
     fn was_delivered(&self, message_id: &str, channel: &str) -> anyhow::Result<bool> {
         let found = self
-            .with(|c| {
+            .read(|c| {
                 c.prepare_cached(
                     "SELECT 1 FROM delivered_notifications WHERE message_id = ?1 AND channel = ?2",
                 )?
@@ -93,7 +93,7 @@ impl CardStore for SqliteStore {
     fn card(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Option<CardRecord>> {
         let sql =
             format!("SELECT {CARD_COLUMNS} FROM alarm_cards WHERE alarm_key = ?1 AND channel = ?2");
-        self.with(|c| {
+        self.read(|c| {
             c.prepare_cached(&sql)?
                 .query_row(params![alarm_key, channel], card_from_row)
                 .optional()
@@ -225,6 +225,30 @@ mod tests {
             vec!["U1".to_owned()]
         );
         assert!(store.card("arn:a", "C2").unwrap().is_none());
+    }
+
+    #[test]
+    fn lookups_on_the_reader_connection_see_every_finished_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("bot.db")).unwrap();
+        for i in 0..50 {
+            let message_id = format!("m{i}");
+            assert!(!store.was_delivered(&message_id, "C1").unwrap());
+            let mut record = card(&format!("arn:{i}"));
+            record.root_ts = format!("{i}.1");
+            store
+                .commit_deliveries(&[DeliveryCommit {
+                    message_id: message_id.clone(),
+                    channel: "C1".into(),
+                    delivered_at: SystemTime::now(),
+                    card: Some(record),
+                    transition: None,
+                }])
+                .unwrap();
+            assert!(store.was_delivered(&message_id, "C1").unwrap());
+            let found = store.card(&format!("arn:{i}"), "C1").unwrap().unwrap();
+            assert_eq!(found.root_ts, format!("{i}.1"));
+        }
     }
 
     #[test]
