@@ -20,7 +20,7 @@ mod watch;
 use super::{parse_sqs_message, Alarm, AlarmState, Event, Notification};
 use crate::slack::interaction::{ChannelId, MessageTs};
 use crate::slack::messenger::Messenger;
-use crate::store::batcher::Batcher;
+use crate::store::batcher::{Batcher, PendingCount};
 use crate::store::cards::{CardRecord, CardStore, DeliveryCommit, Transition};
 
 /// Lifecycle settings from `[alarms]`.
@@ -34,6 +34,9 @@ pub struct LifecycleSettings {
 
 /// Most deliveries committed in one store transaction.
 const MAX_COMMIT_BATCH: usize = 256;
+/// Longest a delivery's commit waits for the other deliveries in progress to share its
+/// transaction (see `Gather::Pending`). It delays only the SQS delete, never the Slack post.
+const COMMIT_LINGER: Duration = Duration::from_millis(3);
 
 /// A card becomes flapping once it has been reopened this many times.
 const FLAPPING_AFTER_REOPENS: u32 = 2;
@@ -48,6 +51,8 @@ pub struct CardKeeper {
     storms: Storms,
     /// The store's writer for deliveries (see `commit`).
     commits: Batcher<DeliveryCommit, ()>,
+    /// Deliveries in progress, whose commits the writer waits for to share a transaction.
+    in_progress: PendingCount,
 }
 
 fn system_time(at: Option<OffsetDateTime>) -> SystemTime {
@@ -81,12 +86,15 @@ impl CardKeeper {
         settings: LifecycleSettings,
     ) -> anyhow::Result<Self> {
         let writer = store.clone();
-        let commits = Batcher::spawn("store-cards", MAX_COMMIT_BATCH, move |batch| {
+        let in_progress = PendingCount::default();
+        let gather = in_progress.gather(COMMIT_LINGER);
+        let commits = Batcher::spawn("store-cards", MAX_COMMIT_BATCH, gather, move |batch| {
             writer.commit_deliveries(batch)?;
             Ok(vec![(); batch.len()])
         })?;
         Ok(Self {
             commits,
+            in_progress,
             storms: Storms::new(settings.storm, slack.clone(), store.clone()),
             slack,
             store,
@@ -107,6 +115,7 @@ impl CardKeeper {
 
     /// Deliver one SQS message to every channel its route names; each channel at most once.
     pub async fn deliver_message(&self, message: &QueueMessage) -> anyhow::Result<()> {
+        let _in_progress = self.in_progress.start();
         let n = parse_sqs_message(&message.body, &message.attributes);
         let decision = self.routes.route(&n);
         let mut first_error = None;

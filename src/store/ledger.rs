@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::batcher::Batcher;
+use super::batcher::{Batcher, Gather};
 use super::Store;
 use crate::slack::socket::dispatch::EventLedger;
 
@@ -21,10 +21,15 @@ pub struct StoreLedger {
 
 impl StoreLedger {
     pub fn new<S: Store + ?Sized>(store: Arc<S>) -> anyhow::Result<Self> {
-        let batcher = Batcher::spawn("store-ledger", MAX_BATCH, move |ids: &[String]| {
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            store.record_events(&ids, SystemTime::now())
-        })?;
+        let batcher = Batcher::spawn(
+            "store-ledger",
+            MAX_BATCH,
+            Gather::Queued,
+            move |ids: &[String]| {
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                store.record_events(&ids, SystemTime::now())
+            },
+        )?;
         Ok(Self { batcher })
     }
 }
