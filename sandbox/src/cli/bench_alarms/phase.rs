@@ -56,6 +56,8 @@ pub struct PhaseResult {
     pub posts: usize,
     /// The subject's VmHWM (KiB) once the phase's work is done.
     pub peak_rss_kib: u64,
+    /// ReceiveMessage calls that handed out at least one of the phase's messages.
+    pub receives: usize,
 }
 
 /// One alarm as offered: its name, and the SNS subject and message.
@@ -234,7 +236,17 @@ async fn measured(
         send: SendStats::default(),
         posts: latencies.posts,
         peak_rss_kib: rig.subject.peak_rss_kib()?,
+        receives: receives_since(rig, first_visible),
     })
+}
+
+/// ReceiveMessage calls answered with messages since `since` (the phase's first visible message).
+fn receives_since(rig: &Rig<'_>, since: Instant) -> usize {
+    rig.sqs
+        .calls_to("ReceiveMessage")
+        .iter()
+        .filter(|call| call.answered_at >= since && !call.message_ids.is_empty())
+        .count()
 }
 
 struct PostLatencies {
