@@ -70,6 +70,9 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
     }
 }
 
+/// How long the writer naps between looks at the queue while it waits for pending requests.
+const GATHER_NAP: Duration = Duration::from_micros(200);
+
 /// How a batch is gathered once its first request arrived.
 pub enum Gather {
     /// Take what is queued and go: lowest latency (the Socket Mode ledger, where a handler waits).
@@ -92,16 +95,16 @@ impl Gather {
         let Self::Pending { pending, linger } = self else {
             return batch;
         };
+        // Naps rather than a blocking receive: a submitter then finds nobody to wake, so a batch
+        // of N costs one thread wake-up instead of N.
         let deadline = Instant::now() + *linger;
         while batch.len() < pending.load(Ordering::Acquire).min(max) {
             let left = deadline.saturating_duration_since(Instant::now());
-            match queue.recv_timeout(left) {
-                Ok(next) => {
-                    batch.push(next);
-                    batch.extend(queue.try_iter().take(max - batch.len()));
-                }
-                Err(_) => break,
+            if left.is_zero() {
+                break;
             }
+            std::thread::sleep(left.min(GATHER_NAP));
+            batch.extend(queue.try_iter().take(max - batch.len()));
         }
         batch
     }
