@@ -79,7 +79,9 @@ pub enum Gather {
     Queued,
     /// Also wait for the requests `pending` says are on their way (work that has started and will
     /// submit soon), at most `linger` after the first. Every commit rewrites each page it touches
-    /// in SQLite's WAL, so ten small commits cost several times one commit of ten.
+    /// in SQLite's WAL, so ten small commits cost several times one commit of ten. Work that never
+    /// submits, or waits for this very batch (behind a lock its submitter holds), delays the batch
+    /// by `linger` at most.
     Pending {
         pending: Arc<AtomicUsize>,
         linger: Duration,
