@@ -52,14 +52,50 @@ fn parse_format(format: String) -> Result<LogFormat, String> {
     }
 }
 
+/// The levels a bare `log.level` directive may name.
+const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
 fn check_level(level: String) -> Result<String, String> {
     if level.trim().is_empty() {
         return Err("must not be empty".to_owned());
+    }
+    // A bare word is a *target* to EnvFilter, so a typo such as "verbose" would silently turn
+    // every other log line off. Bare words must be levels; targets are written `target=level`.
+    if let Some(word) = level.split(',').map(str::trim).find(|d| {
+        !d.is_empty()
+            && !d.contains(['=', '['])
+            && !LEVELS.contains(&d.to_ascii_lowercase().as_str())
+    }) {
+        return Err(format!(
+            "{word:?} is not a level (one of {}); to filter by target write \"{word}=debug\"",
+            LEVELS.join(", ")
+        ));
     }
     match EnvFilter::builder().parse(&level) {
         Ok(_) => Ok(level),
         Err(error) => Err(format!(
             "not a valid log filter ({error}), got {level:?}; try \"info\" or \"info,chatops_bot=debug\""
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_level;
+
+    #[test]
+    fn levels_and_target_directives_pass_and_bare_words_that_are_not_levels_fail() {
+        for ok in [
+            "info",
+            "WARN",
+            "info,chatops_bot=debug",
+            "warn,hyper=off",
+            "chatops_bot[run]=debug",
+        ] {
+            assert!(check_level(ok.to_owned()).is_ok(), "{ok}");
+        }
+        let error = check_level("verbose".to_owned()).unwrap_err();
+        assert!(error.contains("\"verbose\" is not a level"), "{error}");
+        assert!(check_level("info,chatops_bot".to_owned()).is_err());
     }
 }
