@@ -4,7 +4,8 @@ use super::condition::{
     AlarmCondition, AnomalyDetectionCondition, Evaluation, MetricMathCondition, MetricQuery,
     QuerySource, SingleMetricCondition,
 };
-use super::region::{looks_like_region_code, region_code_from_name, Arn};
+use super::region::{region_code_from_name, Arn};
+use crate::config::looks_like_region_code;
 
 /// Picks the condition for a list of metric queries: an anomaly band when a threshold metric
 /// id or an `ANOMALY_DETECTION_BAND` expression is present, a single metric when the list is one

@@ -47,6 +47,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+pub use crate::config::{looks_like_region_code, NotificationKind, UnknownNotificationKind};
 pub use alarm::{ActionsSuppression, Alarm, AlarmKey, AlarmSource, AlarmState, UnknownAlarmState};
 pub use condition::{
     ActionsSuppressor, AlarmCondition, AnomalyDetectionCondition, ChildAlarm, ComparisonOperator,
@@ -59,8 +60,8 @@ pub use events::{
     ApiCallEvent, CallerIdentity, CustomNotification, FailedAction, GenericNotification,
     PipelineEvent, PipelineOrigin, PipelineOutcome, PipelineService, TextFormat,
 };
-pub use model::{Delivery, Event, Notification, NotificationKind, UnknownNotificationKind};
-pub use region::{looks_like_region_code, region_code_from_name, region_display_name};
+pub use model::{Delivery, Event, Notification};
+pub use region::{region_code_from_name, region_display_name};
 pub use timestamp::{format_utc, parse_aws_time};
 
 /// Parses one SQS message body. `sqs_attributes` are the SQS message attributes (string

@@ -1,14 +1,13 @@
 //! The top of the model: one `Notification` per SQS message, holding a typed `Event`.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
 use time::OffsetDateTime;
 
 use super::alarm::Alarm;
 use super::events::{ApiCallEvent, CustomNotification, GenericNotification, PipelineEvent};
 use super::region::Arn;
+use crate::config::NotificationKind;
 
 /// One SQS message, parsed.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,62 +55,6 @@ impl Event {
             Event::Custom(_) => NotificationKind::Custom,
             Event::Other(_) => NotificationKind::Other,
         }
-    }
-}
-
-/// The notification kinds routing rules name: `alarm`, `pipeline`, `cloudtrail`, `custom`, `other`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum NotificationKind {
-    Alarm,
-    Pipeline,
-    CloudTrail,
-    Custom,
-    Other,
-}
-
-impl NotificationKind {
-    pub const ALL: [NotificationKind; 5] = [
-        NotificationKind::Alarm,
-        NotificationKind::Pipeline,
-        NotificationKind::CloudTrail,
-        NotificationKind::Custom,
-        NotificationKind::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationKind::Alarm => "alarm",
-            NotificationKind::Pipeline => "pipeline",
-            NotificationKind::CloudTrail => "cloudtrail",
-            NotificationKind::Custom => "custom",
-            NotificationKind::Other => "other",
-        }
-    }
-}
-
-impl fmt::Display for NotificationKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A routing config named a kind that does not exist.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown notification kind {0:?} (expected one of: alarm, pipeline, cloudtrail, custom, other)"
-)]
-pub struct UnknownNotificationKind(pub String);
-
-impl FromStr for NotificationKind {
-    type Err = UnknownNotificationKind;
-
-    /// Case-insensitive; surrounding whitespace is ignored.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let wanted = text.trim().to_ascii_lowercase();
-        NotificationKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == wanted)
-            .ok_or_else(|| UnknownNotificationKind(text.to_string()))
     }
 }
 
@@ -226,25 +169,5 @@ impl Notification {
     /// The SNS topic's ARN, when it is a real one (`arn:aws:sns:EXAMPLE` is not).
     fn topic(&self) -> Option<Arn<'_>> {
         self.topic_arn.as_deref().and_then(Arn::parse)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kinds_round_trip_through_strings() {
-        for kind in NotificationKind::ALL {
-            assert_eq!(kind.to_string().parse::<NotificationKind>(), Ok(kind));
-        }
-        assert_eq!(
-            "CloudTrail".parse::<NotificationKind>(),
-            Ok(NotificationKind::CloudTrail)
-        );
-        assert_eq!(
-            "alarms".parse::<NotificationKind>(),
-            Err(UnknownNotificationKind("alarms".to_string()))
-        );
     }
 }

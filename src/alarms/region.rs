@@ -1,5 +1,7 @@
 //! AWS region codes, their console display names, and ARN splitting.
 
+use crate::config::looks_like_region_code;
+
 /// Region code and the display name CloudWatch puts in the alarm `Region` field.
 const REGIONS: &[(&str, &str)] = &[
     ("us-east-1", "US East (N. Virginia)"),
@@ -74,20 +76,6 @@ pub fn region_display_name(code: &str) -> Option<&'static str> {
         .iter()
         .find(|(known, _)| *known == code.trim())
         .map(|(_, display)| *display)
-}
-
-/// True for strings shaped like a region code (`eu-west-1`, `us-gov-east-1`), known or not.
-pub fn looks_like_region_code(text: &str) -> bool {
-    let parts: Vec<&str> = text.split('-').collect();
-    let Some((last, rest)) = parts.split_last() else {
-        return false;
-    };
-    parts.len() >= 3
-        && !last.is_empty()
-        && last.chars().all(|c| c.is_ascii_digit())
-        && rest
-            .iter()
-            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase()))
 }
 
 /// The pieces of an ARN, borrowed from its text. Whitespace around the partition, service,
@@ -188,17 +176,6 @@ mod tests {
             assert!(looks_like_region_code(code), "{code}");
         }
         assert_eq!(region_display_name("xx-nowhere-9"), None);
-    }
-
-    #[test]
-    fn region_code_shape() {
-        assert!(looks_like_region_code("eu-west-1"));
-        assert!(looks_like_region_code("us-gov-east-1"));
-        assert!(!looks_like_region_code("REGION"));
-        assert!(!looks_like_region_code("eu-west"));
-        assert!(!looks_like_region_code("Eu-west-1"));
-        assert!(!looks_like_region_code("eu--1"));
-        assert!(!looks_like_region_code(""));
     }
 
     #[test]

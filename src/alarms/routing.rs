@@ -1,20 +1,16 @@
 //! Routing: which channels a notification goes to, by the first `[[alarms.route]]` it matches.
 //!
 //! Pure: [`Routes`] is built once from a validated [`AlarmsConfig`] (globs compiled there) and
-//! [`Routes::route`] only looks at the notification. [`unreachable_routes`] finds routes that can
-//! never match, which loading the configuration reports as problems.
-
-mod reach;
+//! [`Routes::route`] only looks at the notification. `config::reach` finds routes that
+//! can never match, which loading the configuration reports as problems.
 
 use std::collections::BTreeMap;
 
 use globset::GlobMatcher;
 
-use super::model::{Notification, NotificationKind};
-use crate::config::{AlarmsConfig, Placeholder, RouteConfig, RouteMatch};
-
-pub use reach::unreachable_routes;
-pub(crate) use reach::unreachable_routes_among;
+use super::model::Notification;
+use super::NotificationKind;
+use crate::config::{compile_glob, AlarmsConfig, Placeholder, RouteConfig, RouteMatch};
 
 /// Where one notification goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,9 +173,4 @@ impl<'n> Facts<'n> {
             Placeholder::State => self.state.unwrap_or_default().to_owned(),
         }
     }
-}
-
-/// Compiles a `match.name` glob the way routing uses it: case-sensitive, `*` crosses `/`.
-pub(crate) fn compile_glob(pattern: &str) -> Result<GlobMatcher, globset::Error> {
-    globset::Glob::new(pattern).map(|glob| glob.compile_matcher())
 }

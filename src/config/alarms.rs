@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use url::Url;
 
+use super::reach::unreachable_routes_among;
 use super::route::{check_channel, RouteConfig};
 use super::table::{any_duration, nonzero, show_duration, within, Table};
-use crate::alarms::routing::unreachable_routes_among;
 
 /// Shortest visibility timeout: the heartbeat needs room to extend it while a message is handled.
 pub const MIN_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(10);

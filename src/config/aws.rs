@@ -2,7 +2,7 @@
 
 use url::Url;
 
-use crate::alarms::looks_like_region_code;
+use super::vocabulary::looks_like_region_code;
 
 use super::alarms::AlarmsConfig;
 use super::table::Table;

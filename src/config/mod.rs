@@ -15,12 +15,14 @@ mod aws;
 mod errors;
 mod load;
 mod log;
+mod reach;
 mod route;
 mod runbook;
 mod slack;
 mod socket;
 mod store;
 mod table;
+mod vocabulary;
 
 use std::path::Path;
 
@@ -30,12 +32,17 @@ pub use alarms::{AlarmsConfig, MAX_VISIBILITY_TIMEOUT, MIN_VISIBILITY_TIMEOUT};
 pub use aws::{region_of_queue_url, AwsConfig};
 pub use errors::{ConfigErrors, ConfigProblem};
 pub use log::{LogConfig, LogFormat};
+pub use reach::unreachable_routes;
 pub(crate) use route::glob_problem;
 pub use route::{RouteConfig, RouteMatch, MAX_ROUTE_CHANNELS};
 pub use runbook::{Placeholder, RunbookTemplate};
 pub use slack::{SlackConfig, SlashCommandSpec};
 pub use socket::SocketConfig;
 pub use store::StoreConfig;
+pub(crate) use vocabulary::compile_glob;
+pub use vocabulary::{
+    alarm_state_name, looks_like_region_code, NotificationKind, UnknownNotificationKind,
+};
 
 use table::Table;
 

@@ -2,8 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::alarms::routing::compile_glob;
-use crate::alarms::{looks_like_region_code, NotificationKind};
+use super::vocabulary::{compile_glob, looks_like_region_code, NotificationKind};
 
 use super::runbook::RunbookTemplate;
 use super::table::Table;

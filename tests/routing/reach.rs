@@ -1,8 +1,8 @@
 //! Unreachable routes: flagged ones (checked against every fixture too) and ones that must not
 //! be flagged, each with a notification that reaches it.
 
-use chatops_bot::alarms::routing::unreachable_routes;
 use chatops_bot::alarms::{Notification, NotificationKind};
+use chatops_bot::config::unreachable_routes;
 use chatops_bot::config::{AlarmsConfig, Config, Purpose, RouteConfig, RouteMatch};
 
 use super::{alarm_named, fixture_names, notification, routes, DEFAULT_CHANNEL};

@@ -8,9 +8,8 @@
 
 use globset::GlobMatcher;
 
-use super::compile_glob;
-use crate::alarms::{AlarmState, NotificationKind};
-use crate::config::{AlarmsConfig, ConfigProblem, RouteConfig, RouteMatch};
+use super::vocabulary::{alarm_state_name, compile_glob, NotificationKind};
+use super::{AlarmsConfig, ConfigProblem, RouteConfig, RouteMatch};
 
 /// Characters with a meaning in a glob; a pattern without any matches only itself.
 const GLOB_SPECIAL: [char; 7] = ['*', '?', '[', ']', '{', '}', '\\'];
@@ -43,7 +42,7 @@ pub(crate) fn unreachable_routes_among<'r>(
             Ok(glob) => glob,
             Err(error) => {
                 let pattern = config.criteria.name.as_deref().unwrap_or_default();
-                let message = crate::config::glob_problem(pattern, &error);
+                let message = super::glob_problem(pattern, &error);
                 problems.push(ConfigProblem::new(format!("{key}.match.name"), message));
                 continue;
             }
@@ -146,7 +145,7 @@ fn covers_equal<T: PartialEq>(mine: Option<T>, theirs: Option<T>) -> bool {
 /// other notifications have no state at all. (CloudTrail states are error codes: anything goes.)
 fn contradiction(criteria: &RouteMatch) -> Option<String> {
     let (kind, state) = (criteria.kind?, criteria.state.as_deref()?);
-    let alarm_state = state.parse::<AlarmState>().ok();
+    let alarm_state = alarm_state_name(state);
     match kind {
         NotificationKind::Alarm if alarm_state.is_none() => Some(format!(
             "kind \"alarm\" has state ALARM, OK or INSUFFICIENT_DATA, never {state:?}"
@@ -155,7 +154,7 @@ fn contradiction(criteria: &RouteMatch) -> Option<String> {
             format!(
                 "kind \"pipeline\" has CodePipeline, CodeBuild or CodeDeploy statuses such as \
                  FAILED or SUCCEEDED, never the alarm state {}",
-                alarm_state.as_str()
+                alarm_state
             )
         }),
         NotificationKind::Custom | NotificationKind::Other => Some(format!(
