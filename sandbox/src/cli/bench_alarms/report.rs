@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::defaults::{DefaultsResult, ALARMS as DEFAULT_ALARMS, CHANNELS as DEFAULT_CHANNELS};
 use super::subject::SubjectKind;
 use super::summary::{
     cpu_us_per_alarm, PhaseMedians, RunResult, Summary, TARGET_ALARMS_PER_SEC,
@@ -10,7 +11,7 @@ use super::summary::{
 };
 use super::workload::CHANNEL;
 use crate::cli::bench::report::{marked, replace_marked, thousands, Machine};
-use crate::cli::bench::summary::{kib_to_mb, ms};
+use crate::cli::bench::summary::{kib_to_mb, median, ms};
 
 /// The markers around this bench's section of the report file.
 pub const SECTION_BEGIN: &str = "<!-- bench-alarms:begin -->";
@@ -36,7 +37,12 @@ fn met(met: bool) -> &'static str {
 }
 
 /// The verdict and result tables (also what goes to stdout).
-pub fn tables(setup: &Setup, summary: &Summary, runs: &[RunResult]) -> String {
+pub fn tables(
+    setup: &Setup,
+    summary: &Summary,
+    runs: &[RunResult],
+    defaults: &[DefaultsResult],
+) -> String {
     let mut out = String::new();
     let (bot, floor) = (&summary.bot, &summary.floor);
     let _ = writeln!(out, "### Targets\n");
@@ -110,8 +116,49 @@ pub fn tables(setup: &Setup, summary: &Summary, runs: &[RunResult]) -> String {
         floor.peak_rss_mb,
         bot.peak_rss_mb / floor.peak_rss_mb
     );
+    defaults_table(&mut out, defaults);
     every_run(&mut out, setup, runs);
     out
+}
+
+/// The bot with its defaults on: no floor (the floor has neither storms nor pacing).
+fn defaults_table(out: &mut String, runs: &[DefaultsResult]) {
+    let _ = writeln!(
+        out,
+        "\n### Defaults phase: {} alarms over {} channels, storm control and pacing on\n",
+        thousands(DEFAULT_ALARMS as f64),
+        DEFAULT_CHANNELS
+    );
+    let per_sec: Vec<f64> = runs.iter().map(|r| r.alarms_per_sec).collect();
+    let busiest: Vec<f64> = runs.iter().map(|r| r.busiest_channel_per_sec).collect();
+    let calls: Vec<f64> = runs.iter().map(|r| r.slack_calls as f64).collect();
+    let each = |figures: &[f64]| {
+        let all: Vec<String> = figures.iter().map(|f| format!("{f:.0}")).collect();
+        all.join(" / ")
+    };
+    let _ = writeln!(out, "| chatops-bot | median | every run |\n|---|---:|---|");
+    let rows = [
+        ("alarms/s (visible → last deleted)", &per_sec),
+        (
+            "busiest channel: Slack posts + updates in any 1 s",
+            &busiest,
+        ),
+        ("Slack posts + updates in all", &calls),
+    ];
+    for (name, figures) in rows {
+        let _ = writeln!(
+            out,
+            "| {name} | {:.0} | {} |",
+            median(figures),
+            each(figures)
+        );
+    }
+    if runs.iter().any(|r| !r.settled) {
+        let _ = writeln!(
+            out,
+            "\nIn at least one run the bot did not go idle within 20 s after the last deletion."
+        );
+    }
 }
 
 /// Says plainly which runs of the bot missed a target, and by how much.
@@ -307,6 +354,12 @@ pub fn section(setup: &Setup, machine: &Machine, tables: &str) -> String {
          - **CPU µs per alarm**: the child's utime + stime (`/proc/PID/stat`, 10 ms ticks) from just \
          before the phase's first alarm until the process has been idle for 300 ms after the last \
          deletion, divided by {n}.\n\
+         - **Defaults phase** (bot only, after each run): a fresh bot with storm control and \
+         per-channel pacing at their defaults (`storm_threshold = 10` in `storm_window = 60s`, \
+         `channel_burst = 4`, `channel_interval = 1s`) and one route per channel; {dn} distinct \
+         alarms round-robin over {dc} channels, all visible at once (no warm-up). alarms/s = {dn} / \
+         (visible → the last deletion); the busiest channel is the most `chat.postMessage` + \
+         `chat.update` calls to one channel within any 1 s.\n\
          - Each (consumer × both phases) measurement uses fresh fakes and a fresh process, repeated \
          {repeats} times in the order bot, floor, floor, bot, … so drift hits both; the tables show \
          medians. The bot is stopped with SIGTERM and must exit 0.\n",
@@ -315,6 +368,8 @@ pub fn section(setup: &Setup, machine: &Machine, tables: &str) -> String {
         rate = thousands(setup.rate),
         repeats = setup.repeats,
         WARMUP = super::WARM_UP_ALARMS,
+        dn = thousands(DEFAULT_ALARMS as f64),
+        dc = DEFAULT_CHANNELS,
     );
     out.push_str(text.trim_end());
     out.push('\n');
