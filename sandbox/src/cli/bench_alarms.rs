@@ -129,8 +129,8 @@ pub async fn bench_alarms(args: BenchAlarmsArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("run {repeat} of the defaults phase"))?;
         eprintln!(
-            "  {:.0} alarms/s, busiest channel {:.0} calls/s, {} Slack calls",
-            run.alarms_per_sec, run.busiest_channel_per_sec, run.slack_calls
+            "  {:.0} alarms/s, busiest channel {:.0} calls/s, {} posts, {} updates",
+            run.alarms_per_sec, run.busiest_channel_per_sec, run.posts, run.updates
         );
         defaults_runs.push(run);
     }

@@ -34,8 +34,10 @@ pub struct DefaultsResult {
     pub alarms_per_sec: f64,
     /// The most Slack calls (posts and updates) to one channel within any `RATE_WINDOW`.
     pub busiest_channel_per_sec: f64,
-    /// `chat.postMessage` and `chat.update` calls in the phase, over every channel.
-    pub slack_calls: usize,
+    /// `chat.postMessage` calls in the phase (cards, digests), over every channel.
+    pub posts: usize,
+    /// `chat.update` calls in the phase (digest lines), over every channel.
+    pub updates: usize,
     /// Whether the bot went idle within `SETTLE_LIMIT` after the last deletion.
     pub settled: bool,
 }
@@ -125,7 +127,8 @@ async fn run(rig: &Rig<'_>) -> anyhow::Result<DefaultsResult> {
             notification_body(Some(&subject(&name)), &cloudwatch_alarm(&name))
         })
         .collect();
-    let calls_before = slack_calls(rig.slack).len();
+    let posts_before = rig.slack.calls_to("chat.postMessage").len();
+    let updates_before = rig.slack.calls_to("chat.update").len();
     let visible_at = Instant::now() + LEAD;
     let sqs = Arc::clone(rig.sqs);
     let queue = rig.queue_url.to_string();
@@ -143,34 +146,27 @@ async fn run(rig: &Rig<'_>) -> anyhow::Result<DefaultsResult> {
         last_deleted = last_deleted.max(deleted);
     }
     let span = last_deleted.saturating_duration_since(visible_at);
-    let calls = slack_calls(rig.slack);
-    let phase_calls = calls.get(calls_before..).unwrap_or_default();
-    Ok(DefaultsResult {
-        alarms_per_sec: ALARMS as f64 / span.as_secs_f64().max(1e-9),
-        busiest_channel_per_sec: busiest_channel(phase_calls) as f64 / RATE_WINDOW.as_secs_f64(),
-        slack_calls: phase_calls.len(),
-        settled,
-    })
-}
-
-/// Every `chat.postMessage` and `chat.update` so far, as (channel, arrival), in arrival order.
-fn slack_calls(slack: &FakeSlack) -> Vec<(String, StdInstant)> {
-    let mut calls: Vec<_> = ["chat.postMessage", "chat.update"]
+    let posts = rig.slack.calls_to("chat.postMessage");
+    let updates = rig.slack.calls_to("chat.update");
+    let posts = posts.get(posts_before..).unwrap_or_default();
+    let updates = updates.get(updates_before..).unwrap_or_default();
+    let phase_calls: Vec<(String, StdInstant)> = posts
         .iter()
-        .flat_map(|method| slack.calls_to(method))
+        .chain(updates)
         .map(|call| {
             (
                 call.param_str("channel").unwrap_or_default().to_owned(),
-                call.seq,
                 call.at,
             )
         })
         .collect();
-    calls.sort_by_key(|(_, seq, _)| *seq);
-    calls
-        .into_iter()
-        .map(|(channel, _, at)| (channel, at))
-        .collect()
+    Ok(DefaultsResult {
+        alarms_per_sec: ALARMS as f64 / span.as_secs_f64().max(1e-9),
+        busiest_channel_per_sec: busiest_channel(&phase_calls) as f64 / RATE_WINDOW.as_secs_f64(),
+        posts: posts.len(),
+        updates: updates.len(),
+        settled,
+    })
 }
 
 /// The most calls to one channel within any `RATE_WINDOW`.

@@ -131,7 +131,8 @@ fn defaults_table(out: &mut String, runs: &[DefaultsResult]) {
     );
     let per_sec: Vec<f64> = runs.iter().map(|r| r.alarms_per_sec).collect();
     let busiest: Vec<f64> = runs.iter().map(|r| r.busiest_channel_per_sec).collect();
-    let calls: Vec<f64> = runs.iter().map(|r| r.slack_calls as f64).collect();
+    let posts: Vec<f64> = runs.iter().map(|r| r.posts as f64).collect();
+    let updates: Vec<f64> = runs.iter().map(|r| r.updates as f64).collect();
     let each = |figures: &[f64]| {
         let all: Vec<String> = figures.iter().map(|f| format!("{f:.0}")).collect();
         all.join(" / ")
@@ -143,7 +144,8 @@ fn defaults_table(out: &mut String, runs: &[DefaultsResult]) {
             "busiest channel: Slack posts + updates in any 1 s",
             &busiest,
         ),
-        ("Slack posts + updates in all", &calls),
+        ("chat.postMessage calls (cards, digests)", &posts),
+        ("chat.update calls (digest lines)", &updates),
     ];
     for (name, figures) in rows {
         let _ = writeln!(
