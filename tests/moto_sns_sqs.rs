@@ -1,8 +1,11 @@
 //! The alarm pipeline on moto's real SNS→SQS (envelope, raw, DLQ redrive): keeps the fake SQS honest.
 //!
-//! Needs `CHATOPS_TEST_MOTO_ENDPOINT` (a `moto_server` on 127.0.0.1; `.ci/run` starts one). Without
-//! it every test here says it is skipped and passes.
+//! Uses the moto at `CHATOPS_TEST_MOTO_ENDPOINT` (`.ci/run` starts one), or else starts its own
+//! `moto_server` from PATH. Without either, every test here fails and says how to install moto;
+//! `CHATOPS_SKIP_MOTO=1` skips them on purpose.
 
+#[path = "moto_sns_sqs/server.rs"]
+mod server;
 mod support;
 
 use std::collections::HashMap;
@@ -17,10 +20,10 @@ use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{Message, QueueAttributeName as Attr};
 use chatops_sandbox::slack::{FakeSlack, HttpFault};
 use serde_json::{json, Value};
+use server::MotoServer;
 use support::*;
 use tokio::time::Instant;
 
-const MOTO_ENDPOINT_VAR: &str = "CHATOPS_TEST_MOTO_ENDPOINT";
 const REGION: &str = "eu-west-1";
 const SECOND: Duration = Duration::from_secs(1);
 /// The redrive policy's `maxReceiveCount` on the envelope queue.
@@ -28,18 +31,6 @@ const MAX_RECEIVE_COUNT: usize = 3;
 /// Queue and bot visibility timeout, in seconds: the bot's smallest allowed value.
 const VISIBILITY_SECS: u64 = 10;
 const ARN: &str = "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:";
-
-/// The moto endpoint, or `None` (after saying so) when the variable is not set.
-fn moto_endpoint() -> Option<String> {
-    match std::env::var(MOTO_ENDPOINT_VAR) {
-        Ok(endpoint) => Some(endpoint.trim_end_matches('/').to_owned()),
-        Err(std::env::VarError::NotPresent) => {
-            println!("skipped: {MOTO_ENDPOINT_VAR} not set (run via .ci/run)");
-            None
-        }
-        Err(e) => panic!("{MOTO_ENDPOINT_VAR} is not usable: {e}"),
-    }
-}
 
 /// A CloudWatch alarm notification going into ALARM, as CloudWatch publishes it to SNS.
 fn alarm(name: &str, reason: &str) -> String {
@@ -72,7 +63,7 @@ fn aws_error<E: std::error::Error>(operation: &'static str) -> impl FnOnce(E) ->
 /// Real SNS and SQS clients on moto, and one topic fanned out to an envelope queue (redriven to
 /// a DLQ after `MAX_RECEIVE_COUNT` receives) and a raw-delivery queue.
 struct Moto {
-    endpoint: String,
+    server: MotoServer,
     sns: aws_sdk_sns::Client,
     sqs: aws_sdk_sqs::Client,
     topic_arn: String,
@@ -82,9 +73,9 @@ struct Moto {
 }
 
 impl Moto {
-    /// Creates the topic and queues (names start with `prefix`); `None` when there is no moto.
+    /// Creates the topic and queues (names start with `prefix`); `None` when skipped on purpose.
     async fn set_up(prefix: &str) -> anyhow::Result<Option<Moto>> {
-        let Some(endpoint) = moto_endpoint() else {
+        let Some(server) = MotoServer::find().await? else {
             return Ok(None);
         };
         aws_test_env();
@@ -93,7 +84,7 @@ impl Moto {
         let config = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(REGION))
-            .endpoint_url(&endpoint)
+            .endpoint_url(&server.endpoint)
             .credentials_provider(SharedCredentialsProvider::new(credentials))
             .timeout_config(timeouts.operation_timeout(20 * SECOND).build())
             .build();
@@ -118,7 +109,7 @@ impl Moto {
         subscribe(&sns, &sqs, &topic_arn, &envelope_queue, false).await?;
         subscribe(&sns, &sqs, &topic_arn, &raw_queue, true).await?;
         Ok(Some(Moto {
-            endpoint,
+            server,
             sns,
             sqs,
             topic_arn,
@@ -218,7 +209,7 @@ pollers = 1
 visibility_timeout = "{VISIBILITY_SECS}s"
 unwatched_nudge = "0s"
 {routes}"#,
-            endpoint = self.endpoint
+            endpoint = self.server.endpoint
         );
         let slack = fake_slack().await;
         let bot = RunningBot::start_with(&slack, 1, &extra).await;

@@ -35,6 +35,9 @@ pub struct BenchArgs {
     /// Offered envelopes per second in the paced phase.
     #[arg(long, default_value_t = 5_000.0)]
     pub rate: f64,
+    /// Offered envelopes per second in the first, slower paced phase.
+    #[arg(long, default_value_t = 1_000.0)]
+    pub low_rate: f64,
     /// Measurements of each client; the report shows medians.
     #[arg(long, default_value_t = 3)]
     pub repeats: usize,
@@ -57,8 +60,11 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     if args.envelopes == 0 || args.repeats == 0 {
         bail!("--envelopes and --repeats must be at least 1");
     }
-    if !(args.rate.is_finite() && args.rate > 0.0) {
-        bail!("--rate must be a positive number");
+    if ![args.rate, args.low_rate]
+        .iter()
+        .all(|rate| rate.is_finite() && *rate > 0.0)
+    {
+        bail!("--rate and --low-rate must be positive numbers");
     }
     let bot_bin = bot_binary()?;
     let machine = Machine::probe();
@@ -68,11 +74,13 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let setup = Setup {
         envelopes: args.envelopes,
         rate: args.rate,
+        low_rate: args.low_rate,
         repeats: args.repeats,
         workload: args.workload,
         command: format!(
-            "cargo run --release -p chatops-sandbox -- bench --envelopes {} --rate {} --repeats {}{} --out {}",
+            "cargo run --release -p chatops-sandbox -- bench --envelopes {} --low-rate {} --rate {} --repeats {}{} --out {}",
             args.envelopes,
+            args.low_rate,
             args.rate,
             args.repeats,
             match args.workload {
@@ -95,8 +103,11 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("run {repeat} of the {kind}"))?;
             eprintln!(
-                "  paced p99 {:.3} ms, burst {:.0} acks/s, peak RSS {:.1} MB, exit {}",
+                "  paced p99 {:.3} ms at {}/s, {:.3} ms at {}/s, burst {:.0} acks/s, peak RSS {:.1} MB, exit {}",
+                summary::ms(run.paced_low.p99),
+                args.low_rate,
                 summary::ms(run.paced.p99),
+                args.rate,
                 run.burst.acks_per_sec,
                 summary::kib_to_mb(run.peak_rss_kib()),
                 run.exit
@@ -130,7 +141,8 @@ async fn measure(
     bot_bin: &Path,
     args: &BenchArgs,
 ) -> anyhow::Result<RunResult> {
-    let fake = Arc::new(FakeSlack::start(FakeSlackOptions::default()).await?);
+    // The Web API (the bot's replies) on its own runtime: it must not slow the acks' timing side.
+    let fake = Arc::new(FakeSlack::start_web_api_apart(FakeSlackOptions::default()).await?);
     let subject = Subject::start(kind, &fake, bot_bin, args.bot_logs)?;
     let measured = measure_phases(&fake, &subject, args).await;
     let exit = tokio::task::spawn_blocking(move || subject.terminate())
@@ -140,10 +152,11 @@ async fn measure(
         Ok(fake) => fake.shutdown().await,
         Err(shared) => drop(shared),
     }
-    let (startup_rss_kib, paced, burst) = measured?;
+    let (startup_rss_kib, [paced_low, paced, burst]) = measured?;
     Ok(RunResult {
         kind,
         repeat,
+        paced_low,
         paced,
         burst,
         startup_rss_kib,
@@ -155,7 +168,7 @@ async fn measure_phases(
     fake: &Arc<FakeSlack>,
     subject: &Subject,
     args: &BenchArgs,
-) -> anyhow::Result<(u64, phase::PhaseResult, phase::PhaseResult)> {
+) -> anyhow::Result<(u64, [phase::PhaseResult; 3])> {
     let conns = fake
         .wait_for_connections(1, CONNECT_TIMEOUT)
         .await
@@ -164,6 +177,17 @@ async fn measure_phases(
     subject.settle(STARTUP_SETTLE).await?;
     let startup_rss_kib = subject.peak_rss_kib()?;
     let ack_timeout = Duration::from_secs(args.ack_timeout_secs);
+    let paced_low = run_phase(
+        fake,
+        conn,
+        subject,
+        args.envelopes,
+        args.workload,
+        Pace::Rate(args.low_rate),
+        ack_timeout,
+    )
+    .await
+    .context("paced phase at the low rate")?;
     let paced = run_phase(
         fake,
         conn,
@@ -186,5 +210,5 @@ async fn measure_phases(
     )
     .await
     .context("burst phase")?;
-    Ok((startup_rss_kib, paced, burst))
+    Ok((startup_rss_kib, [paced_low, paced, burst]))
 }

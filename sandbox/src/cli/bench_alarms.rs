@@ -2,6 +2,7 @@
 //! `chat.postMessage` latency of the real bot's alarm pipeline against a minimal floor consumer,
 //! both as child processes talking to the fake SQS and the fake Slack.
 
+mod defaults;
 mod floor;
 mod http;
 mod phase;
@@ -95,6 +96,7 @@ pub async fn bench_alarms(args: BenchAlarmsArgs) -> anyhow::Result<()> {
         ),
     };
     let mut runs = Vec::new();
+    let mut defaults_runs = Vec::new();
     for repeat in 1..=args.repeats {
         let order = if repeat % 2 == 1 {
             [SubjectKind::Bot, SubjectKind::Floor]
@@ -118,9 +120,22 @@ pub async fn bench_alarms(args: BenchAlarmsArgs) -> anyhow::Result<()> {
             );
             runs.push(run);
         }
+        eprintln!(
+            "run {repeat}/{}: chatops-bot, defaults phase …",
+            args.repeats
+        );
+        let timeout = Duration::from_secs(args.phase_timeout_secs);
+        let run = defaults::measure_defaults(&bot_bin, args.pollers, timeout, args.bot_logs)
+            .await
+            .with_context(|| format!("run {repeat} of the defaults phase"))?;
+        eprintln!(
+            "  {:.0} alarms/s, busiest channel {:.0} calls/s, {} posts, {} updates",
+            run.alarms_per_sec, run.busiest_channel_per_sec, run.posts, run.updates
+        );
+        defaults_runs.push(run);
     }
     let summary = Summary::from_runs(&runs, args.alarms);
-    let tables = report::tables(&setup, &summary, &runs);
+    let tables = report::tables(&setup, &summary, &runs, &defaults_runs);
     println!("{tables}");
     if args.out.as_os_str() != "-" {
         let old = read_report(&args.out)?;

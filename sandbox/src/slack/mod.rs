@@ -63,11 +63,24 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
 pub struct FakeSlack {
     shared: Arc<Shared>,
     tasks: Vec<JoinHandle<()>>,
+    /// The Web API's own thread, when started with [`FakeSlack::start_web_api_apart`].
+    web_api_thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl FakeSlack {
     /// Binds both listeners on 127.0.0.1 (ports from the options, 0 = any) and starts serving.
     pub async fn start(opts: FakeSlackOptions) -> anyhow::Result<FakeSlack> {
+        Self::start_with(opts, false).await
+    }
+
+    /// Like [`FakeSlack::start`], but the Web API runs on a thread and Tokio runtime of its own,
+    /// so a client's Web API calls do not take this runtime's workers from the Socket Mode side
+    /// (which times the acks). The benchmark uses this to compare a replying bot with an ack-only floor.
+    pub async fn start_web_api_apart(opts: FakeSlackOptions) -> anyhow::Result<FakeSlack> {
+        Self::start_with(opts, true).await
+    }
+
+    async fn start_with(opts: FakeSlackOptions, web_api_apart: bool) -> anyhow::Result<FakeSlack> {
         let api_listener = TcpListener::bind(("127.0.0.1", opts.api_port))
             .await
             .with_context(|| {
@@ -94,19 +107,15 @@ impl FakeSlack {
         let shared = Arc::new(Shared::new(opts, api_addr, ws_addr));
 
         let mut tasks = Vec::new();
-        let app = web_api::router(Arc::clone(&shared));
-        let mut stop_api = shared.shutdown.subscribe();
-        tasks.push(tokio::spawn(async move {
-            let stopped = async move {
-                let _ = stop_api.wait_for(|stop| *stop).await;
-            };
-            if let Err(error) = axum::serve(api_listener, app)
-                .with_graceful_shutdown(stopped)
-                .await
-            {
-                tracing::warn!("fake Slack Web API server failed: {error}");
-            }
-        }));
+        let mut web_api_thread = None;
+        if web_api_apart {
+            web_api_thread = Some(web_api_on_own_thread(Arc::clone(&shared), api_listener)?);
+        } else {
+            tasks.push(tokio::spawn(serve_web_api(
+                Arc::clone(&shared),
+                api_listener,
+            )));
+        }
         tasks.push(tokio::spawn(socket::accept_loop(
             Arc::clone(&shared),
             ws_listener,
@@ -123,7 +132,11 @@ impl FakeSlack {
                 "fake Slack up: Web API http://{api_addr}/api/, Socket Mode ws://{ws_addr}/link/"
             ),
         );
-        Ok(FakeSlack { shared, tasks })
+        Ok(FakeSlack {
+            shared,
+            tasks,
+            web_api_thread,
+        })
     }
 
     /// `http://127.0.0.1:PORT/api/` (with the trailing slash Slack clients append methods to).
@@ -162,6 +175,10 @@ impl FakeSlack {
                 abort.abort();
             }
         }
+        if let Some(thread) = self.web_api_thread.take() {
+            // The thread ends by itself within SHUTDOWN_WAIT of the shutdown signal.
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
         let _ = self
             .shared
             .conns_signal
@@ -176,6 +193,59 @@ impl FakeSlack {
             )
             .await;
     }
+}
+
+/// Serves the Web API until the shutdown signal (then lets open requests finish).
+async fn serve_web_api(shared: Arc<Shared>, listener: TcpListener) {
+    let app = web_api::router(Arc::clone(&shared));
+    let mut stop_api = shared.shutdown.subscribe();
+    let stopped = async move {
+        let _ = stop_api.wait_for(|stop| *stop).await;
+    };
+    if let Err(error) = axum::serve(listener, app)
+        .with_graceful_shutdown(stopped)
+        .await
+    {
+        tracing::warn!("fake Slack Web API server failed: {error}");
+    }
+}
+
+/// Runs [`serve_web_api`] on a new thread with a current-thread runtime; the thread ends at most
+/// `SHUTDOWN_WAIT` after the shutdown signal, open requests or not.
+fn web_api_on_own_thread(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    let listener = listener
+        .into_std()
+        .context("detaching the Web API listener")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("building the Web API's runtime")?;
+    std::thread::Builder::new()
+        .name("fake-slack-web-api".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let listener = match TcpListener::from_std(listener) {
+                    Ok(listener) => listener,
+                    Err(error) => {
+                        tracing::warn!("fake Slack Web API listener unusable: {error}");
+                        return;
+                    }
+                };
+                let mut stop = shared.shutdown.subscribe();
+                let cut_off = async move {
+                    let _ = stop.wait_for(|stop| *stop).await;
+                    tokio::time::sleep(SHUTDOWN_WAIT).await;
+                };
+                tokio::select! {
+                    () = serve_web_api(shared, listener) => {}
+                    () = cut_off => {}
+                }
+            });
+        })
+        .context("starting the Web API thread")
 }
 
 impl Drop for FakeSlack {
@@ -207,6 +277,28 @@ mod tests {
         .await?;
         let error = waited.expect_err("nobody called auth.test");
         assert!(error.to_string().contains("auth.test"), "{error}");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn the_web_api_apart_answers_records_and_shuts_down() -> anyhow::Result<()> {
+        let slack = FakeSlack::start_web_api_apart(FakeSlackOptions::default()).await?;
+        let token = slack.options().bot_token.clone();
+        let answer: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}auth.test", slack.api_url()))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(answer["ok"], true, "{answer}");
+        slack
+            .wait_for_call("auth.test", |_| true, Duration::from_secs(5))
+            .await?;
+        let api_addr = slack.api_addr();
+        tokio::time::timeout(2 * SHUTDOWN_WAIT + Duration::from_secs(1), slack.shutdown()).await?;
+        let refused = tokio::net::TcpStream::connect(api_addr).await;
+        assert!(refused.is_err(), "the Web API listener is closed");
         Ok(())
     }
 }

@@ -10,6 +10,8 @@ use super::subject::SubjectKind;
 pub const TARGET_P99: Duration = Duration::from_millis(2);
 /// Bot burst throughput must be at least this share of the floor's.
 pub const TARGET_BURST_SHARE: f64 = 0.5;
+/// Bot ack p99 at most this multiple of the floor's, at each paced rate (issue #8).
+pub const TARGET_P99_FLOOR_RATIO: f64 = 2.0;
 /// Peak RSS cap in bytes (30 MB, decimal).
 pub const TARGET_RSS_BYTES: u64 = 30_000_000;
 
@@ -20,6 +22,8 @@ pub struct RunResult {
     pub kind: SubjectKind,
     /// 1-based repeat number.
     pub repeat: usize,
+    /// Paced phase at the low rate (run first).
+    pub paced_low: PhaseResult,
     /// Paced phase.
     pub paced: PhaseResult,
     /// Burst phase.
@@ -55,6 +59,7 @@ pub struct PhaseMedians {
 /// Medians of one subject over its runs.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SubjectMedians {
+    pub paced_low: PhaseMedians,
     pub paced: PhaseMedians,
     pub burst: PhaseMedians,
     pub peak_rss_mb: f64,
@@ -86,6 +91,16 @@ impl Summary {
         self.bot.paced.p99_ms / self.floor.paced.p99_ms
     }
 
+    /// Bot p99 / floor p99 in the paced phase at the low rate.
+    pub fn paced_low_p99_ratio(&self) -> f64 {
+        self.bot.paced_low.p99_ms / self.floor.paced_low.p99_ms
+    }
+
+    /// Whether a bot / floor p99 ratio is within `TARGET_P99_FLOOR_RATIO`.
+    pub fn ratio_met(ratio: f64) -> bool {
+        ratio <= TARGET_P99_FLOOR_RATIO
+    }
+
     /// Bot burst acks/s / floor burst acks/s.
     pub fn burst_throughput_ratio(&self) -> f64 {
         self.bot.burst.acks_per_sec / self.floor.burst.acks_per_sec
@@ -112,6 +127,7 @@ impl SubjectMedians {
             median(&mine.iter().map(|r| kib_to_mb(kib(r))).collect::<Vec<_>>())
         };
         SubjectMedians {
+            paced_low: PhaseMedians::of(mine.iter().map(|r| &r.paced_low)),
             paced: PhaseMedians::of(mine.iter().map(|r| &r.paced)),
             burst: PhaseMedians::of(mine.iter().map(|r| &r.burst)),
             peak_rss_mb: median(&rss),

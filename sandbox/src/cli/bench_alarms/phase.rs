@@ -178,7 +178,7 @@ pub async fn run_burst(rig: &Rig<'_>, count: usize) -> anyhow::Result<PhaseResul
 }
 
 /// Waits until nothing is visible or in flight in the queue any more (bounded by `rig.timeout`).
-async fn drain(rig: &Rig<'_>) -> anyhow::Result<()> {
+pub async fn drain(rig: &Rig<'_>) -> anyhow::Result<()> {
     let deadline = Instant::now() + rig.timeout;
     loop {
         let left = rig.sqs.visible(rig.queue_url)? + rig.sqs.in_flight(rig.queue_url)?;

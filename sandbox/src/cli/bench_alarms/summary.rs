@@ -10,6 +10,8 @@ use crate::cli::bench::summary::{kib_to_mb, median, ms};
 /// Targets from the issue.
 pub const TARGET_ALARMS_PER_SEC: f64 = 2_000.0;
 pub const TARGET_CPU_US_PER_ALARM: f64 = 200.0;
+/// CPU per alarm in the paced phase (issue #8), where batches are small.
+pub const TARGET_PACED_CPU_US_PER_ALARM: f64 = 250.0;
 pub const TARGET_P99: Duration = Duration::from_millis(50);
 
 /// One measurement: fresh fakes and a fresh subject process, both phases.
@@ -73,8 +75,45 @@ impl Summary {
         self.bot.burst.cpu_us_per_alarm <= TARGET_CPU_US_PER_ALARM
     }
 
+    pub fn paced_cpu_met(&self) -> bool {
+        self.bot.paced.cpu_us_per_alarm <= TARGET_PACED_CPU_US_PER_ALARM
+    }
+
     pub fn p99_met(&self) -> bool {
         self.bot.paced.p99_ms <= ms(TARGET_P99)
+    }
+}
+
+impl RunResult {
+    /// The targets this one run of the bot missed, each with its figure (empty for the floor).
+    pub fn misses(&self, alarms: usize) -> Vec<String> {
+        if self.kind != SubjectKind::Bot {
+            return Vec::new();
+        }
+        let mut missed = Vec::new();
+        let per_sec = self.burst.alarms_per_sec;
+        if per_sec < TARGET_ALARMS_PER_SEC {
+            missed.push(format!(
+                "burst {per_sec:.0} alarms/s < {TARGET_ALARMS_PER_SEC:.0}"
+            ));
+        }
+        let burst_cpu = cpu_us_per_alarm(self.burst.cpu, alarms);
+        if burst_cpu > TARGET_CPU_US_PER_ALARM {
+            missed.push(format!(
+                "burst CPU {burst_cpu:.0} µs > {TARGET_CPU_US_PER_ALARM:.0}"
+            ));
+        }
+        let paced_cpu = cpu_us_per_alarm(self.paced.cpu, alarms);
+        if paced_cpu > TARGET_PACED_CPU_US_PER_ALARM {
+            missed.push(format!(
+                "paced CPU {paced_cpu:.0} µs > {TARGET_PACED_CPU_US_PER_ALARM:.0}"
+            ));
+        }
+        let p99 = ms(self.paced.p99);
+        if p99 > ms(TARGET_P99) {
+            missed.push(format!("paced p99 {p99:.1} ms > {:.0}", ms(TARGET_P99)));
+        }
+        missed
     }
 }
 
@@ -158,5 +197,19 @@ mod tests {
         assert_eq!(summary.floor.burst.alarms_per_sec, 9_000.0);
         assert!(summary.p99_met() && summary.throughput_met());
         assert!(!summary.cpu_met());
+        assert!(summary.paced_cpu_met(), "220 µs is within the paced 250 µs");
+    }
+
+    #[test]
+    fn each_run_says_which_targets_it_missed() {
+        let good = run(SubjectKind::Bot, 1, 40, 2_500.0, 3_000);
+        assert!(good.misses(20_000).is_empty());
+        let slow = run(SubjectKind::Bot, 2, 70, 1_500.0, 6_000);
+        let missed = slow.misses(20_000);
+        assert_eq!(missed.len(), 4, "{missed:?}");
+        assert!(missed[0].starts_with("burst 1500 alarms/s"), "{missed:?}");
+        assert!(missed[2].starts_with("paced CPU 300 µs"), "{missed:?}");
+        let floor = run(SubjectKind::Floor, 1, 70, 1_500.0, 6_000);
+        assert!(floor.misses(20_000).is_empty(), "the floor has no targets");
     }
 }
