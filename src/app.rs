@@ -50,7 +50,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         store: store.clone(),
         bot,
         commands: CommandNames::new(&config.slack.command_prefix),
-        alarms: alarms.as_ref().map(|a| a.keeper.clone()),
+        alarms: alarms
+            .as_ref()
+            .map(|a| a.keeper.clone() as Arc<dyn crate::context::AlarmCards>),
     });
     let socket = &config.slack.socket;
     let dispatcher = Dispatcher::new(

@@ -14,19 +14,13 @@ use tracing::{debug, error, info, warn};
 use super::frame::RawEnvelope;
 use crate::slack::inbound::{parse_payload, Inbound};
 use crate::slack::interaction::Interaction;
+use crate::store::EventLedger;
 use crate::telemetry::metrics::Metrics;
 
 /// Whoever acts on interactions: the router, in the daemon.
 #[async_trait]
 pub trait InteractionHandler: Send + Sync + 'static {
     async fn handle(&self, interaction: Interaction);
-}
-
-/// Remembers which Events API deliveries were handled, across connections and restarts.
-#[async_trait]
-pub trait EventLedger: Send + Sync + 'static {
-    /// Record `event_id`; true if this is its first delivery.
-    async fn first_delivery(&self, event_id: &str) -> anyhow::Result<bool>;
 }
 
 /// Cheap to clone; every connection holds one.
