@@ -25,7 +25,10 @@ impl Router {
         let ctx = &*self.ctx;
         match interaction {
             Interaction::Mention(mention) => commands::on_mention(ctx, mention).await,
-            // No feature owns threads yet; the Bedrock follow-ups will.
+            Interaction::DirectMessage(dm) => commands::on_direct_message(ctx, dm).await,
+            // Ignored on purpose (README, "What the bot answers"): no feature owns channel
+            // threads yet (the Bedrock follow-ups will). A reply that mentions the bot also
+            // arrives as a `Mention` and is answered as one.
             Interaction::ThreadMessage(_) => Ok(Reply::Nothing),
             Interaction::Button(click) => actions::on_button(ctx, click).await,
             Interaction::SlashCommand(slash) => commands::on_slash(ctx, slash).await,
@@ -97,6 +100,13 @@ impl ReplyTarget {
                 user: m.user.clone(),
                 channel: Some(m.channel.clone()),
                 thread: Some(m.reply_thread().clone()),
+                response_url: None,
+            },
+            // Answer in the DM itself: at top level, or in the DM's thread if it was a reply.
+            Interaction::DirectMessage(m) => Self {
+                user: m.user.clone(),
+                channel: Some(m.channel.clone()),
+                thread: m.thread_ts.clone(),
                 response_url: None,
             },
             Interaction::ThreadMessage(m) => Self {
