@@ -58,7 +58,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let dispatcher = Dispatcher::new(
         Arc::new(Router::new(ctx)),
         Arc::new(StoreLedger::new(store.clone())?),
-        socket.max_handlers,
+        crate::slack::socket::dispatch::DispatchLimits {
+            max_handlers: socket.max_handlers,
+            max_queued: socket.max_queued,
+        },
         metrics.clone(),
     );
     let settings = ClientSettings {

@@ -53,6 +53,18 @@ impl InteractionHandler for Router {
             warn!(interaction = kind, user = %target.user, error = format!("{:#}", anyhow::Error::new(e)), "Failed to deliver a reply.");
         }
     }
+
+    async fn answer_busy(&self, interaction: Interaction) {
+        let kind = interaction.kind();
+        let target = ReplyTarget::of(&interaction);
+        let text = Mrkdwn::trusted(
+            ":hourglass_flowing_sand: I'm too busy to handle this right now, so nothing was done. Please try again in a minute.",
+        );
+        let reply = Reply::Ephemeral(Message::markdown(text));
+        if let Err(e) = target.deliver(&*self.ctx.slack, reply).await {
+            warn!(interaction = kind, user = %target.user, error = format!("{:#}", anyhow::Error::new(e)), "Failed to deliver a busy answer.");
+        }
+    }
 }
 
 fn log_failure(kind: &str, target: &ReplyTarget, e: &HandlerError) {
@@ -159,10 +171,12 @@ impl ReplyTarget {
                         .post_ephemeral(channel, &self.user, self.thread.as_ref(), &message)
                         .await
                 }
-                (None, None) => {
-                    warn!(user = %self.user, "An ephemeral reply has nowhere to go.");
-                    Ok(())
-                }
+                // A form submission has no channel and no response_url: tell the user in their
+                // DM with the bot (posting to a user id posts there).
+                (None, None) => slack
+                    .post(&ChannelId(self.user.0.clone()), None, &message)
+                    .await
+                    .map(|_| ()),
             },
         }
     }
