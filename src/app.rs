@@ -50,13 +50,18 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         store: store.clone(),
         bot,
         commands: CommandNames::new(&config.slack.command_prefix),
-        alarms: alarms.as_ref().map(|a| a.keeper.clone()),
+        alarms: alarms
+            .as_ref()
+            .map(|a| a.keeper.clone() as Arc<dyn crate::context::AlarmCards>),
     });
     let socket = &config.slack.socket;
     let dispatcher = Dispatcher::new(
         Arc::new(Router::new(ctx)),
         Arc::new(StoreLedger::new(store.clone())?),
-        socket.max_handlers,
+        crate::slack::socket::dispatch::DispatchLimits {
+            max_handlers: socket.max_handlers,
+            max_queued: socket.max_queued,
+        },
         metrics.clone(),
     );
     let settings = ClientSettings {

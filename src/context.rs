@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::alarms::lifecycle::CardKeeper;
+use async_trait::async_trait;
+
 use crate::commands::CommandNames;
 use crate::slack::messenger::{BotIdentity, Messenger};
 use crate::store::Store;
@@ -13,6 +14,24 @@ pub struct Context {
     pub store: Arc<dyn Store>,
     pub bot: BotIdentity,
     pub commands: CommandNames,
-    /// The alarm pipeline's card keeper, when `alarms.queue_url` is set.
-    pub alarms: Option<Arc<CardKeeper>>,
+    /// The alarm cards, when `alarms.queue_url` is set.
+    pub alarms: Option<Arc<dyn AlarmCards>>,
+}
+
+/// What handlers may do to alarm cards: the narrow view of the alarm pipeline's card keeper
+/// (`alarms::lifecycle::CardKeeper` implements it). Defined here, not in `alarms`, so handlers
+/// never import the alarm pipeline and `context` sits below it.
+#[async_trait]
+pub trait AlarmCards: Send + Sync + 'static {
+    /// Toggle `user` among the watchers of the card at (`channel`, `root_ts`), Slack's own
+    /// reference to the clicked message. Returns the watchers, or `None` if no card is known
+    /// there. `claimed_key` (the button's value) only names the lock to wait on while a card is
+    /// still being created; it is never trusted to find the card.
+    async fn toggle_watch(
+        &self,
+        channel: &str,
+        root_ts: &str,
+        user: &str,
+        claimed_key: &str,
+    ) -> anyhow::Result<Option<Vec<String>>>;
 }

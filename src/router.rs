@@ -25,7 +25,10 @@ impl Router {
         let ctx = &*self.ctx;
         match interaction {
             Interaction::Mention(mention) => commands::on_mention(ctx, mention).await,
-            // No feature owns threads yet; the Bedrock follow-ups will.
+            Interaction::DirectMessage(dm) => commands::on_direct_message(ctx, dm).await,
+            // Ignored on purpose (README, "What the bot answers"): no feature owns channel
+            // threads yet (the Bedrock follow-ups will). A reply that mentions the bot also
+            // arrives as a `Mention` and is answered as one.
             Interaction::ThreadMessage(_) => Ok(Reply::Nothing),
             Interaction::Button(click) => actions::on_button(ctx, click).await,
             Interaction::SlashCommand(slash) => commands::on_slash(ctx, slash).await,
@@ -48,6 +51,18 @@ impl InteractionHandler for Router {
         };
         if let Err(e) = target.deliver(&*self.ctx.slack, reply).await {
             warn!(interaction = kind, user = %target.user, error = format!("{:#}", anyhow::Error::new(e)), "Failed to deliver a reply.");
+        }
+    }
+
+    async fn answer_busy(&self, interaction: Interaction) {
+        let kind = interaction.kind();
+        let target = ReplyTarget::of(&interaction);
+        let text = Mrkdwn::trusted(
+            ":hourglass_flowing_sand: I'm too busy to handle this right now, so nothing was done. Please try again in a minute.",
+        );
+        let reply = Reply::Ephemeral(Message::markdown(text));
+        if let Err(e) = target.deliver(&*self.ctx.slack, reply).await {
+            warn!(interaction = kind, user = %target.user, error = format!("{:#}", anyhow::Error::new(e)), "Failed to deliver a busy answer.");
         }
     }
 }
@@ -97,6 +112,13 @@ impl ReplyTarget {
                 user: m.user.clone(),
                 channel: Some(m.channel.clone()),
                 thread: Some(m.reply_thread().clone()),
+                response_url: None,
+            },
+            // Answer in the DM itself: at top level, or in the DM's thread if it was a reply.
+            Interaction::DirectMessage(m) => Self {
+                user: m.user.clone(),
+                channel: Some(m.channel.clone()),
+                thread: m.thread_ts.clone(),
                 response_url: None,
             },
             Interaction::ThreadMessage(m) => Self {
@@ -149,10 +171,12 @@ impl ReplyTarget {
                         .post_ephemeral(channel, &self.user, self.thread.as_ref(), &message)
                         .await
                 }
-                (None, None) => {
-                    warn!(user = %self.user, "An ephemeral reply has nowhere to go.");
-                    Ok(())
-                }
+                // A form submission has no channel and no response_url: tell the user in their
+                // DM with the bot (posting to a user id posts there).
+                (None, None) => slack
+                    .post(&ChannelId(self.user.0.clone()), None, &message)
+                    .await
+                    .map(|_| ()),
             },
         }
     }

@@ -65,3 +65,73 @@ fn the_router_has_no_catch_all() {
         "the router's match must stay exhaustive"
     );
 }
+
+/// The top-level modules of src/ that each module names with a `crate::…` path.
+fn module_imports() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut graph = std::collections::BTreeMap::<_, std::collections::BTreeSet<_>>::new();
+    for path in rust_files(&src()) {
+        let relative = path.strip_prefix(src()).unwrap();
+        let first = relative.components().next().unwrap().as_os_str();
+        let module = first.to_str().unwrap().trim_end_matches(".rs").to_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let imports = graph.entry(module.clone()).or_default();
+        for (i, _) in text.match_indices("crate::") {
+            let rest = &text[i + "crate::".len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() && name != module {
+                imports.insert(name);
+            }
+        }
+    }
+    graph
+}
+
+/// Every module `from` reaches through imports, itself excluded unless it is on a circle.
+fn reachable(
+    graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    from: &str,
+) -> std::collections::BTreeSet<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec![from.to_owned()];
+    while let Some(module) = todo.pop() {
+        for next in graph.get(&module).into_iter().flatten() {
+            if seen.insert(next.clone()) {
+                todo.push(next.clone());
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn the_store_sits_below_every_feature() {
+    // The circle store/ledger.rs → slack/socket/dispatch.rs → store is broken: the `EventLedger`
+    // trait lives in the store, and the store reaches no module above it.
+    let graph = module_imports();
+    let above = [
+        "slack", "router", "commands", "actions", "context", "alarms", "app",
+    ];
+    let reached = reachable(&graph, "store");
+    let bad: Vec<_> = above.iter().filter(|m| reached.contains(**m)).collect();
+    assert!(bad.is_empty(), "store reaches {bad:?} (imports: {graph:?})");
+}
+
+#[test]
+fn handlers_see_alarms_only_through_the_alarm_cards_trait() {
+    // The circle context → alarms → actions → context is broken: handlers get
+    // `Arc<dyn AlarmCards>` (defined in context.rs), which the card keeper implements.
+    let graph = module_imports();
+    let handler_layer = ["context", "router", "commands", "actions", "reply"];
+    let bad: Vec<_> = handler_layer
+        .iter()
+        .filter(|m| {
+            graph
+                .get(**m)
+                .is_some_and(|imports| imports.contains("alarms"))
+        })
+        .collect();
+    assert!(bad.is_empty(), "these import crate::alarms: {bad:?}");
+}

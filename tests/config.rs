@@ -177,6 +177,7 @@ fn an_empty_file_gives_the_documented_defaults() {
     assert_eq!(socket.idle_timeout, Duration::from_secs(30));
     assert_eq!(socket.stagger, Duration::from_secs(1));
     assert_eq!(socket.max_handlers, 64);
+    assert_eq!(socket.max_queued, 1000);
     assert_eq!(socket.shutdown_grace, Duration::from_secs(10));
     assert_eq!(socket.close_timeout, Duration::from_secs(2));
     assert_eq!(socket.backoff_max, Duration::from_secs(60));

@@ -110,8 +110,6 @@ fn scopes_and_events_are_exactly_what_the_bot_uses() {
             "commands",
             "groups:history",
             "im:history",
-            "reactions:write",
-            "users:read",
         ]
     );
     let mut events = strings(&manifest["settings"]["event_subscriptions"]["bot_events"]);
@@ -174,4 +172,110 @@ fn name_and_commands_come_from_the_config() {
         );
     }
     assert_eq!(commands[0]["command"], json!("/ops-help"));
+}
+
+/// Every `src/` file but the manifest itself, which names every method in its scope table.
+fn source_outside_the_manifest() -> String {
+    fn walk(dir: &Path, out: &mut String) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && !path.ends_with("slack/manifest.rs")
+            {
+                out.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let mut text = String::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut text,
+    );
+    text
+}
+
+/// Whether `need` holds: the method is called (its name is quoted in src/, as every Web API call
+/// names its method), the event is subscribed, or slash commands are registered.
+fn is_met(need: manifest::ScopeNeed, source: &str, manifest: &Value) -> bool {
+    match need {
+        manifest::ScopeNeed::Method(method) => source.contains(&format!("\"{method}\"")),
+        manifest::ScopeNeed::Event(event) => manifest::BOT_EVENTS.contains(&event),
+        manifest::ScopeNeed::SlashCommands => manifest["features"]["slash_commands"]
+            .as_array()
+            .is_some_and(|commands| !commands.is_empty()),
+    }
+}
+
+#[test]
+fn every_scope_in_the_manifest_is_used_by_the_code() {
+    let source = source_outside_the_manifest();
+    let manifest = manifest::render(&SlackConfig::default());
+    let mut listed: Vec<&str> = manifest::SCOPE_NEEDS.iter().map(|(s, _)| *s).collect();
+    let mut asked = strings(&manifest["oauth_config"]["scopes"]["bot"]);
+    listed.sort_unstable();
+    asked.sort_unstable();
+    assert_eq!(asked, listed, "every scope asked for says what needs it");
+    let unused: Vec<&str> = manifest::SCOPE_NEEDS
+        .iter()
+        .filter(|(_, needs)| !needs.iter().any(|n| is_met(*n, &source, &manifest)))
+        .map(|(scope, _)| *scope)
+        .collect();
+    assert!(unused.is_empty(), "scopes nothing uses: {unused:?}");
+}
+
+#[test]
+fn the_scope_check_notices_an_unused_scope() {
+    // What users:read and reactions:write would have needed: neither is called.
+    let source = source_outside_the_manifest();
+    let manifest = manifest::render(&SlackConfig::default());
+    for method in ["users.info", "reactions.add"] {
+        assert!(!is_met(
+            manifest::ScopeNeed::Method(method),
+            &source,
+            &manifest
+        ));
+    }
+    assert!(is_met(
+        manifest::ScopeNeed::Method("chat.postMessage"),
+        &source,
+        &manifest
+    ));
+    assert!(!is_met(
+        manifest::ScopeNeed::Event("reaction_added"),
+        &source,
+        &manifest
+    ));
+}
+
+/// An envelope fixture for each subscribed event.
+const EVENT_FIXTURES: &[(&str, &str)] = &[
+    ("app_mention", "app_mention"),
+    ("message.channels", "thread_message"),
+    ("message.groups", "thread_message_private_channel"),
+    ("message.im", "direct_message"),
+];
+
+#[test]
+fn every_subscribed_event_reaches_a_handler() {
+    use chatops_bot::slack::inbound::{parse_payload, Inbound};
+    use chatops_bot::slack::socket::frame::Frame;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/slack/envelopes");
+    for event in manifest::BOT_EVENTS {
+        let fixture = EVENT_FIXTURES
+            .iter()
+            .find(|(e, _)| e == event)
+            .unwrap_or_else(|| panic!("no fixture for the subscribed event {event}"))
+            .1;
+        let text = std::fs::read_to_string(dir.join(format!("{fixture}.json"))).unwrap();
+        let Ok(Frame::Envelope(envelope)) = Frame::parse(&text) else {
+            panic!("{fixture}.json is not an envelope");
+        };
+        let parsed = parse_payload(&envelope.kind, envelope.payload.as_deref().map(|p| p.get()));
+        assert!(
+            matches!(parsed, Ok(Inbound::Interaction { .. })),
+            "{event} ({fixture}.json) reaches no handler: {parsed:?}"
+        );
+    }
 }

@@ -55,6 +55,66 @@ async fn a_burst_is_acked_well_within_slacks_deadline_and_every_mention_is_answe
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_message_is_answered_in_the_dm_and_a_thread_reply_is_not() {
+    let fake = fake_slack().await;
+    let bot = RunningBot::start(&fake, 1).await;
+    fake.wait_for_connections(1, 5 * SECOND).await.unwrap();
+    // A thread reply first: ignored on purpose, so the only answer below is the DM's.
+    fake.send(
+        Target::Any,
+        envelopes::thread_message("C0OPS", "U0ALICE", "is this still firing?", "1.000100"),
+    )
+    .await
+    .unwrap();
+    fake.send(
+        Target::Any,
+        envelopes::direct_message("D0ALICE", "U0ALICE", "hello, what can you do?"),
+    )
+    .await
+    .unwrap();
+    fake.send(
+        Target::Any,
+        envelopes::direct_message("D0ALICE", "U0ALICE", "help"),
+    )
+    .await
+    .unwrap();
+    fake.wait_for_acks(3, 5 * SECOND).await.unwrap();
+    eventually(10 * SECOND, "an answer to both DMs", || {
+        fake.calls_to("chat.postMessage").len() >= 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // room for a stray answer
+    let posts = fake.calls_to("chat.postMessage");
+    assert_eq!(
+        posts.len(),
+        2,
+        "one answer per DM, none to the thread reply"
+    );
+    for post in &posts {
+        assert_eq!(
+            post.param_str("channel"),
+            Some("D0ALICE"),
+            "answered in the DM"
+        );
+        assert_eq!(post.param_str("thread_ts"), None, "at the DM's top level");
+    }
+    let texts: Vec<String> = posts.iter().map(|p| p.params.to_string()).collect();
+    // Handled concurrently, so in either order: the help text, and a pointer to it.
+    assert!(
+        texts.iter().any(|t| t.contains("what I can do")),
+        "the help text: {texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("I don't know the command") && t.contains("help")),
+        "a pointer to the help: {texts:?}"
+    );
+    assert!(fake.calls_to("chat.postEphemeral").is_empty());
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handler_sleeping_ten_seconds_delays_no_other_ack() {
     let fake = fake_slack().await;
     // One handler slot only, and the first handler sleeps 10 s: acks must not wait for slots.

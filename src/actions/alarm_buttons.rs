@@ -7,7 +7,7 @@ use crate::slack::interaction::ButtonClick;
 /// Toggle the clicking user among the card's watchers. The card is found from the message the
 /// button sits on (Slack's own reference), never from the button's value.
 pub async fn watch(ctx: &Context, click: &ButtonClick) -> HandlerResult {
-    let Some(keeper) = &ctx.alarms else {
+    let Some(cards) = &ctx.alarms else {
         return Err(HandlerError::User(
             "Alarm cards are not enabled in this deployment.".into(),
         ));
@@ -18,7 +18,7 @@ pub async fn watch(ctx: &Context, click: &ButtonClick) -> HandlerResult {
         ));
     };
     let claimed_key = click.value.as_deref().unwrap_or_default();
-    match keeper.toggle_watch(&channel.0, &root.0, &click.user.0, claimed_key).await {
+    match cards.toggle_watch(&channel.0, &root.0, &click.user.0, claimed_key).await {
         // The card shows the new watcher list and the thread says who started or stopped.
         Ok(Some(_)) => Ok(Reply::Nothing),
         Ok(None) => Err(HandlerError::User(

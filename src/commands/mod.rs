@@ -4,7 +4,7 @@ mod help;
 
 use crate::context::Context;
 use crate::reply::{HandlerResult, Reply};
-use crate::slack::interaction::{Mention, SlashCommand};
+use crate::slack::interaction::{DirectMessage, Mention, SlashCommand};
 use crate::slack::message::{Message, Mrkdwn};
 
 /// The slash commands this deployment registers, derived from `slack.command_prefix`.
@@ -62,6 +62,15 @@ pub async fn on_mention(ctx: &Context, mention: &Mention) -> HandlerResult {
     match Command::from_mention(&mention.text) {
         Ok(command) => run(ctx, command).await,
         Err(unknown) => Ok(Reply::Ephemeral(unknown_command(ctx, &unknown))),
+    }
+}
+
+/// A DM to the bot is read like the text after `@bot`, and always answered in the DM: the help
+/// text, another command's answer, or a pointer to the help.
+pub async fn on_direct_message(ctx: &Context, dm: &DirectMessage) -> HandlerResult {
+    match Command::from_mention(&dm.text) {
+        Ok(command) => run(ctx, command).await,
+        Err(unknown) => Ok(Reply::InThread(unknown_command(ctx, &unknown))),
     }
 }
 

@@ -17,6 +17,9 @@ pub struct SocketConfig {
     pub stagger: Duration,
     /// Most interaction handlers running at once, 1..=4096.
     pub max_handlers: usize,
+    /// Most interactions waiting for a handler, 1..=100000. Past it, Events API deliveries are
+    /// dropped (counted, logged) and interactive payloads are answered "busy".
+    pub max_queued: usize,
     /// How long in-flight handlers may run after SIGTERM; zero stops them at once.
     pub shutdown_grace: Duration,
     /// How long to wait for the WebSocket close handshake.
@@ -33,6 +36,7 @@ impl Default for SocketConfig {
             idle_timeout: Duration::from_secs(30),
             stagger: Duration::from_secs(1),
             max_handlers: 64,
+            max_queued: 1000,
             shutdown_grace: Duration::from_secs(10),
             close_timeout: Duration::from_secs(2),
             backoff_max: Duration::from_secs(60),
@@ -67,6 +71,9 @@ impl SocketConfig {
         let max_handlers = table
             .integer("max_handlers", within(1..=4096))
             .or(defaults.max_handlers);
+        let max_queued = table
+            .integer("max_queued", within(1..=100_000))
+            .or(defaults.max_queued);
         let shutdown_grace = table
             .duration("shutdown_grace", any_duration)
             .or(defaults.shutdown_grace);
@@ -82,6 +89,7 @@ impl SocketConfig {
             idle_timeout: idle_timeout?,
             stagger: stagger?,
             max_handlers: max_handlers?,
+            max_queued: max_queued?,
             shutdown_grace: shutdown_grace?,
             close_timeout: close_timeout?,
             backoff_max: backoff_max?,

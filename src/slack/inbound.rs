@@ -84,6 +84,8 @@ struct WireEvent {
     ts: Option<String>,
     thread_ts: Option<String>,
     channel: Option<String>,
+    /// `im` for direct messages; `channel`, `group`, `mpim` otherwise.
+    channel_type: Option<String>,
 }
 
 fn events_api(callback: EventCallback) -> Inbound {
@@ -100,6 +102,7 @@ fn events_api(callback: EventCallback) -> Inbound {
     let event_id = callback.event_id;
     let interaction = match event.kind.as_str() {
         "app_mention" => mention(event),
+        "message" if event.channel_type.as_deref() == Some("im") => direct_message(event),
         "message" => thread_message(event, bot_user.as_deref()),
         other => Err(format!("event type {other}")),
     };
@@ -131,6 +134,26 @@ fn mention(event: WireEvent) -> Result<Interaction, String> {
     }))
 }
 
+/// A human's message in their DM with the bot. Slack sends no `app_mention` in DMs, so a DM
+/// that mentions the bot is still a DM (the leading mention is stripped like a mention's).
+fn direct_message(event: WireEvent) -> Result<Interaction, String> {
+    if event.bot_id.is_some() {
+        return Err("direct message written by a bot".into());
+    }
+    if let Some(subtype) = event.subtype {
+        return Err(format!("direct message subtype {subtype}"));
+    }
+    Ok(Interaction::DirectMessage(DirectMessage {
+        channel: ChannelId(required(event.channel, "channel")?),
+        user: UserId(required(event.user, "user")?),
+        text: strip_leading_mention(event.text.as_deref().unwrap_or("")),
+        ts: MessageTs(required(event.ts, "ts")?),
+        thread_ts: event.thread_ts.map(MessageTs),
+    }))
+}
+
+/// A human's reply in a channel thread. The router ignores these on purpose until a feature owns
+/// threads; a reply that mentions the bot arrives as an `app_mention` too and is handled as one.
 fn thread_message(event: WireEvent, bot_user: Option<&str>) -> Result<Interaction, String> {
     if event.bot_id.is_some() {
         return Err("message written by a bot".into());

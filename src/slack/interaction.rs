@@ -40,6 +40,8 @@ display_inner!(ChannelId, UserId, MessageTs);
 pub enum Interaction {
     /// `@bot …` in a channel or thread.
     Mention(Mention),
+    /// A human's message in their direct message conversation with the bot.
+    DirectMessage(DirectMessage),
     /// A human's message in a thread (the router decides whether the bot owns the thread).
     ThreadMessage(ThreadMessage),
     /// A click on a button of one of the bot's messages.
@@ -55,6 +57,7 @@ impl Interaction {
     pub fn kind(&self) -> &'static str {
         match self {
             Interaction::Mention(_) => "mention",
+            Interaction::DirectMessage(_) => "direct_message",
             Interaction::ThreadMessage(_) => "thread_message",
             Interaction::Button(_) => "button",
             Interaction::SlashCommand(_) => "slash_command",
@@ -79,6 +82,19 @@ impl Mention {
     pub fn reply_thread(&self) -> &MessageTs {
         self.thread_ts.as_ref().unwrap_or(&self.ts)
     }
+}
+
+/// A message a human sent the bot directly (`message.im`); `text` has any leading bot mention
+/// removed and is trimmed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DirectMessage {
+    /// The DM conversation (`D…`).
+    pub channel: ChannelId,
+    pub user: UserId,
+    pub text: String,
+    pub ts: MessageTs,
+    /// Set when the message is a reply in a thread of the DM.
+    pub thread_ts: Option<MessageTs>,
 }
 
 /// A plain message posted by a human inside a thread.

@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 
 use crate::config::SlackConfig;
 
-/// Bot token scopes the bot needs, and no more.
+/// Bot token scopes the bot needs, and no more. `SCOPE_NEEDS` says what needs each one; a test
+/// fails when none of those is used any more. A feature adds its scopes when it needs them.
 pub const BOT_SCOPES: &[&str] = &[
     "app_mentions:read",
     "chat:write",
@@ -15,9 +16,52 @@ pub const BOT_SCOPES: &[&str] = &[
     "channels:history",
     "groups:history",
     "im:history",
-    "users:read",
-    "reactions:write",
     "commands",
+];
+
+/// What makes a scope necessary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeNeed {
+    /// A Web API method the code calls, e.g. `"chat.postMessage"`.
+    Method(&'static str),
+    /// An event the manifest subscribes to, e.g. `"message.im"`.
+    Event(&'static str),
+    /// The slash commands the manifest registers.
+    SlashCommands,
+}
+
+/// Each scope of `BOT_SCOPES` with what needs it (Slack's scope reference); any one suffices.
+pub const SCOPE_NEEDS: &[(&str, &[ScopeNeed])] = &[
+    ("app_mentions:read", &[ScopeNeed::Event("app_mention")]),
+    (
+        "chat:write",
+        &[
+            ScopeNeed::Method("chat.postMessage"),
+            ScopeNeed::Method("chat.update"),
+            ScopeNeed::Method("chat.postEphemeral"),
+        ],
+    ),
+    // Alarm routes post into channels the bot was never invited to.
+    (
+        "chat:write.public",
+        &[ScopeNeed::Method("chat.postMessage")],
+    ),
+    (
+        "channels:history",
+        &[
+            ScopeNeed::Event("message.channels"),
+            ScopeNeed::Method("conversations.history"),
+        ],
+    ),
+    (
+        "groups:history",
+        &[
+            ScopeNeed::Event("message.groups"),
+            ScopeNeed::Method("conversations.history"),
+        ],
+    ),
+    ("im:history", &[ScopeNeed::Event("message.im")]),
+    ("commands", &[ScopeNeed::SlashCommands]),
 ];
 
 /// Events the bot subscribes to: mentions, and messages in public and private channels and DMs.

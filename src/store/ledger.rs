@@ -6,8 +6,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 
 use super::batcher::{Batcher, Gather};
-use super::Store;
-use crate::slack::socket::dispatch::EventLedger;
+use super::{EventLedger, Store};
 
 /// Most event ids recorded in one transaction.
 const MAX_BATCH: usize = 512;

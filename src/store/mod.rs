@@ -11,6 +11,8 @@ mod sqlite_digests;
 
 use std::time::{Duration, SystemTime};
 
+use async_trait::async_trait;
+
 pub use ledger::StoreLedger;
 pub use sqlite::SqliteStore;
 
@@ -27,6 +29,14 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Forget event ids seen before `cutoff`. Returns how many were removed.
     fn forget_events_before(&self, cutoff: SystemTime) -> anyhow::Result<usize>;
+}
+
+/// Remembers which Events API deliveries were handled, across connections and restarts. The
+/// Socket Mode dispatcher asks it before handling; `StoreLedger` is the real one.
+#[async_trait]
+pub trait EventLedger: Send + Sync + 'static {
+    /// Record `event_id`; true if this is its first delivery.
+    async fn first_delivery(&self, event_id: &str) -> anyhow::Result<bool>;
 }
 
 /// How long event ids are kept for deduplication. Slack retries within minutes; keep an hour.

@@ -31,6 +31,12 @@ pub struct Metrics {
     pub duplicates_skipped: Counter,
     pub interactions_handled: Counter,
     pub handler_panics: Counter,
+    /// Events API deliveries dropped because `slack.socket.max_queued` interactions were waiting.
+    pub overload_events_dropped: Counter,
+    /// Interactive payloads answered "busy" instead of handled, for the same reason.
+    pub overload_busy_answers: Counter,
+    /// Interactive payloads dropped without an answer: the busy answers were backed up too.
+    pub overload_unanswered: Counter,
     /// Redeliveries by `retry_reason` (Slack sets it on Events API retries only).
     redeliveries: Mutex<BTreeMap<String, u64>>,
 }
@@ -47,6 +53,9 @@ pub struct MetricsSnapshot {
     pub duplicates_skipped: u64,
     pub interactions_handled: u64,
     pub handler_panics: u64,
+    pub overload_events_dropped: u64,
+    pub overload_busy_answers: u64,
+    pub overload_unanswered: u64,
     pub redeliveries: BTreeMap<String, u64>,
 }
 
@@ -72,6 +81,9 @@ impl Metrics {
             duplicates_skipped: self.duplicates_skipped.get(),
             interactions_handled: self.interactions_handled.get(),
             handler_panics: self.handler_panics.get(),
+            overload_events_dropped: self.overload_events_dropped.get(),
+            overload_busy_answers: self.overload_busy_answers.get(),
+            overload_unanswered: self.overload_unanswered.get(),
             redeliveries: self
                 .redeliveries
                 .lock()

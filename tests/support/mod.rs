@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chatops_bot::config::{Config, Purpose};
 use chatops_bot::slack::interaction::Interaction;
 use chatops_bot::slack::socket::connection::ConnectionSettings;
-use chatops_bot::slack::socket::dispatch::{Dispatcher, InteractionHandler};
+use chatops_bot::slack::socket::dispatch::{DispatchLimits, Dispatcher, InteractionHandler};
 use chatops_bot::slack::socket::opener::ConnectionOpener;
 use chatops_bot::slack::socket::{ClientSettings, SocketModeClient, SocketModeError};
 use chatops_bot::store::{SqliteStore, StoreLedger};
@@ -136,6 +136,8 @@ impl RunningBot {
 #[derive(Default)]
 pub struct RecordingHandler {
     pub seen: Mutex<Vec<Interaction>>,
+    /// Interactions answered "busy" instead of handled.
+    pub busy: Mutex<Vec<Interaction>>,
     pub slow: usize,
     pub delay: Duration,
     started: Mutex<usize>,
@@ -175,6 +177,10 @@ impl InteractionHandler for RecordingHandler {
         }
         self.seen.lock().unwrap().push(interaction);
     }
+
+    async fn answer_busy(&self, interaction: Interaction) {
+        self.busy.lock().unwrap().push(interaction);
+    }
 }
 
 /// Just the Socket Mode client with a test handler, for precise protocol tests.
@@ -192,12 +198,25 @@ impl RunningClient {
         connections: usize,
         max_handlers: usize,
     ) -> Self {
+        let limits = DispatchLimits {
+            max_handlers,
+            max_queued: 100_000,
+        };
+        Self::start_with_limits(fake, handler, connections, limits)
+    }
+
+    pub fn start_with_limits(
+        fake: &FakeSlack,
+        handler: Arc<dyn InteractionHandler>,
+        connections: usize,
+        limits: DispatchLimits,
+    ) -> Self {
         let metrics = Arc::new(Metrics::default());
         let store = Arc::new(SqliteStore::in_memory().unwrap());
         let dispatcher = Dispatcher::new(
             handler,
             Arc::new(StoreLedger::new(store).unwrap()),
-            max_handlers,
+            limits,
             metrics.clone(),
         );
         let api_url = url::Url::parse(&fake.api_url()).unwrap();

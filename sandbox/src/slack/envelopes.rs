@@ -43,6 +43,14 @@ pub fn thread_message(channel: &str, user: &str, text: &str, thread_ts: &str) ->
     events_api(event)
 }
 
+/// A `message` event (`message.im`) that `user` sent the bot in their DM conversation `channel`
+/// (a `D…` id), at the top level of the DM.
+pub fn direct_message(channel: &str, user: &str, text: &str) -> Envelope {
+    let mut event = mention_or_message("message", channel, user, text, None);
+    event.insert("channel_type".into(), json!("im"));
+    events_api(event)
+}
+
 /// A `message` event posted by a bot, which a bot must ignore. With `bot_id == BOT_ID` it is the
 /// bot's own message echoed back (app-style: `bot_id` plus the bot user); any other `bot_id` gives
 /// a legacy integration message with `subtype: "bot_message"`.

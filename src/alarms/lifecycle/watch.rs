@@ -3,8 +3,10 @@
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
+use async_trait::async_trait;
 
 use super::{card, card_state, parse_sqs_message, CardKeeper};
+use crate::context::AlarmCards;
 use crate::slack::interaction::{ChannelId, MessageTs};
 
 impl CardKeeper {
@@ -84,5 +86,18 @@ impl CardKeeper {
             nudged += 1;
         }
         Ok(nudged)
+    }
+}
+
+#[async_trait]
+impl AlarmCards for CardKeeper {
+    async fn toggle_watch(
+        &self,
+        channel: &str,
+        root_ts: &str,
+        user: &str,
+        claimed_key: &str,
+    ) -> anyhow::Result<Option<Vec<String>>> {
+        CardKeeper::toggle_watch(self, channel, root_ts, user, claimed_key).await
     }
 }
