@@ -63,11 +63,7 @@ impl AlarmQueue for MemoryQueue {
         }
         Ok(failures)
     }
-    async fn extend(
-        &self,
-        message: &QueueMessage,
-        visibility: Duration,
-    ) -> Result<(), QueueError> {
+    async fn extend(&self, message: &QueueMessage, visibility: Duration) -> Result<(), QueueError> {
         let to = if visibility.is_zero() {
             &self.handed_back
         } else {
@@ -203,7 +199,10 @@ async fn failed_deliveries_are_handed_back_when_stopping() {
     };
     let (outcome, ()) = tokio::join!(poll, stop);
     let outcome = outcome.unwrap();
-    assert_eq!((outcome.delivered, outcome.failed, outcome.handed_back), (1, 1, 1));
+    assert_eq!(
+        (outcome.delivered, outcome.failed, outcome.handed_back),
+        (1, 1, 1)
+    );
     assert_eq!(*queue.deleted.lock().unwrap(), vec!["a"]);
     assert_eq!(*queue.handed_back.lock().unwrap(), vec!["bad-b"]);
 }

@@ -202,7 +202,12 @@ impl AlarmQueue for SqsQueue {
         }
         Err(QueueError {
             operation: OPERATION,
-            source: anyhow::anyhow!("SQS refused {} of {}: {}", refused.len(), messages.len(), refused.join(", ")),
+            source: anyhow::anyhow!(
+                "SQS refused {} of {}: {}",
+                refused.len(),
+                messages.len(),
+                refused.join(", ")
+            ),
         })
     }
 }

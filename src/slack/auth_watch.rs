@@ -35,7 +35,8 @@ impl Refusal {
         if self.code.set(code.to_owned()).is_ok() {
             error!(
                 method,
-                code, "Slack no longer accepts the bot token; stopping. Unhandled alarms stay in SQS."
+                code,
+                "Slack no longer accepts the bot token; stopping. Unhandled alarms stay in SQS."
             );
         }
         self.stop.cancel();
@@ -130,7 +131,12 @@ mod tests {
                 code: self.0.into(),
             })
         }
-        async fn update(&self, _: &ChannelId, _: &MessageTs, _: &Message) -> Result<(), SlackApiError> {
+        async fn update(
+            &self,
+            _: &ChannelId,
+            _: &MessageTs,
+            _: &Message,
+        ) -> Result<(), SlackApiError> {
             unreachable!()
         }
         async fn post_ephemeral(
@@ -142,7 +148,12 @@ mod tests {
         ) -> Result<(), SlackApiError> {
             unreachable!()
         }
-        async fn respond(&self, _: &ResponseUrl, _: &Message, _: Visibility) -> Result<(), SlackApiError> {
+        async fn respond(
+            &self,
+            _: &ResponseUrl,
+            _: &Message,
+            _: Visibility,
+        ) -> Result<(), SlackApiError> {
             unreachable!()
         }
         async fn identity(&self) -> Result<BotIdentity, SlackApiError> {
@@ -154,7 +165,10 @@ mod tests {
         let refusal = Refusal::new(CancellationToken::new());
         let watch = AuthWatch::new(Arc::new(Refusing(code)), refusal.clone());
         let message = Message::markdown(crate::slack::message::Mrkdwn::escaped("hi"));
-        assert!(watch.post(&ChannelId("C1".into()), None, &message).await.is_err());
+        assert!(watch
+            .post(&ChannelId("C1".into()), None, &message)
+            .await
+            .is_err());
         refusal
     }
 
