@@ -15,7 +15,8 @@ use support::alarm_sandbox::{shown, CHANNEL};
 use support::*;
 
 const SECOND: Duration = Duration::from_secs(1);
-/// `max(shutdown_grace (2 s in tests), alarms.receive_wait (20 s)) + 5 s`: see `app::shutdown_deadline`.
+/// `max(shutdown_grace, alarms.receive_wait (20 s)) + 5 s` (`app::shutdown_deadline`): the
+/// tests' grace is 2 s, the default 10 s, so it is 25 s either way.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(25);
 
 /// The real bot with the alarm pipeline on `queue`; logs go to `dir/bot-N.log`.
@@ -232,4 +233,57 @@ async fn alarms_published_around_a_restart_are_shown_without_waiting_the_visibil
         let n = cards.iter().filter(|c| c.contains(&name(i))).count();
         assert_eq!(n, 1, "{} shown {n} times", name(i));
     }
+}
+
+#[test]
+fn the_unit_gives_the_bot_more_time_than_its_shutdown_deadline() {
+    let text = r#"
+[aws]
+region = "eu-west-1"
+
+[alarms]
+queue_url = "https://sqs.eu-west-1.amazonaws.com/123456789012/chatops-alarms"
+default_channel = "C0ALERTS01"
+"#;
+    let config = chatops_bot::config::Config::load_from_str(
+        "defaults.toml",
+        text,
+        Vec::<(String, String)>::new(),
+        chatops_bot::config::Purpose::Manifest,
+    )
+    .unwrap();
+    let deadline = chatops_bot::app::shutdown_deadline(&config);
+    assert_eq!(deadline, SHUTDOWN_DEADLINE, "25 s with the defaults");
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/chatops-bot.service"),
+    )
+    .unwrap();
+    let stop_timeout: u64 = unit
+        .lines()
+        .find_map(|line| line.strip_prefix("TimeoutStopSec="))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("TimeoutStopSec=<seconds> in the unit");
+    assert!(
+        Duration::from_secs(stop_timeout) >= deadline + 5 * SECOND,
+        "TimeoutStopSec={stop_timeout} leaves too little room above {deadline:?}"
+    );
+}
+
+/// The socket path was already right before the alarm hand-back existed; this keeps it so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_token_revoked_at_runtime_exits_77_at_the_next_reconnect() {
+    let (slack, sqs, queue, dir) = rig().await;
+    let child = spawn_alarm_bot(&slack, &sqs, &queue, dir.path(), 1);
+    let conns = slack.wait_for_connections(1, 10 * SECOND).await.unwrap();
+    publish(&sqs, &queue, 0);
+    sqs.wait_for_deleted(&queue, 1, 20 * SECOND).await.unwrap();
+    slack.set_open_error(Some("token_revoked"));
+    slack
+        .disconnect(conns[0], "refresh_requested")
+        .await
+        .unwrap();
+    let (code, log) = wait_exit(child, dir.path(), 1, 40 * SECOND).await;
+    assert_eq!(code, 77, "log:\n{log}");
+    assert!(log.contains("token_revoked"), "the reason is shown:\n{log}");
+    assert_posted_or_receivable(&slack, &sqs, &queue, 1);
 }
