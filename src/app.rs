@@ -110,6 +110,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let started = Instant::now();
     let grace_end = started + socket.shutdown_grace;
     let deadline = started + shutdown_deadline(&config);
+    info!(deadline = ?shutdown_deadline(&config), "Stopping: no new work; in-flight work gets the grace.");
     let sockets = async {
         let ended = match socket_ended {
             Some(ended) => ended,
