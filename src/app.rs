@@ -4,6 +4,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use tokio::time::Instant;
+
 use anyhow::Context as _;
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
@@ -14,6 +16,7 @@ use crate::commands::CommandNames;
 use crate::config::Config;
 use crate::context::Context;
 use crate::router::Router;
+use crate::slack::auth_watch::{AuthWatch, Refusal};
 use crate::slack::messenger::{Messenger, SlackMessenger};
 use crate::slack::pacing::PacedMessenger;
 use crate::slack::socket::connection::ConnectionSettings;
@@ -33,16 +36,34 @@ pub enum RunError {
     Failed(#[from] anyhow::Error),
 }
 
-/// Run the daemon until `shutdown` resolves: stop taking work, let handlers finish, exit.
+/// Room past the handlers' grace or the longest long poll, whichever ends later, to hand back
+/// what was received, close the sockets and the store, and exit.
+const SHUTDOWN_MARGIN: Duration = Duration::from_secs(5);
+
+/// The longest a stop takes, from SIGTERM (or a refused token) to exit:
+/// `max(slack.socket.shutdown_grace, alarms.receive_wait) + 5 s`, 25 s with the defaults.
+/// systemd's `TimeoutStopSec` must be above it.
+pub fn shutdown_deadline(config: &Config) -> Duration {
+    let long_poll = if config.alarms.enabled() {
+        config.alarms.receive_wait
+    } else {
+        Duration::ZERO
+    };
+    config.slack.socket.shutdown_grace.max(long_poll) + SHUTDOWN_MARGIN
+}
+
+/// Run the daemon until `shutdown` resolves or Slack refuses a token: stop taking work, let
+/// handlers and long polls finish, hand back unhandled alarms, exit within `shutdown_deadline`.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
     let (app_token, bot_token) = tokens(&config)?;
     let store: Arc<SqliteStore> = Arc::new(SqliteStore::open(&config.store.path)?);
-    let slack = slack_messenger(&config, &bot_token)?;
+    let stop = CancellationToken::new();
+    let refusal = Refusal::new(stop.clone());
+    let slack = slack_messenger(&config, &bot_token, &refusal)?;
     let bot = identify(&*slack).await?;
     info!(bot_user = %bot.user_id, team = %bot.team, "Authenticated with Slack.");
 
     let metrics = Arc::new(Metrics::default());
-    let stop = CancellationToken::new();
     let alarms =
         alarms::service::start(&config, slack.clone(), store.clone(), stop.clone()).await?;
     let ctx = Arc::new(Context {
@@ -83,41 +104,64 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     tokio::spawn(log_metrics(metrics.clone(), stop.clone()));
 
     let client = client.run(stop.clone().cancelled_owned());
-    tokio::pin!(client);
-    let outcome = tokio::select! {
-        outcome = &mut client => outcome, // Slack refused us for good
-        _ = shutdown => {
-            stop.cancel();
-            client.await
-        }
+    tokio::pin!(client, shutdown);
+    let socket_ended = tokio::select! {
+        ended = &mut client => Some(ended), // Slack refused the app token for good
+        _ = stop.cancelled() => None,       // a Web API call found the bot token refused
+        _ = &mut shutdown => None,
     };
     stop.cancel();
-    // Sockets are closed and pollers receive nothing new: let in-flight work finish, bounded.
-    if let Some(alarms) = alarms {
-        alarms
-            .finish(socket.shutdown_grace + Duration::from_secs(5))
-            .await;
+    // One deadline for everything from here: handlers get the grace, long polls their wait.
+    let started = Instant::now();
+    let grace_end = started + socket.shutdown_grace;
+    let deadline = started + shutdown_deadline(&config);
+    info!(deadline = ?shutdown_deadline(&config), "Stopping: no new work; in-flight work gets the grace.");
+    let sockets = async {
+        let ended = match socket_ended {
+            Some(ended) => ended,
+            None => match tokio::time::timeout_at(deadline, &mut client).await {
+                Ok(ended) => ended,
+                Err(_) => {
+                    error!("Socket Mode connections did not close by the shutdown deadline.");
+                    Ok(())
+                }
+            },
+        };
+        let grace = grace_end.saturating_duration_since(Instant::now());
+        let abandoned = dispatcher.drain(grace).await;
+        if abandoned > 0 {
+            warn!(abandoned, grace = ?socket.shutdown_grace, "Handlers still running at shutdown were abandoned.");
+        }
+        ended
+    };
+    let pollers = async {
+        if let Some(alarms) = alarms {
+            alarms.finish(grace_end, deadline).await;
+        }
+    };
+    let (ended, ()) = tokio::join!(sockets, pollers);
+    info!(metrics = ?metrics.snapshot(), elapsed = ?started.elapsed(), "Stopped.");
+    if let Some(code) = refusal.code() {
+        return Err(RunError::SlackRefused { code });
     }
-    let abandoned = dispatcher.drain(socket.shutdown_grace).await;
-    if abandoned > 0 {
-        warn!(abandoned, grace = ?socket.shutdown_grace, "Handlers still running at shutdown were abandoned.");
-    }
-    info!(metrics = ?metrics.snapshot(), "Stopped.");
-    outcome.map_err(|e| match e {
+    ended.map_err(|e| match e {
         SocketModeError::Fatal { code } => RunError::SlackRefused { code },
         thread @ SocketModeError::Thread(_) => RunError::Failed(thread.into()),
     })
 }
 
 /// The Web API client, paced per channel unless `slack.channel_interval` is zero.
+/// Every call goes through `AuthWatch`, so a refused bot token stops the daemon.
 fn slack_messenger(
     config: &Config,
     bot_token: &SecretString,
+    refusal: &Refusal,
 ) -> anyhow::Result<Arc<dyn Messenger>> {
     let client: Arc<dyn Messenger> = Arc::new(
         SlackMessenger::new(&config.slack.api_url, bot_token)
             .context("Failed to build the Slack client")?,
     );
+    let client: Arc<dyn Messenger> = Arc::new(AuthWatch::new(client, refusal.clone()));
     let (interval, burst) = (config.slack.channel_interval, config.slack.channel_burst);
     if interval.is_zero() {
         info!("slack.channel_interval is 0s: messages are not paced per channel.");

@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chatops_bot::alarms::consumer::{Consumer, ConsumerSettings, NotificationSink, PollOutcome};
+use chatops_bot::alarms::consumer::{
+    Consumer, ConsumerSettings, NotificationSink, PollOutcome, StopSignals,
+};
 use chatops_bot::alarms::queue::{AlarmQueue, DeleteFailure, QueueError, QueueMessage};
 
 #[derive(Default)]
@@ -13,6 +15,7 @@ struct MemoryQueue {
     waiting: Mutex<Vec<QueueMessage>>,
     deleted: Mutex<Vec<String>>,
     extended: Mutex<Vec<String>>,
+    handed_back: Mutex<Vec<String>>,
     refuse_deletes: Mutex<Vec<String>>,
 }
 
@@ -60,12 +63,13 @@ impl AlarmQueue for MemoryQueue {
         }
         Ok(failures)
     }
-    async fn extend(
-        &self,
-        message: &QueueMessage,
-        _visibility: Duration,
-    ) -> Result<(), QueueError> {
-        self.extended.lock().unwrap().push(message.id.clone());
+    async fn extend(&self, message: &QueueMessage, visibility: Duration) -> Result<(), QueueError> {
+        let to = if visibility.is_zero() {
+            &self.handed_back
+        } else {
+            &self.extended
+        };
+        to.lock().unwrap().push(message.id.clone());
         Ok(())
     }
 }
@@ -110,7 +114,8 @@ async fn delivered_messages_are_deleted_and_failed_ones_stay() {
             received: 3,
             delivered: 2,
             failed: 1,
-            delete_failures: 0
+            delete_failures: 0,
+            ..PollOutcome::default()
         }
     );
     assert_eq!(
@@ -149,4 +154,55 @@ async fn an_empty_poll_does_nothing() {
     let queue = Arc::new(MemoryQueue::default());
     let (consumer, _) = consumer(queue.clone(), Duration::ZERO);
     assert_eq!(consumer.poll_once().await.unwrap(), PollOutcome::default());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_poll_that_returns_after_stop_hands_its_batch_back_unhandled() {
+    let queue = Arc::new(MemoryQueue::with(&["a", "b"]));
+    let (consumer, sink) = consumer(queue.clone(), Duration::ZERO);
+    let signals = StopSignals::default();
+    signals.stop.cancel();
+    let outcome = consumer.poll(&signals).await.unwrap();
+    assert_eq!(outcome.handed_back, 2);
+    assert!(sink.seen.lock().unwrap().is_empty(), "nothing handled");
+    assert!(queue.deleted.lock().unwrap().is_empty());
+    assert_eq!(*queue.handed_back.lock().unwrap(), vec!["a", "b"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn at_the_end_of_the_grace_unfinished_deliveries_are_handed_back() {
+    let queue = Arc::new(MemoryQueue::with(&["a", "bad-b", "c"]));
+    let (consumer, _) = consumer(queue.clone(), Duration::from_secs(60));
+    let signals = StopSignals::default();
+    let poll = consumer.poll(&signals);
+    let stop_then_give_up = async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        signals.stop.cancel();
+        tokio::time::sleep(Duration::from_secs(9)).await;
+        signals.abandon_work.cancel();
+    };
+    let (outcome, ()) = tokio::join!(poll, stop_then_give_up);
+    let outcome = outcome.unwrap();
+    assert_eq!((outcome.abandoned, outcome.handed_back), (3, 3));
+    assert!(queue.deleted.lock().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_deliveries_are_handed_back_when_stopping() {
+    let queue = Arc::new(MemoryQueue::with(&["a", "bad-b"]));
+    let (consumer, _) = consumer(queue.clone(), Duration::from_secs(1));
+    let signals = StopSignals::default();
+    let poll = consumer.poll(&signals);
+    let stop = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        signals.stop.cancel();
+    };
+    let (outcome, ()) = tokio::join!(poll, stop);
+    let outcome = outcome.unwrap();
+    assert_eq!(
+        (outcome.delivered, outcome.failed, outcome.handed_back),
+        (1, 1, 1)
+    );
+    assert_eq!(*queue.deleted.lock().unwrap(), vec!["a"]);
+    assert_eq!(*queue.handed_back.lock().unwrap(), vec!["bad-b"]);
 }

@@ -207,6 +207,7 @@ queue_url = "{queue}"
 default_channel = "C0ALERTS01"
 pollers = 1
 visibility_timeout = "{VISIBILITY_SECS}s"
+receive_wait = "1s"
 unwatched_nudge = "0s"
 {routes}"#,
             endpoint = self.server.endpoint

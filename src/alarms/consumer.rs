@@ -1,10 +1,10 @@
-//! The SQS consumer: a thin loop around `poll_once` (receive, handle with a visibility heartbeat, delete).
+//! The SQS consumer: a thin loop around `poll` (receive, handle with a visibility heartbeat, delete; hand back when stopping).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::future::join_all;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
@@ -34,6 +34,23 @@ pub struct PollOutcome {
     /// Left in the queue to come back (and reach the DLQ after the redrive policy's count).
     pub failed: usize,
     pub delete_failures: usize,
+    /// Deliveries still running when the shutdown grace ended; their messages are handed back.
+    pub abandoned: usize,
+    /// Made receivable again at once because the bot is stopping (`AlarmQueue::hand_back`).
+    pub handed_back: usize,
+}
+
+/// What pollers obey when the bot stops; `AlarmService::finish` cancels them in this order.
+#[derive(Clone, Debug, Default)]
+pub struct StopSignals {
+    /// Start no new receive. A receive in progress is let finish, because SQS would still hand
+    /// its messages to the abandoned poll and hide them for the visibility timeout; whatever it
+    /// returns is handed back. Batches being handled are finished.
+    pub stop: CancellationToken,
+    /// The handling grace is over: deliveries still running are abandoned, their messages handed back.
+    pub abandon_work: CancellationToken,
+    /// The shutdown deadline is near: a receive still running (past its wait) is dropped.
+    pub abandon_receive: CancellationToken,
 }
 
 pub struct Consumer {
@@ -41,6 +58,9 @@ pub struct Consumer {
     sink: Arc<dyn NotificationSink>,
     settings: ConsumerSettings,
 }
+
+/// One delivery per message of a batch; `None` where it was abandoned unfinished.
+type Deliveries = Vec<Option<anyhow::Result<()>>>;
 
 impl Consumer {
     pub fn new(
@@ -55,10 +75,30 @@ impl Consumer {
         }
     }
 
-    /// One receive, then handle and delete what arrived.
+    /// One receive, then handle and delete what arrived (nobody stopping).
     pub async fn poll_once(&self) -> Result<PollOutcome, QueueError> {
-        let batch = self.receive().await?;
-        Ok(self.handle(batch).await)
+        self.poll(&StopSignals::default()).await
+    }
+
+    /// One receive, then handle what arrived, or hand it back if the bot is stopping by then.
+    pub async fn poll(&self, signals: &StopSignals) -> Result<PollOutcome, QueueError> {
+        let batch = tokio::select! {
+            batch = self.receive() => batch?,
+            _ = signals.abandon_receive.cancelled() => {
+                warn!("A long poll was still running at the shutdown deadline; abandoned.");
+                return Ok(PollOutcome::default());
+            }
+        };
+        if signals.stop.is_cancelled() {
+            let mut outcome = PollOutcome {
+                received: batch.len(),
+                ..Default::default()
+            };
+            self.hand_back(&batch.iter().collect::<Vec<_>>(), &mut outcome)
+                .await;
+            return Ok(outcome);
+        }
+        Ok(self.handle(batch, signals).await)
     }
 
     async fn receive(&self) -> Result<Vec<QueueMessage>, QueueError> {
@@ -70,8 +110,9 @@ impl Consumer {
         self.queue.receive(batch, wait, visibility).await
     }
 
-    /// Handle a batch to the end (never cancelled midway), then delete the delivered messages.
-    pub async fn handle(&self, batch: Vec<QueueMessage>) -> PollOutcome {
+    /// Handle a batch (to the end, unless the shutdown grace ends first), delete what was
+    /// delivered, and hand back the rest if the bot is stopping.
+    async fn handle(&self, batch: Vec<QueueMessage>, signals: &StopSignals) -> PollOutcome {
         let mut outcome = PollOutcome {
             received: batch.len(),
             ..Default::default()
@@ -80,20 +121,54 @@ impl Consumer {
             return outcome;
         }
         let results = self
-            .with_heartbeat(&batch, join_all(batch.iter().map(|m| self.sink.deliver(m))))
+            .with_heartbeat(&batch, self.deliver_all(&batch, &signals.abandon_work))
             .await;
-        let mut done = vec![];
+        let (mut done, mut undone) = (vec![], vec![]);
         for (message, result) in batch.iter().zip(results) {
             match result {
-                Ok(()) => done.push(message),
-                Err(e) => {
+                Some(Ok(())) => done.push(message),
+                Some(Err(e)) => {
                     outcome.failed += 1;
+                    undone.push(message);
                     warn!(sqs_message_id = %message.id, receive_count = message.receive_count, error = format!("{e:#}"), "Notification not delivered; it stays in the queue and will come back.");
+                }
+                None => {
+                    outcome.abandoned += 1;
+                    undone.push(message);
                 }
             }
         }
         outcome.delivered = done.len();
-        match self.queue.delete(&done).await {
+        self.delete(&done, &mut outcome).await;
+        if signals.stop.is_cancelled() {
+            self.hand_back(&undone, &mut outcome).await;
+        }
+        debug!(?outcome, "Poll done.");
+        outcome
+    }
+
+    /// Deliver every message of the batch at once; stop waiting when `abandon` is cancelled.
+    async fn deliver_all(&self, batch: &[QueueMessage], abandon: &CancellationToken) -> Deliveries {
+        let mut results: Deliveries = batch.iter().map(|_| None).collect();
+        let mut running: FuturesUnordered<_> = batch
+            .iter()
+            .enumerate()
+            .map(|(index, message)| async move { (index, self.sink.deliver(message).await) })
+            .collect();
+        loop {
+            tokio::select! {
+                next = running.next() => match next {
+                    Some((index, result)) => results[index] = Some(result),
+                    None => break,
+                },
+                _ = abandon.cancelled() => break,
+            }
+        }
+        results
+    }
+
+    async fn delete(&self, done: &[&QueueMessage], outcome: &mut PollOutcome) {
+        match self.queue.delete(done).await {
             Ok(failures) => {
                 outcome.delete_failures = failures.len();
                 for f in failures {
@@ -108,8 +183,26 @@ impl Consumer {
                 );
             }
         }
-        debug!(?outcome, "Poll done.");
-        outcome
+    }
+
+    /// The bot is stopping: make `messages` receivable again now rather than after the visibility timeout.
+    async fn hand_back(&self, messages: &[&QueueMessage], outcome: &mut PollOutcome) {
+        if messages.is_empty() {
+            return;
+        }
+        match self.queue.hand_back(messages).await {
+            Ok(()) => {
+                outcome.handed_back = messages.len();
+                info!(
+                    count = messages.len(),
+                    "Handed back messages not handled before stopping; they can be received again at once."
+                );
+            }
+            Err(e) => warn!(
+                error = format!("{:#}", anyhow::Error::new(e)),
+                "Could not hand back every message; those come back after their visibility timeout."
+            ),
+        }
     }
 
     /// Run `work` while renewing the batch's visibility every half timeout, so slow handling keeps it hidden.
@@ -135,20 +228,12 @@ impl Consumer {
         }
     }
 
-    /// Poll until `stop` is cancelled. A receive in progress is abandoned (unreceived messages stay
-    /// in the queue); a batch being handled is finished first, so nothing is half-done.
-    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+    /// Poll until `signals.stop` is cancelled; `poll` says what happens to work in progress then.
+    pub async fn run(self: Arc<Self>, signals: StopSignals) {
         let mut failures = 0u32;
-        loop {
-            let batch = tokio::select! {
-                _ = stop.cancelled() => break,
-                batch = self.receive() => batch,
-            };
-            match batch {
-                Ok(batch) => {
-                    failures = 0;
-                    self.handle(batch).await;
-                }
+        while !signals.stop.is_cancelled() {
+            match self.poll(&signals).await {
+                Ok(_) => failures = 0,
                 Err(e) => {
                     failures += 1;
                     let delay = Duration::from_millis(500 * 2u64.pow(failures.min(6)))
@@ -159,7 +244,7 @@ impl Consumer {
                         "Receiving from SQS failed; retrying."
                     );
                     tokio::select! {
-                        _ = stop.cancelled() => break,
+                        _ = signals.stop.cancelled() => break,
                         _ = tokio::time::sleep(delay) => {}
                     }
                 }

@@ -49,4 +49,16 @@ pub trait AlarmQueue: Send + Sync + 'static {
     async fn delete(&self, messages: &[&QueueMessage]) -> Result<Vec<DeleteFailure>, QueueError>;
     /// Keep a message hidden for another `visibility` from now (the heartbeat of slow handling).
     async fn extend(&self, message: &QueueMessage, visibility: Duration) -> Result<(), QueueError>;
+    /// Make received messages receivable again at once (visibility 0): work taken but not done
+    /// when the bot stops, so the next process sees it without waiting out the visibility timeout.
+    /// The default hands them back one by one through `extend`, trying every one.
+    async fn hand_back(&self, messages: &[&QueueMessage]) -> Result<(), QueueError> {
+        let mut first_error = None;
+        for message in messages {
+            if let Err(e) = self.extend(message, Duration::ZERO).await {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
 }

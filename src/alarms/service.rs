@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
-use super::consumer::{Consumer, ConsumerSettings};
+use super::consumer::{Consumer, ConsumerSettings, StopSignals};
 use super::lifecycle::{CardKeeper, LifecycleSettings};
 use super::routing::Routes;
-use super::sqs::{sdk_config, SqsQueue, MAX_WAIT};
+use super::sqs::{sdk_config, SqsQueue};
 use super::storm::StormSettings;
 use crate::config::Config;
 use crate::slack::messenger::Messenger;
@@ -21,7 +22,11 @@ use crate::store::cards::CardStore;
 pub struct AlarmService {
     pub keeper: Arc<CardKeeper>,
     tasks: JoinSet<()>,
+    signals: StopSignals,
 }
+
+/// Room left after a long poll is abandoned at the deadline, to hand back what pollers hold.
+const HAND_BACK_RESERVE: Duration = Duration::from_secs(2);
 
 /// Start the pipeline if `alarms.queue_url` is set. Tasks stop when `stop` is cancelled.
 pub async fn start(
@@ -57,14 +62,18 @@ pub async fn start(
         queue,
         keeper.clone(),
         ConsumerSettings {
-            wait: MAX_WAIT,
+            wait: alarms.receive_wait,
             visibility: alarms.visibility_timeout,
             batch: 10,
         },
     ));
+    let signals = StopSignals {
+        stop: stop.clone(),
+        ..StopSignals::default()
+    };
     let mut tasks = JoinSet::new();
     for _ in 0..alarms.pollers.max(1) {
-        tasks.spawn(consumer.clone().run(stop.clone()));
+        tasks.spawn(consumer.clone().run(signals.clone()));
     }
     if let Some(after) = alarms.unwatched_nudge {
         tasks.spawn(nudge_loop(keeper.clone(), after, stop.clone()));
@@ -77,21 +86,43 @@ pub async fn start(
         ));
     }
     info!(queue = %queue_url, pollers = alarms.pollers, "Alarm pipeline started.");
-    Ok(Some(AlarmService { keeper, tasks }))
+    Ok(Some(AlarmService {
+        keeper,
+        tasks,
+        signals,
+    }))
 }
 
 impl AlarmService {
-    /// Wait (bounded) for the pollers to finish the batches they hold after `stop` was cancelled.
-    pub async fn finish(mut self, limit: Duration) {
-        let drained = tokio::time::timeout(limit, async {
-            while self.tasks.join_next().await.is_some() {}
+    /// After `stop`: wait for the pollers. Batches being handled get until `work_until`, then
+    /// what is unfinished is handed back; a running long poll is let return (its messages handed
+    /// back) until shortly before `deadline`. Whatever still runs at `deadline` is aborted.
+    pub async fn finish(mut self, work_until: Instant, deadline: Instant) {
+        let signals = self.signals.clone();
+        let receive_until = deadline
+            .checked_sub(HAND_BACK_RESERVE)
+            .unwrap_or(deadline)
+            .max(work_until.min(deadline));
+        let tasks = &mut self.tasks;
+        let drained = tokio::time::timeout_at(deadline, async {
+            let give_up_work = tokio::time::sleep_until(work_until);
+            let give_up_receive = tokio::time::sleep_until(receive_until);
+            tokio::pin!(give_up_work, give_up_receive);
+            loop {
+                tokio::select! {
+                    joined = tasks.join_next() => if joined.is_none() { break },
+                    _ = &mut give_up_work, if !signals.abandon_work.is_cancelled() => {
+                        signals.abandon_work.cancel();
+                    }
+                    _ = &mut give_up_receive, if !signals.abandon_receive.is_cancelled() => {
+                        signals.abandon_receive.cancel();
+                    }
+                }
+            }
         })
         .await;
         if drained.is_err() {
-            error!(
-                ?limit,
-                "Alarm pollers did not finish in time; their messages stay in SQS and come back."
-            );
+            error!("Alarm pollers did not finish by the shutdown deadline; their messages come back after the visibility timeout.");
             self.tasks.abort_all();
         }
     }

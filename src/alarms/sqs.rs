@@ -1,4 +1,4 @@
-//! `AlarmQueue` on Amazon SQS through aws-sdk-sqs (long polling, batch delete, visibility heartbeat).
+//! `AlarmQueue` on Amazon SQS through aws-sdk-sqs (long polling, batch delete, visibility heartbeat, hand-back).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sqs::config::StalledStreamProtectionConfig;
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
+    MessageSystemAttributeName,
+};
 
 use super::queue::{AlarmQueue, DeleteFailure, QueueError, QueueMessage};
 
@@ -158,5 +161,53 @@ impl AlarmQueue for SqsQueue {
             .await
             .map_err(|e| failed("ChangeMessageVisibility", e))?;
         Ok(())
+    }
+
+    async fn hand_back(&self, messages: &[&QueueMessage]) -> Result<(), QueueError> {
+        const OPERATION: &str = "ChangeMessageVisibilityBatch";
+        let mut refused = vec![];
+        for chunk in messages.chunks(10) {
+            let entries = chunk
+                .iter()
+                .map(|m| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(&m.id)
+                        .receipt_handle(&m.receipt)
+                        .visibility_timeout(0)
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .context("Failed to build a visibility entry")
+                .map_err(|source| QueueError {
+                    operation: OPERATION,
+                    source,
+                })?;
+            let output = self
+                .client
+                .change_message_visibility_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| failed(OPERATION, e))?;
+            refused.extend(
+                output
+                    .failed()
+                    .iter()
+                    .map(|f| format!("{} ({}: {})", f.id(), f.code(), f.message().unwrap_or(""))),
+            );
+        }
+        if refused.is_empty() {
+            return Ok(());
+        }
+        Err(QueueError {
+            operation: OPERATION,
+            source: anyhow::anyhow!(
+                "SQS refused {} of {}: {}",
+                refused.len(),
+                messages.len(),
+                refused.join(", ")
+            ),
+        })
     }
 }

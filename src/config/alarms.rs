@@ -13,6 +13,9 @@ pub const MIN_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(10);
 /// SQS's own upper limit for a visibility timeout (12 hours).
 pub const MAX_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(12 * 60 * 60);
 
+/// SQS's longest long poll (WaitTimeSeconds 20), the default `receive_wait`.
+pub const MAX_RECEIVE_WAIT: Duration = Duration::from_secs(20);
+
 const DEFAULT_UNWATCHED_NUDGE: Duration = Duration::from_secs(15 * 60);
 
 /// `[alarms]`: the alarm pipeline. It is off unless `queue_url` is set.
@@ -36,6 +39,9 @@ pub struct AlarmsConfig {
     pub pollers: usize,
     /// `alarms.visibility_timeout`: whole seconds, 10s..=12h.
     pub visibility_timeout: Duration,
+    /// `alarms.receive_wait`: how long one long poll waits for messages, whole seconds, 1s..=20s.
+    /// A stop lets running long polls return, so this also bounds the shutdown.
+    pub receive_wait: Duration,
     /// `[[alarms.route]]`, in file order: the first match wins.
     pub routes: Vec<RouteConfig>,
 }
@@ -51,6 +57,7 @@ impl Default for AlarmsConfig {
             storm_window: Duration::from_secs(60),
             pollers: 4,
             visibility_timeout: Duration::from_secs(60),
+            receive_wait: MAX_RECEIVE_WAIT,
             routes: Vec::new(),
         }
     }
@@ -92,6 +99,9 @@ impl AlarmsConfig {
         let visibility_timeout = table
             .duration("visibility_timeout", check_visibility_timeout)
             .or(defaults.visibility_timeout);
+        let receive_wait = table
+            .duration("receive_wait", check_receive_wait)
+            .or(defaults.receive_wait);
         let routes = read_routes(table);
         Some(Self {
             queue_url: queue_url?,
@@ -102,6 +112,7 @@ impl AlarmsConfig {
             storm_window: storm_window?,
             pollers: pollers?,
             visibility_timeout: visibility_timeout?,
+            receive_wait: receive_wait?,
             routes: routes?,
         })
     }
@@ -162,6 +173,16 @@ fn parse_queue_url(raw: String) -> Result<Url, String> {
     } else {
         Err(format!("must be a queue URL such as {shape}, got {raw:?}"))
     }
+}
+
+fn check_receive_wait(wait: Duration) -> Result<Duration, String> {
+    if !(Duration::from_secs(1)..=MAX_RECEIVE_WAIT).contains(&wait) || wait.subsec_nanos() != 0 {
+        return Err(format!(
+            "must be whole seconds from 1s to 20s (SQS's WaitTimeSeconds), got {}",
+            show_duration(wait)
+        ));
+    }
+    Ok(wait)
 }
 
 fn check_visibility_timeout(timeout: Duration) -> Result<Duration, String> {

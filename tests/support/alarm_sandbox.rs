@@ -37,6 +37,8 @@ endpoint_url = "{endpoint}"
 [alarms]
 queue_url = "{queue}"
 default_channel = "{CHANNEL}"
+# Short long polls: a stop waits for the running ones.
+receive_wait = "1s"
 {alarms_toml}
 "#,
             endpoint = sqs.endpoint_url(),

@@ -46,12 +46,27 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().fallback(handle).with_state(shared)
 }
 
+/// Answers on a task of its own, as SQS does: a caller that hangs up (a dropped long poll, a
+/// process that exits) does not cancel the call, so messages handed to an abandoned long poll
+/// stay in flight until their visibility timeout, as with the real service.
 async fn handle(
     State(shared): State<Arc<Shared>>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let answer = tokio::spawn(answer(shared, method, headers, body));
+    match answer.await {
+        Ok(response) => response,
+        Err(e) => {
+            let error = SqsError::internal_error();
+            tracing::warn!("fake SQS call failed: {e}");
+            respond(error.status, &serde_json::json!({}), Some(&error))
+        }
+    }
+}
+
+async fn answer(shared: Arc<Shared>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
     let at = Instant::now();
     let target = headers
         .get("x-amz-target")

@@ -121,7 +121,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     );
 
     t.say("operator", "systemctl stop chatops-bot   (SIGTERM)");
-    let status = bot.terminate(Duration::from_secs(15))?;
+    let status = bot.terminate(Duration::from_secs(30))?;
     tokio::time::sleep(Duration::from_millis(100)).await;
     t.say("bot", &format!("exited with {status}"));
     t.flush();

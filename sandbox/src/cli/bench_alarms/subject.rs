@@ -13,8 +13,9 @@ use crate::cli::bench::subject::wait_until_idle;
 use crate::cli::bot_process::{sandbox_config, BotProcess, ChildProcess};
 use crate::slack::FakeSlack;
 
-/// How long a subject gets to exit after SIGTERM before it is killed (the bot's grace is 10 s).
-const TERMINATE_LIMIT: Duration = Duration::from_secs(15);
+/// How long a subject gets to exit after SIGTERM before it is killed: above the bot's shutdown
+/// deadline (max(shutdown_grace, alarms.receive_wait) + 5 s = 25 s with the defaults).
+const TERMINATE_LIMIT: Duration = Duration::from_secs(30);
 /// Per-channel pacing off: the fake Slack does not rate-limit, and every card goes to one channel.
 const PACING_OFF: &str = "channel_interval = \"0s\"";
 

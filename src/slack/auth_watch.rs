@@ -1,0 +1,188 @@
+//! `AuthWatch`: a `Messenger` wrapper that stops the bot once Slack no longer accepts its token.
+
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+use tracing::error;
+
+use super::interaction::{ChannelId, MessageTs, ResponseUrl, UserId};
+use super::message::{Message, Visibility};
+use super::messenger::{BotIdentity, Messenger, SlackApiError};
+
+/// Trips once: keeps the first refusal's Slack error code and cancels the daemon's stop token.
+#[derive(Clone)]
+pub struct Refusal {
+    code: Arc<OnceLock<String>>,
+    stop: CancellationToken,
+}
+
+impl Refusal {
+    /// `stop` is cancelled when Slack refuses the token (the daemon's shutdown signal).
+    pub fn new(stop: CancellationToken) -> Self {
+        Self {
+            code: Arc::new(OnceLock::new()),
+            stop,
+        }
+    }
+
+    /// The error code of the first refusal, if Slack refused the token.
+    pub fn code(&self) -> Option<String> {
+        self.code.get().cloned()
+    }
+
+    fn trip(&self, method: &'static str, code: &str) {
+        if self.code.set(code.to_owned()).is_ok() {
+            error!(
+                method,
+                code,
+                "Slack no longer accepts the bot token; stopping. Unhandled alarms stay in SQS."
+            );
+        }
+        self.stop.cancel();
+    }
+}
+
+/// Passes every call through, and trips `Refusal` on an answer that `is_auth_failure`.
+pub struct AuthWatch {
+    inner: Arc<dyn Messenger>,
+    refusal: Refusal,
+}
+
+impl AuthWatch {
+    pub fn new(inner: Arc<dyn Messenger>, refusal: Refusal) -> Self {
+        Self { inner, refusal }
+    }
+
+    fn watch<T>(&self, result: Result<T, SlackApiError>) -> Result<T, SlackApiError> {
+        if let Err(e @ SlackApiError::Rejected { method, code }) = &result {
+            if e.is_auth_failure() {
+                self.refusal.trip(method, code);
+            }
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl Messenger for AuthWatch {
+    async fn post(
+        &self,
+        channel: &ChannelId,
+        thread: Option<&MessageTs>,
+        message: &Message,
+    ) -> Result<MessageTs, SlackApiError> {
+        self.watch(self.inner.post(channel, thread, message).await)
+    }
+
+    async fn update(
+        &self,
+        channel: &ChannelId,
+        ts: &MessageTs,
+        message: &Message,
+    ) -> Result<(), SlackApiError> {
+        self.watch(self.inner.update(channel, ts, message).await)
+    }
+
+    async fn post_ephemeral(
+        &self,
+        channel: &ChannelId,
+        user: &UserId,
+        thread: Option<&MessageTs>,
+        message: &Message,
+    ) -> Result<(), SlackApiError> {
+        self.watch(
+            self.inner
+                .post_ephemeral(channel, user, thread, message)
+                .await,
+        )
+    }
+
+    async fn respond(
+        &self,
+        url: &ResponseUrl,
+        message: &Message,
+        visibility: Visibility,
+    ) -> Result<(), SlackApiError> {
+        self.watch(self.inner.respond(url, message, visibility).await)
+    }
+
+    async fn identity(&self) -> Result<BotIdentity, SlackApiError> {
+        self.watch(self.inner.identity().await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Refusing(&'static str);
+
+    #[async_trait]
+    impl Messenger for Refusing {
+        async fn post(
+            &self,
+            _: &ChannelId,
+            _: Option<&MessageTs>,
+            _: &Message,
+        ) -> Result<MessageTs, SlackApiError> {
+            Err(SlackApiError::Rejected {
+                method: "chat.postMessage",
+                code: self.0.into(),
+            })
+        }
+        async fn update(
+            &self,
+            _: &ChannelId,
+            _: &MessageTs,
+            _: &Message,
+        ) -> Result<(), SlackApiError> {
+            unreachable!()
+        }
+        async fn post_ephemeral(
+            &self,
+            _: &ChannelId,
+            _: &UserId,
+            _: Option<&MessageTs>,
+            _: &Message,
+        ) -> Result<(), SlackApiError> {
+            unreachable!()
+        }
+        async fn respond(
+            &self,
+            _: &ResponseUrl,
+            _: &Message,
+            _: Visibility,
+        ) -> Result<(), SlackApiError> {
+            unreachable!()
+        }
+        async fn identity(&self) -> Result<BotIdentity, SlackApiError> {
+            unreachable!()
+        }
+    }
+
+    async fn post_through_watch(code: &'static str) -> Refusal {
+        let refusal = Refusal::new(CancellationToken::new());
+        let watch = AuthWatch::new(Arc::new(Refusing(code)), refusal.clone());
+        let message = Message::markdown(crate::slack::message::Mrkdwn::escaped("hi"));
+        assert!(watch
+            .post(&ChannelId("C1".into()), None, &message)
+            .await
+            .is_err());
+        refusal
+    }
+
+    #[tokio::test]
+    async fn a_revoked_token_trips_the_stop_and_keeps_the_code() {
+        let refusal = post_through_watch("token_revoked").await;
+        assert!(refusal.stop.is_cancelled());
+        assert_eq!(refusal.code().as_deref(), Some("token_revoked"));
+    }
+
+    #[tokio::test]
+    async fn other_rejections_do_not_stop_the_bot() {
+        let refusal = post_through_watch("channel_not_found").await;
+        assert!(!refusal.stop.is_cancelled());
+        assert_eq!(refusal.code(), None);
+    }
+}
