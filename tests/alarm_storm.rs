@@ -188,9 +188,11 @@ async fn a_30s_slack_outage_in_a_1000_alarm_burst_loses_and_duplicates_nothing()
         .map(|c| c.at)
         .collect();
     posted.sort();
+    // At the exact pace 8 calls span 4 s; the fake notes arrivals, so a call that left its slot
+    // late on a loaded machine narrows a window: half a second is allowed for that.
     for window in posted.windows(8) {
         assert!(
-            window[7] - window[0] >= Duration::from_millis(3_900),
+            window[7] - window[0] >= Duration::from_millis(3_500),
             "more than 4 calls above the 1/s pace within {:?}",
             window[7] - window[0]
         );
