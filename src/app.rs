@@ -18,7 +18,7 @@ use crate::context::Context;
 use crate::router::Router;
 use crate::slack::auth_watch::{AuthWatch, Refusal};
 use crate::slack::messenger::{Messenger, SlackMessenger};
-use crate::slack::pacing::PacedMessenger;
+use crate::slack::pacing::ChannelPacer;
 use crate::slack::socket::connection::ConnectionSettings;
 use crate::slack::socket::dispatch::Dispatcher;
 use crate::slack::socket::opener::ConnectionOpener;
@@ -97,7 +97,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             hello_timeout: socket.idle_timeout,
         },
     };
-    let opener = ConnectionOpener::new(&config.slack.api_url, app_token)?;
+    let opener = ConnectionOpener::new(
+        &config.slack.api_url,
+        app_token,
+        config.slack.request_timeout,
+    )?;
     let client = SocketModeClient::new(opener, settings, dispatcher.clone());
 
     tokio::spawn(prune_event_ids(store, stop.clone()));
@@ -157,17 +161,17 @@ fn slack_messenger(
     bot_token: &SecretString,
     refusal: &Refusal,
 ) -> anyhow::Result<Arc<dyn Messenger>> {
-    let client: Arc<dyn Messenger> = Arc::new(
-        SlackMessenger::new(&config.slack.api_url, bot_token)
-            .context("Failed to build the Slack client")?,
-    );
-    let client: Arc<dyn Messenger> = Arc::new(AuthWatch::new(client, refusal.clone()));
-    let (interval, burst) = (config.slack.channel_interval, config.slack.channel_burst);
-    if interval.is_zero() {
+    let slack = &config.slack;
+    let client = SlackMessenger::new(&slack.api_url, bot_token, slack.request_timeout)
+        .context("Failed to build the Slack client")?;
+    let (interval, burst) = (slack.channel_interval, slack.channel_burst);
+    let client = if interval.is_zero() {
         info!("slack.channel_interval is 0s: messages are not paced per channel.");
-        return Ok(client);
-    }
-    Ok(Arc::new(PacedMessenger::new(client, interval, burst)))
+        client
+    } else {
+        client.with_channel_pacer(ChannelPacer::new(interval, burst))
+    };
+    Ok(Arc::new(AuthWatch::new(Arc::new(client), refusal.clone())))
 }
 
 fn tokens(config: &Config) -> anyhow::Result<(SecretString, SecretString)> {

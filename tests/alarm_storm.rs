@@ -176,23 +176,23 @@ async fn a_30s_slack_outage_in_a_1000_alarm_burst_loses_and_duplicates_nothing()
         );
     }
 
-    // Slack's pace held: no more than the burst, then about one per second, in the channel.
-    // Failed calls aside, and the first seconds after the outage: a call that got a 500 is
-    // retried once Slack answers again, outside the pace (a failed call posted nothing).
-    let outage_end = outage_started + OUTAGE;
+    // Slack's pace held throughout, the outage and its end included: no more than the burst,
+    // then about one per second, in the channel. Every attempt counts, failed ones too: a retry
+    // waits for the channel's turn like a first try.
     let mut posted: Vec<_> = s
         .slack
         .calls_to("chat.postMessage")
         .into_iter()
         .chain(s.slack.calls_to("chat.update"))
-        .filter(|c| c.ok() && c.param_str("channel") == Some(CHANNEL))
-        .filter(|c| c.at < outage_end || c.at > outage_end + 3 * SECOND)
+        .filter(|c| c.param_str("channel") == Some(CHANNEL))
         .map(|c| c.at)
         .collect();
     posted.sort();
+    // At the exact pace 8 calls span 4 s; the fake notes arrivals, so a call that left its slot
+    // late on a loaded machine narrows a window: half a second is allowed for that.
     for window in posted.windows(8) {
         assert!(
-            window[7] - window[0] >= Duration::from_millis(3_900),
+            window[7] - window[0] >= Duration::from_millis(3_500),
             "more than 4 calls above the 1/s pace within {:?}",
             window[7] - window[0]
         );

@@ -171,6 +171,7 @@ fn an_empty_file_gives_the_documented_defaults() {
     assert_eq!(slack.command_prefix, "platform");
     assert_eq!(slack.channel_interval, Duration::from_secs(1));
     assert_eq!(slack.channel_burst, 4);
+    assert_eq!(slack.request_timeout, Duration::from_secs(10));
     let socket = &slack.socket;
     assert_eq!(socket.ping_interval, Duration::from_secs(10));
     assert_eq!(socket.pong_timeout, Duration::from_secs(5));
@@ -451,4 +452,14 @@ fn channel_pacing_follows_the_environment() {
     );
     assert_eq!(config.slack.channel_interval, Duration::ZERO);
     assert_eq!(config.slack.channel_burst, 12);
+}
+
+#[test]
+fn the_request_timeout_is_read_from_the_file_and_the_environment() {
+    let text = "[slack]\nrequest_timeout = \"1s\"\n";
+    let config = Config::load_from_str("inline.toml", text, env(&[]), Purpose::Manifest).unwrap();
+    assert_eq!(config.slack.request_timeout, Duration::from_secs(1));
+    let vars = [("CHATOPS_SLACK__REQUEST_TIMEOUT", "250ms")];
+    let config = Config::load_from_str("inline.toml", text, env(&vars), Purpose::Manifest).unwrap();
+    assert_eq!(config.slack.request_timeout, Duration::from_millis(250));
 }

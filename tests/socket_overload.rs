@@ -48,7 +48,12 @@ impl InteractionHandler for GatedRouter {
 
 fn gated_router(fake: &chatops_sandbox::slack::FakeSlack) -> GatedRouter {
     let api_url = url::Url::parse(&fake.api_url()).unwrap();
-    let slack = SlackMessenger::new(&api_url, &BOT_TOKEN.to_owned().into()).unwrap();
+    let slack = SlackMessenger::new(
+        &api_url,
+        &BOT_TOKEN.to_owned().into(),
+        std::time::Duration::from_secs(10),
+    )
+    .unwrap();
     let ctx = Context {
         slack: Arc::new(slack),
         store: Arc::new(SqliteStore::in_memory().unwrap()),

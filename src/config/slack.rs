@@ -14,6 +14,10 @@ const APP_NAME_MAX_CHARS: usize = 35;
 const COMMAND_PREFIX_MAX_CHARS: usize = 20;
 /// Longest `slack.channel_interval`: slower than this is a stalled channel, not pacing.
 const CHANNEL_INTERVAL_MAX: Duration = Duration::from_secs(60);
+/// Shortest `slack.request_timeout`: below this, a healthy but distant Slack would time out.
+const REQUEST_TIMEOUT_MIN: Duration = Duration::from_millis(100);
+/// Longest `slack.request_timeout`: a call held longer than this stalls the pipeline behind it.
+const REQUEST_TIMEOUT_MAX: Duration = Duration::from_secs(120);
 
 /// `[slack]`: how the bot reaches Slack and how it presents itself.
 #[derive(Clone, Debug)]
@@ -35,6 +39,10 @@ pub struct SlackConfig {
     pub channel_interval: Duration,
     /// `slack.channel_burst`: messages one channel may get back to back after a quiet spell, 1..=50.
     pub channel_burst: u32,
+    /// `slack.request_timeout`: the longest one HTTP attempt to Slack (Web API, `response_url`,
+    /// `apps.connections.open`) may take, connecting included; 100ms..=2m. A timed-out attempt
+    /// fails like a 5xx and is retried.
+    pub request_timeout: Duration,
     /// `[slack.socket]`: Socket Mode timing and limits.
     pub socket: SocketConfig,
 }
@@ -78,6 +86,9 @@ impl SlackConfig {
         let channel_burst = table
             .integer("channel_burst", within(1..=50))
             .or(defaults.channel_burst);
+        let request_timeout = table
+            .duration("request_timeout", check_request_timeout)
+            .or(defaults.request_timeout);
         let socket = table.section("socket", SocketConfig::read);
         Some(Self {
             app_token: app_token?,
@@ -88,6 +99,7 @@ impl SlackConfig {
             command_prefix: command_prefix?,
             channel_interval: channel_interval?,
             channel_burst: channel_burst?,
+            request_timeout: request_timeout?,
             socket: socket?,
         })
     }
@@ -104,6 +116,7 @@ impl Default for SlackConfig {
             command_prefix: "platform".to_owned(),
             channel_interval: Duration::from_secs(1),
             channel_burst: 4,
+            request_timeout: Duration::from_secs(10),
             socket: SocketConfig::default(),
         }
     }
@@ -248,6 +261,18 @@ fn check_channel_interval(interval: Duration) -> Result<Duration, String> {
         ));
     }
     Ok(interval)
+}
+
+fn check_request_timeout(timeout: Duration) -> Result<Duration, String> {
+    if !(REQUEST_TIMEOUT_MIN..=REQUEST_TIMEOUT_MAX).contains(&timeout) {
+        return Err(format!(
+            "must be between {} and {}, got {}",
+            show_duration(REQUEST_TIMEOUT_MIN),
+            show_duration(REQUEST_TIMEOUT_MAX),
+            show_duration(timeout)
+        ));
+    }
+    Ok(timeout)
 }
 
 fn check_command_prefix(prefix: String) -> Result<String, String> {

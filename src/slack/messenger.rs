@@ -18,6 +18,7 @@ use url::Url;
 use super::blocks;
 use super::interaction::{ChannelId, MessageTs, ResponseUrl, UserId};
 use super::message::{Message, Visibility};
+use super::pacing::ChannelPacer;
 
 /// A failed Web API call, by cause.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,13 @@ pub enum SlackApiError {
     RateLimited { method: &'static str },
     #[error("Slack answered {method} with HTTP {status}")]
     Http { method: &'static str, status: u16 },
+    /// No answer within `slack.request_timeout` (connecting included), on every attempt. Slack
+    /// may still have acted on the request.
+    #[error("Slack did not answer {method} within {timeout:?}")]
+    TimedOut {
+        method: &'static str,
+        timeout: Duration,
+    },
     #[error("could not complete {method}")]
     Transport {
         method: &'static str,
@@ -103,7 +111,7 @@ type Connector = SlackClientHyperConnector<HttpsConnector<HttpConnector>>;
 
 /// Retries of one call after 429s before giving up; each waits as long as Slack asked.
 const MAX_RATE_LIMITED_RETRIES: u32 = 8;
-/// Retries after 5xx or transport failures.
+/// Retries after 5xx, transport failures or timeouts; the n-th waits 250 ms × 2ⁿ first.
 const MAX_FAILURE_RETRIES: u32 = 2;
 /// Calls of one method in flight at once; the rest queue in order.
 const PER_METHOD_CONCURRENCY: usize = 16;
@@ -114,6 +122,10 @@ pub struct SlackMessenger {
     token: SlackApiToken,
     http: reqwest::Client,
     gates: Mutex<HashMap<&'static str, Arc<MethodGate>>>,
+    /// `slack.request_timeout`: the bound on each attempt, connecting included.
+    request_timeout: Duration,
+    /// Paces every attempt of `post` and `update` per channel; `None` when pacing is off.
+    pacer: Option<ChannelPacer>,
 }
 
 /// One queue per Web API method: a 429 pauses every later call of that method until Retry-After.
@@ -142,25 +154,47 @@ impl MethodGate {
 }
 
 impl SlackMessenger {
-    pub fn new(api_url: &Url, bot_token: &SecretString) -> anyhow::Result<Self> {
+    /// A client of the Web API at `api_url` whose every attempt (and every connect) is bounded by
+    /// `request_timeout`. Unpaced until `with_channel_pacer`.
+    pub fn new(
+        api_url: &Url,
+        bot_token: &SecretString,
+        request_timeout: Duration,
+    ) -> anyhow::Result<Self> {
         super::tls::install_crypto_provider();
+        // slack-morphism sets no timeout of its own: the connect timeout goes on the connector,
+        // the request timeout around each attempt (`call`).
+        let mut http_connector = HttpConnector::new();
+        http_connector.enforce_http(false);
+        http_connector.set_connect_timeout(Some(request_timeout));
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()?
             .https_or_http()
             .enable_http1()
-            .build();
+            .wrap_connector(http_connector);
         let connector = SlackClientHyperConnector::with_connector(https)
             .with_slack_api_url(api_url.as_str().trim_end_matches('/'));
         let token = SlackApiToken::new(SlackApiTokenValue(bot_token.expose_secret().to_owned()));
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
+            .connect_timeout(request_timeout)
+            .timeout(request_timeout)
             .build()?;
         Ok(Self {
             client: SlackClient::new(connector),
             token,
             http,
             gates: Mutex::new(HashMap::new()),
+            request_timeout,
+            pacer: None,
         })
+    }
+
+    /// Paces every attempt of `post` and `update`, retries included, per channel with `pacer`.
+    pub fn with_channel_pacer(self, pacer: ChannelPacer) -> Self {
+        Self {
+            pacer: Some(pacer),
+            ..self
+        }
     }
 
     fn session(&self) -> SlackClientSession<'_, Connector> {
@@ -180,20 +214,34 @@ impl SlackMessenger {
             .clone()
     }
 
-    /// Run one Web API call through its method's queue, honouring 429 Retry-After.
-    async fn call<T, F, Fut>(&self, method: &'static str, attempt: F) -> Result<T, SlackApiError>
+    /// Run one Web API call. Every attempt waits for the method's 429 pause, then for the
+    /// channel's pace when `paced` names one, then for a slot in the method's queue, and is cut
+    /// off after `request_timeout` (giving its slot back). A 429 is retried after Retry-After;
+    /// a 5xx, a transport failure or a timeout is retried after a short backoff.
+    async fn call<T, F, Fut>(
+        &self,
+        method: &'static str,
+        paced: Option<&ChannelId>,
+        attempt: F,
+    ) -> Result<T, SlackApiError>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = ClientResult<T>>,
     {
         let gate = self.gate(method);
-        let _slot = gate.slots.acquire().await;
         let (mut rate_limited, mut failures) = (0, 0);
         loop {
             gate.wait_until_open().await;
-            match attempt().await {
-                Ok(value) => return Ok(value),
-                Err(SlackClientError::RateLimitError(e)) => {
+            if let (Some(pacer), Some(channel)) = (&self.pacer, paced) {
+                pacer.take_turn(method, channel).await;
+            }
+            let outcome = {
+                let _slot = gate.slots.acquire().await;
+                tokio::time::timeout(self.request_timeout, attempt()).await
+            };
+            let failure = match outcome {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(SlackClientError::RateLimitError(e))) => {
                     rate_limited += 1;
                     if rate_limited > MAX_RATE_LIMITED_RETRIES {
                         return Err(SlackApiError::RateLimited { method });
@@ -201,38 +249,66 @@ impl SlackMessenger {
                     let delay = e.retry_after.unwrap_or(Duration::from_secs(1));
                     warn!(method, retry_after = ?delay, "Slack rate limited a call; pausing this method.");
                     gate.pause_for(delay);
+                    continue;
                 }
-                Err(SlackClientError::ApiError(e)) => {
-                    return Err(SlackApiError::Rejected {
-                        method,
-                        code: e.code,
-                    })
-                }
-                Err(SlackClientError::HttpError(e))
-                    if !e.status_code.is_server_error() || failures >= MAX_FAILURE_RETRIES =>
-                {
-                    return Err(SlackApiError::Http {
-                        method,
-                        status: e.status_code.as_u16(),
-                    });
-                }
-                Err(
-                    e @ (SlackClientError::HttpError(_)
-                    | SlackClientError::HttpProtocolError(_)
-                    | SlackClientError::SystemError(_)),
-                ) if failures < MAX_FAILURE_RETRIES => {
+                Ok(Err(e)) => failed_attempt(method, e),
+                Err(_elapsed) => FailedAttempt::Retryable(SlackApiError::TimedOut {
+                    method,
+                    timeout: self.request_timeout,
+                }),
+            };
+            match failure {
+                FailedAttempt::Retryable(error) if failures < MAX_FAILURE_RETRIES => {
                     failures += 1;
-                    warn!(method, error = %e, "Slack call failed; retrying.");
+                    warn!(
+                        method,
+                        error = format!("{:#}", anyhow::Error::new(error)),
+                        "Slack call failed; retrying."
+                    );
                     tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(failures))).await;
                 }
-                Err(e) => {
-                    return Err(SlackApiError::Transport {
-                        method,
-                        source: anyhow::anyhow!("{e}"),
-                    })
-                }
+                FailedAttempt::Retryable(error) | FailedAttempt::Final(error) => return Err(error),
             }
         }
+    }
+}
+
+/// A failed attempt (other than a 429), and whether another attempt may succeed.
+enum FailedAttempt {
+    /// A 5xx, a transport failure or a timeout: Slack may answer the next attempt.
+    Retryable(SlackApiError),
+    /// Slack said no (`ok:false`, a 4xx) or answered something unreadable.
+    Final(SlackApiError),
+}
+
+fn failed_attempt(method: &'static str, error: SlackClientError) -> FailedAttempt {
+    match error {
+        SlackClientError::ApiError(e) => FailedAttempt::Final(SlackApiError::Rejected {
+            method,
+            code: e.code,
+        }),
+        SlackClientError::HttpError(e) => {
+            let status = e.status_code;
+            let error = SlackApiError::Http {
+                method,
+                status: status.as_u16(),
+            };
+            if status.is_server_error() {
+                FailedAttempt::Retryable(error)
+            } else {
+                FailedAttempt::Final(error)
+            }
+        }
+        e @ (SlackClientError::HttpProtocolError(_) | SlackClientError::SystemError(_)) => {
+            FailedAttempt::Retryable(SlackApiError::Transport {
+                method,
+                source: anyhow::anyhow!("{e}"),
+            })
+        }
+        e => FailedAttempt::Final(SlackApiError::Transport {
+            method,
+            source: anyhow::anyhow!("{e}"),
+        }),
     }
 }
 
@@ -248,7 +324,7 @@ impl Messenger for SlackMessenger {
             SlackApiChatPostMessageRequest::new(channel.0.clone().into(), blocks::content(message))
                 .opt_thread_ts(thread.map(|t| t.0.clone().into()));
         // Slack echoes the whole message back; only its ts is needed, so only that is decoded.
-        let response = self.call("chat.postMessage", || async {
+        let response = self.call("chat.postMessage", Some(channel), || async {
             self.session()
                 .http_session_api
                 .http_post::<_, PostedMessage>("chat.postMessage", &request, None)
@@ -268,7 +344,7 @@ impl Messenger for SlackMessenger {
             blocks::content(message),
             ts.0.clone().into(),
         );
-        self.call("chat.update", || async {
+        self.call("chat.update", Some(channel), || async {
             self.session()
                 .http_session_api
                 .http_post::<_, UpdatedMessage>("chat.update", &request, None)
@@ -291,7 +367,7 @@ impl Messenger for SlackMessenger {
             blocks::content(message),
         )
         .opt_thread_ts(thread.map(|t| t.0.clone().into()));
-        self.call("chat.postEphemeral", || async {
+        self.call("chat.postEphemeral", None, || async {
             self.session().chat_post_ephemeral(&request).await
         })
         .await
@@ -312,9 +388,18 @@ impl Messenger for SlackMessenger {
         }
         .into();
         body["replace_original"] = false.into();
-        let transport = |e: reqwest::Error| SlackApiError::Transport {
-            method: METHOD,
-            source: e.without_url().into(),
+        let transport = |e: reqwest::Error| {
+            if e.is_timeout() {
+                SlackApiError::TimedOut {
+                    method: METHOD,
+                    timeout: self.request_timeout,
+                }
+            } else {
+                SlackApiError::Transport {
+                    method: METHOD,
+                    source: e.without_url().into(),
+                }
+            }
         };
         let response = self
             .http
@@ -335,7 +420,9 @@ impl Messenger for SlackMessenger {
 
     async fn identity(&self) -> Result<BotIdentity, SlackApiError> {
         let response = self
-            .call("auth.test", || async { self.session().auth_test().await })
+            .call("auth.test", None, || async {
+                self.session().auth_test().await
+            })
             .await?;
         Ok(BotIdentity {
             user_id: UserId(response.user_id.0),
@@ -344,3 +431,6 @@ impl Messenger for SlackMessenger {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

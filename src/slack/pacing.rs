@@ -1,16 +1,16 @@
 //! Per-channel pacing of messages: Slack allows about one per second per channel, with short bursts.
+//!
+//! `SlackMessenger` asks its `ChannelPacer` for a turn before every attempt of `chat.postMessage`
+//! and `chat.update` that can reach Slack, retries included; other methods are not paced.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use tokio::time::Instant;
 use tracing::debug;
 
-use super::interaction::{ChannelId, MessageTs, ResponseUrl, UserId};
-use super::message::{Message, Visibility};
-use super::messenger::{BotIdentity, Messenger, SlackApiError};
+use super::interaction::ChannelId;
 
 /// Above this many tracked channels, channels that have their whole burst back are forgotten.
 const PRUNE_ABOVE: usize = 1000;
@@ -86,25 +86,10 @@ impl ChannelPacer {
         }
         asked_at.elapsed()
     }
-}
 
-/// A `Messenger` that paces everything landing in a channel (`post`, `update`) per channel and
-/// passes the rest (`post_ephemeral`, `respond`, `identity`) straight through.
-pub struct PacedMessenger {
-    inner: Arc<dyn Messenger>,
-    pacer: ChannelPacer,
-}
-
-impl PacedMessenger {
-    pub fn new(inner: Arc<dyn Messenger>, interval: Duration, burst: u32) -> Self {
-        Self {
-            inner,
-            pacer: ChannelPacer::new(interval, burst),
-        }
-    }
-
-    async fn wait_turn(&self, method: &'static str, channel: &ChannelId) {
-        let waited = self.pacer.wait_turn(channel).await;
+    /// `wait_turn` for one attempt of `method`, logging a noticeable wait.
+    pub async fn take_turn(&self, method: &'static str, channel: &ChannelId) {
+        let waited = self.wait_turn(channel).await;
         if waited >= NOTICEABLE_WAIT {
             debug!(
                 method,
@@ -113,54 +98,6 @@ impl PacedMessenger {
                 "Paced a call to stay within Slack's per-channel rate limit."
             );
         }
-    }
-}
-
-#[async_trait]
-impl Messenger for PacedMessenger {
-    async fn post(
-        &self,
-        channel: &ChannelId,
-        thread: Option<&MessageTs>,
-        message: &Message,
-    ) -> Result<MessageTs, SlackApiError> {
-        self.wait_turn("chat.postMessage", channel).await;
-        self.inner.post(channel, thread, message).await
-    }
-
-    async fn update(
-        &self,
-        channel: &ChannelId,
-        ts: &MessageTs,
-        message: &Message,
-    ) -> Result<(), SlackApiError> {
-        self.wait_turn("chat.update", channel).await;
-        self.inner.update(channel, ts, message).await
-    }
-
-    async fn post_ephemeral(
-        &self,
-        channel: &ChannelId,
-        user: &UserId,
-        thread: Option<&MessageTs>,
-        message: &Message,
-    ) -> Result<(), SlackApiError> {
-        self.inner
-            .post_ephemeral(channel, user, thread, message)
-            .await
-    }
-
-    async fn respond(
-        &self,
-        url: &ResponseUrl,
-        message: &Message,
-        visibility: Visibility,
-    ) -> Result<(), SlackApiError> {
-        self.inner.respond(url, message, visibility).await
-    }
-
-    async fn identity(&self) -> Result<BotIdentity, SlackApiError> {
-        self.inner.identity().await
     }
 }
 

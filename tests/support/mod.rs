@@ -220,7 +220,12 @@ impl RunningClient {
             metrics.clone(),
         );
         let api_url = url::Url::parse(&fake.api_url()).unwrap();
-        let opener = ConnectionOpener::new(&api_url, APP_TOKEN.to_owned().into()).unwrap();
+        let opener = ConnectionOpener::new(
+            &api_url,
+            APP_TOKEN.to_owned().into(),
+            Duration::from_secs(5),
+        )
+        .unwrap();
         let settings = ClientSettings {
             connections,
             stagger: Duration::from_millis(50),

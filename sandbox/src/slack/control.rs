@@ -283,6 +283,21 @@ impl FakeSlack {
         self.shared.faults.add_outage(methods, fault, duration);
     }
 
+    /// One call in `every` of `methods` (`*`: any method) fails with `fault` for the next
+    /// `duration`: the `every`-th call, the 2×`every`-th, and so on; the others are served.
+    pub fn fail_every(&self, methods: &[&str], every: u32, fault: HttpFault, duration: Duration) {
+        self.shared.note(
+            TimelineKind::Fault,
+            format!(
+                "1 in {every} calls of {} will get {fault} for {duration:?}",
+                methods.join(", ")
+            ),
+        );
+        self.shared
+            .faults
+            .add_intermittent(methods, fault, every, duration);
+    }
+
     /// `apps.connections.open` answers `{"ok":false,"error":err}` until cleared with `None`.
     pub fn set_open_error(&self, err: Option<&str>) {
         let text = match err {

@@ -20,6 +20,10 @@ pub enum HttpFault {
     SlackError(String),
     /// Wait this long, then answer normally (for client timeout tests).
     Delay(Duration),
+    /// Hold the request open this long (or until the fake shuts down) without processing it,
+    /// then answer 500: to a client with a shorter timeout, a call that never answers and did
+    /// nothing.
+    Hang(Duration),
 }
 
 impl std::fmt::Display for HttpFault {
@@ -31,12 +35,13 @@ impl std::fmt::Display for HttpFault {
             HttpFault::ServerError => write!(f, "500 server error"),
             HttpFault::SlackError(error) => write!(f, "ok:false {error}"),
             HttpFault::Delay(delay) => write!(f, "delay {delay:?}"),
+            HttpFault::Hang(hold) => write!(f, "hang {hold:?}"),
         }
     }
 }
 
 /// Pending faults per method (`*` matches every method); each fault fires a set number of times.
-/// Outages answer every call of their methods with one fault until they end.
+/// Outages answer every call (or every n-th call) of their methods with one fault until they end.
 #[derive(Debug, Default)]
 pub(crate) struct FaultTable {
     pending: Mutex<HashMap<String, VecDeque<(HttpFault, u32)>>>,
@@ -48,6 +53,10 @@ struct Outage {
     methods: Vec<String>,
     fault: HttpFault,
     until: Instant,
+    /// The fault hits the `every`-th call of the methods, then the 2×`every`-th, …; 1 is all.
+    every: u32,
+    /// Calls of the methods seen so far.
+    calls: u32,
 }
 
 impl FaultTable {
@@ -63,10 +72,23 @@ impl FaultTable {
 
     /// Every call of `methods` (`*`: any) gets `fault` for the next `duration`.
     pub(crate) fn add_outage(&self, methods: &[&str], fault: HttpFault, duration: Duration) {
+        self.add_intermittent(methods, fault, 1, duration);
+    }
+
+    /// Every `every`-th call of `methods` (`*`: any) gets `fault` for the next `duration`.
+    pub(crate) fn add_intermittent(
+        &self,
+        methods: &[&str],
+        fault: HttpFault,
+        every: u32,
+        duration: Duration,
+    ) {
         lock(&self.outages).push(Outage {
             methods: methods.iter().map(|m| m.to_string()).collect(),
             fault,
             until: Instant::now() + duration,
+            every: every.max(1),
+            calls: 0,
         });
     }
 
@@ -79,10 +101,14 @@ impl FaultTable {
                 let now = Instant::now();
                 outages.retain(|outage| outage.until > now);
                 let hit = outages
-                    .iter()
-                    .find(|outage| outage.methods.iter().any(|m| m == method || m == "*"));
-                if let Some(outage) = hit {
-                    return Some(outage.fault.clone());
+                    .iter_mut()
+                    .filter(|outage| outage.methods.iter().any(|m| m == method || m == "*"))
+                    .find_map(|outage| {
+                        outage.calls += 1;
+                        (outage.calls % outage.every == 0).then(|| outage.fault.clone())
+                    });
+                if hit.is_some() {
+                    return hit;
                 }
             }
         }
@@ -158,5 +184,35 @@ mod tests {
         assert_eq!(table.take("auth.test"), None);
         std::thread::sleep(Duration::from_millis(250));
         assert_eq!(table.take("chat.postMessage"), None);
+    }
+
+    #[test]
+    fn an_intermittent_fault_hits_every_nth_call_of_its_methods_until_it_ends() {
+        let table = FaultTable::default();
+        let hang = HttpFault::Hang(Duration::from_secs(60));
+        table.add_intermittent(
+            &["chat.postMessage"],
+            hang.clone(),
+            3,
+            Duration::from_millis(200),
+        );
+        let hits: Vec<bool> = (0..9)
+            .map(|_| table.take("chat.postMessage").is_some())
+            .collect();
+        assert_eq!(
+            hits,
+            [false, false, true, false, false, true, false, false, true]
+        );
+        assert_eq!(table.take("chat.update"), None, "other methods are spared");
+        table.add("chat.postMessage", HttpFault::ServerError, 1);
+        assert_eq!(
+            table.take("chat.postMessage"),
+            Some(HttpFault::ServerError),
+            "a spared call still gets a pending fault"
+        );
+        assert_eq!(table.take("chat.postMessage"), None);
+        assert_eq!(table.take("chat.postMessage"), Some(hang));
+        std::thread::sleep(Duration::from_millis(250));
+        assert!((0..6).all(|_| table.take("chat.postMessage").is_none()));
     }
 }

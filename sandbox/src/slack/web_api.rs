@@ -182,7 +182,8 @@ async fn hook(
     }
 }
 
-/// A pending fault for `method`, as an outcome; a delay fault sleeps and yields `None`.
+/// A pending fault for `method`, as an outcome; a delay fault sleeps and yields `None`, a hang
+/// holds the request and then fails it.
 async fn take_fault(shared: &Shared, method: &str) -> Option<Outcome> {
     let fault = shared.faults.take(method)?;
     shared.note(TimelineKind::Fault, format!("{method}: injected {fault}"));
@@ -193,6 +194,14 @@ async fn take_fault(shared: &Shared, method: &str) -> Option<Outcome> {
         HttpFault::Delay(delay) => {
             tokio::time::sleep(delay).await;
             None
+        }
+        HttpFault::Hang(hold) => {
+            let mut stop = shared.shutdown.subscribe();
+            tokio::select! {
+                _ = tokio::time::sleep(hold) => {}
+                _ = stop.wait_for(|stop| *stop) => {}
+            }
+            Some(Outcome::ServerError)
         }
     }
 }

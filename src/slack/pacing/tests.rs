@@ -1,168 +1,77 @@
-//! Unit tests of `ChannelPacer` and `PacedMessenger` on tokio's paused clock.
+//! Unit tests of `ChannelPacer` on tokio's paused clock (paced retries: `messenger/tests.rs`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::{ChannelPacer, PacedMessenger, PRUNE_ABOVE};
-use crate::slack::interaction::{ChannelId, MessageTs, ResponseUrl, UserId};
-use crate::slack::message::{Message, Mrkdwn, Visibility};
-use crate::slack::messenger::{BotIdentity, Messenger, SlackApiError};
+use super::{ChannelPacer, PRUNE_ABOVE};
+use crate::slack::interaction::ChannelId;
 
 const SECOND: Duration = Duration::from_secs(1);
 
-/// One call that reached the wrapped messenger.
+/// One call that got its turn.
 #[derive(Clone, Debug)]
 struct Recorded {
     method: &'static str,
     channel: String,
-    /// The thread ts, used by the tests as a label for the call.
+    /// A label for the call, chosen by the test.
     label: String,
     at: Instant,
 }
 
-#[derive(Default)]
-struct RecordingMessenger {
-    calls: Mutex<Vec<Recorded>>,
+/// A pacer and the turns it handed out, as `SlackMessenger` asks for them before each attempt.
+struct Harness {
+    pacer: Arc<ChannelPacer>,
+    calls: Arc<Mutex<Vec<Recorded>>>,
+    start: Instant,
 }
 
-impl RecordingMessenger {
-    fn record(&self, method: &'static str, channel: &str, label: &str) {
-        self.calls.lock().unwrap().push(Recorded {
-            method,
-            channel: channel.to_owned(),
-            label: label.to_owned(),
-            at: Instant::now(),
-        });
+impl Harness {
+    fn new(interval: Duration, burst: u32) -> Self {
+        Self {
+            pacer: Arc::new(ChannelPacer::new(interval, burst)),
+            calls: Arc::default(),
+            start: Instant::now(),
+        }
+    }
+
+    /// Starts an attempt of `method` in `channel`, labelled `label`, that waits for its turn.
+    fn attempt(&self, method: &'static str, channel: &str, label: &str) -> JoinHandle<()> {
+        let (pacer, calls) = (self.pacer.clone(), self.calls.clone());
+        let (channel, label) = (ChannelId(channel.to_owned()), label.to_owned());
+        tokio::spawn(async move {
+            pacer.take_turn(method, &channel).await;
+            calls.lock().unwrap().push(Recorded {
+                method,
+                channel: channel.0,
+                label,
+                at: Instant::now(),
+            });
+        })
+    }
+
+    fn post(&self, channel: &str, label: &str) -> JoinHandle<()> {
+        self.attempt("chat.postMessage", channel, label)
+    }
+
+    fn update(&self, channel: &str, label: &str) -> JoinHandle<()> {
+        self.attempt("chat.update", channel, label)
     }
 
     fn calls(&self) -> Vec<Recorded> {
         self.calls.lock().unwrap().clone()
     }
 
-    /// Milliseconds after `start` of each call to `channel`, in arrival order.
-    fn offsets_ms(&self, channel: &str, start: Instant) -> Vec<u128> {
+    /// Milliseconds after the start of each call to `channel`, in arrival order.
+    fn offsets_ms(&self, channel: &str) -> Vec<u128> {
         self.calls()
             .iter()
             .filter(|call| call.channel == channel)
-            .map(|call| (call.at - start).as_millis())
+            .map(|call| (call.at - self.start).as_millis())
             .collect()
     }
-}
-
-#[async_trait]
-impl Messenger for RecordingMessenger {
-    async fn post(
-        &self,
-        channel: &ChannelId,
-        thread: Option<&MessageTs>,
-        _message: &Message,
-    ) -> Result<MessageTs, SlackApiError> {
-        let label = thread.map_or("", |ts| ts.0.as_str());
-        self.record("chat.postMessage", &channel.0, label);
-        Ok(MessageTs(format!("1700000000.{label}")))
-    }
-
-    async fn update(
-        &self,
-        channel: &ChannelId,
-        ts: &MessageTs,
-        _message: &Message,
-    ) -> Result<(), SlackApiError> {
-        self.record("chat.update", &channel.0, &ts.0);
-        Ok(())
-    }
-
-    async fn post_ephemeral(
-        &self,
-        channel: &ChannelId,
-        _user: &UserId,
-        thread: Option<&MessageTs>,
-        _message: &Message,
-    ) -> Result<(), SlackApiError> {
-        let label = thread.map_or("", |ts| ts.0.as_str());
-        self.record("chat.postEphemeral", &channel.0, label);
-        Ok(())
-    }
-
-    async fn respond(
-        &self,
-        url: &ResponseUrl,
-        _message: &Message,
-        _visibility: Visibility,
-    ) -> Result<(), SlackApiError> {
-        self.record("response_url", "", &url.0);
-        Ok(())
-    }
-
-    async fn identity(&self) -> Result<BotIdentity, SlackApiError> {
-        self.record("auth.test", "", "");
-        Ok(BotIdentity {
-            user_id: UserId("U0PACEBOT".to_owned()),
-            name: "pace-bot".to_owned(),
-            team: "T0PACE".to_owned(),
-        })
-    }
-}
-
-struct Harness {
-    recorder: Arc<RecordingMessenger>,
-    paced: Arc<PacedMessenger>,
-    start: Instant,
-}
-
-impl Harness {
-    fn new(interval: Duration, burst: u32) -> Self {
-        let recorder = Arc::new(RecordingMessenger::default());
-        let paced = Arc::new(PacedMessenger::new(recorder.clone(), interval, burst));
-        Self {
-            recorder,
-            paced,
-            start: Instant::now(),
-        }
-    }
-
-    /// Starts a `chat.postMessage` to `channel`, labelled `label` (sent as the thread ts).
-    fn post(&self, channel: &str, label: &str) -> JoinHandle<()> {
-        let paced = self.paced.clone();
-        let (channel, label) = (ChannelId(channel.to_owned()), MessageTs(label.to_owned()));
-        tokio::spawn(async move {
-            paced
-                .post(&channel, Some(&label), &message())
-                .await
-                .expect("the recorder accepts every post");
-        })
-    }
-
-    fn update(&self, channel: &str, label: &str) -> JoinHandle<()> {
-        let paced = self.paced.clone();
-        let (channel, ts) = (ChannelId(channel.to_owned()), MessageTs(label.to_owned()));
-        tokio::spawn(async move {
-            paced
-                .update(&channel, &ts, &message())
-                .await
-                .expect("the recorder accepts every update");
-        })
-    }
-
-    fn ephemeral(&self, channel: &str, label: &str) -> JoinHandle<()> {
-        let paced = self.paced.clone();
-        let (channel, thread) = (ChannelId(channel.to_owned()), MessageTs(label.to_owned()));
-        tokio::spawn(async move {
-            let user = UserId("U0ALICE".to_owned());
-            paced
-                .post_ephemeral(&channel, &user, Some(&thread), &message())
-                .await
-                .expect("the recorder accepts every ephemeral");
-        })
-    }
-}
-
-fn message() -> Message {
-    Message::markdown(Mrkdwn::trusted("paced"))
 }
 
 async fn join_all(tasks: Vec<JoinHandle<()>>) {
@@ -179,7 +88,7 @@ async fn a_burst_goes_out_at_once_then_one_per_interval() {
         .collect();
     join_all(tasks).await;
     assert_eq!(
-        harness.recorder.offsets_ms("C0OPS", harness.start),
+        harness.offsets_ms("C0OPS"),
         [0, 0, 0, 1000, 2000, 3000, 4000]
     );
 }
@@ -210,7 +119,7 @@ async fn an_idle_channel_gets_its_burst_back_one_slot_per_interval() {
     )
     .await;
     assert_eq!(
-        harness.recorder.offsets_ms("C0OPS", harness.start),
+        harness.offsets_ms("C0OPS"),
         [0, 0, 0, 2000, 2000, 3000, 63000, 63000, 63000, 64000]
     );
 }
@@ -225,11 +134,7 @@ async fn two_channels_do_not_slow_each_other() {
     }
     join_all(tasks).await;
     for channel in ["C0OPS", "C0DEPLOYS"] {
-        assert_eq!(
-            harness.recorder.offsets_ms(channel, harness.start),
-            [0, 1000, 2000],
-            "{channel}"
-        );
+        assert_eq!(harness.offsets_ms(channel), [0, 1000, 2000], "{channel}");
     }
 }
 
@@ -238,14 +143,9 @@ async fn calls_in_one_channel_leave_in_the_order_they_were_made() {
     let harness = Harness::new(Duration::from_millis(200), 2);
     let labels: Vec<String> = (0..12).map(|i| format!("{i:02}")).collect();
     join_all(labels.iter().map(|l| harness.post("C0OPS", l)).collect()).await;
-    let seen: Vec<String> = harness
-        .recorder
-        .calls()
-        .into_iter()
-        .map(|call| call.label)
-        .collect();
+    let seen: Vec<String> = harness.calls().into_iter().map(|call| call.label).collect();
     assert_eq!(seen, labels);
-    let times = harness.recorder.offsets_ms("C0OPS", harness.start);
+    let times = harness.offsets_ms("C0OPS");
     assert!(
         times
             .windows(2)
@@ -265,7 +165,7 @@ async fn updates_share_the_channels_pace_with_posts() {
         harness.update("C0DEPLOYS", "other"),
     ])
     .await;
-    let calls = harness.recorder.calls();
+    let calls = harness.calls();
     let in_ops: Vec<(&str, u128)> = calls
         .iter()
         .filter(|call| call.channel == "C0OPS")
@@ -279,46 +179,7 @@ async fn updates_share_the_channels_pace_with_posts() {
             ("chat.postMessage", 2000)
         ]
     );
-    assert_eq!(harness.recorder.offsets_ms("C0DEPLOYS", harness.start), [0]);
-}
-
-#[tokio::test(start_paused = true)]
-async fn ephemerals_responses_and_identity_are_not_paced() {
-    let harness = Harness::new(SECOND, 1);
-    let mut tasks = vec![harness.post("C0OPS", "first")];
-    tasks.extend((0..3).map(|i| harness.ephemeral("C0OPS", &i.to_string())));
-    tasks.push(harness.post("C0OPS", "second"));
-    join_all(tasks).await;
-    let url = ResponseUrl("https://hooks.example.test/1".to_owned());
-    for _ in 0..3 {
-        harness
-            .paced
-            .respond(&url, &message(), Visibility::Ephemeral)
-            .await
-            .unwrap();
-    }
-    let identity = harness.paced.identity().await.unwrap();
-    assert_eq!(identity.user_id, UserId("U0PACEBOT".to_owned()));
-    let timing: Vec<(&str, u128)> = harness
-        .recorder
-        .calls()
-        .iter()
-        .map(|call| (call.method, (call.at - harness.start).as_millis()))
-        .collect();
-    assert_eq!(
-        timing,
-        [
-            ("chat.postMessage", 0),
-            ("chat.postEphemeral", 0),
-            ("chat.postEphemeral", 0),
-            ("chat.postEphemeral", 0),
-            ("chat.postMessage", 1000),
-            ("response_url", 1000),
-            ("response_url", 1000),
-            ("response_url", 1000),
-            ("auth.test", 1000),
-        ]
-    );
+    assert_eq!(harness.offsets_ms("C0DEPLOYS"), [0]);
 }
 
 #[tokio::test(start_paused = true)]

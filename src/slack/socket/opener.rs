@@ -48,11 +48,17 @@ struct OpenResponse {
 }
 
 impl ConnectionOpener {
-    pub fn new(api_url: &Url, app_token: SecretString) -> anyhow::Result<Self> {
+    /// An opener whose every call (and connect) is bounded by `request_timeout`.
+    pub fn new(
+        api_url: &Url,
+        app_token: SecretString,
+        request_timeout: Duration,
+    ) -> anyhow::Result<Self> {
         crate::slack::tls::install_crypto_provider();
         let endpoint = api_url.join("apps.connections.open")?;
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
+            .connect_timeout(request_timeout)
+            .timeout(request_timeout)
             .tcp_nodelay(true)
             .build()?;
         Ok(Self {
@@ -71,7 +77,14 @@ impl ConnectionOpener {
             .header("content-type", "application/x-www-form-urlencoded")
             .send()
             .await
-            .map_err(|e| transient(anyhow::Error::new(e).context("request did not complete")))?;
+            .map_err(|e| {
+                let what = if e.is_timeout() {
+                    "no answer within slack.request_timeout"
+                } else {
+                    "request did not complete"
+                };
+                transient(anyhow::Error::new(e).context(what))
+            })?;
         let status = response.status();
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             return Err(OpenError::RateLimited {
@@ -82,7 +95,12 @@ impl ConnectionOpener {
             return Err(transient(anyhow::anyhow!("HTTP {status}")));
         }
         let body: OpenResponse = response.json().await.map_err(|e| {
-            transient(anyhow::Error::new(e).context("response is not the expected JSON"))
+            let what = if e.is_timeout() {
+                "no answer within slack.request_timeout"
+            } else {
+                "response is not the expected JSON"
+            };
+            transient(anyhow::Error::new(e).context(what))
         })?;
         match (body.ok, body.url, body.error) {
             (true, Some(url), _) => Url::parse(&url).map_err(|e| {
