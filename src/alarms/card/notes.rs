@@ -171,5 +171,6 @@ fn note(text: String, fallback: String) -> Message {
             fields: vec![],
         }],
         accent: None,
+        post_id: None,
     }
 }
