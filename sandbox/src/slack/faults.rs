@@ -20,6 +20,9 @@ pub enum HttpFault {
     SlackError(String),
     /// Wait this long, then answer normally (for client timeout tests).
     Delay(Duration),
+    /// Handle the call as usual (a `chat.postMessage` is posted), then drop the connection
+    /// without answering: the client cannot tell whether the call happened.
+    ResponseLost,
 }
 
 impl std::fmt::Display for HttpFault {
@@ -31,6 +34,7 @@ impl std::fmt::Display for HttpFault {
             HttpFault::ServerError => write!(f, "500 server error"),
             HttpFault::SlackError(error) => write!(f, "ok:false {error}"),
             HttpFault::Delay(delay) => write!(f, "delay {delay:?}"),
+            HttpFault::ResponseLost => write!(f, "handled, then the answer lost"),
         }
     }
 }
