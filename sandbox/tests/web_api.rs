@@ -296,3 +296,48 @@ async fn thread_replies_include_the_users_mention_and_bot_replies() -> anyhow::R
     slack.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_lost_answer_posts_the_message_and_history_reads_it_back_with_metadata(
+) -> anyhow::Result<()> {
+    let slack = FakeSlack::start(FakeSlackOptions::default()).await?;
+    let bot = slack.options().bot_token.clone();
+    slack.fail_next("chat.postMessage", HttpFault::ResponseLost, 1);
+    let metadata = r#"{"event_type":"chatops_post","event_payload":{"id":"m1/card"}}"#;
+    let form = [("channel", "C1"), ("text", "card"), ("metadata", metadata)];
+    let lost = post_form(&slack, "chat.postMessage", Some(&bot), &form).await;
+    assert!(
+        lost.is_err(),
+        "no complete answer reaches the client: {lost:?}"
+    );
+    let posted = slack.messages("C1");
+    assert_eq!(posted.len(), 1, "but the message was posted");
+    let call = &slack.calls_to("chat.postMessage")[0];
+    assert_eq!(call.status, 0, "recorded as unanswered");
+    assert_eq!(call.response["ts"], posted[0].ts.as_str());
+
+    let reply = [
+        ("channel", "C1"),
+        ("text", "reply"),
+        ("thread_ts", &posted[0].ts),
+    ];
+    post_form(&slack, "chat.postMessage", Some(&bot), &reply).await?;
+    let history = |params: Value| post_json(&slack, "conversations.history", params);
+    let listed = history(json!({"channel": "C1", "include_all_metadata": true})).await?;
+    let messages = listed["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 1, "thread replies are not in the history");
+    assert_eq!(messages[0]["metadata"]["event_payload"]["id"], "m1/card");
+    let plain = history(json!({"channel": "C1"})).await?;
+    assert!(plain["messages"][0].get("metadata").is_none());
+    let later = history(json!({"channel": "C1", "oldest": posted[0].ts})).await?;
+    assert_eq!(later["messages"].as_array().map(Vec::len), Some(0));
+    let thread = post_json(
+        &slack,
+        "conversations.replies",
+        json!({"channel": "C1", "ts": posted[0].ts, "include_all_metadata": "true"}),
+    )
+    .await?;
+    assert_eq!(thread["messages"].as_array().map(Vec::len), Some(2));
+    slack.shutdown().await;
+    Ok(())
+}

@@ -15,13 +15,15 @@ use super::queue::QueueMessage;
 use super::routing::{RouteDecision, Routes};
 use super::storm::{digest_entry, StormSettings, Storms};
 
+mod post;
 mod threads;
 mod watch;
 use super::{parse_sqs_message, Alarm, AlarmState, Event, Notification};
-use crate::slack::interaction::{ChannelId, MessageTs};
+use crate::slack::interaction::MessageTs;
 use crate::slack::messenger::Messenger;
-use crate::store::batcher::{Batcher, PendingCount};
-use crate::store::cards::{CardRecord, CardStore, DeliveryCommit, Transition};
+use crate::store::batcher::{Batcher, Gather, PendingCount};
+use crate::store::cards::{CardRecord, CardStore, DeliveryCommit, ProgressWrite, Transition};
+use post::{Delivery, Part};
 
 /// Lifecycle settings from `[alarms]`.
 #[derive(Clone, Debug)]
@@ -53,6 +55,8 @@ pub struct CardKeeper {
     commits: Batcher<DeliveryCommit, ()>,
     /// Deliveries in progress, whose commits the writer waits for to share a transaction.
     in_progress: PendingCount,
+    /// The store's writer for claims and posts of deliveries in progress (see `post.rs`).
+    progress: Batcher<ProgressWrite, ()>,
 }
 
 fn system_time(at: Option<OffsetDateTime>) -> SystemTime {
@@ -92,9 +96,20 @@ impl CardKeeper {
             writer.commit_deliveries(batch)?;
             Ok(vec![(); batch.len()])
         })?;
+        let writer = store.clone();
+        let progress = Batcher::spawn(
+            "store-progress",
+            MAX_COMMIT_BATCH,
+            Gather::Queued,
+            move |batch| {
+                writer.record_progress(batch)?;
+                Ok(vec![(); batch.len()])
+            },
+        )?;
         Ok(Self {
             commits,
             in_progress,
+            progress,
             storms: Storms::new(settings.storm, slack.clone(), store.clone()),
             slack,
             store,
@@ -113,17 +128,14 @@ impl CardKeeper {
         }
     }
 
-    /// Deliver one SQS message to every channel its route names; each channel at most once.
+    /// Deliver one SQS message to every channel its route names; each channel at most once: every
+    /// kind of notification claims its (message, channel) under its card's lock before posting.
     pub async fn deliver_message(&self, message: &QueueMessage) -> anyhow::Result<()> {
         let _in_progress = self.in_progress.start();
         let n = parse_sqs_message(&message.body, &message.attributes);
         let decision = self.routes.route(&n);
         let mut first_error = None;
         for channel in &decision.channels {
-            if self.store.was_delivered(&n.message_id, channel)? {
-                debug!(message_id = %n.message_id, channel, "Already delivered; skipping the redelivery.");
-                continue;
-            }
             let delivered = match &n.event {
                 Event::Alarm(alarm) => self.alarm(&n, alarm, channel, &decision, message).await,
                 // One card per pipeline execution or custom thread; the rest go to its thread.
@@ -144,24 +156,20 @@ impl CardKeeper {
     async fn post_card(
         &self,
         n: &Notification,
-        channel: &str,
+        delivery: &Delivery,
         decision: &RouteDecision,
         state: &CardState,
     ) -> anyhow::Result<MessageTs> {
-        let RenderedCard { message, overflow } = card::card(n, state, &self.options(decision));
-        let channel = ChannelId(channel.to_owned());
-        let ts = self
-            .slack
-            .post(&channel, None, &message)
-            .await
-            .context("Failed to post the card")?;
-        if let Some(overflow) = overflow {
-            self.slack
-                .post(&channel, Some(&ts), &overflow)
-                .await
-                .context("Failed to post the card's full text")?;
-        }
-        Ok(ts)
+        let rendered = card::card(n, state, &self.options(decision));
+        self.post_rendered(
+            delivery,
+            (Part::Card, Part::CardFullText),
+            None,
+            rendered,
+            false,
+        )
+        .await
+        .context("Failed to post the card")
     }
 
     /// A notification without a lifecycle: its own card, or a line on the storm digest.
@@ -171,12 +179,16 @@ impl CardKeeper {
         channel: &str,
         decision: &RouteDecision,
     ) -> anyhow::Result<()> {
+        let _guard = self.locks.lock(&card::card_key(n), channel).await;
+        let Some(delivery) = self.claim(n, channel).await? else {
+            return already_delivered(n, channel);
+        };
         let arrived = SystemTime::now();
         if self.storms.should_fold(channel, arrived)? {
             let entry = digest_entry(n, n.message_id.clone());
             self.storms.fold(channel, entry, arrived).await?;
         } else {
-            self.post_card(n, channel, decision, &CardState::default())
+            self.post_card(n, &delivery, decision, &CardState::default())
                 .await?;
         }
         self.commit(n, channel, None, None).await
@@ -198,6 +210,9 @@ impl CardKeeper {
         // Cards are keyed like their buttons' values (the alarm key, hashed if over Slack's limit).
         let key = card::card_key(n);
         let _guard = self.locks.lock(&key, channel).await;
+        let Some(delivery) = self.claim(n, channel).await? else {
+            return already_delivered(n, channel);
+        };
         let at = system_time(alarm.changed_at);
         let state = alarm.state.to_string();
         let existing = self.store.card(&key, channel)?;
@@ -213,7 +228,8 @@ impl CardKeeper {
                 self.commit(n, channel, None, None).await
             }
             Some(card) if !(alarm.state == AlarmState::Alarm && reopen_expired(&card)) => {
-                self.transition(n, alarm, card, at, decision, message).await
+                self.transition(n, alarm, card, at, decision, message, &delivery)
+                    .await
             }
             _ => {
                 let mut record = CardRecord {
@@ -238,7 +254,7 @@ impl CardKeeper {
                     record.in_digest = true;
                 } else {
                     record.root_ts = self
-                        .post_card(n, channel, decision, &card_state(&record))
+                        .post_card(n, &delivery, decision, &card_state(&record))
                         .await?
                         .0;
                 }
@@ -249,6 +265,7 @@ impl CardKeeper {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn transition(
         &self,
         n: &Notification,
@@ -257,6 +274,7 @@ impl CardKeeper {
         at: SystemTime,
         decision: &RouteDecision,
         message: &QueueMessage,
+        delivery: &Delivery,
     ) -> anyhow::Result<()> {
         let previous = card.state.clone();
         let state = alarm.state.to_string();
@@ -277,23 +295,20 @@ impl CardKeeper {
             card.state = state;
             card.last_change = at;
         }
-        card.last_body = message.body.clone();
-        card.last_attributes = message.attributes.clone();
         let view = card_state(&card);
-        let channel = ChannelId(card.channel.clone());
         let root = MessageTs(card.root_ts.clone());
-        if card.in_digest {
+        let full_text_posted = if card.in_digest {
             let entry = digest_entry(n, card.alarm_key.clone());
             self.storms
                 .update_line(&card.channel, &card.root_ts, entry)
                 .await?;
+            false
         } else {
-            let rendered = card::card(n, &view, &self.options(decision));
-            self.slack
-                .update(&channel, &root, &rendered.message)
-                .await
-                .context("Failed to update the card")?;
-        }
+            self.update_card(n, &card, &view, decision, delivery, changed)
+                .await?
+        };
+        card.last_body = message.body.clone();
+        card.last_attributes = message.attributes.clone();
         if changed {
             let before = previous.parse().ok();
             let note = if card.in_digest {
@@ -301,14 +316,75 @@ impl CardKeeper {
             } else {
                 card::transition_note(n, before, &view)
             };
-            self.slack
-                .post(&channel, Some(&root), &note)
+            self.post_note(delivery, &root, note, full_text_posted)
                 .await
                 .context("Failed to post the transition")?;
         }
         let transition = changed.then(|| transition_of(&card, alarm, Some(previous), at));
         let channel = card.channel.clone();
         self.commit(n, &channel, Some(card), transition).await
+    }
+
+    /// Update the card (`card` still holds the previous notification) to show `n`; if the new
+    /// rendering cut text that the previous one did not, post the full text in its thread. True
+    /// if it did. `more_follows`: another post of this delivery comes after.
+    async fn update_card(
+        &self,
+        n: &Notification,
+        card: &CardRecord,
+        view: &CardState,
+        decision: &RouteDecision,
+        delivery: &Delivery,
+        more_follows: bool,
+    ) -> anyhow::Result<bool> {
+        let options = self.options(decision);
+        let RenderedCard { message, overflow } = card::card(n, view, &options);
+        let root = MessageTs(card.root_ts.clone());
+        self.slack
+            .update(&delivery.channel, &root, &message)
+            .await
+            .context("Failed to update the card")?;
+        let Some(overflow) = overflow else {
+            return Ok(false);
+        };
+        let shown = parse_sqs_message(&card.last_body, &card.last_attributes);
+        if card::card(&shown, view, &options).overflow.as_ref() == Some(&overflow) {
+            return Ok(false); // The thread already has this full text.
+        }
+        self.post_part(
+            delivery,
+            Part::CardFullText,
+            Some(&root),
+            overflow,
+            more_follows,
+        )
+        .await
+        .context("Failed to post the card's full text")?;
+        Ok(true)
+    }
+
+    /// Post a note in the card's thread and, if it cut its text, the full text after it, unless
+    /// the card's full text (which holds every text the card cut, and the card cuts sooner than a
+    /// note) was just posted there.
+    async fn post_note(
+        &self,
+        delivery: &Delivery,
+        root: &MessageTs,
+        note: RenderedCard,
+        card_full_text_posted: bool,
+    ) -> anyhow::Result<MessageTs> {
+        let note = RenderedCard {
+            overflow: note.overflow.filter(|_| !card_full_text_posted),
+            ..note
+        };
+        self.post_rendered(
+            delivery,
+            (Part::Note, Part::NoteFullText),
+            Some(root),
+            note,
+            false,
+        )
+        .await
     }
 
     /// Record the delivery of `n` to `channel`, with the card and transition it produced, in one
@@ -330,6 +406,11 @@ impl CardKeeper {
             })
             .await
     }
+}
+
+fn already_delivered(n: &Notification, channel: &str) -> anyhow::Result<()> {
+    debug!(message_id = %n.message_id, channel, "Already delivered; skipping the redelivery.");
+    Ok(())
 }
 
 fn transition_of(

@@ -24,5 +24,6 @@ pub fn message(ctx: &Context) -> Message {
             ))]),
         ],
         accent: None,
+        post_id: None,
     }
 }

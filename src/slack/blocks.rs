@@ -2,7 +2,7 @@
 
 use slack_morphism::prelude::*;
 
-use super::message::{Block, Button, ButtonStyle, Message, Mrkdwn};
+use super::message::{Block, Button, ButtonStyle, Message, Mrkdwn, PostId};
 
 /// Slack's hard limits that rendering enforces.
 pub const MAX_SECTION_CHARS: usize = 3000;
@@ -10,9 +10,39 @@ pub const MAX_BLOCKS: usize = 50;
 const MAX_HEADER_CHARS: usize = 150;
 const MAX_TEXT_CHARS: usize = 3000;
 
+/// The `event_type` of the metadata that carries a post's client-side id ([`PostId`]).
+pub const POST_EVENT_TYPE: &str = "chatops_post";
+/// The `event_payload` key of that id.
+pub const POST_ID_KEY: &str = "id";
+
 /// Block Kit content for `chat.postMessage`/`chat.update`/`chat.postEphemeral`.
 /// With an accent colour the blocks go into one attachment, the only way Slack draws a colour bar.
+/// A [`PostId`] goes into the message's metadata, which users do not see.
 pub fn content(message: &Message) -> SlackMessageContent {
+    let content = look(message);
+    match &message.post_id {
+        Some(post_id) => content.with_metadata(metadata(post_id)),
+        None => content,
+    }
+}
+
+/// `{"event_type":"chatops_post","event_payload":{"id":"…"}}`.
+pub fn metadata(post_id: &PostId) -> SlackMessageMetadata {
+    SlackMessageMetadata::new(POST_EVENT_TYPE.to_owned())
+        .with_event_payload([(POST_ID_KEY.to_owned(), post_id.id.clone())].into())
+}
+
+/// Whether `metadata` is the one [`metadata`] renders for the client-side id `id`.
+pub fn carries_post_id(metadata: &SlackMessageMetadata, id: &str) -> bool {
+    metadata.event_type == POST_EVENT_TYPE
+        && metadata
+            .event_payload
+            .as_ref()
+            .and_then(|payload| payload.get(POST_ID_KEY))
+            .is_some_and(|found| found == id)
+}
+
+fn look(message: &Message) -> SlackMessageContent {
     let blocks: Vec<SlackBlock> = message.blocks.iter().take(MAX_BLOCKS).map(block).collect();
     let text = truncate(&message.text, MAX_TEXT_CHARS);
     match message.accent {
@@ -120,6 +150,7 @@ mod tests {
                 }]),
             ],
             accent: None,
+            post_id: None,
         };
         let json = to_json(&message);
         assert_eq!(json["blocks"][0]["type"], "header");
@@ -136,5 +167,31 @@ mod tests {
         assert_eq!(json["attachments"][0]["color"], "#d62728");
         assert_eq!(json["attachments"][0]["blocks"][0]["type"], "header");
         assert!(json.get("blocks").is_none());
+        assert!(json.get("metadata").is_none(), "no id, no metadata");
+    }
+
+    #[test]
+    fn a_post_id_is_rendered_as_invisible_metadata_and_found_again() {
+        let post_id = PostId {
+            id: "0f3c-msg/C0ALERTS01/card".into(),
+            earlier_attempt: None,
+        };
+        let message = Message::markdown(Mrkdwn::trusted("hello")).with_post_id(post_id.clone());
+        let json = to_json(&message);
+        assert_eq!(
+            json["metadata"],
+            serde_json::json!({
+                "event_type": "chatops_post",
+                "event_payload": {"id": "0f3c-msg/C0ALERTS01/card"}
+            })
+        );
+        assert_eq!(json["text"], "hello", "the visible content is unchanged");
+        let echoed: SlackMessageMetadata =
+            serde_json::from_value(json["metadata"].clone()).unwrap();
+        assert!(carries_post_id(&echoed, &post_id.id));
+        assert!(!carries_post_id(&echoed, "0f3c-msg/C0ALERTS01/card-full"));
+        let other_app = SlackMessageMetadata::new("deploy".into())
+            .with_event_payload([("id".to_owned(), post_id.id.clone())].into());
+        assert!(!carries_post_id(&other_app, &post_id.id));
     }
 }

@@ -13,6 +13,7 @@ pub const BOT_SCOPES: &[&str] = &[
     "app_mentions:read",
     "chat:write",
     "chat:write.public",
+    // Also conversations.history/replies: reading a post back before posting it again.
     "channels:history",
     "groups:history",
     "im:history",

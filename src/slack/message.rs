@@ -1,6 +1,7 @@
 //! Outgoing messages as the bot's handlers write them; `blocks` turns them into Block Kit.
 
 use std::fmt;
+use std::time::SystemTime;
 
 /// Text in Slack's mrkdwn, with everything that came from outside already escaped.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +56,20 @@ pub struct Message {
     pub blocks: Vec<Block>,
     /// A colour bar beside the blocks (e.g. red for ALARM), as `#rrggbb`.
     pub accent: Option<Accent>,
+    /// The bot's own id for this post, so a post whose answer was lost is found, not posted again.
+    pub post_id: Option<PostId>,
+}
+
+/// A client-side id for one post, carried in the message's (invisible) metadata. A post whose
+/// first attempt may have landed (an ambiguous failure, or an earlier delivery attempt) is looked
+/// for in the channel by this id before it is posted again, so it never shows twice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostId {
+    /// Deterministic for what is posted, e.g. per (SNS MessageId, channel, part).
+    pub id: String,
+    /// Set when an earlier attempt may already have posted this message, at or after this time:
+    /// the messenger looks for it before posting.
+    pub earlier_attempt: Option<SystemTime>,
 }
 
 /// A colour bar, `#rrggbb`.
@@ -71,6 +86,15 @@ impl Message {
                 fields: vec![],
             }],
             accent: None,
+            post_id: None,
+        }
+    }
+
+    /// The same message, posted with this client-side id (see [`PostId`]).
+    pub fn with_post_id(self, post_id: PostId) -> Self {
+        Self {
+            post_id: Some(post_id),
+            ..self
         }
     }
 }

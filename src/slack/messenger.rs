@@ -20,6 +20,8 @@ use super::interaction::{ChannelId, MessageTs, ResponseUrl, UserId};
 use super::message::{Message, Visibility};
 use super::pacing::ChannelPacer;
 
+mod read_back;
+
 /// A failed Web API call, by cause.
 #[derive(Debug, thiserror::Error)]
 pub enum SlackApiError {
@@ -323,6 +325,9 @@ impl Messenger for SlackMessenger {
         let request =
             SlackApiChatPostMessageRequest::new(channel.0.clone().into(), blocks::content(message))
                 .opt_thread_ts(thread.map(|t| t.0.clone().into()));
+        if let Some(post_id) = &message.post_id {
+            return self.post_once(channel, thread, &request, post_id).await;
+        }
         // Slack echoes the whole message back; only its ts is needed, so only that is decoded.
         let response = self.call("chat.postMessage", Some(channel), || async {
             self.session()

@@ -52,16 +52,59 @@ pub struct DeliveryCommit {
     pub transition: Option<Transition>,
 }
 
+/// Where one delivery of a notification to a channel stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DeliveryState {
+    /// Committed: a redelivery does nothing.
+    Delivered,
+    /// Never attempted.
+    New,
+    /// Claimed by an attempt that did not commit: it may have posted, at or after `claimed_at`.
+    Claimed(DeliveryProgress),
+}
+
+/// What an uncommitted attempt recorded: when it claimed the delivery, and the posts it made.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DeliveryProgress {
+    pub claimed_at: Option<SystemTime>,
+    /// Part name (e.g. "card") → the posted message's ts.
+    pub posts: BTreeMap<String, String>,
+}
+
+/// A write about a delivery in progress, made before or between its Slack calls.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProgressWrite {
+    /// The intent to post, recorded before the first post.
+    Claim {
+        message_id: String,
+        channel: String,
+        at: SystemTime,
+    },
+    /// A post the delivery made, recorded as soon as Slack answered.
+    Posted {
+        message_id: String,
+        channel: String,
+        part: String,
+        ts: String,
+    },
+}
+
 /// What the alarm pipeline needs from the store.
 pub trait CardStore: DigestStore + Send + Sync + 'static {
     /// True if this SQS message was already delivered to `channel` (SNS/SQS redelivery).
     fn was_delivered(&self, message_id: &str, channel: &str) -> anyhow::Result<bool>;
+    /// Where the delivery of `message_id` to `channel` stands (read under the card's lock).
+    fn delivery_state(&self, message_id: &str, channel: &str) -> anyhow::Result<DeliveryState>;
+    /// Apply claims and posts of deliveries in progress, in one transaction. Committing a
+    /// delivery (`commit_deliveries`) removes its claim and posts.
+    fn record_progress(&self, writes: &[ProgressWrite]) -> anyhow::Result<()>;
     fn card(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Option<CardRecord>>;
     /// The card (not folded into a digest) whose root message is `root_ts` in `channel`.
     fn card_at(&self, channel: &str, root_ts: &str) -> anyhow::Result<Option<CardRecord>>;
     /// Insert or replace the card of (alarm_key, channel).
     fn save_card(&self, card: &CardRecord) -> anyhow::Result<()>;
-    /// Apply many deliveries in one transaction: each one's card, transition and delivery mark.
+    /// Apply many deliveries in one transaction: each one's card, transition and delivery mark
+    /// (and the end of its claim).
     fn commit_deliveries(&self, commits: &[DeliveryCommit]) -> anyhow::Result<()>;
     fn transitions(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Vec<Transition>>;
     /// Cards in ALARM since before `started_before`, with no watchers and no nudge yet.

@@ -56,6 +56,22 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (channel, ts)
     ) WITHOUT ROWID;
     CREATE INDEX storm_digests_by_channel ON storm_digests (channel, last_added);",
+    // 4: deliveries in progress: the claim of a (message, channel) made before its first post, and
+    // each post it made, so a redelivery completes only what is missing and never posts blind.
+    "CREATE TABLE delivery_claims (
+        message_id TEXT NOT NULL,
+        channel    TEXT NOT NULL,
+        claimed_at INTEGER NOT NULL,
+        PRIMARY KEY (message_id, channel)
+    ) WITHOUT ROWID;
+    CREATE INDEX delivery_claims_by_time ON delivery_claims (claimed_at);
+    CREATE TABLE delivery_posts (
+        message_id TEXT NOT NULL,
+        channel    TEXT NOT NULL,
+        part       TEXT NOT NULL,
+        ts         TEXT NOT NULL,
+        PRIMARY KEY (message_id, channel, part)
+    ) WITHOUT ROWID;",
 ];
 
 /// Bring the database to the latest schema; refuses a database newer than this binary.

@@ -5,7 +5,10 @@ use std::time::SystemTime;
 use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::cards::{from_millis, to_millis, CardRecord, CardStore, DeliveryCommit, Transition};
+use super::cards::{
+    from_millis, to_millis, CardRecord, CardStore, DeliveryCommit, DeliveryProgress, DeliveryState,
+    ProgressWrite, Transition,
+};
 use super::SqliteStore;
 
 const CARD_COLUMNS: &str =
@@ -64,6 +67,52 @@ fn insert_card(c: &Connection, card: &CardRecord) -> rusqlite::Result<usize> {
     ])
 }
 
+fn end_claim(c: &Connection, message_id: &str, channel: &str) -> rusqlite::Result<()> {
+    for sql in [
+        "DELETE FROM delivery_claims WHERE message_id = ?1 AND channel = ?2",
+        "DELETE FROM delivery_posts WHERE message_id = ?1 AND channel = ?2",
+    ] {
+        c.prepare_cached(sql)?
+            .execute(params![message_id, channel])?;
+    }
+    Ok(())
+}
+
+fn read_progress(
+    c: &Connection,
+    message_id: &str,
+    channel: &str,
+) -> rusqlite::Result<DeliveryState> {
+    let delivered = c
+        .prepare_cached(
+            "SELECT 1 FROM delivered_notifications WHERE message_id = ?1 AND channel = ?2",
+        )?
+        .query_row(params![message_id, channel], |_| Ok(()))
+        .optional()?;
+    if delivered.is_some() {
+        return Ok(DeliveryState::Delivered);
+    }
+    let claimed_at: Option<i64> = c
+        .prepare_cached(
+            "SELECT claimed_at FROM delivery_claims WHERE message_id = ?1 AND channel = ?2",
+        )?
+        .query_row(params![message_id, channel], |r| r.get(0))
+        .optional()?;
+    let posts = c
+        .prepare_cached(
+            "SELECT part, ts FROM delivery_posts WHERE message_id = ?1 AND channel = ?2",
+        )?
+        .query_map(params![message_id, channel], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<std::collections::BTreeMap<String, String>>>()?;
+    if claimed_at.is_none() && posts.is_empty() {
+        return Ok(DeliveryState::New);
+    }
+    Ok(DeliveryState::Claimed(DeliveryProgress {
+        claimed_at: claimed_at.map(from_millis),
+        posts,
+    }))
+}
+
 fn insert_transition(c: &Connection, t: &Transition) -> rusqlite::Result<usize> {
     c.prepare_cached("INSERT INTO alarm_history VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
         .execute(params![
@@ -88,6 +137,47 @@ impl CardStore for SqliteStore {
             })
             .context("Failed to look up a delivery")?;
         Ok(found.is_some())
+    }
+
+    fn delivery_state(&self, message_id: &str, channel: &str) -> anyhow::Result<DeliveryState> {
+        self.read(|c| read_progress(c, message_id, channel))
+            .context("Failed to look up a delivery's progress")
+    }
+
+    fn record_progress(&self, writes: &[ProgressWrite]) -> anyhow::Result<()> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            for write in writes {
+                match write {
+                    ProgressWrite::Claim {
+                        message_id,
+                        channel,
+                        at,
+                    } => tx
+                        .prepare_cached(
+                            "INSERT OR IGNORE INTO delivery_claims VALUES (?1, ?2, ?3)",
+                        )?
+                        .execute(params![message_id, channel, to_millis(*at)])?,
+                    ProgressWrite::Posted {
+                        message_id,
+                        channel,
+                        part,
+                        ts,
+                    } => tx
+                        .prepare_cached(
+                            "INSERT OR REPLACE INTO delivery_posts VALUES (?1, ?2, ?3, ?4)",
+                        )?
+                        .execute(params![message_id, channel, part, ts])?,
+                };
+            }
+            tx.commit()
+        })
+        .with_context(|| {
+            format!(
+                "Failed to record the progress of {} deliveries",
+                writes.len()
+            )
+        })
     }
 
     fn card(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Option<CardRecord>> {
@@ -134,6 +224,7 @@ impl CardStore for SqliteStore {
                     &commit.channel,
                     commit.delivered_at,
                 )?;
+                end_claim(&tx, &commit.message_id, &commit.channel)?;
             }
             tx.commit()
         })
@@ -176,9 +267,20 @@ impl CardStore for SqliteStore {
 
     fn forget_deliveries_before(&self, cutoff: SystemTime) -> anyhow::Result<usize> {
         self.with(|c| {
+            let cutoff = to_millis(cutoff);
+            // Claims that never committed (their message went to the DLQ) age out too.
+            c.execute(
+                "DELETE FROM delivery_posts WHERE (message_id, channel) IN \
+                 (SELECT message_id, channel FROM delivery_claims WHERE claimed_at < ?1)",
+                [cutoff],
+            )?;
+            c.execute(
+                "DELETE FROM delivery_claims WHERE claimed_at < ?1",
+                [cutoff],
+            )?;
             c.execute(
                 "DELETE FROM delivered_notifications WHERE delivered_at < ?1",
-                [to_millis(cutoff)],
+                [cutoff],
             )
         })
         .context("Failed to prune delivered notifications")
@@ -249,6 +351,76 @@ mod tests {
             let found = store.card(&format!("arn:{i}"), "C1").unwrap().unwrap();
             assert_eq!(found.root_ts, format!("{i}.1"));
         }
+    }
+
+    #[test]
+    fn a_claim_and_its_posts_are_found_until_the_delivery_commits() {
+        let store = SqliteStore::in_memory().unwrap();
+        assert_eq!(
+            store.delivery_state("m1", "C1").unwrap(),
+            DeliveryState::New
+        );
+        let at = from_millis(to_millis(SystemTime::now()));
+        store
+            .record_progress(&[ProgressWrite::Claim {
+                message_id: "m1".into(),
+                channel: "C1".into(),
+                at,
+            }])
+            .unwrap();
+        let claimed = DeliveryState::Claimed(DeliveryProgress {
+            claimed_at: Some(at),
+            posts: Default::default(),
+        });
+        assert_eq!(store.delivery_state("m1", "C1").unwrap(), claimed);
+        assert_eq!(
+            store.delivery_state("m1", "C2").unwrap(),
+            DeliveryState::New
+        );
+        let claim_again = ProgressWrite::Claim {
+            message_id: "m1".into(),
+            channel: "C1".into(),
+            at: at + Duration::from_secs(60),
+        };
+        let posted = ProgressWrite::Posted {
+            message_id: "m1".into(),
+            channel: "C1".into(),
+            part: "card".into(),
+            ts: "1.2".into(),
+        };
+        store.record_progress(&[claim_again, posted]).unwrap();
+        let DeliveryState::Claimed(progress) = store.delivery_state("m1", "C1").unwrap() else {
+            panic!("still claimed");
+        };
+        assert_eq!(
+            progress.claimed_at,
+            Some(at),
+            "the first claim's time is kept"
+        );
+        assert_eq!(progress.posts.get("card").map(String::as_str), Some("1.2"));
+        store
+            .commit_deliveries(&[DeliveryCommit {
+                message_id: "m1".into(),
+                channel: "C1".into(),
+                delivered_at: SystemTime::now(),
+                card: None,
+                transition: None,
+            }])
+            .unwrap();
+        assert_eq!(
+            store.delivery_state("m1", "C1").unwrap(),
+            DeliveryState::Delivered
+        );
+        let rows: i64 = store
+            .with(|c| {
+                c.query_row(
+                    "SELECT (SELECT COUNT(*) FROM delivery_claims) + (SELECT COUNT(*) FROM delivery_posts)",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap();
+        assert_eq!(rows, 0, "committing ends the claim");
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum HttpFault {
     /// then answer 500: to a client with a shorter timeout, a call that never answers and did
     /// nothing.
     Hang(Duration),
+    /// Handle the call as usual (a `chat.postMessage` is posted), then drop the connection
+    /// without answering: the client cannot tell whether the call happened.
+    ResponseLost,
 }
 
 impl std::fmt::Display for HttpFault {
@@ -36,6 +39,7 @@ impl std::fmt::Display for HttpFault {
             HttpFault::SlackError(error) => write!(f, "ok:false {error}"),
             HttpFault::Delay(delay) => write!(f, "delay {delay:?}"),
             HttpFault::Hang(hold) => write!(f, "hang {hold:?}"),
+            HttpFault::ResponseLost => write!(f, "handled, then the answer lost"),
         }
     }
 }

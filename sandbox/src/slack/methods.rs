@@ -5,13 +5,14 @@ use serde_json::{json, Map, Value};
 use crate::slack::clock::{next_id, next_ts};
 use crate::slack::envelopes::{user_name, APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID};
 use crate::slack::messages::{str_param, EphemeralMessage, StoredMessage};
+use crate::slack::reading;
 use crate::slack::record::AuthKind;
 use crate::slack::state::Shared;
 use crate::slack::timeline::lock;
 use crate::slack::web_api::Outcome;
 
 /// Methods that take the bot token.
-const BOT_METHODS: [&str; 12] = [
+const BOT_METHODS: [&str; 13] = [
     "auth.test",
     "chat.postMessage",
     "chat.update",
@@ -20,6 +21,7 @@ const BOT_METHODS: [&str; 12] = [
     "chat.getPermalink",
     "reactions.add",
     "users.info",
+    "conversations.history",
     "conversations.replies",
     "views.open",
     "views.push",
@@ -59,7 +61,12 @@ pub(crate) fn handle(shared: &Shared, method: &str, params: &Params, auth: AuthK
         "chat.getPermalink" => permalink(shared, params),
         "reactions.add" => add_reaction(shared, params),
         "users.info" => user_info(params),
-        "conversations.replies" => replies(shared, params),
+        "conversations.history" => {
+            known_channel(shared, params).and_then(|c| reading::history(shared, c, params))
+        }
+        "conversations.replies" => {
+            known_channel(shared, params).and_then(|c| reading::replies(shared, c, params))
+        }
         _ => open_view(method, params),
     };
     match result {
@@ -214,29 +221,6 @@ fn user_info(params: &Params) -> Result<Value, &'static str> {
         "is_admin": false, "is_owner": false, "is_bot": is_bot, "is_app_user": false,
         "updated": 1_700_000_000, "profile": profile
     }}))
-}
-
-fn replies(shared: &Shared, params: &Params) -> Result<Value, &'static str> {
-    let channel = known_channel(shared, params)?;
-    let ts = str_param(params, "ts").ok_or("thread_not_found")?;
-    let thread = lock(&shared.messages).thread(&channel, &ts);
-    if thread.is_empty() {
-        return Err("thread_not_found");
-    }
-    let reply_count = thread.iter().filter(|m| m.ts != ts).count();
-    let messages: Vec<Value> = thread
-        .iter()
-        .map(|message| {
-            let mut body = message.to_json();
-            if message.ts == ts {
-                body["thread_ts"] = json!(ts);
-                body["reply_count"] = json!(reply_count);
-            }
-            body
-        })
-        .collect();
-    Ok(json!({"ok": true, "messages": messages, "has_more": false,
-        "response_metadata": {"next_cursor": ""}}))
 }
 
 fn open_view(method: &str, params: &Params) -> Result<Value, &'static str> {

@@ -27,6 +27,7 @@ mod faults;
 mod messages;
 mod methods;
 mod options;
+mod reading;
 mod record;
 mod socket;
 mod state;

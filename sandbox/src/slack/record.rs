@@ -47,9 +47,11 @@ pub struct ApiCall {
     pub auth: AuthKind,
     /// When the request arrived.
     pub at: Instant,
-    /// HTTP status of the response.
+    /// HTTP status of the response; 0 when the connection was dropped without an answer
+    /// (`HttpFault::ResponseLost`).
     pub status: u16,
-    /// The JSON response body (`Value::Null` when the response was not JSON).
+    /// The JSON response body (`Value::Null` when the response was not JSON); for a lost answer,
+    /// what would have been answered.
     pub response: Value,
 }
 

@@ -36,6 +36,19 @@ pub(crate) enum Outcome {
     RateLimited(u64),
     /// HTTP 500 with a plain-text body.
     ServerError,
+    /// The call was handled and would have been answered with this JSON, but the connection is
+    /// dropped instead (`HttpFault::ResponseLost`).
+    Lost(Value),
+}
+
+/// What an injected fault makes of a call.
+enum Injected {
+    /// Answer this instead of handling the call.
+    Answer(Outcome),
+    /// Handle the call as usual.
+    Handle,
+    /// Handle the call, then drop the connection without an answer.
+    HandleThenDrop,
 }
 
 impl Outcome {
@@ -43,9 +56,17 @@ impl Outcome {
         Outcome::Json(json!({"ok": false, "error": error}))
     }
 
+    /// The recorded status: 0 when no answer was sent.
+    fn recorded_status(&self) -> u16 {
+        match self {
+            Outcome::Lost(_) => 0,
+            outcome => outcome.status().as_u16(),
+        }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
-            Outcome::Json(_) => StatusCode::OK,
+            Outcome::Json(_) | Outcome::Lost(_) => StatusCode::OK,
             Outcome::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Outcome::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -53,7 +74,7 @@ impl Outcome {
 
     fn body_json(&self) -> Value {
         match self {
-            Outcome::Json(value) => value.clone(),
+            Outcome::Json(value) | Outcome::Lost(value) => value.clone(),
             Outcome::RateLimited(_) => json!({"ok": false, "error": "ratelimited"}),
             Outcome::ServerError => Value::Null,
         }
@@ -77,6 +98,7 @@ impl Outcome {
                 "Internal Server Error (sandbox fault)",
             )
                 .into_response(),
+            Outcome::Lost(_) => lost_answer(),
         }
     }
 }
@@ -106,12 +128,18 @@ async fn api(
         .and_then(|v| v.as_str().map(str::to_string));
     let token = bearer_token(&headers).or(form_token);
     let auth = classify(&shared.opts, token.as_deref());
-    let outcome = match take_fault(&shared, &method).await {
-        Some(outcome) => outcome,
-        None => match parse_error {
+    let injected = take_fault(&shared, &method).await;
+    let drop_answer = matches!(injected, Injected::HandleThenDrop);
+    let outcome = match injected {
+        Injected::Answer(outcome) => outcome,
+        Injected::Handle | Injected::HandleThenDrop => match parse_error {
             Some(error) => Outcome::error(error),
             None => methods::handle(&shared, &method, &params, auth),
         },
+    };
+    let outcome = match (drop_answer, outcome) {
+        (true, Outcome::Json(value)) => Outcome::Lost(value),
+        (_, outcome) => outcome,
     };
     let params = Value::Object(params);
     shared.note(
@@ -139,7 +167,11 @@ async fn hook(
 ) -> Response {
     let at = Instant::now();
     let params = parse_hook_body(&headers, &body);
-    let fault = take_fault(&shared, "hooks").await;
+    let fault = match take_fault(&shared, "hooks").await {
+        Injected::Answer(outcome) => Some(outcome),
+        Injected::Handle => None,
+        Injected::HandleThenDrop => Some(Outcome::Lost(Value::Null)),
+    };
     let status = fault.as_ref().map_or(StatusCode::OK, Outcome::status);
     let text = params
         .get("text")
@@ -182,18 +214,22 @@ async fn hook(
     }
 }
 
-/// A pending fault for `method`, as an outcome; a delay fault sleeps and yields `None`, a hang
-/// holds the request and then fails it.
-async fn take_fault(shared: &Shared, method: &str) -> Option<Outcome> {
-    let fault = shared.faults.take(method)?;
+/// What the pending fault for `method` (if any) makes of this call; a delay fault sleeps first,
+/// a hang holds the request and then fails it.
+async fn take_fault(shared: &Shared, method: &str) -> Injected {
+    let Some(fault) = shared.faults.take(method) else {
+        return Injected::Handle;
+    };
     shared.note(TimelineKind::Fault, format!("{method}: injected {fault}"));
     match fault {
-        HttpFault::RateLimited { retry_after_secs } => Some(Outcome::RateLimited(retry_after_secs)),
-        HttpFault::ServerError => Some(Outcome::ServerError),
-        HttpFault::SlackError(error) => Some(Outcome::error(&error)),
+        HttpFault::RateLimited { retry_after_secs } => {
+            Injected::Answer(Outcome::RateLimited(retry_after_secs))
+        }
+        HttpFault::ServerError => Injected::Answer(Outcome::ServerError),
+        HttpFault::SlackError(error) => Injected::Answer(Outcome::error(&error)),
         HttpFault::Delay(delay) => {
             tokio::time::sleep(delay).await;
-            None
+            Injected::Handle
         }
         HttpFault::Hang(hold) => {
             let mut stop = shared.shutdown.subscribe();
@@ -201,9 +237,19 @@ async fn take_fault(shared: &Shared, method: &str) -> Option<Outcome> {
                 _ = tokio::time::sleep(hold) => {}
                 _ = stop.wait_for(|stop| *stop) => {}
             }
-            Some(Outcome::ServerError)
+            Injected::Answer(Outcome::ServerError)
         }
+        HttpFault::ResponseLost => Injected::HandleThenDrop,
     }
+}
+
+/// A response whose body fails at once: hyper drops the connection, and the client gets no
+/// (complete) answer.
+fn lost_answer() -> Response {
+    let failing = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("sandbox fault: answer lost"))
+    });
+    Response::new(axum::body::Body::from_stream(failing))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -228,7 +274,7 @@ fn record(
             params,
             auth,
             at,
-            status: outcome.status().as_u16(),
+            status: outcome.recorded_status(),
             response: outcome.body_json(),
         });
     }
@@ -253,6 +299,7 @@ fn describe_call(method: &str, params: &Value, outcome: &Outcome) -> String {
         },
         Outcome::RateLimited(secs) => format!("429 retry after {secs}s"),
         Outcome::ServerError => "500".to_string(),
+        Outcome::Lost(_) => "handled, answer lost (connection dropped)".to_string(),
     };
     format!("{line} -> {result}")
 }

@@ -138,6 +138,7 @@ impl CardBuilder {
                 text,
                 blocks,
                 accent,
+                post_id: None,
             },
             overflow,
         }
@@ -225,6 +226,7 @@ pub(super) fn overflow_message(title: &str, cuts: &[Cut]) -> Message {
             })
             .collect(),
         accent: None,
+        post_id: None,
     }
 }
 

@@ -7,23 +7,26 @@ use crate::slack::blocks::MAX_SECTION_CHARS;
 use crate::slack::message::{Message, Mrkdwn};
 
 use super::alarm::{look, MAX_WATCHERS_SHOWN};
+use super::builder::{overflow_message, Cut};
 use super::events::pipeline_look;
 use super::text::{
     esc, fitting_prefix_at_word, format_clock, format_duration, group_mention, mrkdwn_plain,
     one_line, user_mention, watcher_list, width,
 };
+use super::RenderedCard;
 
 /// Room for the reason in a note; the rest of the section is the state line.
 const NOTE_REASON_BUDGET: usize = 2500;
 
 /// The thread post for a state change, e.g. `🔴 *OK → ALARM* at 13:53:39 UTC: reason`, or
 /// `✅ *ALARM → OK* at 14:05:44 UTC, resolved after 12m 5s: reason`. `previous` is the state the
-/// lifecycle last knew (the payload's own previous state is used when it is `None`).
+/// lifecycle last knew (the payload's own previous state is used when it is `None`). A reason
+/// too long for the note is cut, and carried whole in the `overflow` for the thread.
 pub fn transition_note(
     n: &Notification,
     previous: Option<AlarmState>,
     state: &super::CardState,
-) -> Message {
+) -> RenderedCard {
     transition(n, previous, state, false)
 }
 
@@ -33,7 +36,7 @@ pub fn digest_transition_note(
     n: &Notification,
     previous: Option<AlarmState>,
     state: &super::CardState,
-) -> Message {
+) -> RenderedCard {
     transition(n, previous, state, true)
 }
 
@@ -42,7 +45,7 @@ fn transition(
     previous: Option<AlarmState>,
     state: &super::CardState,
     named: bool,
-) -> Message {
+) -> RenderedCard {
     let at = n
         .occurred_at()
         .map(|at| format!(" at {}", format_clock(at)))
@@ -72,7 +75,7 @@ fn transition(
                 line.push_str(&format!(" · ↩️ *Reopened* {}×", state.reopen_count));
             }
             let fallback = format!("{emoji} {change}: {}", esc(&one_line(&alarm.name, 150)));
-            (line, Some(alarm.reason.as_str()), fallback)
+            (line, Some(("Reason", alarm.reason.as_str())), fallback)
         }
         Event::Pipeline(p) => {
             let (emoji, _) = pipeline_look(p.outcome());
@@ -92,7 +95,7 @@ fn transition(
                 esc(&one_line(&p.name, 150)),
                 esc(&one_line(&p.status, 60))
             );
-            (line, p.summary.as_deref(), fallback)
+            (line, p.summary.as_deref().map(|s| ("Summary", s)), fallback)
         }
         _ => {
             let name = esc(&one_line(&n.name(), 150));
@@ -101,12 +104,25 @@ fn transition(
         }
     };
     let mut text = line;
-    if let Some(detail) = detail.filter(|detail| !detail.trim().is_empty()) {
+    let mut overflow = None;
+    if let Some((label, detail)) = detail.filter(|(_, detail)| !detail.trim().is_empty()) {
         let room = MAX_SECTION_CHARS.saturating_sub(width(&text) + 2);
         text.push_str(": ");
-        text.push_str(&cut_with_count(detail, room.min(NOTE_REASON_BUDGET)));
+        let (shown, cut) = cut_with_count(detail, room.min(NOTE_REASON_BUDGET));
+        text.push_str(&shown);
+        if cut {
+            let full = Cut {
+                label: label.to_owned(),
+                text: detail.to_owned(),
+                code: false,
+            };
+            overflow = Some(overflow_message(&n.name(), &[full]));
+        }
     }
-    note(text, fallback)
+    RenderedCard {
+        message: note(text, fallback),
+        overflow,
+    }
 }
 
 /// The thread note when someone toggles 👀 Watching.
@@ -148,18 +164,19 @@ pub fn nudge(mention: Option<&str>, unwatched_for: Duration) -> Message {
 }
 
 /// Outside text escaped within `budget`, cut with a count of what was left out (a note is
-/// already in the thread, where the card's overflow carries the full text).
-fn cut_with_count(raw: &str, budget: usize) -> String {
+/// already in the thread, where the full text follows it); true if it was cut.
+fn cut_with_count(raw: &str, budget: usize) -> (String, bool) {
     let plain = mrkdwn_plain(raw);
     let end = fitting_prefix_at_word(&plain, budget.saturating_sub(60));
     if end == plain.len() {
-        return esc(&plain);
+        return (esc(&plain), false);
     }
     let omitted = plain[end..].chars().count();
-    format!(
+    let shown = format!(
         "{}… _{omitted} more characters, full text in thread_",
         esc(plain[..end].trim_end())
-    )
+    );
+    (shown, true)
 }
 
 fn note(text: String, fallback: String) -> Message {
@@ -171,5 +188,6 @@ fn note(text: String, fallback: String) -> Message {
             fields: vec![],
         }],
         accent: None,
+        post_id: None,
     }
 }

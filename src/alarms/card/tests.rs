@@ -236,7 +236,7 @@ fn long_header_is_cut_to_150_and_kept_for_the_thread() {
 #[test]
 fn transition_notes_say_what_changed() {
     let firing = alarm("cpu", "went <up> & up", "ALARM", "US East (Ohio)");
-    let note = transition_note(&firing, Some(AlarmState::Ok), &CardState::default());
+    let note = transition_note(&firing, Some(AlarmState::Ok), &CardState::default()).message;
     assert_eq!(
         section_texts(&note),
         ["🔴 *OK → ALARM* at 13:53:39 UTC: went &lt;up&gt; &amp; up"]
@@ -247,14 +247,23 @@ fn transition_notes_say_what_changed() {
         ..CardState::default()
     };
     let note = transition_note(&resolved, Some(AlarmState::Alarm), &state);
+    assert!(note.overflow.is_none(), "nothing was cut");
+    let note = note.message;
     assert_eq!(
         section_texts(&note),
         ["✅ *ALARM → OK* at 13:53:39 UTC, resolved after 12m 5s: fine"]
     );
     let huge = alarm("cpu", &"y".repeat(10_000), "ALARM", "US East (Ohio)");
-    let note = transition_note(&huge, None, &CardState::default());
-    let text = section_texts(&note)[0];
+    let rendered = transition_note(&huge, None, &CardState::default());
+    let text = section_texts(&rendered.message)[0];
     assert!(width(text) <= 3000 && text.contains("more characters, full text in thread"));
+    let full = rendered.overflow.expect("the cut reason, in full");
+    let full_text: String = section_texts(&full).concat();
+    assert_eq!(
+        full_text.matches('y').count(),
+        10_000,
+        "every character of the reason"
+    );
 }
 
 #[test]

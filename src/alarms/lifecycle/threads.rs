@@ -4,13 +4,14 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 
-use super::{card_state, system_time, CardKeeper};
-use crate::alarms::card::{self, CardState, RenderedCard};
+use super::post::{Delivery, Part};
+use super::{already_delivered, card_state, system_time, CardKeeper};
+use crate::alarms::card::{self, CardState};
 use crate::alarms::queue::QueueMessage;
 use crate::alarms::routing::RouteDecision;
 use crate::alarms::storm::digest_entry;
 use crate::alarms::{Event, Notification};
-use crate::slack::interaction::{ChannelId, MessageTs};
+use crate::slack::interaction::MessageTs;
 use crate::store::cards::CardRecord;
 
 impl CardKeeper {
@@ -27,8 +28,11 @@ impl CardKeeper {
     ) -> anyhow::Result<()> {
         let key = card::card_key(n);
         let _guard = self.locks.lock(&key, channel).await;
+        let Some(delivery) = self.claim(n, channel).await? else {
+            return already_delivered(n, channel);
+        };
         match self.store.card(&key, channel)? {
-            Some(card) => self.follow_up(n, card, decision, message).await,
+            Some(card) => self.follow_up(n, card, decision, message, &delivery).await,
             None => {
                 let mut record = CardRecord {
                     alarm_key: key,
@@ -52,7 +56,7 @@ impl CardKeeper {
                     record.in_digest = true;
                 } else {
                     record.root_ts = self
-                        .post_card(n, channel, decision, &CardState::default())
+                        .post_card(n, &delivery, decision, &CardState::default())
                         .await?
                         .0;
                 }
@@ -67,6 +71,7 @@ impl CardKeeper {
         mut card: CardRecord,
         decision: &RouteDecision,
         message: &QueueMessage,
+        delivery: &Delivery,
     ) -> anyhow::Result<()> {
         let at = system_time(n.occurred_at());
         // SQS does not keep order: an older notification is noted, but never shown on the card.
@@ -74,25 +79,20 @@ impl CardKeeper {
         if newer {
             card.state = n.state_label().unwrap_or_default().to_owned();
             card.last_change = at;
-            card.last_body = message.body.clone();
-            card.last_attributes = message.attributes.clone();
         }
-        let (channel, root) = (
-            ChannelId(card.channel.clone()),
-            MessageTs(card.root_ts.clone()),
-        );
+        let root = MessageTs(card.root_ts.clone());
         let view = card_state(&card);
         match &n.event {
             Event::Pipeline(_) => {
+                let mut full_text_posted = false;
                 if newer && card.in_digest {
                     let entry = digest_entry(n, card.alarm_key.clone());
                     self.storms
                         .update_line(&card.channel, &card.root_ts, entry)
                         .await?;
                 } else if newer {
-                    let rendered = card::card(n, &view, &self.options(decision));
-                    self.slack
-                        .update(&channel, &root, &rendered.message)
+                    full_text_posted = self
+                        .update_card(n, &card, &view, decision, delivery, true)
                         .await
                         .context("Failed to update the pipeline card")?;
                 }
@@ -101,21 +101,26 @@ impl CardKeeper {
                 } else {
                     card::transition_note(n, None, &view)
                 };
-                self.slack
-                    .post(&channel, Some(&root), &note)
+                self.post_note(delivery, &root, note, full_text_posted)
                     .await
                     .context("Failed to post the pipeline change")?;
             }
             _ => {
-                let RenderedCard { message, overflow } =
-                    card::card(n, &CardState::default(), &self.options(decision));
-                for part in std::iter::once(message).chain(overflow) {
-                    self.slack
-                        .post(&channel, Some(&root), &part)
-                        .await
-                        .context("Failed to post in the notification's thread")?;
-                }
+                let rendered = card::card(n, &CardState::default(), &self.options(decision));
+                self.post_rendered(
+                    delivery,
+                    (Part::Card, Part::CardFullText),
+                    Some(&root),
+                    rendered,
+                    false,
+                )
+                .await
+                .context("Failed to post in the notification's thread")?;
             }
+        }
+        if newer {
+            card.last_body = message.body.clone();
+            card.last_attributes = message.attributes.clone();
         }
         let channel = card.channel.clone();
         self.commit(n, &channel, Some(card), None).await
