@@ -56,7 +56,9 @@ impl DigestStore for CountingDigests {
         shown: usize,
     ) -> anyhow::Result<Option<DigestSummary>> {
         let summary = self.inner.digest_summary(channel, ts, shown)?;
-        let rows = summary.as_ref().map_or(0, |s| 1 + s.counts.len() + s.first_lines.len());
+        let rows = summary
+            .as_ref()
+            .map_or(0, |s| 1 + s.counts.len() + s.first_lines.len());
         self.rows_read.fetch_add(rows, Ordering::SeqCst);
         Ok(summary)
     }
@@ -169,9 +171,14 @@ async fn a_30_minute_storm_of_5000_events_is_cut_into_digests_and_each_add_costs
         }
         let stored = store.inner.digest(CHANNEL, &digest.ts).unwrap().unwrap();
         assert!(stored.closed);
-        assert!(stored.last_added.duration_since(stored.opened_at).unwrap() < settings.max_duration);
+        assert!(
+            stored.last_added.duration_since(stored.opened_at).unwrap() < settings.max_duration
+        );
     }
     assert_eq!(listed.len(), folded, "every folded event is listed");
     assert!(listed.values().all(|&n| n == 1), "each event listed once");
-    println!("worst add: {} lines written, {} rows read", worst_add.0, worst_add.1);
+    println!(
+        "worst add: {} lines written, {} rows read",
+        worst_add.0, worst_add.1
+    );
 }
