@@ -92,10 +92,11 @@ const MIGRATIONS: &[&str] = &[
         WHERE l.channel = storm_digests.channel AND l.ts = storm_digests.ts);
     ALTER TABLE storm_digests DROP COLUMN lines;",
     // 5: an index for every periodic query: the nudge (`unwatched_alarms`), the storm closer
-    // (`quiet_open_digests`) and retention (resolved cards, closed digests).
+    // (`quiet_open_digests`) and retention (resolved cards, old history, closed digests).
     "CREATE INDEX alarm_cards_by_state_and_start ON alarm_cards (state, episode_started);
     CREATE INDEX alarm_cards_by_state_and_resolution ON alarm_cards (state, resolved_at);
-    CREATE INDEX storm_digests_by_closing ON storm_digests (closed, last_added);",
+    CREATE INDEX storm_digests_by_closing ON storm_digests (closed, last_added);
+    CREATE INDEX alarm_history_by_time ON alarm_history (at);",
 ];
 
 /// Bring the database to the latest schema; refuses a database newer than this binary.

@@ -1,4 +1,4 @@
-//! Retention: resolved alarm cards with their history, and closed storm digests with their lines,
+//! Retention: resolved alarm cards with their history, old history, and closed storm digests with their lines,
 //! pruned in small batches (one short transaction each) by a periodic task off the hot path.
 
 use std::sync::Arc;
@@ -47,7 +47,7 @@ impl Pruned {
 /// Where old alarm state is pruned.
 pub trait RetentionStore: Send + Sync + 'static {
     /// Delete at most about `batch` rows in one transaction: cards resolved (state OK) before
-    /// `cutoff` with their history, and digests closed and last extended before `cutoff` with
+    /// `cutoff` with their history, history from before `cutoff` of cards not firing, and digests closed and last extended before `cutoff` with
     /// their lines (never a digest a firing card points at). Nothing pruned means nothing is left.
     fn prune_batch(&self, cutoff: SystemTime, batch: usize) -> anyhow::Result<Pruned>;
 }
@@ -141,6 +141,25 @@ fn prune_cards(c: &Connection, cutoff: i64, budget: &mut usize) -> rusqlite::Res
     Ok(pruned)
 }
 
+/// One batch of history rows older than `cutoff` of cards that are not firing (a card that
+/// keeps flapping is never resolved for long, but its old transitions go all the same).
+fn prune_history(c: &Connection, cutoff: i64, budget: &mut usize) -> rusqlite::Result<Pruned> {
+    let gone = c
+        .prepare_cached(
+            "DELETE FROM alarm_history WHERE rowid IN (SELECT h.rowid FROM alarm_history AS h \
+             WHERE h.at < ?1 AND NOT EXISTS (SELECT 1 FROM alarm_cards AS c \
+                 WHERE c.alarm_key = h.alarm_key AND c.channel = h.channel \
+                 AND c.state IN ('ALARM', 'INSUFFICIENT_DATA')) \
+             LIMIT ?2)",
+        )?
+        .execute(params![cutoff, *budget as i64])?;
+    *budget -= gone;
+    Ok(Pruned {
+        transitions: gone,
+        ..Pruned::default()
+    })
+}
+
 /// One batch of closed digests and their lines, within `budget` rows.
 fn prune_digests(c: &Connection, cutoff: i64, budget: &mut usize) -> rusqlite::Result<Pruned> {
     let mut pruned = Pruned::default();
@@ -188,6 +207,9 @@ impl RetentionStore for SqliteStore {
             let tx = c.unchecked_transaction()?;
             let mut budget = batch.max(1);
             let mut pruned = prune_cards(&tx, cutoff, &mut budget)?;
+            if budget > 0 {
+                pruned.add(prune_history(&tx, cutoff, &mut budget)?);
+            }
             if budget > 0 {
                 pruned.add(prune_digests(&tx, cutoff, &mut budget)?);
             }

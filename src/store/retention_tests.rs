@@ -88,6 +88,9 @@ fn resolved_cards_history_and_closed_digests_past_the_cutoff_go_in_batches() {
     }
     commit_card(&store, card("old-firing", "ALARM", old, "1.2"), 2);
     commit_card(&store, card("recent-ok", "OK", now - DAY, "1.3"), 2);
+    // A flapping alarm resolved yesterday: its old transitions go, the card and new ones stay.
+    commit_card(&store, card("flapping", "ALARM", old, "1.4"), 4);
+    commit_card(&store, card("flapping", "OK", now - DAY, "1.4"), 1);
     // A firing alarm folded into an old closed digest keeps that digest.
     let mut folded = card("folded-firing", "ALARM", old, "9.1");
     folded.in_digest = true;
@@ -102,7 +105,7 @@ fn resolved_cards_history_and_closed_digests_past_the_cutoff_go_in_batches() {
     assert!(first.rows() > 0);
     let total = prune_before(&store, cutoff, 20, 100, Duration::ZERO).unwrap();
     assert_eq!(first.cards + total.cards, 30);
-    assert_eq!(first.transitions + total.transitions, 90);
+    assert_eq!(first.transitions + total.transitions, 94);
     assert_eq!(
         first.digests + total.digests,
         1,
@@ -117,8 +120,12 @@ fn resolved_cards_history_and_closed_digests_past_the_cutoff_go_in_batches() {
                 .collect()
         })
         .unwrap();
-    assert_eq!(keys, ["folded-firing", "old-firing", "recent-ok"]);
-    assert_eq!(count(&store, "alarm_history"), 5);
+    assert_eq!(
+        keys,
+        ["flapping", "folded-firing", "old-firing", "recent-ok"]
+    );
+    assert_eq!(count(&store, "alarm_history"), 6);
+    assert_eq!(store.transitions("flapping", "C1").unwrap().len(), 1);
     assert_eq!(store.transitions("old-firing", "C1").unwrap().len(), 2);
     for ts in ["9.1", "9.3", "9.4"] {
         assert!(store.digest("C1", ts).unwrap().is_some(), "{ts} stays");
@@ -171,6 +178,10 @@ fn every_periodic_query_uses_an_index() {
         "SELECT alarm_key, channel FROM alarm_cards WHERE state = 'OK' AND resolved_at < ?1 LIMIT ?2",
         "DELETE FROM alarm_history WHERE rowid IN (SELECT rowid FROM alarm_history \
          WHERE alarm_key = ?1 AND channel = ?2 LIMIT ?3)",
+        "DELETE FROM alarm_history WHERE rowid IN (SELECT h.rowid FROM alarm_history AS h \
+         WHERE h.at < ?1 AND NOT EXISTS (SELECT 1 FROM alarm_cards AS c \
+         WHERE c.alarm_key = h.alarm_key AND c.channel = h.channel \
+         AND c.state IN ('ALARM', 'INSUFFICIENT_DATA')) LIMIT ?2)",
         "SELECT channel, ts FROM storm_digests AS d WHERE closed = 1 AND last_added < ?1 \
          AND NOT EXISTS (SELECT 1 FROM alarm_cards AS c WHERE c.channel = d.channel \
          AND c.root_ts = d.ts AND c.state IN ('ALARM', 'INSUFFICIENT_DATA')) LIMIT ?2",
