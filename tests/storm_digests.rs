@@ -182,3 +182,62 @@ async fn a_30_minute_storm_of_5000_events_is_cut_into_digests_and_each_add_costs
         worst_add.0, worst_add.1
     );
 }
+
+/// After a restart the open digest is found in the store and extended in place; a redelivered
+/// line replaces its own line and the card counts it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_outlives_a_restart_and_a_redelivery_replaces_its_line() {
+    let fake = FakeSlack::start(FakeSlackOptions::default()).await.unwrap();
+    let api = url::Url::parse(&fake.api_url()).unwrap();
+    let slack: Arc<dyn Messenger> =
+        Arc::new(SlackMessenger::new(&api, &BOT_TOKEN.to_owned().into()).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bot.db");
+    let settings = StormSettings {
+        threshold: 2,
+        window: Duration::from_secs(60),
+        max_duration: Duration::from_secs(30 * 60),
+    };
+    let start = SystemTime::now();
+    let at = |i: u32| start + Duration::from_secs(i.into());
+    let first_ts = {
+        let storms = Storms::new(
+            settings,
+            slack.clone(),
+            Arc::new(SqliteStore::open(&path).unwrap()),
+        );
+        assert!(!storms.should_fold(CHANNEL, at(0)).unwrap());
+        assert!(!storms.should_fold(CHANNEL, at(1)).unwrap());
+        assert!(storms.should_fold(CHANNEL, at(2)).unwrap());
+        let ts = storms.fold(CHANNEL, entry(2), at(2)).await.unwrap();
+        assert_eq!(storms.fold(CHANNEL, entry(3), at(3)).await.unwrap(), ts);
+        ts
+    };
+    let storms = Storms::new(settings, slack, Arc::new(SqliteStore::open(&path).unwrap()));
+    assert!(
+        storms.should_fold(CHANNEL, at(4)).unwrap(),
+        "the storm goes on after a restart"
+    );
+    assert_eq!(
+        storms.fold(CHANNEL, entry(4), at(4)).await.unwrap(),
+        first_ts
+    );
+    let mut again = entry(3);
+    again.state = "SUCCEEDED".into();
+    assert_eq!(storms.fold(CHANNEL, again, at(5)).await.unwrap(), first_ts);
+
+    let digest = fake
+        .messages(CHANNEL)
+        .into_iter()
+        .find(|m| m.ts == first_ts)
+        .unwrap();
+    let card = shown(&digest);
+    assert!(card.contains("3 notifications"), "{card}");
+    assert_eq!(card.matches("pipeline-run-00003 ").count(), 1, "{card}");
+    assert!(card.contains("pipeline-run-00003 — SUCCEEDED"), "{card}");
+    assert_eq!(
+        fake.messages(CHANNEL).len(),
+        1,
+        "one digest, updated in place"
+    );
+}
