@@ -104,6 +104,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     )?;
     let client = SocketModeClient::new(opener, settings, dispatcher.clone());
 
+    tokio::spawn(crate::store::retention::prune_loop(
+        store.clone(),
+        config.store.retention,
+        stop.clone(),
+    ));
     tokio::spawn(prune_event_ids(store, stop.clone()));
     tokio::spawn(log_metrics(metrics.clone(), stop.clone()));
 

@@ -183,6 +183,10 @@ fn an_empty_file_gives_the_documented_defaults() {
     assert_eq!(socket.close_timeout, Duration::from_secs(2));
     assert_eq!(socket.backoff_max, Duration::from_secs(60));
     assert_eq!(config.store.path, PathBuf::from("./chatops-bot.db"));
+    assert_eq!(
+        config.store.retention,
+        Duration::from_secs(30 * 24 * 60 * 60)
+    );
     assert_eq!(config.log.format, LogFormat::Text);
     assert_eq!(config.log.level, "info");
     assert_eq!(format!("{config:?}"), format!("{:?}", Config::default()));
@@ -211,6 +215,7 @@ fn environment_variables_override_the_file_in_order() {
             ("CHATOPS_SLACK__SOCKET__STAGGER", "250ms"),
             ("CHATOPS_SLACK__APP_NAME", "007"),
             ("CHATOPS_LOG__FORMAT", "json"),
+            ("CHATOPS_STORE__RETENTION", "7d"),
             ("CHATOPS_CONFIG", "/etc/chatops/bot.toml"),
             ("SLACK_APP_TOKEN", "xapp-env-app-token"),
             ("SLACK_BOT_TOKEN", ""),
@@ -229,6 +234,10 @@ fn environment_variables_override_the_file_in_order() {
         "strings from the environment stay verbatim"
     );
     assert_eq!(config.log.format, LogFormat::Json);
+    assert_eq!(
+        config.store.retention,
+        Duration::from_secs(7 * 24 * 60 * 60)
+    );
     let app_token = slack.app_token.as_ref().expect("SLACK_APP_TOKEN is used");
     assert_eq!(app_token.expose_secret(), "xapp-env-app-token");
     assert!(

@@ -55,6 +55,7 @@ pub async fn start(
         storm: StormSettings {
             threshold: alarms.storm_threshold,
             window: alarms.storm_window,
+            max_duration: alarms.storm_max_duration,
         },
     };
     let keeper = Arc::new(CardKeeper::new(slack, store, routes, settings)?);

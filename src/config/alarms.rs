@@ -35,6 +35,9 @@ pub struct AlarmsConfig {
     pub storm_threshold: usize,
     /// `alarms.storm_window`.
     pub storm_window: Duration,
+    /// `alarms.storm_max_duration`: a digest takes new lines for at most this long; the next
+    /// notification of a longer storm starts a new digest. At least `storm_window`.
+    pub storm_max_duration: Duration,
     /// `alarms.pollers`: concurrent SQS receive loops, 1..=16.
     pub pollers: usize,
     /// `alarms.visibility_timeout`: whole seconds, 10s..=12h.
@@ -55,6 +58,7 @@ impl Default for AlarmsConfig {
             unwatched_nudge: Some(DEFAULT_UNWATCHED_NUDGE),
             storm_threshold: 10,
             storm_window: Duration::from_secs(60),
+            storm_max_duration: Duration::from_secs(30 * 60),
             pollers: 4,
             visibility_timeout: Duration::from_secs(60),
             receive_wait: MAX_RECEIVE_WAIT,
@@ -93,6 +97,21 @@ impl AlarmsConfig {
         let storm_window = table
             .duration("storm_window", nonzero)
             .or(defaults.storm_window);
+        let storm_max_duration = table
+            .duration("storm_max_duration", nonzero)
+            .or(defaults.storm_max_duration);
+        let storm_max_duration = match (storm_window, storm_max_duration) {
+            (Some(window), Some(max)) if max < window => {
+                let message = format!(
+                    "must be at least alarms.storm_window ({}), got {}",
+                    show_duration(window),
+                    show_duration(max)
+                );
+                table.report("storm_max_duration", message);
+                None
+            }
+            (_, max) => max,
+        };
         let pollers = table
             .integer("pollers", within(1..=16))
             .or(defaults.pollers);
@@ -110,6 +129,7 @@ impl AlarmsConfig {
             unwatched_nudge: unwatched_nudge?,
             storm_threshold: storm_threshold?,
             storm_window: storm_window?,
+            storm_max_duration: storm_max_duration?,
             pollers: pollers?,
             visibility_timeout: visibility_timeout?,
             receive_wait: receive_wait?,

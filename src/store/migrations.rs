@@ -72,6 +72,47 @@ const MIGRATIONS: &[&str] = &[
         ts         TEXT NOT NULL,
         PRIMARY KEY (message_id, channel, part)
     ) WITHOUT ROWID;",
+    // 5: a digest's lines in their own rows, with counts by state kept as lines come and go, so
+    // adding a line costs the same however long the storm; the JSON list moves into them.
+    "CREATE TABLE storm_digest_lines (
+        channel TEXT NOT NULL,
+        ts      TEXT NOT NULL,
+        key     TEXT NOT NULL,
+        seq     INTEGER NOT NULL,
+        name    TEXT NOT NULL,
+        state   TEXT NOT NULL,
+        at      INTEGER,
+        kind    TEXT NOT NULL,
+        PRIMARY KEY (channel, ts, key)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX storm_digest_lines_in_order ON storm_digest_lines (channel, ts, seq);
+    CREATE TABLE storm_digest_counts (
+        channel TEXT NOT NULL,
+        ts      TEXT NOT NULL,
+        state   TEXT NOT NULL,
+        lines   INTEGER NOT NULL,
+        PRIMARY KEY (channel, ts, state)
+    ) WITHOUT ROWID;
+    ALTER TABLE storm_digests ADD COLUMN line_count INTEGER NOT NULL DEFAULT 0;
+    INSERT OR REPLACE INTO storm_digest_lines (channel, ts, key, seq, name, state, at, kind)
+        SELECT d.channel, d.ts, json_extract(l.value, '$.key'), l.key,
+               json_extract(l.value, '$.name'), json_extract(l.value, '$.state'),
+               json_extract(l.value, '$.at.secs_since_epoch') * 1000
+                   + json_extract(l.value, '$.at.nanos_since_epoch') / 1000000,
+               json_extract(l.value, '$.kind')
+        FROM storm_digests d, json_each(d.lines) l;
+    INSERT INTO storm_digest_counts (channel, ts, state, lines)
+        SELECT channel, ts, state, COUNT(*) FROM storm_digest_lines GROUP BY channel, ts, state;
+    UPDATE storm_digests SET line_count = (
+        SELECT COUNT(*) FROM storm_digest_lines l
+        WHERE l.channel = storm_digests.channel AND l.ts = storm_digests.ts);
+    ALTER TABLE storm_digests DROP COLUMN lines;",
+    // 6: an index for every periodic query: the nudge (`unwatched_alarms`), the storm closer
+    // (`quiet_open_digests`) and retention (resolved cards, old history, closed digests).
+    "CREATE INDEX alarm_cards_by_state_and_start ON alarm_cards (state, episode_started);
+    CREATE INDEX alarm_cards_by_state_and_resolution ON alarm_cards (state, resolved_at);
+    CREATE INDEX storm_digests_by_closing ON storm_digests (closed, last_added);
+    CREATE INDEX alarm_history_by_time ON alarm_history (at);",
 ];
 
 /// Bring the database to the latest schema; refuses a database newer than this binary.
@@ -98,4 +139,57 @@ pub fn apply(conn: &mut Connection) -> anyhow::Result<()> {
 #[cfg(test)]
 pub fn latest_version() -> usize {
     MIGRATIONS.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Migration 4 moves the JSON lines of a version-3 digest into rows, counts and a line count.
+    #[test]
+    fn digest_lines_move_out_of_json_into_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (index, sql) in MIGRATIONS[..3].iter().enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", index as i64 + 1)
+                .unwrap();
+        }
+        let lines = r#"[{"key":"a","name":"disk","state":"ALARM","at":{"secs_since_epoch":1700000000,"nanos_since_epoch":250000000},"kind":"alarm"},
+            {"key":"b","name":"cpu","state":"OK","at":null,"kind":"alarm"},
+            {"key":"c","name":"mem","state":"ALARM","at":null,"kind":"pipeline"}]"#;
+        conn.execute(
+            "INSERT INTO storm_digests (channel, ts, opened_at, last_added, closed, lines) \
+             VALUES ('C1', '1.1', 1, 2, 0, ?1)",
+            [lines],
+        )
+        .unwrap();
+        apply(&mut conn).unwrap();
+        let rows: Vec<(String, i64, Option<i64>, String)> = conn
+            .prepare("SELECT key, seq, at, kind FROM storm_digest_lines ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("a".into(), 0, Some(1_700_000_000_250), "alarm".into()),
+                ("b".into(), 1, None, "alarm".into()),
+                ("c".into(), 2, None, "pipeline".into()),
+            ]
+        );
+        let line_count: i64 = conn
+            .query_row("SELECT line_count FROM storm_digests", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(line_count, 3);
+        let alarms: i64 = conn
+            .query_row(
+                "SELECT lines FROM storm_digest_counts WHERE state = 'ALARM'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(alarms, 2);
+    }
 }

@@ -5,6 +5,7 @@ pub mod cards;
 pub mod digests;
 mod ledger;
 mod migrations;
+pub mod retention;
 mod sqlite;
 mod sqlite_cards;
 mod sqlite_digests;

@@ -21,6 +21,7 @@ fn an_empty_file_leaves_the_alarm_pipeline_off_with_the_documented_timings() {
     assert_eq!(alarms.unwatched_nudge, Some(Duration::from_secs(900)));
     assert_eq!(alarms.storm_threshold, 10);
     assert_eq!(alarms.storm_window, Duration::from_secs(60));
+    assert_eq!(alarms.storm_max_duration, Duration::from_secs(30 * 60));
     assert_eq!(alarms.pollers, 4);
     assert_eq!(alarms.visibility_timeout, Duration::from_secs(60));
     assert_eq!(alarms.receive_wait, Duration::from_secs(20));
@@ -53,6 +54,7 @@ fn alarm_sections_and_routes_are_read_as_written() {
     assert_eq!(alarms.unwatched_nudge, None, "\"0s\" turns the nudge off");
     assert_eq!(alarms.storm_threshold, 5);
     assert_eq!(alarms.storm_window, Duration::from_secs(120));
+    assert_eq!(alarms.storm_max_duration, Duration::from_secs(45 * 60));
     assert_eq!(alarms.pollers, 6);
     assert_eq!(alarms.visibility_timeout, Duration::from_secs(90));
     assert_eq!(alarms.receive_wait, Duration::from_secs(5));
@@ -250,6 +252,7 @@ fn the_commented_alarm_example_in_bot_toml_loads_with_the_documented_values() {
     assert_eq!(alarms.unwatched_nudge, defaults.unwatched_nudge);
     assert_eq!(alarms.storm_threshold, defaults.storm_threshold);
     assert_eq!(alarms.storm_window, defaults.storm_window);
+    assert_eq!(alarms.storm_max_duration, defaults.storm_max_duration);
     assert_eq!(alarms.pollers, defaults.pollers);
     assert_eq!(alarms.visibility_timeout, defaults.visibility_timeout);
     assert_eq!(alarms.routes.len(), 2);

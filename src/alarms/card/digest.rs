@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::alarms::{AlarmState, NotificationKind};
 use crate::slack::blocks::MAX_SECTION_CHARS;
-use crate::slack::message::{Accent, Mrkdwn};
+use crate::slack::message::{Accent, Message, Mrkdwn};
 
 use super::alarm::look;
 use super::builder::CardBuilder;
@@ -15,7 +15,7 @@ use super::text::{esc, format_clock, format_duration, one_line, width};
 use super::{RenderedCard, AMBER, GREEN, GREY, RED};
 
 /// Lines shown on the digest card; the full list goes to the thread.
-const MAX_LINES_SHOWN: usize = 100;
+pub const MAX_LINES_SHOWN: usize = 100;
 /// Longest name shown on a digest line.
 const MAX_NAME_CHARS: usize = 120;
 
@@ -52,18 +52,61 @@ fn state_emoji(state: &str) -> &'static str {
     }
 }
 
+/// What a digest card shows: every line counted, but only the first lines listed. Built from the
+/// store's counts and first lines, so rendering costs the same however long the storm is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestView {
+    /// How many lines the digest has.
+    pub total: usize,
+    /// Lines per state label as recorded; labels are normalised when shown and equal ones added.
+    pub counts: Vec<(String, usize)>,
+    /// The first lines in the order they arrived; only the first [`MAX_LINES_SHOWN`] are listed.
+    pub first: Vec<DigestLine>,
+}
+
+impl DigestView {
+    /// The view of a complete list of lines.
+    pub fn of(lines: &[DigestLine]) -> Self {
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for line in lines {
+            match counts.iter_mut().find(|(state, _)| *state == line.state) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((line.state.clone(), 1)),
+            }
+        }
+        Self {
+            total: lines.len(),
+            counts,
+            first: lines.iter().take(MAX_LINES_SHOWN).cloned().collect(),
+        }
+    }
+}
+
+/// The label a state is shown and counted under.
+fn label(state: &str) -> String {
+    one_line(state.trim(), 40).to_ascii_uppercase()
+}
+
 /// The storm digest card: a header with the total, counts by state (worst first), and one line
 /// per notification (the first 100 on the card, all of them in the thread when there are more).
 pub fn digest(lines: &[DigestLine], window: Duration) -> RenderedCard {
-    let labels: Vec<String> = lines
-        .iter()
-        .map(|line| one_line(line.state.trim(), 40).to_ascii_uppercase())
-        .collect();
-    let mut counts: BTreeMap<(u8, &str), usize> = BTreeMap::new();
-    for label in &labels {
-        *counts.entry((severity(label), label.as_str())).or_default() += 1;
+    render(&DigestView::of(lines), window, Some(lines))
+}
+
+/// The digest card alone, for the updates while the storm lasts (the full list is posted in the
+/// thread only when it ends, by [`digest`]).
+pub fn digest_card(view: &DigestView, window: Duration) -> Message {
+    render(view, window, None).message
+}
+
+/// The card; with `all_lines`, also the full list for the thread when the card cuts anything.
+fn render(view: &DigestView, window: Duration, all_lines: Option<&[DigestLine]>) -> RenderedCard {
+    let mut counts: BTreeMap<(u8, String), usize> = BTreeMap::new();
+    for (state, count) in &view.counts {
+        let label = label(state);
+        *counts.entry((severity(&label), label)).or_default() += count;
     }
-    let total = lines.len();
+    let total = view.total;
     let plural = if total == 1 { "" } else { "s" };
     let title = format!(
         "Alarm storm: {total} notification{plural} in {}",
@@ -83,34 +126,29 @@ pub fn digest(lines: &[DigestLine], window: Duration) -> RenderedCard {
     };
     b.section(Mrkdwn::trusted(summary));
 
-    let mut any_name_cut = false;
-    let rendered: Vec<String> = lines
-        .iter()
-        .zip(&labels)
-        .map(|(line, label)| {
-            any_name_cut |= line.name.chars().count() > MAX_NAME_CHARS;
-            digest_line(line, label)
-        })
-        .collect();
+    let shown = &view.first[..view.first.len().min(MAX_LINES_SHOWN)];
+    let long_name = |line: &DigestLine| line.name.chars().count() > MAX_NAME_CHARS;
+    let any_name_cut = all_lines.unwrap_or(shown).iter().any(long_name);
     let mut section = String::new();
-    for text in rendered.iter().take(MAX_LINES_SHOWN) {
-        if !section.is_empty() && width(&section) + 1 + width(text) > MAX_SECTION_CHARS {
+    for line in shown {
+        let text = digest_line(line, &label(&line.state));
+        if !section.is_empty() && width(&section) + 1 + width(&text) > MAX_SECTION_CHARS {
             b.section(Mrkdwn::trusted(std::mem::take(&mut section)));
         }
         if !section.is_empty() {
             section.push('\n');
         }
-        section.push_str(text);
+        section.push_str(&text);
     }
     if !section.is_empty() {
         b.section(Mrkdwn::trusted(section));
     }
-    let hidden = total.saturating_sub(MAX_LINES_SHOWN);
+    let hidden = total.saturating_sub(shown.len());
     if hidden > 0 || any_name_cut {
-        let full: Vec<String> = lines
+        let full: Vec<String> = all_lines
+            .unwrap_or_default()
             .iter()
-            .zip(&labels)
-            .map(|(line, label)| plain_line(line, label))
+            .map(|line| plain_line(line, &label(&line.state)))
             .collect();
         b.record_cut("All notifications", &full.join("\n"), false);
     }

@@ -1,0 +1,225 @@
+//! Retention: resolved alarm cards with their history, old history, and closed storm digests with their lines,
+//! pruned in small batches (one short transaction each) by a periodic task off the hot path.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use rusqlite::{params, Connection};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+
+use super::cards::to_millis;
+use super::SqliteStore;
+
+/// Rows deleted per transaction: small, so the pipeline's commits never wait long behind one.
+pub const PRUNE_BATCH: usize = 500;
+/// How often the retention task runs.
+const PRUNE_EVERY: Duration = Duration::from_secs(10 * 60);
+/// Batches per run at most (a backlog is worked off over several runs).
+const MAX_BATCHES_PER_RUN: usize = 2_000;
+/// A pause between batches, so other store users get the connection in between.
+const PAUSE_BETWEEN_BATCHES: Duration = Duration::from_millis(5);
+
+/// What pruning removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub cards: usize,
+    pub transitions: usize,
+    pub digests: usize,
+    /// Digest lines and counts by state.
+    pub digest_rows: usize,
+}
+
+impl Pruned {
+    pub fn rows(&self) -> usize {
+        self.cards + self.transitions + self.digests + self.digest_rows
+    }
+
+    fn add(&mut self, other: Pruned) {
+        self.cards += other.cards;
+        self.transitions += other.transitions;
+        self.digests += other.digests;
+        self.digest_rows += other.digest_rows;
+    }
+}
+
+/// Where old alarm state is pruned.
+pub trait RetentionStore: Send + Sync + 'static {
+    /// Delete at most about `batch` rows in one transaction: cards resolved (state OK) before
+    /// `cutoff` with their history, history from before `cutoff` of cards not firing, and digests closed and last extended before `cutoff` with
+    /// their lines (never a digest a firing card points at). Nothing pruned means nothing is left.
+    fn prune_batch(&self, cutoff: SystemTime, batch: usize) -> anyhow::Result<Pruned>;
+}
+
+/// Prune everything older than `cutoff`, batch after batch, at most `max_batches`.
+pub fn prune_before(
+    store: &dyn RetentionStore,
+    cutoff: SystemTime,
+    batch: usize,
+    max_batches: usize,
+    pause: Duration,
+) -> anyhow::Result<Pruned> {
+    let mut total = Pruned::default();
+    for _ in 0..max_batches {
+        let pruned = store.prune_batch(cutoff, batch)?;
+        total.add(pruned);
+        if pruned.rows() == 0 {
+            break;
+        }
+        std::thread::sleep(pause);
+    }
+    Ok(total)
+}
+
+/// The periodic task: prune what is older than `retention`, off the async workers.
+pub async fn prune_loop(store: Arc<SqliteStore>, retention: Duration, stop: CancellationToken) {
+    let mut every = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let store = store.clone();
+        let cutoff = SystemTime::now() - retention;
+        let run = tokio::task::spawn_blocking(move || {
+            prune_before(
+                &*store,
+                cutoff,
+                PRUNE_BATCH,
+                MAX_BATCHES_PER_RUN,
+                PAUSE_BETWEEN_BATCHES,
+            )
+        });
+        match run.await {
+            Ok(Ok(pruned)) if pruned.rows() > 0 => {
+                info!(
+                    ?pruned,
+                    ?retention,
+                    "Pruned old alarm cards and storm digests."
+                )
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => error!(error = format!("{e:#}"), "Failed to prune old alarm state."),
+            Err(e) => error!(error = %e, "The retention task panicked."),
+        }
+    }
+}
+
+/// One batch of resolved cards and their history, within `budget` rows.
+fn prune_cards(c: &Connection, cutoff: i64, budget: &mut usize) -> rusqlite::Result<Pruned> {
+    let mut pruned = Pruned::default();
+    let expired: Vec<(String, String)> = c
+        .prepare_cached(
+            "SELECT alarm_key, channel FROM alarm_cards \
+             WHERE state = 'OK' AND resolved_at < ?1 LIMIT ?2",
+        )?
+        .query_map(params![cutoff, *budget as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (key, channel) in expired {
+        if *budget == 0 {
+            break;
+        }
+        let gone = c
+            .prepare_cached(
+                "DELETE FROM alarm_history WHERE rowid IN (SELECT rowid FROM alarm_history \
+                 WHERE alarm_key = ?1 AND channel = ?2 LIMIT ?3)",
+            )?
+            .execute(params![key, channel, *budget as i64])?;
+        pruned.transitions += gone;
+        *budget -= gone;
+        if *budget == 0 {
+            break; // the card goes in the next batch, once its history is gone
+        }
+        pruned.cards += c
+            .prepare_cached("DELETE FROM alarm_cards WHERE alarm_key = ?1 AND channel = ?2")?
+            .execute(params![key, channel])?;
+        *budget -= 1;
+    }
+    Ok(pruned)
+}
+
+/// One batch of history rows older than `cutoff` of cards that are not firing (a card that
+/// keeps flapping is never resolved for long, but its old transitions go all the same).
+fn prune_history(c: &Connection, cutoff: i64, budget: &mut usize) -> rusqlite::Result<Pruned> {
+    let gone = c
+        .prepare_cached(
+            "DELETE FROM alarm_history WHERE rowid IN (SELECT h.rowid FROM alarm_history AS h \
+             WHERE h.at < ?1 AND NOT EXISTS (SELECT 1 FROM alarm_cards AS c \
+                 WHERE c.alarm_key = h.alarm_key AND c.channel = h.channel \
+                 AND c.state IN ('ALARM', 'INSUFFICIENT_DATA')) \
+             LIMIT ?2)",
+        )?
+        .execute(params![cutoff, *budget as i64])?;
+    *budget -= gone;
+    Ok(Pruned {
+        transitions: gone,
+        ..Pruned::default()
+    })
+}
+
+/// One batch of closed digests and their lines, within `budget` rows.
+fn prune_digests(c: &Connection, cutoff: i64, budget: &mut usize) -> rusqlite::Result<Pruned> {
+    let mut pruned = Pruned::default();
+    let expired: Vec<(String, String)> = c
+        .prepare_cached(
+            "SELECT channel, ts FROM storm_digests AS d WHERE closed = 1 AND last_added < ?1 \
+             AND NOT EXISTS (SELECT 1 FROM alarm_cards AS c WHERE c.channel = d.channel \
+                 AND c.root_ts = d.ts AND c.state IN ('ALARM', 'INSUFFICIENT_DATA')) \
+             LIMIT ?2",
+        )?
+        .query_map(params![cutoff, *budget as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (channel, ts) in expired {
+        if *budget == 0 {
+            break;
+        }
+        let gone = c
+            .prepare_cached(
+                "DELETE FROM storm_digest_lines WHERE channel = ?1 AND ts = ?2 AND key IN \
+                 (SELECT key FROM storm_digest_lines WHERE channel = ?1 AND ts = ?2 LIMIT ?3)",
+            )?
+            .execute(params![channel, ts, *budget as i64])?;
+        pruned.digest_rows += gone;
+        *budget -= gone;
+        if *budget == 0 {
+            break; // the digest goes in the next batch, once its lines are gone
+        }
+        pruned.digest_rows += c
+            .prepare_cached("DELETE FROM storm_digest_counts WHERE channel = ?1 AND ts = ?2")?
+            .execute(params![channel, ts])?;
+        pruned.digests += c
+            .prepare_cached("DELETE FROM storm_digests WHERE channel = ?1 AND ts = ?2")?
+            .execute(params![channel, ts])?;
+        *budget = budget.saturating_sub(1);
+    }
+    Ok(pruned)
+}
+
+impl RetentionStore for SqliteStore {
+    fn prune_batch(&self, cutoff: SystemTime, batch: usize) -> anyhow::Result<Pruned> {
+        let cutoff = to_millis(cutoff);
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            let mut budget = batch.max(1);
+            let mut pruned = prune_cards(&tx, cutoff, &mut budget)?;
+            if budget > 0 {
+                pruned.add(prune_history(&tx, cutoff, &mut budget)?);
+            }
+            if budget > 0 {
+                pruned.add(prune_digests(&tx, cutoff, &mut budget)?);
+            }
+            tx.commit()?;
+            Ok(pruned)
+        })
+        .context("Failed to prune old alarm state")
+    }
+}
+
+#[cfg(test)]
+#[path = "retention_tests.rs"]
+mod tests;
