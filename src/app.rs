@@ -11,10 +11,9 @@ use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use crate::alarms;
-use crate::commands::CommandNames;
 use crate::config::Config;
 use crate::context::Context;
+use crate::notify;
 use crate::router::Router;
 use crate::slack::auth_watch::{AuthWatch, Refusal};
 use crate::slack::messenger::{Messenger, SlackMessenger};
@@ -65,12 +64,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 
     let metrics = Arc::new(Metrics::default());
     let alarms =
-        alarms::service::start(&config, slack.clone(), store.clone(), stop.clone()).await?;
+        notify::service::start(&config, slack.clone(), store.clone(), stop.clone()).await?;
     let ctx = Arc::new(Context {
         slack,
         store: store.clone(),
         bot,
-        commands: CommandNames::new(&config.slack.command_prefix),
+        commands: config.slack.command_names(),
         alarms: alarms
             .as_ref()
             .map(|a| a.keeper.clone() as Arc<dyn crate::context::AlarmCards>),

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::commands::CommandNames;
+use crate::config::CommandNames;
 use crate::slack::messenger::{BotIdentity, Messenger};
 use crate::store::Store;
 

@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chatops_bot::alarms::consumer::{
+use chatops_bot::notify::consumer::{
     Consumer, ConsumerSettings, NotificationSink, PollOutcome, StopSignals,
 };
-use chatops_bot::alarms::queue::{AlarmQueue, DeleteFailure, QueueError, QueueMessage};
+use chatops_bot::notify::queue::{AlarmQueue, DeleteFailure, QueueError, QueueMessage};
 
 #[derive(Default)]
 struct MemoryQueue {

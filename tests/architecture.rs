@@ -135,3 +135,54 @@ fn handlers_see_alarms_only_through_the_alarm_cards_trait() {
         .collect();
     assert!(bad.is_empty(), "these import crate::alarms: {bad:?}");
 }
+
+#[test]
+fn no_module_imports_itself_through_others() {
+    // Every `crate::…` import between top-level modules points down: config ↔ alarms,
+    // context ↔ commands, store ↔ slack and context ↔ alarms were circles once.
+    let graph = module_imports();
+    let circles: Vec<_> = graph
+        .keys()
+        .filter(|module| reachable(&graph, module).contains(*module))
+        .collect();
+    assert!(
+        circles.is_empty(),
+        "on an import circle: {circles:?} (imports: {graph:?})"
+    );
+}
+
+#[test]
+fn config_sits_below_every_feature() {
+    let graph = module_imports();
+    let reached = reachable(&graph, "config");
+    assert!(
+        reached.is_empty(),
+        "config must hold plain data and import no other module, but reaches {reached:?}"
+    );
+}
+
+#[test]
+fn alarms_is_pure_and_notify_does_the_io() {
+    // src/alarms parses, routes and renders: no runtime, no network, no store, no clock.
+    let io_markers = [
+        "tokio",
+        "async fn",
+        "crate::notify",
+        "crate::store",
+        "crate::slack::messenger",
+        "aws_sdk",
+        "reqwest",
+        "rusqlite",
+        "std::fs",
+        "::now()",
+    ];
+    let bad = offenders(|path, text| {
+        path.starts_with(src().join("alarms")) && io_markers.iter().any(|m| text.contains(m))
+    });
+    assert!(bad.is_empty(), "I/O in the pure alarms module: {bad:?}");
+    let graph = module_imports();
+    assert!(
+        !reachable(&graph, "alarms").contains("notify"),
+        "alarms must not reach notify"
+    );
+}

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chatops_bot::commands::CommandNames;
+use chatops_bot::config::CommandNames;
 use chatops_bot::context::Context;
 use chatops_bot::router::Router;
 use chatops_bot::slack::interaction::{Interaction, UserId};

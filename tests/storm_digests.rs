@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use chatops_bot::alarms::storm::{StormSettings, Storms};
+use chatops_bot::notify::storm::{StormSettings, Storms};
 use chatops_bot::slack::messenger::{Messenger, SlackMessenger};
 use chatops_bot::store::digests::{DigestEntry, DigestRecord, DigestStore, DigestSummary};
 use chatops_bot::store::SqliteStore;

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::eventbridge::EventFrame;
-use super::events::{ApiCallEvent, CallerIdentity};
 use super::lenient::{opt_bool, opt_string, opt_value, value_to_text};
+use super::other_events::{ApiCallEvent, CallerIdentity};
 use super::timestamp::parse_aws_time;
 
 /// Nesting depth and entry count kept when flattening `requestParameters`.

@@ -3,15 +3,16 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::alarm::{Alarm, AlarmSource};
-use super::alarm_common::{arn_text, classify_queries, normalize_arn, resolve_region};
+use super::condition::classify_queries;
 use super::condition::{
     ActionsSuppressor, AlarmCondition, ChildAlarm, ComparisonOperator, CompositeCondition,
     Dimension, Evaluation, MetricQuery, MetricRef, MetricStat, QuerySource, SingleMetricCondition,
     TreatMissingData,
 };
 use super::lenient::{opt_bool, opt_f64, opt_string, opt_u64};
+use super::notification::{Alarm, AlarmSource};
 use super::region::Arn;
+use super::region::{arn_text, normalize_arn, resolve_region};
 use super::timestamp::parse_aws_time;
 
 #[derive(Debug, Deserialize)]

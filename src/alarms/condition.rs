@@ -2,7 +2,7 @@
 
 use time::OffsetDateTime;
 
-use super::alarm::AlarmState;
+use super::notification::AlarmState;
 
 /// What the alarm watches.
 #[derive(Debug, Clone, PartialEq)]
@@ -260,6 +260,75 @@ impl TreatMissingData {
     }
 }
 
+/// Picks the condition for a list of metric queries: an anomaly band when a threshold metric
+/// id or an `ANOMALY_DETECTION_BAND` expression is present, a single metric when the list is one
+/// plain metric, metric math otherwise.
+pub(crate) fn classify_queries(
+    queries: Vec<MetricQuery>,
+    threshold_metric_id: Option<String>,
+    threshold: Option<f64>,
+    evaluation: Evaluation,
+) -> AlarmCondition {
+    let band_expression = queries
+        .iter()
+        .filter(|query| match &threshold_metric_id {
+            Some(id) => &query.id == id,
+            None => true,
+        })
+        .find_map(|query| match &query.source {
+            QuerySource::Expression(expression)
+                if threshold_metric_id.is_some()
+                    || expression
+                        .to_ascii_uppercase()
+                        .contains("ANOMALY_DETECTION_BAND") =>
+            {
+                Some(expression.clone())
+            }
+            _ => None,
+        });
+    if threshold_metric_id.is_some() || band_expression.is_some() {
+        return AlarmCondition::AnomalyDetection(AnomalyDetectionCondition {
+            band_width: band_expression.as_deref().and_then(band_width),
+            threshold_metric_id,
+            band_expression,
+            metrics: queries,
+            evaluation,
+        });
+    }
+    if let [only] = queries.as_slice() {
+        if let QuerySource::Metric(stat) = &only.source {
+            return AlarmCondition::SingleMetric(SingleMetricCondition {
+                metric: stat.metric.clone(),
+                statistic: stat.stat.clone(),
+                unit: stat.unit.clone(),
+                threshold,
+                evaluation: Evaluation {
+                    period_secs: evaluation.period_secs.or(stat.period_secs),
+                    ..evaluation
+                },
+            });
+        }
+    }
+    AlarmCondition::MetricMath(MetricMathCondition {
+        metrics: queries,
+        threshold,
+        evaluation,
+    })
+}
+
+/// The width argument of `ANOMALY_DETECTION_BAND(m1, 2)`; `None` when it is left out.
+fn band_width(expression: &str) -> Option<f64> {
+    let open = expression.find('(')?;
+    let close = expression.rfind(')')?;
+    let arguments = expression.get(open + 1..close)?;
+    let (_, width) = arguments.rsplit_once(',')?;
+    width
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|width| width.is_finite())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,5 +378,13 @@ mod tests {
             at: None,
         };
         assert_eq!(child.name(), "queue depth");
+    }
+
+    #[test]
+    fn band_width_is_read_from_the_expression() {
+        assert_eq!(band_width("ANOMALY_DETECTION_BAND(m1, 2)"), Some(2.0));
+        assert_eq!(band_width("ANOMALY_DETECTION_BAND(m1,0.592)"), Some(0.592));
+        assert_eq!(band_width("ANOMALY_DETECTION_BAND(m1)"), None);
+        assert_eq!(band_width("ANOMALY_DETECTION_BAND(m1, x"), None);
     }
 }

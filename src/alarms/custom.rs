@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::events::CustomNotification;
 use super::lenient::{opt_bool, opt_string, string_list, string_map};
+use super::other_events::CustomNotification;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

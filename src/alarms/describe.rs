@@ -1,12 +1,12 @@
 //! A stable, human-readable multi-line summary of a parsed `Notification` (for tests and logs).
 
-use super::alarm::Alarm;
 use super::condition::{AlarmCondition, Evaluation, MetricQuery, MetricRef, QuerySource};
-use super::events::{
+use super::notification::Alarm;
+use super::notification::{Delivery, Event, Notification};
+use super::other_events::{
     ApiCallEvent, CustomNotification, GenericNotification, PipelineEvent, PipelineOrigin,
     TextFormat,
 };
-use super::model::{Delivery, Event, Notification};
 use super::summary::Summary;
 use super::timestamp::format_utc;
 

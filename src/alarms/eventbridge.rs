@@ -4,11 +4,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::events::GenericNotification;
 use super::lenient::{opt_string, opt_value, string_list};
-use super::model::Event;
+use super::notification::Event;
+use super::other_events::GenericNotification;
 use super::timestamp::parse_aws_time;
-use super::{alarm_event, cloudtrail, generic, pipeline};
+use super::{alarm_change, build_deploy, cloudtrail, generic};
 
 /// The common EventBridge fields. Also covers CodeStar Notifications (`detailType`,
 /// `notificationRuleArn`, `additionalAttributes`) and the CloudWatch Lambda alarm-action shape
@@ -82,19 +82,21 @@ pub(crate) fn parse_event(message: &str, value: &Value, subject: Option<&str>) -
     let detail_type = frame.detail_type.as_deref().unwrap_or_default();
     let recognised = match detail_type {
         "CloudWatch Alarm State Change" => {
-            alarm_event::parse(&frame).map(|a| Event::Alarm(Box::new(a)))
+            alarm_change::parse(&frame).map(|a| Event::Alarm(Box::new(a)))
         }
-        _ if frame.is_alarm_action => alarm_event::parse(&frame).map(|a| Event::Alarm(Box::new(a))),
+        _ if frame.is_alarm_action => {
+            alarm_change::parse(&frame).map(|a| Event::Alarm(Box::new(a)))
+        }
         "CodePipeline Pipeline Execution State Change"
         | "CodePipeline Stage Execution State Change"
         | "CodePipeline Action Execution State Change" => {
-            pipeline::codepipeline(&frame).map(|p| Event::Pipeline(Box::new(p)))
+            build_deploy::codepipeline(&frame).map(|p| Event::Pipeline(Box::new(p)))
         }
         "CodeBuild Build State Change" | "CodeBuild Build Phase Change" => {
-            pipeline::codebuild(&frame).map(|p| Event::Pipeline(Box::new(p)))
+            build_deploy::codebuild(&frame).map(|p| Event::Pipeline(Box::new(p)))
         }
         "CodeDeploy Deployment State-change Notification" => {
-            pipeline::codedeploy(&frame).map(|p| Event::Pipeline(Box::new(p)))
+            build_deploy::codedeploy(&frame).map(|p| Event::Pipeline(Box::new(p)))
         }
         other if other.ends_with(" via CloudTrail") => {
             cloudtrail::parse_detail(&frame).map(|c| Event::ApiCall(Box::new(c)))

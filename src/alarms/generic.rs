@@ -2,7 +2,7 @@
 
 use serde::de::IgnoredAny;
 
-use super::events::{GenericNotification, TextFormat};
+use super::other_events::{GenericNotification, TextFormat};
 
 /// JSON nested deeper than this is kept as plain text rather than re-indented.
 const MAX_PRETTY_DEPTH: usize = 32;

@@ -1,4 +1,5 @@
-//! Parses every SQS message body of the alarm pipeline into one typed [`Notification`].
+//! The alarm pipeline's pure half: parses every SQS message body into one typed [`Notification`],
+//! routes it (`routing`) and renders it (`card`). No I/O: that is the `notify` module.
 //!
 //! Entry point: [`parse_sqs_message`]. It never fails and never drops content: bodies it does
 //! not recognise become [`Event::Other`] with the text kept (JSON pretty-printed). Parsing is
@@ -12,16 +13,9 @@
 //! - AWS Chatbot custom notifications.
 
 pub mod card;
-pub mod consumer;
-pub mod lifecycle;
-pub mod queue;
-pub mod service;
-pub mod sqs;
-pub mod storm;
 
-mod alarm;
-mod alarm_common;
-mod alarm_event;
+mod alarm_change;
+mod build_deploy;
 mod cloudtrail;
 mod cloudwatch;
 mod condition;
@@ -29,12 +23,10 @@ mod custom;
 mod describe;
 mod envelope;
 mod eventbridge;
-mod events;
 mod generic;
-mod key_locks;
 mod lenient;
-mod model;
-mod pipeline;
+mod notification;
+mod other_events;
 mod region;
 pub mod routing;
 mod summary;
@@ -48,7 +40,6 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 pub use crate::config::{looks_like_region_code, NotificationKind, UnknownNotificationKind};
-pub use alarm::{ActionsSuppression, Alarm, AlarmKey, AlarmSource, AlarmState, UnknownAlarmState};
 pub use condition::{
     ActionsSuppressor, AlarmCondition, AnomalyDetectionCondition, ChildAlarm, ComparisonOperator,
     CompositeCondition, Dimension, Evaluation, MetricMathCondition, MetricQuery, MetricRef,
@@ -56,11 +47,14 @@ pub use condition::{
 };
 pub use describe::describe;
 pub use envelope::content_id;
-pub use events::{
+pub use notification::{
+    ActionsSuppression, Alarm, AlarmKey, AlarmSource, AlarmState, UnknownAlarmState,
+};
+pub use notification::{Delivery, Event, Notification};
+pub use other_events::{
     ApiCallEvent, CallerIdentity, CustomNotification, FailedAction, GenericNotification,
     PipelineEvent, PipelineOrigin, PipelineOutcome, PipelineService, TextFormat,
 };
-pub use model::{Delivery, Event, Notification};
 pub use region::{region_code_from_name, region_display_name};
 pub use timestamp::{format_utc, parse_aws_time};
 

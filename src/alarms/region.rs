@@ -140,6 +140,41 @@ impl<'a> Arn<'a> {
     }
 }
 
+/// Region code: the ARN's region, else the display name mapped to a code, else the given text.
+pub(crate) fn resolve_region(arn: Option<&Arn>, region: Option<&str>) -> String {
+    if let Some(code) = arn.and_then(Arn::region_code) {
+        return code.to_string();
+    }
+    let Some(region) = region.map(str::trim).filter(|region| !region.is_empty()) else {
+        return String::new();
+    };
+    if looks_like_region_code(region) {
+        return region.to_string();
+    }
+    region_code_from_name(region)
+        .map(str::to_string)
+        .unwrap_or_else(|| region.to_string())
+}
+
+/// The ARN to keep: the normalised form when it parses, else the trimmed text.
+pub(crate) fn arn_text(arn: Option<&Arn>, raw: Option<&str>) -> Option<String> {
+    match arn {
+        Some(arn) => Some(arn.normalized()),
+        None => raw
+            .map(str::trim)
+            .filter(|raw| !raw.is_empty())
+            .map(str::to_string),
+    }
+}
+
+/// Removes stray whitespace from an ARN's fields, leaving unparseable text trimmed.
+pub(crate) fn normalize_arn(raw: &str) -> String {
+    match Arn::parse(raw) {
+        Some(arn) => arn.normalized(),
+        None => raw.trim().to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +236,23 @@ mod tests {
         assert_eq!(Arn::parse("arn:aws:sns:EXAMPLE"), None);
         assert_eq!(Arn::parse("not an arn"), None);
         assert_eq!(Arn::parse(""), None);
+    }
+
+    #[test]
+    fn region_resolution_order() {
+        let arn = Arn::parse("arn:aws:cloudwatch:eu-west-2:210987654321:alarm:a");
+        assert_eq!(
+            resolve_region(arn.as_ref(), Some("US East (Ohio)")),
+            "eu-west-2"
+        );
+        assert_eq!(resolve_region(None, Some("US East (Ohio)")), "us-east-2");
+        let placeholder = Arn::parse("arn:aws:cloudwatch:REGION:ACCOUNT:alarm:a");
+        assert_eq!(
+            resolve_region(placeholder.as_ref(), Some("Asia Pacific (Tokyo)")),
+            "ap-northeast-1"
+        );
+        assert_eq!(resolve_region(None, Some("ca-central-1")), "ca-central-1");
+        assert_eq!(resolve_region(None, Some("EXAMPLE")), "EXAMPLE");
+        assert_eq!(resolve_region(None, None), "");
     }
 }

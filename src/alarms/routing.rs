@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use globset::GlobMatcher;
 
-use super::model::Notification;
+use super::notification::Notification;
 use super::NotificationKind;
 use crate::config::{compile_glob, AlarmsConfig, Placeholder, RouteConfig, RouteMatch};
 

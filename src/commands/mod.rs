@@ -2,26 +2,11 @@
 
 mod help;
 
+use crate::config::CommandNames;
 use crate::context::Context;
 use crate::reply::{HandlerResult, Reply};
 use crate::slack::interaction::{DirectMessage, Mention, SlashCommand};
 use crate::slack::message::{Message, Mrkdwn};
-
-/// The slash commands this deployment registers, derived from `slack.command_prefix`.
-#[derive(Clone, Debug)]
-pub struct CommandNames {
-    pub prefix: String,
-    pub help: String,
-}
-
-impl CommandNames {
-    pub fn new(prefix: &str) -> Self {
-        Self {
-            prefix: prefix.to_owned(),
-            help: format!("/{prefix}-help"),
-        }
-    }
-}
 
 /// Every command the bot understands.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -36,7 +36,7 @@ pub use reach::unreachable_routes;
 pub(crate) use route::glob_problem;
 pub use route::{RouteConfig, RouteMatch, MAX_ROUTE_CHANNELS};
 pub use runbook::{Placeholder, RunbookTemplate};
-pub use slack::{SlackConfig, SlashCommandSpec};
+pub use slack::{CommandNames, SlackConfig, SlashCommandSpec};
 pub use socket::SocketConfig;
 pub use store::StoreConfig;
 pub(crate) use vocabulary::compile_glob;

@@ -60,10 +60,15 @@ impl SlackConfig {
     /// Every slash command the bot answers, in manifest order.
     pub fn slash_commands(&self) -> Vec<SlashCommandSpec> {
         vec![SlashCommandSpec {
-            name: format!("/{}-help", self.command_prefix),
+            name: self.command_names().help,
             description: "Show what this bot can do and how to ask it".to_owned(),
             usage_hint: "[command]".to_owned(),
         }]
+    }
+
+    /// The slash command names the router matches, from `command_prefix`.
+    pub fn command_names(&self) -> CommandNames {
+        CommandNames::new(&self.command_prefix)
     }
 
     pub(crate) fn read(table: &mut Table, purpose: Purpose) -> Option<Self> {
@@ -284,5 +289,21 @@ fn check_command_prefix(prefix: String) -> Result<String, String> {
         Err(format!(
             "must be 1 to {COMMAND_PREFIX_MAX_CHARS} characters of a-z, 0-9 and \"-\", got {prefix:?}"
         ))
+    }
+}
+
+/// The slash commands this deployment registers, derived from `slack.command_prefix`.
+#[derive(Clone, Debug)]
+pub struct CommandNames {
+    pub prefix: String,
+    pub help: String,
+}
+
+impl CommandNames {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+            help: format!("/{prefix}-help"),
+        }
     }
 }

@@ -27,7 +27,7 @@ use crate::actions::ids::ActionId;
 use crate::slack::message::{Accent, Button, Message};
 
 use super::envelope::content_id;
-use super::model::{Event, Notification};
+use super::notification::{Event, Notification};
 
 pub use builder::{MAX_HEADER_CHARS, MAX_OVERFLOW_SECTIONS};
 pub use console::console_url;

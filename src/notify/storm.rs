@@ -11,9 +11,9 @@ use time::OffsetDateTime;
 use tracing::{info, warn};
 
 use self::slot::{show_saved, span, DigestSlot};
-use super::card::{self, DigestLine};
 use super::key_locks::KeyLocks;
-use super::{Notification, NotificationKind};
+use crate::alarms::card::{self, DigestLine};
+use crate::alarms::{Notification, NotificationKind};
 use crate::slack::interaction::{ChannelId, MessageTs};
 use crate::slack::messenger::Messenger;
 use crate::store::cards::CardStore;

@@ -8,17 +8,17 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use tracing::{debug, info};
 
-use super::card::{self, CardOptions, CardState, RenderedCard};
 use super::consumer::NotificationSink;
 use super::key_locks::KeyLocks;
 use super::queue::QueueMessage;
-use super::routing::{RouteDecision, Routes};
 use super::storm::{digest_entry, StormSettings, Storms};
+use crate::alarms::card::{self, CardOptions, CardState, RenderedCard};
+use crate::alarms::routing::{RouteDecision, Routes};
 
 mod post;
 mod threads;
 mod watch;
-use super::{parse_sqs_message, Alarm, AlarmState, Event, Notification};
+use crate::alarms::{parse_sqs_message, Alarm, AlarmState, Event, Notification};
 use crate::slack::interaction::MessageTs;
 use crate::slack::messenger::Messenger;
 use crate::store::batcher::{Batcher, Gather, PendingCount};

@@ -4,15 +4,16 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::alarm::{ActionsSuppression, Alarm, AlarmSource};
-use super::alarm_common::{arn_text, classify_queries, normalize_arn, resolve_region};
+use super::condition::classify_queries;
 use super::condition::{
     ActionsSuppressor, AlarmCondition, ChildAlarm, CompositeCondition, Dimension, Evaluation,
     MetricQuery, MetricRef, MetricStat, QuerySource,
 };
 use super::eventbridge::EventFrame;
 use super::lenient::{opt_bool, opt_f64, opt_string, opt_u64, string_map};
+use super::notification::{ActionsSuppression, Alarm, AlarmSource};
 use super::region::Arn;
+use super::region::{arn_text, normalize_arn, resolve_region};
 use super::timestamp::parse_aws_time;
 
 #[derive(Debug, Deserialize)]

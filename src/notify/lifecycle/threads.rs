@@ -7,10 +7,10 @@ use anyhow::Context;
 use super::post::{Delivery, Part};
 use super::{already_delivered, card_state, system_time, CardKeeper};
 use crate::alarms::card::{self, CardState};
-use crate::alarms::queue::QueueMessage;
 use crate::alarms::routing::RouteDecision;
-use crate::alarms::storm::digest_entry;
 use crate::alarms::{Event, Notification};
+use crate::notify::queue::QueueMessage;
+use crate::notify::storm::digest_entry;
 use crate::slack::interaction::MessageTs;
 use crate::store::cards::CardRecord;
 

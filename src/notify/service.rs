@@ -11,9 +11,9 @@ use tracing::{error, info};
 
 use super::consumer::{Consumer, ConsumerSettings, StopSignals};
 use super::lifecycle::{CardKeeper, LifecycleSettings};
-use super::routing::Routes;
 use super::sqs::{sdk_config, SqsQueue};
 use super::storm::StormSettings;
+use crate::alarms::routing::Routes;
 use crate::config::Config;
 use crate::slack::messenger::Messenger;
 use crate::store::cards::CardStore;

@@ -4,8 +4,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::eventbridge::EventFrame;
-use super::events::{FailedAction, PipelineEvent, PipelineOrigin, PipelineService};
 use super::lenient::{opt_string, opt_value, value_to_text};
+use super::other_events::{FailedAction, PipelineEvent, PipelineOrigin, PipelineService};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case")]

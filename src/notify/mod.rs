@@ -1,0 +1,11 @@
+//! The alarm pipeline's I/O half: the SQS consumer, the card lifecycle in Slack, storm digests and
+//! the service wiring. Everything pure (parsing, routing, rendering) lives in `crate::alarms`.
+
+pub mod consumer;
+pub mod lifecycle;
+pub mod queue;
+pub mod service;
+pub mod sqs;
+pub mod storm;
+
+mod key_locks;
