@@ -22,7 +22,7 @@ use crate::slack::socket::connection::ConnectionSettings;
 use crate::slack::socket::dispatch::Dispatcher;
 use crate::slack::socket::opener::ConnectionOpener;
 use crate::slack::socket::{ClientSettings, SocketModeClient, SocketModeError};
-use crate::store::{SqliteStore, Store, StoreLedger, EVENT_ID_RETENTION};
+use crate::store::{unblock, Blocking, SqliteStore, Store, StoreLedger, EVENT_ID_RETENTION};
 use crate::telemetry::metrics::Metrics;
 
 /// Why the daemon stopped other than by a clean shutdown.
@@ -55,7 +55,8 @@ pub fn shutdown_deadline(config: &Config) -> Duration {
 /// handlers and long polls finish, hand back unhandled alarms, exit within `shutdown_deadline`.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
     let (app_token, bot_token) = tokens(&config)?;
-    let store: Arc<SqliteStore> = Arc::new(SqliteStore::open(&config.store.path)?);
+    let path = config.store.path.clone();
+    let store: Arc<SqliteStore> = Arc::new(unblock(move || SqliteStore::open(&path)).await?);
     let stop = CancellationToken::new();
     let refusal = Refusal::new(stop.clone());
     let slack = slack_messenger(&config, &bot_token, &refusal)?;
@@ -67,7 +68,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         notify::service::start(&config, slack.clone(), store.clone(), stop.clone()).await?;
     let ctx = Arc::new(Context {
         slack,
-        store: store.clone(),
+        store: Blocking::new(store.clone()),
         bot,
         commands: config.slack.command_names(),
         alarms: alarms
@@ -104,11 +105,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let client = SocketModeClient::new(opener, settings, dispatcher.clone());
 
     tokio::spawn(crate::store::retention::prune_loop(
-        store.clone(),
+        Blocking::new(store.clone()),
         config.store.retention,
         stop.clone(),
     ));
-    tokio::spawn(prune_event_ids(store, stop.clone()));
+    tokio::spawn(prune_event_ids(Blocking::new(store), stop.clone()));
     tokio::spawn(log_metrics(metrics.clone(), stop.clone()));
 
     let client = client.run(stop.clone().cancelled_owned());
@@ -223,22 +224,27 @@ async fn identify(slack: &dyn Messenger) -> Result<crate::slack::messenger::BotI
     }
 }
 
-async fn prune_event_ids(store: Arc<SqliteStore>, stop: CancellationToken) {
+async fn prune_event_ids(store: Blocking<SqliteStore>, stop: CancellationToken) {
     use crate::store::cards::CardStore;
     let mut every = tokio::time::interval(Duration::from_secs(300));
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = every.tick() => {
-                let cutoff = SystemTime::now() - EVENT_ID_RETENTION;
-                if let Err(e) = store.forget_events_before(cutoff) {
-                    error!(error = format!("{e:#}"), "Failed to prune old event ids.");
-                }
-                // SQS keeps a message at most 14 days; older delivery records can never match.
-                if let Err(e) = store.forget_deliveries_before(SystemTime::now() - Duration::from_secs(15 * 24 * 3600)) {
-                    error!(error = format!("{e:#}"), "Failed to prune old delivery records.");
-                }
-            }
+            _ = every.tick() => {}
+        }
+        let events_cutoff = SystemTime::now() - EVENT_ID_RETENTION;
+        let pruned = store.run(move |store| store.forget_events_before(events_cutoff));
+        if let Err(e) = pruned.await {
+            error!(error = format!("{e:#}"), "Failed to prune old event ids.");
+        }
+        // SQS keeps a message at most 14 days; older delivery records can never match.
+        let deliveries_cutoff = SystemTime::now() - Duration::from_secs(15 * 24 * 3600);
+        let pruned = store.run(move |store| store.forget_deliveries_before(deliveries_cutoff));
+        if let Err(e) = pruned.await {
+            error!(
+                error = format!("{e:#}"),
+                "Failed to prune old delivery records."
+            );
         }
     }
 }

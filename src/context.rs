@@ -6,12 +6,13 @@ use async_trait::async_trait;
 
 use crate::config::CommandNames;
 use crate::slack::messenger::{BotIdentity, Messenger};
-use crate::store::Store;
+use crate::store::{Blocking, Store};
 
 /// Shared by all handlers. Handlers never build clients themselves.
 pub struct Context {
     pub slack: Arc<dyn Messenger>,
-    pub store: Arc<dyn Store>,
+    /// Reached only through `Blocking::run`: SQLite calls never run on an async worker.
+    pub store: Blocking<dyn Store>,
     pub bot: BotIdentity,
     pub commands: CommandNames,
     /// The alarm cards, when `alarms.queue_url` is set.

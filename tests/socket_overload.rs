@@ -14,7 +14,7 @@ use chatops_bot::router::Router;
 use chatops_bot::slack::interaction::{Interaction, UserId};
 use chatops_bot::slack::messenger::{BotIdentity, SlackMessenger};
 use chatops_bot::slack::socket::dispatch::{DispatchLimits, InteractionHandler};
-use chatops_bot::store::SqliteStore;
+use chatops_bot::store::{Blocking, SqliteStore};
 use chatops_sandbox::slack::envelopes;
 use chatops_sandbox::slack::Target;
 use support::*;
@@ -56,7 +56,7 @@ fn gated_router(fake: &chatops_sandbox::slack::FakeSlack) -> GatedRouter {
     .unwrap();
     let ctx = Context {
         slack: Arc::new(slack),
-        store: Arc::new(SqliteStore::in_memory().unwrap()),
+        store: Blocking::new(Arc::new(SqliteStore::in_memory().unwrap())),
         bot: BotIdentity {
             user_id: UserId("U0BOT".into()),
             name: "chatops".into(),

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use chatops_bot::notify::storm::{StormSettings, Storms};
 use chatops_bot::slack::messenger::{Messenger, SlackMessenger};
 use chatops_bot::store::digests::{DigestEntry, DigestRecord, DigestStore, DigestSummary};
-use chatops_bot::store::SqliteStore;
+use chatops_bot::store::{unblock, Blocking, SqliteStore};
 use chatops_sandbox::slack::{FakeSlack, FakeSlackOptions};
 use support::alarm_sandbox::shown;
 use support::BOT_TOKEN;
@@ -109,7 +109,7 @@ async fn a_30_minute_storm_of_5000_events_is_cut_into_digests_and_each_add_costs
         window,
         max_duration: Duration::from_secs(10 * 60),
     };
-    let storms = Storms::new(settings, slack, store.clone());
+    let storms = Storms::new(settings, slack, Blocking::new(store.clone()));
 
     let start = SystemTime::now();
     let every = Duration::from_millis(360);
@@ -117,7 +117,7 @@ async fn a_30_minute_storm_of_5000_events_is_cut_into_digests_and_each_add_costs
     let mut worst_add = (0, 0);
     for i in 0..EVENTS {
         let now = start + every * i as u32;
-        if !storms.should_fold(CHANNEL, now).unwrap() {
+        if !storms.should_fold(CHANNEL, now).await.unwrap() {
             cards += 1; // the pipeline would post its own card
             continue;
         }
@@ -170,7 +170,11 @@ async fn a_30_minute_storm_of_5000_events_is_cut_into_digests_and_each_add_costs
                 *listed.entry(name).or_default() += 1;
             }
         }
-        let stored = store.inner.digest(CHANNEL, &digest.ts).unwrap().unwrap();
+        let (counting, ts) = (store.clone(), digest.ts.clone());
+        let stored = unblock(move || counting.inner.digest(CHANNEL, &ts))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(stored.closed);
         assert!(
             stored.last_added.duration_since(stored.opened_at).unwrap() < settings.max_duration
@@ -206,18 +210,22 @@ async fn a_digest_outlives_a_restart_and_a_redelivery_replaces_its_line() {
         let storms = Storms::new(
             settings,
             slack.clone(),
-            Arc::new(SqliteStore::open(&path).unwrap()),
+            Blocking::new(Arc::new(SqliteStore::open(&path).unwrap())),
         );
-        assert!(!storms.should_fold(CHANNEL, at(0)).unwrap());
-        assert!(!storms.should_fold(CHANNEL, at(1)).unwrap());
-        assert!(storms.should_fold(CHANNEL, at(2)).unwrap());
+        assert!(!storms.should_fold(CHANNEL, at(0)).await.unwrap());
+        assert!(!storms.should_fold(CHANNEL, at(1)).await.unwrap());
+        assert!(storms.should_fold(CHANNEL, at(2)).await.unwrap());
         let ts = storms.fold(CHANNEL, entry(2), at(2)).await.unwrap();
         assert_eq!(storms.fold(CHANNEL, entry(3), at(3)).await.unwrap(), ts);
         ts
     };
-    let storms = Storms::new(settings, slack, Arc::new(SqliteStore::open(&path).unwrap()));
+    let storms = Storms::new(
+        settings,
+        slack,
+        Blocking::new(Arc::new(SqliteStore::open(&path).unwrap())),
+    );
     assert!(
-        storms.should_fold(CHANNEL, at(4)).unwrap(),
+        storms.should_fold(CHANNEL, at(4)).await.unwrap(),
         "the storm goes on after a restart"
     );
     assert_eq!(

@@ -23,7 +23,8 @@ use crate::slack::interaction::MessageTs;
 use crate::slack::messenger::Messenger;
 use crate::store::batcher::{Batcher, Gather, PendingCount};
 use crate::store::cards::{CardRecord, CardStore, DeliveryCommit, ProgressWrite, Transition};
-use post::{Delivery, Part};
+use crate::store::Blocking;
+use post::{Claimed, Delivery, Part};
 
 /// Lifecycle settings from `[alarms]`.
 #[derive(Clone, Debug)]
@@ -46,7 +47,8 @@ const FLAPPING_AFTER_REOPENS: u32 = 2;
 /// Delivers notifications as cards and keeps each alarm's card true.
 pub struct CardKeeper {
     slack: Arc<dyn Messenger>,
-    store: Arc<dyn CardStore>,
+    /// Reached only through `Blocking::run`: SQLite calls never run on an async worker.
+    store: Blocking<dyn CardStore>,
     routes: Routes,
     settings: LifecycleSettings,
     locks: KeyLocks,
@@ -85,18 +87,19 @@ pub fn card_state(record: &CardRecord) -> CardState {
 impl CardKeeper {
     pub fn new(
         slack: Arc<dyn Messenger>,
-        store: Arc<dyn CardStore>,
+        store: Blocking<dyn CardStore>,
         routes: Routes,
         settings: LifecycleSettings,
     ) -> anyhow::Result<Self> {
-        let writer = store.clone();
+        // The group-commit threads may block: they hold the store itself.
+        let writer = store.for_blocking_thread();
         let in_progress = PendingCount::default();
         let gather = in_progress.gather(COMMIT_LINGER);
         let commits = Batcher::spawn("store-cards", MAX_COMMIT_BATCH, gather, move |batch| {
             writer.commit_deliveries(batch)?;
             Ok(vec![(); batch.len()])
         })?;
-        let writer = store.clone();
+        let writer = store.for_blocking_thread();
         let progress = Batcher::spawn(
             "store-progress",
             MAX_COMMIT_BATCH,
@@ -180,11 +183,11 @@ impl CardKeeper {
         decision: &RouteDecision,
     ) -> anyhow::Result<()> {
         let _guard = self.locks.lock(&card::card_key(n), channel).await;
-        let Some(delivery) = self.claim(n, channel).await? else {
+        let Some(Claimed { delivery, .. }) = self.claim(n, channel, None).await? else {
             return already_delivered(n, channel);
         };
         let arrived = SystemTime::now();
-        if self.storms.should_fold(channel, arrived)? {
+        if self.storms.should_fold(channel, arrived).await? {
             let entry = digest_entry(n, n.message_id.clone());
             self.storms.fold(channel, entry, arrived).await?;
         } else {
@@ -210,12 +213,15 @@ impl CardKeeper {
         // Cards are keyed like their buttons' values (the alarm key, hashed if over Slack's limit).
         let key = card::card_key(n);
         let _guard = self.locks.lock(&key, channel).await;
-        let Some(delivery) = self.claim(n, channel).await? else {
+        let Some(Claimed {
+            delivery,
+            card: existing,
+        }) = self.claim(n, channel, Some(&key)).await?
+        else {
             return already_delivered(n, channel);
         };
         let at = system_time(alarm.changed_at);
         let state = alarm.state.to_string();
-        let existing = self.store.card(&key, channel)?;
         let reopen_expired = |card: &CardRecord| {
             card.state == "OK"
                 && card
@@ -248,7 +254,7 @@ impl CardKeeper {
                     in_digest: false,
                 };
                 let arrived = SystemTime::now();
-                if self.storms.should_fold(channel, arrived)? {
+                if self.storms.should_fold(channel, arrived).await? {
                     let entry = digest_entry(n, key.clone());
                     record.root_ts = self.storms.fold(channel, entry, arrived).await?;
                     record.in_digest = true;

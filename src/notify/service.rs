@@ -17,6 +17,7 @@ use crate::alarms::routing::Routes;
 use crate::config::Config;
 use crate::slack::messenger::Messenger;
 use crate::store::cards::CardStore;
+use crate::store::Blocking;
 
 /// The running pipeline.
 pub struct AlarmService {
@@ -58,7 +59,12 @@ pub async fn start(
             max_duration: alarms.storm_max_duration,
         },
     };
-    let keeper = Arc::new(CardKeeper::new(slack, store, routes, settings)?);
+    let keeper = Arc::new(CardKeeper::new(
+        slack,
+        Blocking::new(store),
+        routes,
+        settings,
+    )?);
     let consumer = Arc::new(Consumer::new(
         queue,
         keeper.clone(),

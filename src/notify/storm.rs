@@ -18,6 +18,7 @@ use crate::slack::interaction::{ChannelId, MessageTs};
 use crate::slack::messenger::Messenger;
 use crate::store::cards::CardStore;
 use crate::store::digests::{DigestEntry, DigestRecord, DigestStore};
+use crate::store::Blocking;
 
 /// `alarms.storm_threshold`, `alarms.storm_window` and `alarms.storm_max_duration`.
 #[derive(Clone, Copy, Debug)]
@@ -34,7 +35,8 @@ pub struct StormSettings {
 pub struct Storms<S: ?Sized = dyn CardStore> {
     settings: StormSettings,
     slack: Arc<dyn Messenger>,
-    store: Arc<S>,
+    /// Reached only through `Blocking::run`: SQLite calls never run on an async worker.
+    store: Blocking<S>,
     /// When the latest new cards arrived, per channel (at most `threshold + 1` kept).
     recent: Mutex<HashMap<String, VecDeque<SystemTime>>>,
     /// The open digest of each channel in a storm.
@@ -68,7 +70,7 @@ fn card_of(entry: &DigestEntry) -> DigestLine {
 }
 
 impl<S: DigestStore + ?Sized> Storms<S> {
-    pub fn new(settings: StormSettings, slack: Arc<dyn Messenger>, store: Arc<S>) -> Self {
+    pub fn new(settings: StormSettings, slack: Arc<dyn Messenger>, store: Blocking<S>) -> Self {
         Self {
             settings,
             slack,
@@ -84,14 +86,14 @@ impl<S: DigestStore + ?Sized> Storms<S> {
     }
 
     /// Whether a new card for `channel` arriving `now` goes into the digest instead.
-    pub fn should_fold(&self, channel: &str, now: SystemTime) -> anyhow::Result<bool> {
+    pub async fn should_fold(&self, channel: &str, now: SystemTime) -> anyhow::Result<bool> {
         let StormSettings {
             threshold, window, ..
         } = self.settings;
         if threshold == 0 {
             return Ok(false);
         }
-        if self.storming_slot(channel, now)?.is_some() {
+        if self.storming_slot(channel, now).await?.is_some() {
             return Ok(true);
         }
         let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
@@ -106,21 +108,26 @@ impl<S: DigestStore + ?Sized> Storms<S> {
 
     /// The channel's latest digest if its storm is still going, from memory or (after a restart)
     /// the store. It may be too old to take new lines (`storm_max_duration`).
-    fn storming_slot(
+    async fn storming_slot(
         &self,
         channel: &str,
         now: SystemTime,
     ) -> anyhow::Result<Option<Arc<DigestSlot>>> {
         let window = self.settings.window;
-        let mut open = self.open();
-        if let Some(slot) = open.get(channel) {
+        if let Some(slot) = self.open().get(channel) {
             return Ok(slot.storming(now, window).then(|| slot.clone()));
         }
-        let stored = self.store.latest_digest(channel)?;
+        let owned = channel.to_owned();
+        let stored = self
+            .store
+            .run(move |store| store.latest_digest(&owned))
+            .await?;
+        // Another call may have loaded or opened the channel's digest meanwhile: that one wins.
         Ok(stored
             .filter(|d| !d.closed && d.last_added + window >= now)
             .map(|record| {
-                open.entry(channel.to_owned())
+                self.open()
+                    .entry(channel.to_owned())
                     .or_insert(DigestSlot::new(record))
                     .clone()
             }))
@@ -135,7 +142,7 @@ impl<S: DigestStore + ?Sized> Storms<S> {
         entry: DigestEntry,
         now: SystemTime,
     ) -> anyhow::Result<String> {
-        let slot = match self.storming_slot(channel, now)? {
+        let slot = match self.storming_slot(channel, now).await? {
             Some(slot) if slot.accepting(now, &self.settings) => slot,
             capped => {
                 let fresh = DigestSlot::new(DigestRecord {
@@ -162,8 +169,7 @@ impl<S: DigestStore + ?Sized> Storms<S> {
             }
         };
         let version = slot.add(entry, Some(now));
-        slot.flush_through(version, &*self.slack, &*self.store)
-            .await
+        slot.flush_through(version, &*self.slack, &self.store).await
     }
 
     /// Replace a line on the digest `digest_ts` (a transition of a folded alarm).
@@ -180,21 +186,31 @@ impl<S: DigestStore + ?Sized> Storms<S> {
             .cloned();
         if let Some(slot) = open {
             let version = slot.add(entry, None);
-            slot.flush_through(version, &*self.slack, &*self.store)
+            slot.flush_through(version, &*self.slack, &self.store)
                 .await?;
             return Ok(());
         }
         let _guard = self.closed_locks.lock(digest_ts, channel).await;
-        let Some(record) = self.store.digest(channel, digest_ts)? else {
+        let (owned_channel, owned_ts) = (channel.to_owned(), digest_ts.to_owned());
+        let stored = self
+            .store
+            .run(move |store| {
+                let Some(record) = store.digest(&owned_channel, &owned_ts)? else {
+                    return Ok(false);
+                };
+                store.add_digest_lines(&record, &[entry])?;
+                Ok(true)
+            })
+            .await?;
+        if !stored {
             // Retention pruned it (it was closed long ago); its thread still gets the note.
             warn!(
                 channel,
                 digest_ts, "The storm digest is no longer stored: its line stays as it was."
             );
             return Ok(());
-        };
-        self.store.add_digest_lines(&record, &[entry])?;
-        show_saved(&*self.store, &*self.slack, channel, digest_ts).await
+        }
+        show_saved(&self.store, &*self.slack, channel, digest_ts).await
     }
 
     /// Close digests whose storm is over: post the full list in the thread when the card could not
@@ -202,7 +218,12 @@ impl<S: DigestStore + ?Sized> Storms<S> {
     pub async fn close_quiet(&self, now: SystemTime) -> anyhow::Result<usize> {
         let window = self.settings.window;
         let mut closed = 0;
-        for quiet in self.store.quiet_open_digests(now - window)? {
+        let cutoff = now - window;
+        let quiet_digests = self
+            .store
+            .run(move |store| store.quiet_open_digests(cutoff))
+            .await?;
+        for quiet in quiet_digests {
             let still_open = self
                 .open()
                 .get(&quiet.channel)
@@ -211,19 +232,22 @@ impl<S: DigestStore + ?Sized> Storms<S> {
                 continue;
             }
             let _guard = self.closed_locks.lock(&quiet.ts, &quiet.channel).await;
-            let Some(record) = self.store.digest(&quiet.channel, &quiet.ts)? else {
+            // Read once, when the storm is over: the only time the whole list is needed.
+            let (channel, ts) = (quiet.channel.clone(), quiet.ts.clone());
+            let stored = self
+                .store
+                .run(move |store| match store.digest(&channel, &ts)? {
+                    Some(record) if !record.closed => {
+                        let lines = store.digest_lines(&channel, &ts)?;
+                        Ok(Some((record, lines)))
+                    }
+                    _ => Ok(None),
+                })
+                .await?;
+            let Some((record, entries)) = stored else {
                 continue;
             };
-            if record.closed {
-                continue;
-            }
-            // Read once, when the storm is over: the only time the whole list is needed.
-            let lines: Vec<DigestLine> = self
-                .store
-                .digest_lines(&record.channel, &record.ts)?
-                .iter()
-                .map(card_of)
-                .collect();
+            let lines: Vec<DigestLine> = entries.iter().map(card_of).collect();
             if let Some(full_list) = card::digest(&lines, span(&record)).overflow {
                 self.slack
                     .post(
@@ -234,7 +258,10 @@ impl<S: DigestStore + ?Sized> Storms<S> {
                     .await
                     .context("Failed to post the storm's full list")?;
             }
-            self.store.close_digest(&record.channel, &record.ts)?;
+            let (channel, ts) = (record.channel.clone(), record.ts.clone());
+            self.store
+                .run(move |store| store.close_digest(&channel, &ts))
+                .await?;
             let mut open = self.open();
             if open
                 .get(&record.channel)

@@ -68,7 +68,8 @@ mod tests {
             }
         }
         assert!(firsts.iter().all(|&n| n == 1), "{firsts:?}");
-        assert!(store.event_seen_at("Ev042").unwrap().is_some());
+        let seen = crate::store::unblock(move || store.event_seen_at("Ev042"));
+        assert!(seen.await.unwrap().is_some());
         assert!(!ledger.first_delivery("Ev042").await.unwrap());
     }
 }

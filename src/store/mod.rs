@@ -1,6 +1,7 @@
 //! Durable state behind one `Store` trait; SQLite is the default implementation.
 
 pub mod batcher;
+mod blocking;
 pub mod cards;
 pub mod digests;
 mod ledger;
@@ -14,6 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
+pub use blocking::{unblock, Blocking};
 pub use ledger::StoreLedger;
 pub use sqlite::SqliteStore;
 

@@ -1,7 +1,6 @@
 //! Retention: resolved alarm cards with their history, old history, and closed storm digests with their lines,
 //! pruned in small batches (one short transaction each) by a periodic task off the hot path.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
@@ -10,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
 use super::cards::to_millis;
-use super::SqliteStore;
+use super::{Blocking, SqliteStore};
 
 /// Rows deleted per transaction: small, so the pipeline's commits never wait long behind one.
 pub const PRUNE_BATCH: usize = 500;
@@ -73,18 +72,21 @@ pub fn prune_before(
 }
 
 /// The periodic task: prune what is older than `retention`, off the async workers.
-pub async fn prune_loop(store: Arc<SqliteStore>, retention: Duration, stop: CancellationToken) {
+pub async fn prune_loop(
+    store: Blocking<SqliteStore>,
+    retention: Duration,
+    stop: CancellationToken,
+) {
     let mut every = tokio::time::interval(PRUNE_EVERY);
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = every.tick() => {}
         }
-        let store = store.clone();
         let cutoff = SystemTime::now() - retention;
-        let run = tokio::task::spawn_blocking(move || {
+        let run = store.run(move |store| {
             prune_before(
-                &*store,
+                store,
                 cutoff,
                 PRUNE_BATCH,
                 MAX_BATCHES_PER_RUN,
@@ -92,16 +94,15 @@ pub async fn prune_loop(store: Arc<SqliteStore>, retention: Duration, stop: Canc
             )
         });
         match run.await {
-            Ok(Ok(pruned)) if pruned.rows() > 0 => {
+            Ok(pruned) if pruned.rows() > 0 => {
                 info!(
                     ?pruned,
                     ?retention,
                     "Pruned old alarm cards and storm digests."
                 )
             }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => error!(error = format!("{e:#}"), "Failed to prune old alarm state."),
-            Err(e) => error!(error = %e, "The retention task panicked."),
+            Ok(_) => {}
+            Err(e) => error!(error = format!("{e:#}"), "Failed to prune old alarm state."),
         }
     }
 }

@@ -115,6 +115,7 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
+        super::blocking::assert_may_block();
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         f(&conn)
     }
@@ -128,6 +129,7 @@ impl SqliteStore {
         let Some(reader) = &self.reader else {
             return self.with(f);
         };
+        super::blocking::assert_may_block();
         let conn = reader.lock().unwrap_or_else(|e| e.into_inner());
         f(&conn)
     }

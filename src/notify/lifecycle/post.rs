@@ -11,7 +11,7 @@ use crate::alarms::card::RenderedCard;
 use crate::alarms::Notification;
 use crate::slack::interaction::{ChannelId, MessageTs};
 use crate::slack::message::{Message, PostId};
-use crate::store::cards::{DeliveryProgress, DeliveryState, ProgressWrite};
+use crate::store::cards::{CardRecord, DeliveryProgress, DeliveryState, ProgressWrite};
 
 /// One claimed delivery of a notification to a channel, and what an earlier attempt posted.
 pub(super) struct Delivery {
@@ -19,6 +19,12 @@ pub(super) struct Delivery {
     pub channel: ChannelId,
     /// Set when an earlier attempt claimed this delivery and did not commit.
     earlier: Option<DeliveryProgress>,
+}
+
+/// A claimed delivery, and the card it changes as the store held it when claimed.
+pub(super) struct Claimed {
+    pub delivery: Delivery,
+    pub card: Option<CardRecord>,
 }
 
 /// The posts a delivery can make; each is posted at most once per (message, channel).
@@ -47,13 +53,28 @@ impl Part {
 
 impl CardKeeper {
     /// Claim the delivery of `n` to `channel`; `None` if it was already delivered. Call it while
-    /// holding the card's lock, so copies of one message never post side by side.
+    /// holding the card's lock, so copies of one message never post side by side. With
+    /// `card_key`, the card of (`card_key`, `channel`) is read in the same store call.
     pub(super) async fn claim(
         &self,
         n: &Notification,
         channel: &str,
-    ) -> anyhow::Result<Option<Delivery>> {
-        let earlier = match self.store.delivery_state(&n.message_id, channel)? {
+        card_key: Option<&str>,
+    ) -> anyhow::Result<Option<Claimed>> {
+        let (message_id, owned_channel) = (n.message_id.clone(), channel.to_owned());
+        let card_key = card_key.map(str::to_owned);
+        let (state, card) = self
+            .store
+            .run(move |store| {
+                let state = store.delivery_state(&message_id, &owned_channel)?;
+                let card = match (&state, card_key) {
+                    (DeliveryState::Delivered, _) | (_, None) => None,
+                    (_, Some(key)) => store.card(&key, &owned_channel)?,
+                };
+                Ok((state, card))
+            })
+            .await?;
+        let earlier = match state {
             DeliveryState::Delivered => return Ok(None),
             DeliveryState::Claimed(progress) => Some(progress),
             DeliveryState::New => {
@@ -68,11 +89,12 @@ impl CardKeeper {
                 None
             }
         };
-        Ok(Some(Delivery {
+        let delivery = Delivery {
             message_id: n.message_id.clone(),
             channel: ChannelId(channel.to_owned()),
             earlier,
-        }))
+        };
+        Ok(Some(Claimed { delivery, card }))
     }
 
     /// Post `message` as `part` of the delivery, unless an earlier attempt did. `record`: more

@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 
-use super::post::{Delivery, Part};
+use super::post::{Claimed, Delivery, Part};
 use super::{already_delivered, card_state, system_time, CardKeeper};
 use crate::alarms::card::{self, CardState};
 use crate::alarms::routing::RouteDecision;
@@ -28,10 +28,10 @@ impl CardKeeper {
     ) -> anyhow::Result<()> {
         let key = card::card_key(n);
         let _guard = self.locks.lock(&key, channel).await;
-        let Some(delivery) = self.claim(n, channel).await? else {
+        let Some(Claimed { delivery, card }) = self.claim(n, channel, Some(&key)).await? else {
             return already_delivered(n, channel);
         };
-        match self.store.card(&key, channel)? {
+        match card {
             Some(card) => self.follow_up(n, card, decision, message, &delivery).await,
             None => {
                 let mut record = CardRecord {
@@ -50,7 +50,7 @@ impl CardKeeper {
                     in_digest: false,
                 };
                 let arrived = SystemTime::now();
-                if self.storms.should_fold(channel, arrived)? {
+                if self.storms.should_fold(channel, arrived).await? {
                     let entry = digest_entry(n, record.alarm_key.clone());
                     record.root_ts = self.storms.fold(channel, entry, arrived).await?;
                     record.in_digest = true;

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use super::{card, card_state, parse_sqs_message, CardKeeper};
 use crate::context::AlarmCards;
 use crate::slack::interaction::{ChannelId, MessageTs};
+use crate::store::cards::CardRecord;
 
 impl CardKeeper {
     /// Toggle `user` among the watchers of the card at (`channel`, `root_ts`); returns the watchers.
@@ -20,14 +21,21 @@ impl CardKeeper {
         user: &str,
         claimed_key: &str,
     ) -> anyhow::Result<Option<Vec<String>>> {
-        let key = match self.store.card_at(channel, root_ts)? {
+        let (owned_channel, owned_root) = (channel.to_owned(), root_ts.to_owned());
+        let found = self
+            .store
+            .run(move |store| store.card_at(&owned_channel, &owned_root))
+            .await?;
+        let key = match found {
             Some(found) => found.alarm_key,
             None => claimed_key.to_owned(),
         };
         let _guard = self.locks.lock(&key, channel).await;
+        let owned_channel = channel.to_owned();
         let Some(mut card) = self
             .store
-            .card(&key, channel)?
+            .run(move |store| store.card(&key, &owned_channel))
+            .await?
             .filter(|c| c.root_ts == root_ts)
         else {
             return Ok(None);
@@ -49,7 +57,7 @@ impl CardKeeper {
             .update(&channel_id, &root, &rendered.message)
             .await
             .context("Failed to update the card")?;
-        self.store.save_card(&card)?;
+        self.save_card(&card).await?;
         let note = card::watch_note(user, now_watching, &card.watchers);
         self.slack
             .post(&channel_id, Some(&root), &note)
@@ -60,11 +68,20 @@ impl CardKeeper {
 
     /// Post one nudge in the thread of every alarm nobody has watched for `after`. Returns how many.
     pub async fn nudge_unwatched(&self, after: Duration) -> anyhow::Result<usize> {
-        let due = self.store.unwatched_alarms(SystemTime::now() - after)?;
+        let started_before = SystemTime::now() - after;
+        let due = self
+            .store
+            .run(move |store| store.unwatched_alarms(started_before))
+            .await?;
         let mut nudged = 0;
         for found in due {
             let _guard = self.locks.lock(&found.alarm_key, &found.channel).await;
-            let Some(mut card) = self.store.card(&found.alarm_key, &found.channel)? else {
+            let (key, channel) = (found.alarm_key.clone(), found.channel.clone());
+            let card = self
+                .store
+                .run(move |store| store.card(&key, &channel))
+                .await?;
+            let Some(mut card) = card else {
                 continue;
             };
             if card.nudged || !card.watchers.is_empty() || card.state != "ALARM" {
@@ -82,10 +99,17 @@ impl CardKeeper {
                 .await
                 .context("Failed to post a nudge")?;
             card.nudged = true;
-            self.store.save_card(&card)?;
+            self.save_card(&card).await?;
             nudged += 1;
         }
         Ok(nudged)
+    }
+}
+
+impl CardKeeper {
+    async fn save_card(&self, card: &CardRecord) -> anyhow::Result<()> {
+        let card = card.clone();
+        self.store.run(move |store| store.save_card(&card)).await
     }
 }
 

@@ -11,6 +11,7 @@ use crate::alarms::card::{self, MAX_LINES_SHOWN};
 use crate::slack::interaction::{ChannelId, MessageTs};
 use crate::slack::messenger::Messenger;
 use crate::store::digests::{upsert_line, DigestEntry, DigestRecord, DigestStore};
+use crate::store::Blocking;
 
 /// An open digest: lines are added under a short lock, and whoever next holds `flushed` saves
 /// every line added so far and updates Slack. Concurrent additions share one `chat.update`.
@@ -90,7 +91,7 @@ impl DigestSlot {
         &self,
         version: u64,
         slack: &dyn Messenger,
-        store: &S,
+        store: &Blocking<S>,
     ) -> anyhow::Result<String> {
         let mut flushed = self.flushed.lock().await;
         if flushed.shown >= version {
@@ -134,7 +135,7 @@ impl DigestSlot {
         mut record: DigestRecord,
         lines: Vec<DigestEntry>,
         slack: &dyn Messenger,
-        store: &S,
+        store: &Blocking<S>,
     ) -> Result<String, ShowError> {
         let channel = ChannelId(record.channel.clone());
         if record.ts.is_empty() {
@@ -153,12 +154,12 @@ impl DigestSlot {
             info!(channel = %record.channel, digest_ts = %ts, "Storm: notifications now fold into a digest.");
             self.pending().record.ts = ts.clone();
             record.ts = ts.clone();
-            if let Err(error) = store.add_digest_lines(&record, &lines) {
+            if let Err(error) = save_lines(store, &record, &lines).await {
                 return Err(keep(error, lines));
             }
             return Ok(ts);
         }
-        if let Err(error) = store.add_digest_lines(&record, &lines) {
+        if let Err(error) = save_lines(store, &record, &lines).await {
             return Err(keep(error, lines));
         }
         let shown = show_saved(store, slack, &record.channel, &record.ts).await;
@@ -177,6 +178,17 @@ fn keep(error: anyhow::Error, lines: Vec<DigestEntry>) -> ShowError {
     }
 }
 
+async fn save_lines<S: DigestStore + ?Sized>(
+    store: &Blocking<S>,
+    record: &DigestRecord,
+    lines: &[DigestEntry],
+) -> anyhow::Result<()> {
+    let (record, lines) = (record.clone(), lines.to_vec());
+    store
+        .run(move |store| store.add_digest_lines(&record, &lines))
+        .await
+}
+
 /// How long the storm has lasted, as the card's title says it.
 pub(super) fn span(record: &DigestRecord) -> Duration {
     record
@@ -188,13 +200,15 @@ pub(super) fn span(record: &DigestRecord) -> Duration {
 
 /// Update the digest message from what the store holds: its counts and only the lines shown.
 pub(super) async fn show_saved<S: DigestStore + ?Sized>(
-    store: &S,
+    store: &Blocking<S>,
     slack: &dyn Messenger,
     channel: &str,
     ts: &str,
 ) -> anyhow::Result<()> {
+    let (owned_channel, owned_ts) = (channel.to_owned(), ts.to_owned());
     let summary = store
-        .digest_summary(channel, ts, MAX_LINES_SHOWN)?
+        .run(move |store| store.digest_summary(&owned_channel, &owned_ts, MAX_LINES_SHOWN))
+        .await?
         .with_context(|| format!("No digest {ts} in {channel}"))?;
     let view = card::DigestView {
         total: summary.record.line_count,
