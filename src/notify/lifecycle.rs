@@ -22,7 +22,9 @@ use crate::alarms::{parse_sqs_message, Alarm, AlarmState, Event, Notification};
 use crate::slack::interaction::MessageTs;
 use crate::slack::messenger::Messenger;
 use crate::store::batcher::{Batcher, Gather, PendingCount};
-use crate::store::cards::{CardRecord, CardStore, DeliveryCommit, ProgressWrite, Transition};
+use crate::store::cards::{
+    CardRecord, CardStore, ClaimOutcome, ClaimRequest, DeliveryCommit, ProgressWrite, Transition,
+};
 use crate::store::Blocking;
 use post::{Claimed, Delivery, Part};
 
@@ -57,7 +59,9 @@ pub struct CardKeeper {
     commits: Batcher<DeliveryCommit, ()>,
     /// Deliveries in progress, whose commits the writer waits for to share a transaction.
     in_progress: PendingCount,
-    /// The store's writer for claims and posts of deliveries in progress (see `post.rs`).
+    /// The store's writer for claims: concurrent claims share one transaction (see `post.rs`).
+    claims: Batcher<ClaimRequest, ClaimOutcome>,
+    /// The store's writer for posts of deliveries in progress (see `post.rs`).
     progress: Batcher<ProgressWrite, ()>,
 }
 
@@ -109,9 +113,17 @@ impl CardKeeper {
                 Ok(vec![(); batch.len()])
             },
         )?;
+        let writer = store.for_blocking_thread();
+        let claims = Batcher::spawn(
+            "store-claims",
+            MAX_COMMIT_BATCH,
+            Gather::Queued,
+            move |batch| writer.claim_deliveries(batch),
+        )?;
         Ok(Self {
             commits,
             in_progress,
+            claims,
             progress,
             storms: Storms::new(settings.storm, slack.clone(), store.clone()),
             slack,

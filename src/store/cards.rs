@@ -89,12 +89,33 @@ pub enum ProgressWrite {
     },
 }
 
+/// A claim of the delivery of `message_id` to `channel`, made under the card's lock before any
+/// post; `card_key` asks for the card in the same transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimRequest {
+    pub message_id: String,
+    pub channel: String,
+    pub card_key: Option<String>,
+    pub at: SystemTime,
+}
+
+/// Where a claimed delivery stood (`New`: this claim is the first, and is now recorded), and the
+/// card it asked for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimOutcome {
+    pub state: DeliveryState,
+    pub card: Option<CardRecord>,
+}
+
 /// What the alarm pipeline needs from the store.
 pub trait CardStore: DigestStore + Send + Sync + 'static {
     /// True if this SQS message was already delivered to `channel` (SNS/SQS redelivery).
     fn was_delivered(&self, message_id: &str, channel: &str) -> anyhow::Result<bool>;
     /// Where the delivery of `message_id` to `channel` stands (read under the card's lock).
     fn delivery_state(&self, message_id: &str, channel: &str) -> anyhow::Result<DeliveryState>;
+    /// Claim many deliveries in one transaction: each one's state (and card) is read and, if it is
+    /// new, its claim recorded. One answer per request, in order.
+    fn claim_deliveries(&self, claims: &[ClaimRequest]) -> anyhow::Result<Vec<ClaimOutcome>>;
     /// Apply claims and posts of deliveries in progress, in one transaction. Committing a
     /// delivery (`commit_deliveries`) removes its claim and posts.
     fn record_progress(&self, writes: &[ProgressWrite]) -> anyhow::Result<()>;

@@ -9,6 +9,7 @@ mod migrations;
 pub mod retention;
 mod sqlite;
 mod sqlite_cards;
+mod sqlite_claims;
 mod sqlite_digests;
 
 use std::time::{Duration, SystemTime};

@@ -6,16 +6,17 @@ use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::cards::{
-    from_millis, to_millis, CardRecord, CardStore, DeliveryCommit, DeliveryProgress, DeliveryState,
-    ProgressWrite, Transition,
+    from_millis, to_millis, CardRecord, CardStore, ClaimOutcome, ClaimRequest, DeliveryCommit,
+    DeliveryState, ProgressWrite, Transition,
 };
+use super::sqlite_claims::{claim_deliveries, end_claim, read_progress};
 use super::SqliteStore;
 
-const CARD_COLUMNS: &str =
+pub(super) const CARD_COLUMNS: &str =
     "alarm_key, channel, root_ts, state, last_change, episode_started, resolved_at, \
      reopen_count, watchers, nudged, last_body, last_attributes, in_digest";
 
-fn card_from_row(row: &Row<'_>) -> rusqlite::Result<CardRecord> {
+pub(super) fn card_from_row(row: &Row<'_>) -> rusqlite::Result<CardRecord> {
     let watchers: String = row.get(8)?;
     let attributes: String = row.get(11)?;
     Ok(CardRecord {
@@ -67,52 +68,6 @@ fn insert_card(c: &Connection, card: &CardRecord) -> rusqlite::Result<usize> {
     ])
 }
 
-fn end_claim(c: &Connection, message_id: &str, channel: &str) -> rusqlite::Result<()> {
-    for sql in [
-        "DELETE FROM delivery_claims WHERE message_id = ?1 AND channel = ?2",
-        "DELETE FROM delivery_posts WHERE message_id = ?1 AND channel = ?2",
-    ] {
-        c.prepare_cached(sql)?
-            .execute(params![message_id, channel])?;
-    }
-    Ok(())
-}
-
-fn read_progress(
-    c: &Connection,
-    message_id: &str,
-    channel: &str,
-) -> rusqlite::Result<DeliveryState> {
-    let delivered = c
-        .prepare_cached(
-            "SELECT 1 FROM delivered_notifications WHERE message_id = ?1 AND channel = ?2",
-        )?
-        .query_row(params![message_id, channel], |_| Ok(()))
-        .optional()?;
-    if delivered.is_some() {
-        return Ok(DeliveryState::Delivered);
-    }
-    let claimed_at: Option<i64> = c
-        .prepare_cached(
-            "SELECT claimed_at FROM delivery_claims WHERE message_id = ?1 AND channel = ?2",
-        )?
-        .query_row(params![message_id, channel], |r| r.get(0))
-        .optional()?;
-    let posts = c
-        .prepare_cached(
-            "SELECT part, ts FROM delivery_posts WHERE message_id = ?1 AND channel = ?2",
-        )?
-        .query_map(params![message_id, channel], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<std::collections::BTreeMap<String, String>>>()?;
-    if claimed_at.is_none() && posts.is_empty() {
-        return Ok(DeliveryState::New);
-    }
-    Ok(DeliveryState::Claimed(DeliveryProgress {
-        claimed_at: claimed_at.map(from_millis),
-        posts,
-    }))
-}
-
 fn insert_transition(c: &Connection, t: &Transition) -> rusqlite::Result<usize> {
     c.prepare_cached("INSERT INTO alarm_history VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
         .execute(params![
@@ -137,6 +92,10 @@ impl CardStore for SqliteStore {
             })
             .context("Failed to look up a delivery")?;
         Ok(found.is_some())
+    }
+
+    fn claim_deliveries(&self, claims: &[ClaimRequest]) -> anyhow::Result<Vec<ClaimOutcome>> {
+        claim_deliveries(self, claims)
     }
 
     fn delivery_state(&self, message_id: &str, channel: &str) -> anyhow::Result<DeliveryState> {
@@ -292,6 +251,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::store::cards::DeliveryProgress;
 
     fn card(key: &str) -> CardRecord {
         CardRecord {

@@ -11,7 +11,9 @@ use crate::alarms::card::RenderedCard;
 use crate::alarms::Notification;
 use crate::slack::interaction::{ChannelId, MessageTs};
 use crate::slack::message::{Message, PostId};
-use crate::store::cards::{CardRecord, DeliveryProgress, DeliveryState, ProgressWrite};
+use crate::store::cards::{
+    CardRecord, ClaimOutcome, ClaimRequest, DeliveryProgress, DeliveryState, ProgressWrite,
+};
 
 /// One claimed delivery of a notification to a channel, and what an earlier attempt posted.
 pub(super) struct Delivery {
@@ -61,33 +63,20 @@ impl CardKeeper {
         channel: &str,
         card_key: Option<&str>,
     ) -> anyhow::Result<Option<Claimed>> {
-        let (message_id, owned_channel) = (n.message_id.clone(), channel.to_owned());
-        let card_key = card_key.map(str::to_owned);
-        let (state, card) = self
-            .store
-            .run(move |store| {
-                let state = store.delivery_state(&message_id, &owned_channel)?;
-                let card = match (&state, card_key) {
-                    (DeliveryState::Delivered, _) | (_, None) => None,
-                    (_, Some(key)) => store.card(&key, &owned_channel)?,
-                };
-                Ok((state, card))
+        let ClaimOutcome { state, card } = self
+            .claims
+            .submit(ClaimRequest {
+                message_id: n.message_id.clone(),
+                channel: channel.to_owned(),
+                card_key: card_key.map(str::to_owned),
+                at: SystemTime::now(),
             })
-            .await?;
+            .await
+            .context("Failed to claim the delivery")?;
         let earlier = match state {
             DeliveryState::Delivered => return Ok(None),
             DeliveryState::Claimed(progress) => Some(progress),
-            DeliveryState::New => {
-                self.progress
-                    .submit(ProgressWrite::Claim {
-                        message_id: n.message_id.clone(),
-                        channel: channel.to_owned(),
-                        at: SystemTime::now(),
-                    })
-                    .await
-                    .context("Failed to claim the delivery")?;
-                None
-            }
+            DeliveryState::New => None,
         };
         let delivery = Delivery {
             message_id: n.message_id.clone(),
