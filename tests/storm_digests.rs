@@ -25,6 +25,7 @@ struct CountingDigests {
     inner: SqliteStore,
     lines_written: AtomicUsize,
     rows_read: AtomicUsize,
+    latest_lookups: AtomicUsize,
 }
 
 impl CountingDigests {
@@ -39,6 +40,7 @@ impl CountingDigests {
 impl DigestStore for CountingDigests {
     fn latest_digest(&self, channel: &str) -> anyhow::Result<Option<DigestRecord>> {
         self.rows_read.fetch_add(1, Ordering::SeqCst);
+        self.latest_lookups.fetch_add(1, Ordering::SeqCst);
         self.inner.latest_digest(channel)
     }
     fn digest(&self, channel: &str, ts: &str) -> anyhow::Result<Option<DigestRecord>> {
@@ -102,6 +104,7 @@ async fn a_30_minute_storm_of_5000_events_is_cut_into_digests_and_each_add_costs
         inner: SqliteStore::open(&dir.path().join("bot.db")).unwrap(),
         lines_written: AtomicUsize::new(0),
         rows_read: AtomicUsize::new(0),
+        latest_lookups: AtomicUsize::new(0),
     });
     let window = Duration::from_secs(60);
     let settings = StormSettings {
@@ -141,6 +144,11 @@ async fn a_30_minute_storm_of_5000_events_is_cut_into_digests_and_each_add_costs
     let closed_at_end = storms.close_quiet(end + 2 * window).await.unwrap();
     assert!(closed_at_end >= 1);
     assert_eq!(cards, 10, "storm_threshold cards before the first digest");
+    assert_eq!(
+        store.latest_lookups.load(Ordering::SeqCst),
+        1,
+        "the channel's stored digest is looked up once, not for every new card"
+    );
     assert_eq!(folded, EVENTS - cards);
 
     let top: Vec<_> = fake

@@ -2,7 +2,7 @@
 
 mod slot;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -41,6 +41,10 @@ pub struct Storms<S: ?Sized = dyn CardStore> {
     recent: Mutex<HashMap<String, VecDeque<SystemTime>>>,
     /// The open digest of each channel in a storm.
     open: Mutex<HashMap<String, Arc<DigestSlot>>>,
+    /// Channels whose latest stored digest was already looked up (after a restart). Every later
+    /// digest of theirs is opened by this process and kept in `open`, so the store is asked once
+    /// per channel, not once per new card.
+    looked_up: Mutex<HashSet<String>>,
     /// For changes to digests that are no longer open.
     closed_locks: KeyLocks,
 }
@@ -77,6 +81,7 @@ impl<S: DigestStore + ?Sized> Storms<S> {
             store,
             recent: Mutex::default(),
             open: Mutex::default(),
+            looked_up: Mutex::default(),
             closed_locks: KeyLocks::default(),
         }
     }
@@ -106,6 +111,13 @@ impl<S: DigestStore + ?Sized> Storms<S> {
         Ok(arrivals.len() > threshold)
     }
 
+    fn looked_up_already(&self, channel: &str) -> bool {
+        self.looked_up
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(channel)
+    }
+
     /// The channel's latest digest if its storm is still going, from memory or (after a restart)
     /// the store. It may be too old to take new lines (`storm_max_duration`).
     async fn storming_slot(
@@ -117,11 +129,18 @@ impl<S: DigestStore + ?Sized> Storms<S> {
         if let Some(slot) = self.open().get(channel) {
             return Ok(slot.storming(now, window).then(|| slot.clone()));
         }
+        if self.looked_up_already(channel) {
+            return Ok(None);
+        }
         let owned = channel.to_owned();
         let stored = self
             .store
             .run(move |store| store.latest_digest(&owned))
             .await?;
+        self.looked_up
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(channel.to_owned());
         // Another call may have loaded or opened the channel's digest meanwhile: that one wins.
         Ok(stored
             .filter(|d| !d.closed && d.last_added + window >= now)
