@@ -187,6 +187,27 @@ impl CardKeeper {
         .context("Failed to post the card")
     }
 
+    /// Show a new card: a line on the channel's storm digest while it is in a storm, else a post
+    /// of its own. Sets the record's root (the digest's ts when folded).
+    async fn show_new_card(
+        &self,
+        n: &Notification,
+        record: &mut CardRecord,
+        delivery: &Delivery,
+        decision: &RouteDecision,
+    ) -> anyhow::Result<()> {
+        let arrived = SystemTime::now();
+        if self.storms.should_fold(&record.channel, arrived).await? {
+            let entry = digest_entry(n, record.alarm_key.clone());
+            record.root_ts = self.storms.fold(&record.channel, entry, arrived).await?;
+            record.in_digest = true;
+        } else {
+            let state = card_state(record);
+            record.root_ts = self.post_card(n, delivery, decision, &state).await?.0;
+        }
+        Ok(())
+    }
+
     /// A notification without a lifecycle: its own card, or a line on the storm digest.
     async fn one_off_card(
         &self,
@@ -265,17 +286,8 @@ impl CardKeeper {
                     last_attributes: message.attributes.clone(),
                     in_digest: false,
                 };
-                let arrived = SystemTime::now();
-                if self.storms.should_fold(channel, arrived).await? {
-                    let entry = digest_entry(n, key.clone());
-                    record.root_ts = self.storms.fold(channel, entry, arrived).await?;
-                    record.in_digest = true;
-                } else {
-                    record.root_ts = self
-                        .post_card(n, &delivery, decision, &card_state(&record))
-                        .await?
-                        .0;
-                }
+                self.show_new_card(n, &mut record, &delivery, decision)
+                    .await?;
                 let transition = transition_of(&record, alarm, None, at);
                 self.commit(n, channel, Some(record), Some(transition))
                     .await

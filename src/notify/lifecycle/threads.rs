@@ -1,7 +1,5 @@
 //! Notifications that share one card and thread: a pipeline execution, a custom `threadId`.
 
-use std::time::SystemTime;
-
 use anyhow::Context;
 
 use super::post::{Claimed, Delivery, Part};
@@ -49,17 +47,8 @@ impl CardKeeper {
                     last_attributes: message.attributes.clone(),
                     in_digest: false,
                 };
-                let arrived = SystemTime::now();
-                if self.storms.should_fold(channel, arrived).await? {
-                    let entry = digest_entry(n, record.alarm_key.clone());
-                    record.root_ts = self.storms.fold(channel, entry, arrived).await?;
-                    record.in_digest = true;
-                } else {
-                    record.root_ts = self
-                        .post_card(n, &delivery, decision, &CardState::default())
-                        .await?
-                        .0;
-                }
+                self.show_new_card(n, &mut record, &delivery, decision)
+                    .await?;
                 self.commit(n, channel, Some(record), None).await
             }
         }
