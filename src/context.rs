@@ -20,7 +20,7 @@ pub struct Context {
 }
 
 /// What handlers may do to alarm cards: the narrow view of the alarm pipeline's card keeper
-/// (`alarms::lifecycle::CardKeeper` implements it). Defined here, not in `alarms`, so handlers
+/// (`notify::lifecycle::CardKeeper` implements it). Defined here, not in `notify`, so handlers
 /// never import the alarm pipeline and `context` sits below it.
 #[async_trait]
 pub trait AlarmCards: Send + Sync + 'static {
