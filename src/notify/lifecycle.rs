@@ -23,7 +23,7 @@ use crate::slack::interaction::MessageTs;
 use crate::slack::messenger::Messenger;
 use crate::store::batcher::{Batcher, Gather, PendingCount};
 use crate::store::cards::{
-    CardRecord, CardStore, ClaimOutcome, ClaimRequest, DeliveryCommit, ProgressWrite, Transition,
+    CardRecord, CardStore, ClaimOutcome, ClaimRequest, DeliveryCommit, PostedPart, Transition,
 };
 use crate::store::Blocking;
 use post::{Claimed, Delivery, Part};
@@ -62,11 +62,36 @@ pub struct CardKeeper {
     /// The store's writer for claims: concurrent claims share one transaction (see `post.rs`).
     claims: Batcher<ClaimRequest, ClaimOutcome>,
     /// The store's writer for posts of deliveries in progress (see `post.rs`).
-    progress: Batcher<ProgressWrite, ()>,
+    progress: Batcher<PostedPart, ()>,
 }
 
 fn system_time(at: Option<OffsetDateTime>) -> SystemTime {
     at.map(SystemTime::from).unwrap_or_else(SystemTime::now)
+}
+
+/// The record of a card not shown yet: no root, no watchers, never reopened.
+fn new_record(
+    key: String,
+    channel: &str,
+    state: String,
+    at: SystemTime,
+    message: &QueueMessage,
+) -> CardRecord {
+    CardRecord {
+        alarm_key: key,
+        channel: channel.to_owned(),
+        root_ts: String::new(),
+        state,
+        last_change: at,
+        episode_started: None,
+        resolved_at: None,
+        reopen_count: 0,
+        watchers: vec![],
+        nudged: false,
+        last_body: message.body.clone(),
+        last_attributes: message.attributes.clone(),
+        in_digest: false,
+    }
 }
 
 /// What the card shows about the lifecycle, from the stored record.
@@ -109,7 +134,7 @@ impl CardKeeper {
             MAX_COMMIT_BATCH,
             Gather::Queued,
             move |batch| {
-                writer.record_progress(batch)?;
+                writer.record_posts(batch)?;
                 Ok(vec![(); batch.len()])
             },
         )?;
@@ -271,21 +296,9 @@ impl CardKeeper {
                     .await
             }
             _ => {
-                let mut record = CardRecord {
-                    alarm_key: key.clone(),
-                    channel: channel.to_owned(),
-                    root_ts: String::new(),
-                    state: state.clone(),
-                    last_change: at,
-                    episode_started: (alarm.state == AlarmState::Alarm).then_some(at),
-                    resolved_at: (alarm.state == AlarmState::Ok).then_some(at),
-                    reopen_count: 0,
-                    watchers: vec![],
-                    nudged: false,
-                    last_body: message.body.clone(),
-                    last_attributes: message.attributes.clone(),
-                    in_digest: false,
-                };
+                let mut record = new_record(key.clone(), channel, state.clone(), at, message);
+                record.episode_started = (alarm.state == AlarmState::Alarm).then_some(at);
+                record.resolved_at = (alarm.state == AlarmState::Ok).then_some(at);
                 self.show_new_card(n, &mut record, &delivery, decision)
                     .await?;
                 let transition = transition_of(&record, alarm, None, at);

@@ -71,22 +71,14 @@ pub struct DeliveryProgress {
     pub posts: BTreeMap<String, String>,
 }
 
-/// A write about a delivery in progress, made before or between its Slack calls.
+/// A post a delivery in progress made, recorded as soon as Slack answered (before the delivery's
+/// next Slack call). The claim before the first post is `claim_deliveries`'.
 #[derive(Clone, Debug, PartialEq)]
-pub enum ProgressWrite {
-    /// The intent to post, recorded before the first post.
-    Claim {
-        message_id: String,
-        channel: String,
-        at: SystemTime,
-    },
-    /// A post the delivery made, recorded as soon as Slack answered.
-    Posted {
-        message_id: String,
-        channel: String,
-        part: String,
-        ts: String,
-    },
+pub struct PostedPart {
+    pub message_id: String,
+    pub channel: String,
+    pub part: String,
+    pub ts: String,
 }
 
 /// A claim of the delivery of `message_id` to `channel`, made under the card's lock before any
@@ -116,9 +108,9 @@ pub trait CardStore: DigestStore + Send + Sync + 'static {
     /// Claim many deliveries in one transaction: each one's state (and card) is read and, if it is
     /// new, its claim recorded. One answer per request, in order.
     fn claim_deliveries(&self, claims: &[ClaimRequest]) -> anyhow::Result<Vec<ClaimOutcome>>;
-    /// Apply claims and posts of deliveries in progress, in one transaction. Committing a
-    /// delivery (`commit_deliveries`) removes its claim and posts.
-    fn record_progress(&self, writes: &[ProgressWrite]) -> anyhow::Result<()>;
+    /// Record posts of deliveries in progress, in one transaction. Committing a delivery
+    /// (`commit_deliveries`) removes its claim and posts.
+    fn record_posts(&self, posts: &[PostedPart]) -> anyhow::Result<()>;
     fn card(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Option<CardRecord>>;
     /// The card (not folded into a digest) whose root message is `root_ts` in `channel`.
     fn card_at(&self, channel: &str, root_ts: &str) -> anyhow::Result<Option<CardRecord>>;

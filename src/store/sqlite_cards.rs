@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::cards::{
     from_millis, to_millis, CardRecord, CardStore, ClaimOutcome, ClaimRequest, DeliveryCommit,
-    DeliveryState, ProgressWrite, Transition,
+    DeliveryState, PostedPart, Transition,
 };
 use super::sqlite_claims::{claim_deliveries, end_claim, read_progress};
 use super::SqliteStore;
@@ -103,40 +103,16 @@ impl CardStore for SqliteStore {
             .context("Failed to look up a delivery's progress")
     }
 
-    fn record_progress(&self, writes: &[ProgressWrite]) -> anyhow::Result<()> {
+    fn record_posts(&self, posts: &[PostedPart]) -> anyhow::Result<()> {
         self.with(|c| {
             let tx = c.unchecked_transaction()?;
-            for write in writes {
-                match write {
-                    ProgressWrite::Claim {
-                        message_id,
-                        channel,
-                        at,
-                    } => tx
-                        .prepare_cached(
-                            "INSERT OR IGNORE INTO delivery_claims VALUES (?1, ?2, ?3)",
-                        )?
-                        .execute(params![message_id, channel, to_millis(*at)])?,
-                    ProgressWrite::Posted {
-                        message_id,
-                        channel,
-                        part,
-                        ts,
-                    } => tx
-                        .prepare_cached(
-                            "INSERT OR REPLACE INTO delivery_posts VALUES (?1, ?2, ?3, ?4)",
-                        )?
-                        .execute(params![message_id, channel, part, ts])?,
-                };
+            for post in posts {
+                tx.prepare_cached("INSERT OR REPLACE INTO delivery_posts VALUES (?1, ?2, ?3, ?4)")?
+                    .execute(params![post.message_id, post.channel, post.part, post.ts])?;
             }
             tx.commit()
         })
-        .with_context(|| {
-            format!(
-                "Failed to record the progress of {} deliveries",
-                writes.len()
-            )
-        })
+        .with_context(|| format!("Failed to record {} posts of deliveries", posts.len()))
     }
 
     fn card(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Option<CardRecord>> {
@@ -321,13 +297,13 @@ mod tests {
             DeliveryState::New
         );
         let at = from_millis(to_millis(SystemTime::now()));
-        store
-            .record_progress(&[ProgressWrite::Claim {
-                message_id: "m1".into(),
-                channel: "C1".into(),
-                at,
-            }])
-            .unwrap();
+        let claim = |at| ClaimRequest {
+            message_id: "m1".into(),
+            channel: "C1".into(),
+            card_key: None,
+            at,
+        };
+        store.claim_deliveries(&[claim(at)]).unwrap();
         let claimed = DeliveryState::Claimed(DeliveryProgress {
             claimed_at: Some(at),
             posts: Default::default(),
@@ -337,18 +313,16 @@ mod tests {
             store.delivery_state("m1", "C2").unwrap(),
             DeliveryState::New
         );
-        let claim_again = ProgressWrite::Claim {
-            message_id: "m1".into(),
-            channel: "C1".into(),
-            at: at + Duration::from_secs(60),
-        };
-        let posted = ProgressWrite::Posted {
+        store
+            .claim_deliveries(&[claim(at + Duration::from_secs(60))])
+            .unwrap();
+        let posted = PostedPart {
             message_id: "m1".into(),
             channel: "C1".into(),
             part: "card".into(),
             ts: "1.2".into(),
         };
-        store.record_progress(&[claim_again, posted]).unwrap();
+        store.record_posts(&[posted]).unwrap();
         let DeliveryState::Claimed(progress) = store.delivery_state("m1", "C1").unwrap() else {
             panic!("still claimed");
         };

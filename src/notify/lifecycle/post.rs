@@ -12,7 +12,7 @@ use crate::alarms::Notification;
 use crate::slack::interaction::{ChannelId, MessageTs};
 use crate::slack::message::{Message, PostId};
 use crate::store::cards::{
-    CardRecord, ClaimOutcome, ClaimRequest, DeliveryProgress, DeliveryState, ProgressWrite,
+    CardRecord, ClaimOutcome, ClaimRequest, DeliveryProgress, DeliveryState, PostedPart,
 };
 
 /// One claimed delivery of a notification to a channel, and what an earlier attempt posted.
@@ -123,7 +123,7 @@ impl CardKeeper {
             .with_context(|| format!("Failed to post the {}", part.name()))?;
         if record {
             self.progress
-                .submit(ProgressWrite::Posted {
+                .submit(PostedPart {
                     message_id: delivery.message_id.clone(),
                     channel: delivery.channel.0.clone(),
                     part: part.name().to_owned(),

@@ -3,7 +3,7 @@
 use anyhow::Context;
 
 use super::post::{Claimed, Delivery, Part};
-use super::{already_delivered, card_state, system_time, CardKeeper};
+use super::{already_delivered, card_state, new_record, system_time, CardKeeper};
 use crate::alarms::card::{self, CardState};
 use crate::alarms::routing::RouteDecision;
 use crate::alarms::{Event, Notification};
@@ -32,21 +32,9 @@ impl CardKeeper {
         match card {
             Some(card) => self.follow_up(n, card, decision, message, &delivery).await,
             None => {
-                let mut record = CardRecord {
-                    alarm_key: key,
-                    channel: channel.to_owned(),
-                    root_ts: String::new(),
-                    state: n.state_label().unwrap_or_default().to_owned(),
-                    last_change: system_time(n.occurred_at()),
-                    episode_started: None,
-                    resolved_at: None,
-                    reopen_count: 0,
-                    watchers: vec![],
-                    nudged: false,
-                    last_body: message.body.clone(),
-                    last_attributes: message.attributes.clone(),
-                    in_digest: false,
-                };
+                let state = n.state_label().unwrap_or_default().to_owned();
+                let at = system_time(n.occurred_at());
+                let mut record = new_record(key, channel, state, at, message);
                 self.show_new_card(n, &mut record, &delivery, decision)
                     .await?;
                 self.commit(n, channel, Some(record), None).await
