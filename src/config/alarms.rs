@@ -40,6 +40,11 @@ pub struct AlarmsConfig {
     pub storm_max_duration: Duration,
     /// `alarms.pollers`: concurrent SQS receive loops, 1..=16.
     pub pollers: usize,
+    /// `alarms.max_in_flight`: most messages received and not yet finished, 10..=5000. Pollers
+    /// keep receiving while earlier batches wait (for a paced channel, say) up to this many.
+    pub max_in_flight: usize,
+    /// `alarms.receive_linger`: pause after a partial batch before the next receive, 0s..=1s.
+    pub receive_linger: Duration,
     /// `alarms.visibility_timeout`: whole seconds, 10s..=12h.
     pub visibility_timeout: Duration,
     /// `alarms.receive_wait`: how long one long poll waits for messages, whole seconds, 1s..=20s.
@@ -60,6 +65,8 @@ impl Default for AlarmsConfig {
             storm_window: Duration::from_secs(60),
             storm_max_duration: Duration::from_secs(30 * 60),
             pollers: 4,
+            max_in_flight: 200,
+            receive_linger: Duration::from_millis(5),
             visibility_timeout: Duration::from_secs(60),
             receive_wait: MAX_RECEIVE_WAIT,
             routes: Vec::new(),
@@ -115,6 +122,12 @@ impl AlarmsConfig {
         let pollers = table
             .integer("pollers", within(1..=16))
             .or(defaults.pollers);
+        let max_in_flight = table
+            .integer("max_in_flight", within(10..=5000))
+            .or(defaults.max_in_flight);
+        let receive_linger = table
+            .duration("receive_linger", check_receive_linger)
+            .or(defaults.receive_linger);
         let visibility_timeout = table
             .duration("visibility_timeout", check_visibility_timeout)
             .or(defaults.visibility_timeout);
@@ -131,6 +144,8 @@ impl AlarmsConfig {
             storm_window: storm_window?,
             storm_max_duration: storm_max_duration?,
             pollers: pollers?,
+            max_in_flight: max_in_flight?,
+            receive_linger: receive_linger?,
             visibility_timeout: visibility_timeout?,
             receive_wait: receive_wait?,
             routes: routes?,
@@ -203,6 +218,16 @@ fn check_receive_wait(wait: Duration) -> Result<Duration, String> {
         ));
     }
     Ok(wait)
+}
+
+fn check_receive_linger(linger: Duration) -> Result<Duration, String> {
+    if linger > Duration::from_secs(1) {
+        return Err(format!(
+            "must be from 0s to 1s (it delays alarms by up to this long), got {}",
+            show_duration(linger)
+        ));
+    }
+    Ok(linger)
 }
 
 fn check_visibility_timeout(timeout: Duration) -> Result<Duration, String> {

@@ -1,4 +1,4 @@
-//! The SQS consumer: a thin loop around `poll` (receive, handle with a visibility heartbeat, delete; hand back when stopping).
+//! The SQS consumer's step, `poll`: receive, handle with a visibility heartbeat, delete; hand back when stopping.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info, warn};
 
 use super::queue::{AlarmQueue, QueueError, QueueMessage};
 
@@ -59,6 +59,14 @@ pub struct Consumer {
     settings: ConsumerSettings,
 }
 
+/// What one receive gave the poller.
+pub(super) enum Taken {
+    /// Messages to handle (none if the long poll ended empty).
+    Batch(Vec<QueueMessage>),
+    /// The bot is stopping: whatever arrived was handed back (or the receive was abandoned).
+    Stopping(PollOutcome),
+}
+
 /// One delivery per message of a batch; `None` where it was abandoned unfinished.
 type Deliveries = Vec<Option<anyhow::Result<()>>>;
 
@@ -82,23 +90,36 @@ impl Consumer {
 
     /// One receive, then handle what arrived, or hand it back if the bot is stopping by then.
     pub async fn poll(&self, signals: &StopSignals) -> Result<PollOutcome, QueueError> {
+        match self.take(signals).await? {
+            Taken::Batch(batch) => Ok(self.handle(batch, signals).await),
+            Taken::Stopping(outcome) => Ok(outcome),
+        }
+    }
+
+    /// One receive. While the bot is stopping, what it returns is handed back rather than taken.
+    pub(super) async fn take(&self, signals: &StopSignals) -> Result<Taken, QueueError> {
         let batch = tokio::select! {
             batch = self.receive() => batch?,
             _ = signals.abandon_receive.cancelled() => {
                 warn!("A long poll was still running at the shutdown deadline; abandoned.");
-                return Ok(PollOutcome::default());
+                return Ok(Taken::Stopping(PollOutcome::default()));
             }
         };
-        if signals.stop.is_cancelled() {
-            let mut outcome = PollOutcome {
-                received: batch.len(),
-                ..Default::default()
-            };
-            self.hand_back(&batch.iter().collect::<Vec<_>>(), &mut outcome)
-                .await;
-            return Ok(outcome);
+        if !signals.stop.is_cancelled() {
+            return Ok(Taken::Batch(batch));
         }
-        Ok(self.handle(batch, signals).await)
+        let mut outcome = PollOutcome {
+            received: batch.len(),
+            ..Default::default()
+        };
+        self.hand_back(&batch.iter().collect::<Vec<_>>(), &mut outcome)
+            .await;
+        Ok(Taken::Stopping(outcome))
+    }
+
+    /// Messages per receive (a receive that returns this many suggests a backlog).
+    pub(super) fn batch_size(&self) -> usize {
+        usize::from(self.settings.batch.clamp(1, 10))
     }
 
     async fn receive(&self) -> Result<Vec<QueueMessage>, QueueError> {
@@ -112,7 +133,11 @@ impl Consumer {
 
     /// Handle a batch (to the end, unless the shutdown grace ends first), delete what was
     /// delivered, and hand back the rest if the bot is stopping.
-    async fn handle(&self, batch: Vec<QueueMessage>, signals: &StopSignals) -> PollOutcome {
+    pub(super) async fn handle(
+        &self,
+        batch: Vec<QueueMessage>,
+        signals: &StopSignals,
+    ) -> PollOutcome {
         let mut outcome = PollOutcome {
             received: batch.len(),
             ..Default::default()
@@ -226,30 +251,5 @@ impl Consumer {
                 }
             }
         }
-    }
-
-    /// Poll until `signals.stop` is cancelled; `poll` says what happens to work in progress then.
-    pub async fn run(self: Arc<Self>, signals: StopSignals) {
-        let mut failures = 0u32;
-        while !signals.stop.is_cancelled() {
-            match self.poll(&signals).await {
-                Ok(_) => failures = 0,
-                Err(e) => {
-                    failures += 1;
-                    let delay = Duration::from_millis(500 * 2u64.pow(failures.min(6)))
-                        .min(Duration::from_secs(30));
-                    error!(
-                        error = format!("{:#}", anyhow::Error::new(e)),
-                        ?delay,
-                        "Receiving from SQS failed; retrying."
-                    );
-                    tokio::select! {
-                        _ = signals.stop.cancelled() => break,
-                        _ = tokio::time::sleep(delay) => {}
-                    }
-                }
-            }
-        }
-        info!("SQS consumer stopped.");
     }
 }

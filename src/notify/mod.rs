@@ -3,6 +3,7 @@
 
 pub mod consumer;
 pub mod lifecycle;
+pub mod pollers;
 pub mod queue;
 pub mod service;
 pub mod sqs;

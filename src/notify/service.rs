@@ -11,6 +11,7 @@ use tracing::{error, info};
 
 use super::consumer::{Consumer, ConsumerSettings, StopSignals};
 use super::lifecycle::{CardKeeper, LifecycleSettings};
+use super::pollers::{self, PollerSettings};
 use super::sqs::{sdk_config, SqsQueue};
 use super::storm::StormSettings;
 use crate::alarms::routing::Routes;
@@ -79,9 +80,12 @@ pub async fn start(
         ..StopSignals::default()
     };
     let mut tasks = JoinSet::new();
-    for _ in 0..alarms.pollers.max(1) {
-        tasks.spawn(consumer.clone().run(signals.clone()));
-    }
+    let pollers = PollerSettings {
+        pollers: alarms.pollers,
+        max_in_flight: alarms.max_in_flight,
+        linger: alarms.receive_linger,
+    };
+    pollers::spawn(consumer, pollers, &signals, &mut tasks);
     if let Some(after) = alarms.unwatched_nudge {
         tasks.spawn(nudge_loop(keeper.clone(), after, stop.clone()));
     }

@@ -23,6 +23,8 @@ fn an_empty_file_leaves_the_alarm_pipeline_off_with_the_documented_timings() {
     assert_eq!(alarms.storm_window, Duration::from_secs(60));
     assert_eq!(alarms.storm_max_duration, Duration::from_secs(30 * 60));
     assert_eq!(alarms.pollers, 4);
+    assert_eq!(alarms.max_in_flight, 200);
+    assert_eq!(alarms.receive_linger, Duration::from_millis(5));
     assert_eq!(alarms.visibility_timeout, Duration::from_secs(60));
     assert_eq!(alarms.receive_wait, Duration::from_secs(20));
     assert!(alarms.routes.is_empty());
@@ -56,6 +58,8 @@ fn alarm_sections_and_routes_are_read_as_written() {
     assert_eq!(alarms.storm_window, Duration::from_secs(120));
     assert_eq!(alarms.storm_max_duration, Duration::from_secs(45 * 60));
     assert_eq!(alarms.pollers, 6);
+    assert_eq!(alarms.max_in_flight, 1000);
+    assert_eq!(alarms.receive_linger, Duration::ZERO);
     assert_eq!(alarms.visibility_timeout, Duration::from_secs(90));
     assert_eq!(alarms.receive_wait, Duration::from_secs(5));
     assert_eq!(alarms.routes.len(), 2);
