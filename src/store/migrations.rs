@@ -113,6 +113,23 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX alarm_cards_by_state_and_resolution ON alarm_cards (state, resolved_at);
     CREATE INDEX storm_digests_by_closing ON storm_digests (closed, last_added);
     CREATE INDEX alarm_history_by_time ON alarm_history (at);",
+    // 7: every question to the agent and how it ended (issue #9), by thread; by time for the
+    // hourly limits after a restart and for retention.
+    "CREATE TABLE agent_answers (
+        id          INTEGER PRIMARY KEY,
+        channel     TEXT NOT NULL,
+        thread_ts   TEXT NOT NULL,
+        user_id     TEXT NOT NULL,
+        question    TEXT NOT NULL,
+        answer      TEXT NOT NULL,
+        session_id  TEXT NOT NULL,
+        alarm_key   TEXT,
+        asked_at    INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        error       TEXT
+    );
+    CREATE INDEX agent_answers_by_thread ON agent_answers (channel, thread_ts, asked_at);
+    CREATE INDEX agent_answers_by_time ON agent_answers (asked_at);",
 ];
 
 /// Bring the database to the latest schema; refuses a database newer than this binary.

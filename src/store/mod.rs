@@ -1,5 +1,6 @@
 //! Durable state behind one `Store` trait; SQLite is the default implementation.
 
+pub mod answers;
 pub mod batcher;
 mod blocking;
 pub mod cards;
@@ -8,6 +9,7 @@ mod ledger;
 mod migrations;
 pub mod retention;
 mod sqlite;
+mod sqlite_answers;
 mod sqlite_cards;
 mod sqlite_claims;
 mod sqlite_digests;

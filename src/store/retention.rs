@@ -1,4 +1,4 @@
-//! Retention: resolved alarm cards with their history, old history, and closed storm digests with their lines,
+//! Retention: resolved alarm cards with their history, old history, closed storm digests with their lines, and old agent answers,
 //! pruned in small batches (one short transaction each) by a periodic task off the hot path.
 
 use std::time::{Duration, SystemTime};
@@ -28,11 +28,13 @@ pub struct Pruned {
     pub digests: usize,
     /// Digest lines and counts by state.
     pub digest_rows: usize,
+    /// Questions to the agent, with their answers.
+    pub answers: usize,
 }
 
 impl Pruned {
     pub fn rows(&self) -> usize {
-        self.cards + self.transitions + self.digests + self.digest_rows
+        self.cards + self.transitions + self.digests + self.digest_rows + self.answers
     }
 
     fn add(&mut self, other: Pruned) {
@@ -40,6 +42,7 @@ impl Pruned {
         self.transitions += other.transitions;
         self.digests += other.digests;
         self.digest_rows += other.digest_rows;
+        self.answers += other.answers;
     }
 }
 
@@ -47,7 +50,7 @@ impl Pruned {
 pub trait RetentionStore: Send + Sync + 'static {
     /// Delete at most about `batch` rows in one transaction: cards resolved (state OK) before
     /// `cutoff` with their history, history from before `cutoff` of cards not firing, and digests closed and last extended before `cutoff` with
-    /// their lines (never a digest a firing card points at). Nothing pruned means nothing is left.
+    /// their lines (never a digest a firing card points at), and agent answers asked before `cutoff`. Nothing pruned means nothing is left.
     fn prune_batch(&self, cutoff: SystemTime, batch: usize) -> anyhow::Result<Pruned>;
 }
 
@@ -201,6 +204,21 @@ fn prune_digests(c: &Connection, cutoff: i64, budget: &mut usize) -> rusqlite::R
     Ok(pruned)
 }
 
+/// One batch of agent answers asked before `cutoff`.
+fn prune_answers(c: &Connection, cutoff: i64, budget: &mut usize) -> rusqlite::Result<Pruned> {
+    let gone = c
+        .prepare_cached(
+            "DELETE FROM agent_answers WHERE id IN \
+             (SELECT id FROM agent_answers WHERE asked_at < ?1 LIMIT ?2)",
+        )?
+        .execute(params![cutoff, *budget as i64])?;
+    *budget -= gone;
+    Ok(Pruned {
+        answers: gone,
+        ..Pruned::default()
+    })
+}
+
 impl RetentionStore for SqliteStore {
     fn prune_batch(&self, cutoff: SystemTime, batch: usize) -> anyhow::Result<Pruned> {
         let cutoff = to_millis(cutoff);
@@ -213,6 +231,9 @@ impl RetentionStore for SqliteStore {
             }
             if budget > 0 {
                 pruned.add(prune_digests(&tx, cutoff, &mut budget)?);
+            }
+            if budget > 0 {
+                pruned.add(prune_answers(&tx, cutoff, &mut budget)?);
             }
             tx.commit()?;
             Ok(pruned)

@@ -187,9 +187,41 @@ fn every_periodic_query_uses_an_index() {
          AND c.root_ts = d.ts AND c.state IN ('ALARM', 'INSUFFICIENT_DATA')) LIMIT ?2",
         "DELETE FROM storm_digest_lines WHERE channel = ?1 AND ts = ?2 AND key IN \
          (SELECT key FROM storm_digest_lines WHERE channel = ?1 AND ts = ?2 LIMIT ?3)",
+        "DELETE FROM agent_answers WHERE id IN \
+         (SELECT id FROM agent_answers WHERE asked_at < ?1 LIMIT ?2)",
+        // agent answers: a thread's (Reporting), and the hourly limits after a restart
+        "SELECT answer FROM agent_answers WHERE channel = ?1 AND thread_ts = ?2 ORDER BY asked_at, id",
+        "SELECT user_id, channel, asked_at FROM agent_answers WHERE asked_at >= ?1 ORDER BY asked_at",
         // a digest's summary, as each add shows it
         "SELECT key FROM storm_digest_lines WHERE channel = ?1 AND ts = ?2 ORDER BY seq LIMIT ?3",
     ] {
         assert_uses_an_index(&store, sql);
     }
+}
+
+#[test]
+fn agent_answers_past_the_cutoff_go_and_recent_ones_stay() {
+    use crate::store::answers::{AnswerLog, AnswerRecord};
+    let store = SqliteStore::in_memory().unwrap();
+    let now = SystemTime::now();
+    for (i, age) in [40 * DAY, 31 * DAY, DAY].into_iter().enumerate() {
+        store
+            .record_answer(&AnswerRecord {
+                channel: "C1".into(),
+                thread_ts: format!("{i}.1"),
+                user: "U1".into(),
+                question: "why?".into(),
+                answer: "because".into(),
+                session_id: format!("s{i}"),
+                alarm_key: None,
+                asked_at: now - age,
+                duration: Duration::from_secs(3),
+                error: None,
+            })
+            .unwrap();
+    }
+    let pruned = prune_before(&store, now - 30 * DAY, 1, 10, Duration::ZERO).unwrap();
+    assert_eq!(pruned.answers, 2, "one per batch of one row");
+    assert_eq!(count(&store, "agent_answers"), 1);
+    assert_eq!(store.answers_in_thread("C1", "2.1").unwrap().len(), 1);
 }
