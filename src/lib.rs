@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod context;
+pub mod conversation;
 pub mod exit;
 pub mod notify;
 pub mod reply;
