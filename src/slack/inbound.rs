@@ -64,6 +64,7 @@ struct EventCallback {
     kind: String,
     event_id: Option<String>,
     event: Option<WireEvent>,
+    team_id: Option<String>,
     #[serde(default)]
     authorizations: Vec<WireAuthorization>,
 }
@@ -79,6 +80,8 @@ struct WireEvent {
     kind: String,
     subtype: Option<String>,
     user: Option<String>,
+    /// The author's workspace (absent in older payloads; the callback's `team_id` then).
+    team: Option<String>,
     bot_id: Option<String>,
     text: Option<String>,
     ts: Option<String>,
@@ -100,8 +103,9 @@ fn events_api(callback: EventCallback) -> Inbound {
         .first()
         .and_then(|a| a.user_id.clone());
     let event_id = callback.event_id;
+    let team = event.team.clone().or(callback.team_id);
     let interaction = match event.kind.as_str() {
-        "app_mention" => mention(event),
+        "app_mention" => mention(event, team),
         "message" if event.channel_type.as_deref() == Some("im") => direct_message(event),
         "message" => thread_message(event, bot_user.as_deref()),
         other => Err(format!("event type {other}")),
@@ -121,13 +125,14 @@ fn required(value: Option<String>, what: &str) -> Result<String, String> {
         .ok_or_else(|| format!("event without {what}"))
 }
 
-fn mention(event: WireEvent) -> Result<Interaction, String> {
+fn mention(event: WireEvent, team: Option<String>) -> Result<Interaction, String> {
     if event.bot_id.is_some() {
         return Err("mention written by a bot".into());
     }
     Ok(Interaction::Mention(Mention {
         channel: ChannelId(required(event.channel, "channel")?),
         user: UserId(required(event.user, "user")?),
+        team: team.filter(|t| !t.is_empty()).map(TeamId),
         text: strip_leading_mention(event.text.as_deref().unwrap_or("")),
         ts: MessageTs(required(event.ts, "ts")?),
         thread_ts: event.thread_ts.map(MessageTs),
@@ -204,6 +209,7 @@ struct WireInteractive {
     actions: Vec<WireAction>,
     container: Option<WireContainer>,
     channel: Option<WireId>,
+    team: Option<WireId>,
     message: Option<WireMessageRef>,
     response_url: Option<String>,
     trigger_id: Option<String>,
@@ -213,6 +219,7 @@ struct WireInteractive {
 #[derive(Deserialize)]
 struct WireUser {
     id: String,
+    team_id: Option<String>,
     username: Option<String>,
     name: Option<String>,
 }
@@ -310,6 +317,12 @@ fn interactive(payload: WireInteractive) -> Result<Inbound, PayloadError> {
                 interaction: Interaction::Button(ButtonClick {
                     user: UserId(user.id.clone()),
                     user_name: user.username.clone().or_else(|| user.name.clone()),
+                    team: user
+                        .team_id
+                        .clone()
+                        .or_else(|| payload.team.as_ref().map(|t| t.id.clone()))
+                        .filter(|t| !t.is_empty())
+                        .map(TeamId),
                     action_id: action.action_id.clone(),
                     value,
                     channel: channel.map(ChannelId),

@@ -11,6 +11,10 @@ pub struct ChannelId(pub String);
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UserId(pub String);
 
+/// A Slack workspace (team) id such as `T0123ABCD`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TeamId(pub String);
+
 /// A message timestamp, Slack's message id within a channel (`1700000000.000100`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MessageTs(pub String);
@@ -33,7 +37,7 @@ macro_rules! display_inner {
         }
     )*};
 }
-display_inner!(ChannelId, UserId, MessageTs);
+display_inner!(ChannelId, UserId, TeamId, MessageTs);
 
 /// Everything a user can do that reaches a handler. The router matches on it exhaustively.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,6 +75,8 @@ impl Interaction {
 pub struct Mention {
     pub channel: ChannelId,
     pub user: UserId,
+    /// The user's workspace, when Slack says (streamed answers name their recipient's team).
+    pub team: Option<TeamId>,
     pub text: String,
     pub ts: MessageTs,
     /// The thread the mention was posted in, if any.
@@ -112,6 +118,8 @@ pub struct ThreadMessage {
 pub struct ButtonClick {
     pub user: UserId,
     pub user_name: Option<String>,
+    /// The clicking user's workspace, when Slack says.
+    pub team: Option<TeamId>,
     pub action_id: String,
     pub value: Option<String>,
     /// The channel and message the button sits on (absent for buttons in modals).
