@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use chatops_bot::slack::answer::{AnswerTarget, AnswerWriter, Link, PART_MAX_CHARS};
 use chatops_bot::slack::interaction::{ChannelId, MessageTs, UserId};
 use chatops_bot::slack::messenger::{Messenger, SlackMessenger, TeamId};
-use chatops_sandbox::slack::{ApiCall, FakeSlack, FakeSlackOptions};
+use chatops_bot::slack::pacing::ChannelPacer;
+use chatops_sandbox::slack::{ApiCall, FakeSlack, FakeSlackOptions, HttpFault};
 use tokio::sync::mpsc;
 
 const CHANNEL: &str = "C0ALERTS";
@@ -313,5 +314,41 @@ async fn a_failure_mid_answer_keeps_what_arrived_under_the_error() {
         vec![
             "Partial analysis: the deploy\n\n⚠️ the agent stopped answering (idle 30s)".to_owned()
         ]
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_append_is_retried_after_retry_after_and_appends_skip_the_channel_pace() {
+    let slack = FakeSlack::start(FakeSlackOptions::default()).await.unwrap();
+    let url = url::Url::parse(&slack.api_url()).unwrap();
+    let token = slack.options().bot_token.clone().into();
+    // One message a minute in this channel: a paced append would wait for a minute.
+    let paced = SlackMessenger::new(&url, &token, Duration::from_secs(5))
+        .unwrap()
+        .with_channel_pacer(ChannelPacer::new(Duration::from_secs(60), 1));
+    let mut writer = AnswerWriter::open(Arc::new(paced), target(), PLACEHOLDER)
+        .await
+        .unwrap();
+    assert!(writer.is_streaming());
+    slack.fail_next(
+        "chat.appendStream",
+        HttpFault::RateLimited {
+            retry_after_secs: 1,
+        },
+        1,
+    );
+    writer.push("Rate limited, then shown.").await;
+    tokio::time::timeout(Duration::from_secs(20), writer.flush())
+        .await
+        .expect("appends do not wait for the channel's pace");
+    let appends = slack.calls_to("chat.appendStream");
+    assert_eq!(appends.len(), 2, "the 429, then the retry");
+    assert_eq!(appends[0].status, 429);
+    assert!(appends[1].ok());
+    assert!(appends[1].at.duration_since(appends[0].at) >= Duration::from_millis(900));
+    let live = slack.thread_texts(CHANNEL, ROOT);
+    assert_eq!(
+        live,
+        vec![format!("{PLACEHOLDER}\n\nRate limited, then shown.")]
     );
 }

@@ -141,3 +141,77 @@ impl FakeSlack {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::slack::FakeSlackOptions;
+
+    fn shared() -> Shared {
+        let addr = "127.0.0.1:9".parse().unwrap();
+        Shared::new(FakeSlackOptions::default(), addr, addr)
+    }
+
+    fn call(shared: &Shared, method: &str, channel: &str, params: Value) -> Result<Value, String> {
+        let params = params.as_object().cloned().unwrap_or_default();
+        handle(shared, method, channel.to_owned(), &params)
+    }
+
+    #[test]
+    fn slack_checks_recipients_caps_and_live_streams() {
+        let s = shared();
+        let start = json!({"thread_ts": "1.1", "markdown_text": "Hi"});
+        assert_eq!(
+            call(&s, "chat.startStream", "C1", start.clone()),
+            Err("invalid_arguments".into()),
+            "a channel needs the recipient"
+        );
+        assert!(
+            call(&s, "chat.startStream", "D1", start).is_ok(),
+            "a DM does not"
+        );
+        let start = json!({"thread_ts": "1.1", "recipient_user_id": "U1",
+            "recipient_team_id": "T1", "markdown_text": "Hi"});
+        let ts = call(&s, "chat.startStream", "C1", start).unwrap()["ts"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let too_long = json!({"ts": ts, "markdown_text": "x".repeat(12_001)});
+        assert_eq!(
+            call(&s, "chat.appendStream", "C1", too_long),
+            Err("msg_too_long".into())
+        );
+        let more = json!({"ts": ts, "markdown_text": " there"});
+        call(&s, "chat.appendStream", "C1", more.clone()).unwrap();
+        call(
+            &s,
+            "chat.stopStream",
+            "C1",
+            json!({"ts": ts, "markdown_text": "."}),
+        )
+        .unwrap();
+        assert_eq!(
+            call(&s, "chat.appendStream", "C1", more),
+            Err("message_not_in_streaming_state".into())
+        );
+        assert_eq!(
+            call(&s, "chat.stopStream", "C1", json!({"ts": "9.9"})),
+            Err("message_not_found".into())
+        );
+        let thread = lock(&s.messages).thread("C1", "1.1");
+        assert_eq!(thread[0].visible_text(), "Hi there.");
+        assert_eq!(thread[0].stream.as_ref().map(|s| s.appends), Some(1));
+    }
+
+    #[test]
+    fn the_switch_refuses_every_streaming_method() {
+        let s = shared();
+        *lock(&s.stream_refusal) = Some("unknown_method".into());
+        for method in STREAM_METHODS {
+            assert_eq!(
+                call(&s, method, "C1", json!({"ts": "1.1"})),
+                Err("unknown_method".into())
+            );
+        }
+    }
+}
