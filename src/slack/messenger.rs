@@ -146,7 +146,7 @@ pub struct SlackMessenger {
     gates: Mutex<HashMap<&'static str, Arc<MethodGate>>>,
     /// `slack.request_timeout`: the bound on each attempt, connecting included.
     request_timeout: Duration,
-    /// Paces every attempt of `post` and `update` per channel; `None` when pacing is off.
+    /// Paces every attempt of `post`, `update` and stream start/stop per channel; `None` when off.
     pacer: Option<ChannelPacer>,
 }
 
@@ -211,7 +211,7 @@ impl SlackMessenger {
         })
     }
 
-    /// Paces every attempt of `post` and `update`, retries included, per channel with `pacer`.
+    /// Paces every attempt of `post`, `update` and stream start/stop, retries included, per channel.
     pub fn with_channel_pacer(self, pacer: ChannelPacer) -> Self {
         Self {
             pacer: Some(pacer),
