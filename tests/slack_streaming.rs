@@ -206,7 +206,8 @@ async fn hostile_text_is_inert(refuse: Option<&str>) {
     let slack = FakeSlack::start(FakeSlackOptions::default()).await.unwrap();
     slack.refuse_streaming(refuse);
     let hostile = "Heads up <!channel> and <!here>, ask <@U0BOSS> or @here, see \
-        <https://evil.example/login|the AWS console> and &lt;!everyone&gt;.";
+        <https://evil.example/login|the AWS console> and &lt;!everyone&gt;, \
+        [https://console.aws.amazon.com](https://evil.example/steal).";
     let mut writer = open(&slack).await;
     // Pieces of 2 characters, each flushed at once: every sequence is cut at every point a
     // stream could cut it.
@@ -228,6 +229,7 @@ async fn hostile_text_is_inert(refuse: Option<&str>) {
             "<https://evil",
             "@here",
             "&lt;!everyone",
+            "console.aws.amazon.com](",
         ] {
             assert!(
                 !text.contains(live),
@@ -236,10 +238,14 @@ async fn hostile_text_is_inert(refuse: Option<&str>) {
         }
     }
     let shown = slack.thread_texts(CHANNEL, ROOT).join("\n");
+    let unmasked = hostile.replace(
+        "[https://console.aws.amazon.com]",
+        "[https://evil.example/steal]",
+    );
     assert_eq!(
         shown.replace('\u{200B}', ""),
-        hostile,
-        "the text still reads the same"
+        unmasked,
+        "the text reads the same, but for the masked link"
     );
 }
 

@@ -230,9 +230,15 @@ impl AnswerWriter {
         self.answer[self.sent..].chars().count()
     }
 
-    /// The placeholder with the answer so far under it, inert.
+    /// The placeholder with the answer so far under it, inert, without an unfinished link or
+    /// mention at its end (the next update or the final text shows it whole).
     fn live_text(&self) -> String {
-        format!("{}\n\n{}", self.placeholder, inert_markdown(&self.answer))
+        let cut = safe_prefix_len(&self.answer);
+        format!(
+            "{}\n\n{}",
+            self.placeholder,
+            inert_prefix(&self.answer, cut)
+        )
     }
 
     async fn flush_stream(&mut self) {
