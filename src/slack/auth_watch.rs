@@ -8,7 +8,7 @@ use tracing::error;
 
 use super::interaction::{ChannelId, MessageTs, ResponseUrl, UserId};
 use super::message::{Message, Visibility};
-use super::messenger::{BotIdentity, Messenger, SlackApiError};
+use super::messenger::{BotIdentity, Messenger, SlackApiError, StreamStart};
 
 /// Trips once: keeps the first refusal's Slack error code and cancels the daemon's stop token.
 #[derive(Clone)]
@@ -110,6 +110,28 @@ impl Messenger for AuthWatch {
     async fn identity(&self) -> Result<BotIdentity, SlackApiError> {
         self.watch(self.inner.identity().await)
     }
+
+    async fn start_stream(&self, start: &StreamStart) -> Result<MessageTs, SlackApiError> {
+        self.watch(self.inner.start_stream(start).await)
+    }
+
+    async fn append_stream(
+        &self,
+        channel: &ChannelId,
+        ts: &MessageTs,
+        markdown: &str,
+    ) -> Result<(), SlackApiError> {
+        self.watch(self.inner.append_stream(channel, ts, markdown).await)
+    }
+
+    async fn stop_stream(
+        &self,
+        channel: &ChannelId,
+        ts: &MessageTs,
+        markdown: Option<&str>,
+    ) -> Result<(), SlackApiError> {
+        self.watch(self.inner.stop_stream(channel, ts, markdown).await)
+    }
 }
 
 #[cfg(test)]
@@ -157,6 +179,25 @@ mod tests {
             unreachable!()
         }
         async fn identity(&self) -> Result<BotIdentity, SlackApiError> {
+            unreachable!()
+        }
+        async fn start_stream(&self, _: &StreamStart) -> Result<MessageTs, SlackApiError> {
+            unreachable!()
+        }
+        async fn append_stream(
+            &self,
+            _: &ChannelId,
+            _: &MessageTs,
+            _: &str,
+        ) -> Result<(), SlackApiError> {
+            unreachable!()
+        }
+        async fn stop_stream(
+            &self,
+            _: &ChannelId,
+            _: &MessageTs,
+            _: Option<&str>,
+        ) -> Result<(), SlackApiError> {
             unreachable!()
         }
     }

@@ -9,6 +9,8 @@ pub const MAX_SECTION_CHARS: usize = 3000;
 pub const MAX_BLOCKS: usize = 50;
 const MAX_HEADER_CHARS: usize = 150;
 const MAX_TEXT_CHARS: usize = 3000;
+/// Slack's cap on the Markdown of all `markdown` blocks in one message.
+pub const MAX_MARKDOWN_CHARS: usize = 12_000;
 
 /// The `event_type` of the metadata that carries a post's client-side id ([`PostId`]).
 pub const POST_EVENT_TYPE: &str = "chatops_post";
@@ -91,6 +93,7 @@ fn block(block: &Block) -> SlackBlock {
         Block::Actions(buttons) => {
             SlackActionsBlock::new(buttons.iter().take(25).map(button).collect()).into()
         }
+        Block::Markdown(text) => SlackMarkdownBlock::new(truncate(text, MAX_MARKDOWN_CHARS)).into(),
     }
 }
 

@@ -40,6 +40,10 @@ pub const SCOPE_NEEDS: &[(&str, &[ScopeNeed])] = &[
             ScopeNeed::Method("chat.postMessage"),
             ScopeNeed::Method("chat.update"),
             ScopeNeed::Method("chat.postEphemeral"),
+            // The streaming trio needs chat:write (docs.slack.dev/reference/methods/chat.startStream).
+            ScopeNeed::Method("chat.startStream"),
+            ScopeNeed::Method("chat.appendStream"),
+            ScopeNeed::Method("chat.stopStream"),
         ],
     ),
     // Alarm routes post into channels the bot was never invited to.

@@ -103,10 +103,16 @@ impl Message {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Block {
     Header(String),
-    Section { text: Mrkdwn, fields: Vec<Mrkdwn> },
+    Section {
+        text: Mrkdwn,
+        fields: Vec<Mrkdwn>,
+    },
     Context(Vec<Mrkdwn>),
     Divider,
     Actions(Vec<Button>),
+    /// A `markdown` block: standard Markdown that Slack renders (headings, lists, code, links).
+    /// The text must already be inert (see `slack::answer::inert`).
+    Markdown(String),
 }
 
 /// A button; `action_id` and `value` come back in the click.

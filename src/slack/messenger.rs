@@ -21,6 +21,9 @@ use super::message::{Message, Visibility};
 use super::pacing::ChannelPacer;
 
 mod read_back;
+mod stream;
+
+pub use stream::{StreamStart, TeamId, MAX_STREAM_MARKDOWN_CHARS};
 
 /// A failed Web API call, by cause.
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +100,23 @@ pub trait Messenger: Send + Sync + 'static {
     ) -> Result<(), SlackApiError>;
     /// `auth.test`.
     async fn identity(&self) -> Result<BotIdentity, SlackApiError>;
+    /// `chat.startStream`: a new reply in `start.thread` that grows as Markdown is appended;
+    /// returns its ts. Refused (`unknown_method`, `feature_not_enabled`, …) where Slack does not stream.
+    async fn start_stream(&self, start: &StreamStart) -> Result<MessageTs, SlackApiError>;
+    /// `chat.appendStream`: `markdown` added at the end of the live stream `ts`.
+    async fn append_stream(
+        &self,
+        channel: &ChannelId,
+        ts: &MessageTs,
+        markdown: &str,
+    ) -> Result<(), SlackApiError>;
+    /// `chat.stopStream`: ends the stream `ts`, with `markdown` added last when given.
+    async fn stop_stream(
+        &self,
+        channel: &ChannelId,
+        ts: &MessageTs,
+        markdown: Option<&str>,
+    ) -> Result<(), SlackApiError>;
 }
 
 /// The part of `chat.postMessage`'s answer the bot uses.
@@ -126,7 +146,7 @@ pub struct SlackMessenger {
     gates: Mutex<HashMap<&'static str, Arc<MethodGate>>>,
     /// `slack.request_timeout`: the bound on each attempt, connecting included.
     request_timeout: Duration,
-    /// Paces every attempt of `post` and `update` per channel; `None` when pacing is off.
+    /// Paces every attempt of `post`, `update` and stream start/stop per channel; `None` when off.
     pacer: Option<ChannelPacer>,
 }
 
@@ -191,7 +211,7 @@ impl SlackMessenger {
         })
     }
 
-    /// Paces every attempt of `post` and `update`, retries included, per channel with `pacer`.
+    /// Paces every attempt of `post`, `update` and stream start/stop, retries included, per channel.
     pub fn with_channel_pacer(self, pacer: ChannelPacer) -> Self {
         Self {
             pacer: Some(pacer),
@@ -434,6 +454,28 @@ impl Messenger for SlackMessenger {
             name: response.user.unwrap_or_else(|| "chatops-bot".to_owned()),
             team: response.team,
         })
+    }
+
+    async fn start_stream(&self, start: &StreamStart) -> Result<MessageTs, SlackApiError> {
+        self.start_stream_call(start).await
+    }
+
+    async fn append_stream(
+        &self,
+        channel: &ChannelId,
+        ts: &MessageTs,
+        markdown: &str,
+    ) -> Result<(), SlackApiError> {
+        self.append_stream_call(channel, ts, markdown).await
+    }
+
+    async fn stop_stream(
+        &self,
+        channel: &ChannelId,
+        ts: &MessageTs,
+        markdown: Option<&str>,
+    ) -> Result<(), SlackApiError> {
+        self.stop_stream_call(channel, ts, markdown).await
     }
 }
 

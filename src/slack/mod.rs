@@ -1,5 +1,6 @@
 //! Everything that knows Slack: Socket Mode, the wire format, Block Kit, the Web API, the manifest.
 
+pub mod answer;
 pub mod auth_watch;
 pub mod blocks;
 pub mod inbound;

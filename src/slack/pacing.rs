@@ -1,7 +1,8 @@
 //! Per-channel pacing of messages: Slack allows about one per second per channel, with short bursts.
 //!
-//! `SlackMessenger` asks its `ChannelPacer` for a turn before every attempt of `chat.postMessage`
-//! and `chat.update` that can reach Slack, retries included; other methods are not paced.
+//! `SlackMessenger` asks its `ChannelPacer` for a turn before every attempt of `chat.postMessage`,
+//! `chat.update`, `chat.startStream` and `chat.stopStream` that can reach Slack, retries included;
+//! other methods (`chat.appendStream` among them) are not paced.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -174,6 +174,7 @@ fn check_message(name: &str, message: &Message, opts: &CardOptions) {
                 }
             }
             Block::Divider => {}
+            Block::Markdown(text) => panic!("{name}: cards carry no markdown block: {text:?}"),
             Block::Actions(buttons) => {
                 assert!(
                     !buttons.is_empty() && buttons.len() <= 25,

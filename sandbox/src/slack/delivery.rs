@@ -188,6 +188,7 @@ fn remember_user_message(shared: &Shared, envelope: &Envelope) {
         reactions: Vec::new(),
         from_api: false,
         deleted: false,
+        stream: None,
     };
     lock(&shared.messages).insert(message);
 }

@@ -35,6 +35,22 @@ pub struct StoredMessage {
     pub from_api: bool,
     /// True after `chat.delete`.
     pub deleted: bool,
+    /// For a message made by `chat.startStream`: its streamed text, until a `chat.update`
+    /// replaces the message's content.
+    pub stream: Option<StreamedText>,
+}
+
+/// The text a stream has shown (`chat.startStream` + `chat.appendStream`s + `chat.stopStream`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamedText {
+    /// Every `markdown_text` in order, concatenated.
+    pub markdown: String,
+    /// False after `chat.stopStream` or expiry.
+    pub live: bool,
+    /// `recipient_user_id` of the start.
+    pub recipient_user: Option<String>,
+    /// `chat.appendStream` calls that added text.
+    pub appends: u32,
 }
 
 impl StoredMessage {
@@ -54,6 +70,7 @@ impl StoredMessage {
             reactions: Vec::new(),
             from_api: true,
             deleted: false,
+            stream: None,
         }
     }
 
@@ -71,7 +88,43 @@ impl StoredMessage {
         if let Some(metadata) = params.get("metadata") {
             self.metadata = Some(metadata.clone());
         }
+        if params.get("text").is_some() || params.get("blocks").is_some() {
+            // New content replaces what a stream showed.
+            self.stream = None;
+        }
         self.edits += 1;
+    }
+
+    /// What a user reads: the streamed Markdown, then the text of each block (`markdown`,
+    /// `section`, `header`, `context`), one per line; the plain `text` when there is neither.
+    pub fn visible_text(&self) -> String {
+        let mut lines: Vec<String> = self.stream.iter().map(|s| s.markdown.clone()).collect();
+        for block in self
+            .blocks
+            .iter()
+            .flat_map(|b| b.as_array().cloned().unwrap_or_default())
+        {
+            let text = |v: &Value| v.as_str().map(str::to_string);
+            match block.get("type").and_then(Value::as_str) {
+                Some("markdown") => lines.extend(block.get("text").and_then(text)),
+                Some("section" | "header") => {
+                    lines.extend(block.pointer("/text/text").and_then(text));
+                }
+                Some("context") => lines.extend(
+                    block["elements"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|e| e.get("text").and_then(text)),
+                ),
+                _ => {}
+            }
+        }
+        if lines.is_empty() {
+            self.text.clone()
+        } else {
+            lines.join("\n")
+        }
     }
 
     /// The message as Slack renders it in API responses.

@@ -8,11 +8,12 @@ use crate::slack::messages::{str_param, EphemeralMessage, StoredMessage};
 use crate::slack::reading;
 use crate::slack::record::AuthKind;
 use crate::slack::state::Shared;
+use crate::slack::streams;
 use crate::slack::timeline::lock;
 use crate::slack::web_api::Outcome;
 
 /// Methods that take the bot token.
-const BOT_METHODS: [&str; 13] = [
+const BOT_METHODS: [&str; 16] = [
     "auth.test",
     "chat.postMessage",
     "chat.update",
@@ -26,11 +27,15 @@ const BOT_METHODS: [&str; 13] = [
     "views.open",
     "views.push",
     "views.update",
+    "chat.startStream",
+    "chat.appendStream",
+    "chat.stopStream",
 ];
 
 /// Slack's limits that clients trip over.
 const MAX_TEXT_CHARS: usize = 40_000;
 const MAX_BLOCKS: usize = 50;
+const MAX_MARKDOWN_CHARS: usize = 12_000;
 const WORKSPACE_URL: &str = "https://sandbox.slack.test/";
 
 type Params = Map<String, Value>;
@@ -66,6 +71,15 @@ pub(crate) fn handle(shared: &Shared, method: &str, params: &Params, auth: AuthK
         }
         "conversations.replies" => {
             known_channel(shared, params).and_then(|c| reading::replies(shared, c, params))
+        }
+        m if streams::STREAM_METHODS.contains(&m) => {
+            let answer = known_channel(shared, params)
+                .map_err(str::to_string)
+                .and_then(|c| streams::handle(shared, m, c, params));
+            return match answer {
+                Ok(body) => Outcome::Json(body),
+                Err(error) => Outcome::error(&error),
+            };
         }
         _ => open_view(method, params),
     };
@@ -296,6 +310,17 @@ fn check_blocks(blocks: &Value) -> Result<(), &'static str> {
     if list.len() > MAX_BLOCKS || !well_formed {
         return Err("invalid_blocks");
     }
+    // 12,000 characters for all markdown blocks of a message
+    // (https://docs.slack.dev/reference/block-kit/blocks/markdown-block).
+    let markdown_chars: usize = list
+        .iter()
+        .filter(|block| block.get("type").and_then(Value::as_str) == Some("markdown"))
+        .filter_map(|block| block.get("text").and_then(Value::as_str))
+        .map(|text| text.chars().count())
+        .sum();
+    if markdown_chars > MAX_MARKDOWN_CHARS {
+        return Err("msg_blocks_too_long");
+    }
     Ok(())
 }
 
@@ -321,6 +346,8 @@ mod tests {
             check_content(&params(json!({"blocks": [{"text": "no type"}]}))),
             Err("invalid_blocks")
         );
+        let markdown = json!({"blocks": [{"type": "markdown", "text": "y".repeat(12_001)}]});
+        assert_eq!(check_content(&params(markdown)), Err("msg_blocks_too_long"));
         let long = "x".repeat(MAX_TEXT_CHARS + 1);
         assert_eq!(
             check_content(&params(json!({"text": long}))),

@@ -31,6 +31,7 @@ mod reading;
 mod record;
 mod socket;
 mod state;
+mod streams;
 mod timeline;
 mod web_api;
 
@@ -45,12 +46,13 @@ use tokio::task::JoinHandle;
 pub use delivery::{SentEnvelope, Target};
 pub use envelope::{Envelope, HOOKS_PLACEHOLDER};
 pub use faults::HttpFault;
-pub use messages::{EphemeralMessage, StoredMessage};
+pub use messages::{EphemeralMessage, StoredMessage, StreamedText};
 pub use options::{FakeSlackOptions, Redelivery};
 pub use record::{
     AckRecord, ApiCall, AuthKind, ConnId, ConnectionEnd, ConnectionRecord, ConnectionState,
     FrameDirection, FrameKind, FrameRecord, HandshakeRejection, MalformedFrame,
 };
+pub use streams::MAX_STREAM_MARKDOWN_CHARS;
 pub use timeline::{TimelineEntry, TimelineKind};
 
 use state::Shared;

@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     pub(crate) tickets: Mutex<HashSet<String>>,
     pub(crate) faults: FaultTable,
     pub(crate) open_error: Mutex<Option<String>>,
+    /// The error the streaming methods answer with, when set (`FakeSlack::refuse_streaming`).
+    pub(crate) stream_refusal: Mutex<Option<String>>,
     pub(crate) messages: Mutex<MessageStore>,
     pub(crate) delivery: Delivery,
     pub(crate) shutdown: watch::Sender<bool>,
@@ -59,6 +61,7 @@ impl Shared {
             tickets: Mutex::new(HashSet::new()),
             faults: FaultTable::default(),
             open_error: Mutex::new(None),
+            stream_refusal: Mutex::new(None),
             messages: Mutex::new(MessageStore::default()),
             delivery: Delivery::default(),
             shutdown: watch::channel(false).0,
