@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chatops_bot::slack::answer::{AnswerTarget, AnswerWriter, Link, PART_MAX_CHARS};
+use chatops_bot::slack::interaction::TeamId;
 use chatops_bot::slack::interaction::{ChannelId, MessageTs, UserId};
-use chatops_bot::slack::messenger::{Messenger, SlackMessenger, TeamId};
+use chatops_bot::slack::messenger::{Messenger, SlackMessenger};
 use chatops_bot::slack::pacing::ChannelPacer;
 use chatops_sandbox::slack::{ApiCall, FakeSlack, FakeSlackOptions, HttpFault};
 use tokio::sync::mpsc;

@@ -23,7 +23,7 @@ use super::pacing::ChannelPacer;
 mod read_back;
 mod stream;
 
-pub use stream::{StreamStart, TeamId, MAX_STREAM_MARKDOWN_CHARS};
+pub use stream::{StreamStart, MAX_STREAM_MARKDOWN_CHARS};
 
 /// A failed Web API call, by cause.
 #[derive(Debug, thiserror::Error)]

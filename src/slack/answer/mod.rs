@@ -20,9 +20,9 @@ use tracing::{info, warn};
 use self::flush::FlushPolicy;
 use self::inert::{inert_markdown, inert_prefix, safe_prefix_len};
 use self::split::split_markdown;
-use super::interaction::{ChannelId, MessageTs, UserId};
+use super::interaction::{ChannelId, MessageTs, TeamId, UserId};
 use super::message::{escape, Block, Message};
-use super::messenger::{Messenger, SlackApiError, StreamStart, TeamId};
+use super::messenger::{Messenger, SlackApiError, StreamStart};
 
 /// Characters of Markdown per message: under Slack's 12,000 for the markdown blocks of one
 /// message (and one stream call), with room to spare (`msg_blocks_too_long` has been seen near

@@ -9,14 +9,10 @@
 use slack_morphism::prelude::*;
 
 use super::{SlackApiError, SlackMessenger};
-use crate::slack::interaction::{ChannelId, MessageTs, UserId};
+use crate::slack::interaction::{ChannelId, MessageTs, TeamId, UserId};
 
 /// Slack's cap on `markdown_text` in one streaming call.
 pub const MAX_STREAM_MARKDOWN_CHARS: usize = 12_000;
-
-/// The workspace (team) id of the user a stream is for, e.g. `T0123`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct TeamId(pub String);
 
 /// Where a stream goes and who it is for: Slack requires the recipient in a channel.
 #[derive(Clone, Debug, PartialEq, Eq)]
