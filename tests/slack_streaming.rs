@@ -38,11 +38,11 @@ async fn open(slack: &FakeSlack) -> AnswerWriter {
 }
 
 /// Sends `pieces` into a channel, `gap` apart, from a task of its own.
-fn piece_feed(pieces: Vec<String>, gap: Duration) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel(16);
+fn piece_feed(pieces: Vec<String>, gap: Duration) -> mpsc::UnboundedReceiver<String> {
+    let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         for piece in pieces {
-            if tx.send(piece).await.is_err() {
+            if tx.send(piece).is_err() {
                 return;
             }
             tokio::time::sleep(gap).await;

@@ -157,7 +157,7 @@ impl AnswerWriter {
 
     /// Pushes every piece from `pieces` and flushes on time, until the sender closes the
     /// channel (the caller bounds how long that takes). Then call `finish` or `fail`.
-    pub async fn feed(&mut self, pieces: &mut mpsc::Receiver<String>) {
+    pub async fn feed(&mut self, pieces: &mut mpsc::UnboundedReceiver<String>) {
         loop {
             let due = self.next_flush_at();
             tokio::select! {
