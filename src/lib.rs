@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod exit;
+pub mod integrations;
 pub mod notify;
 pub mod reply;
 pub mod router;
