@@ -355,6 +355,35 @@ async fn an_http_500_is_an_upstream_error_with_the_service_message() {
 }
 
 #[tokio::test]
+async fn other_in_stream_exceptions_name_their_kind_and_are_not_retried() {
+    let fake = FakeBedrock::start().await.unwrap();
+    fake.push_script(AgentScript::exception(
+        "validationException",
+        "Session id is malformed",
+    ));
+    fake.push_script(AgentScript::Stream(vec![
+        StreamStep::chunk("Half an answer"),
+        StreamStep::exception("dependencyFailedException", "The knowledge base timed out"),
+    ]));
+    let agent = agent(&fake);
+    let (outcome, _) = ask(&agent, request("why?")).await;
+    let error = outcome.expect_err("invalid");
+    assert!(matches!(error, AgentError::Invalid { .. }), "{error:?}");
+    assert_eq!(
+        error.human_message(),
+        "the agent refused the request: Session id is malformed"
+    );
+    let (outcome, pieces) = ask(&agent, request("why?")).await;
+    let error = outcome.expect_err("dependency failed");
+    assert_eq!(
+        error.human_message(),
+        "the agent failed: dependencyFailedException: The knowledge base timed out"
+    );
+    assert_eq!(pieces, ["Half an answer"]);
+    assert_eq!(fake.invocations().len(), 2);
+}
+
+#[tokio::test]
 async fn citations_are_parsed_into_links_each_url_once() {
     let fake = FakeBedrock::start().await.unwrap();
     let runbook = FakeCitation {

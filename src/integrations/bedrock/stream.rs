@@ -174,7 +174,21 @@ where
         }
         _ => Kind::Other,
     };
-    classified(kind, service.code(), service.message(), target, after_text)
+    // An in-stream exception's metadata comes from its JSON payload, which rarely names it.
+    let code = service.code().or_else(|| stream_error_name(service));
+    classified(kind, code, service.message(), target, after_text)
+}
+
+fn stream_error_name(error: &ResponseStreamError) -> Option<&'static str> {
+    let name = match error {
+        ResponseStreamError::InternalServerException(_) => "internalServerException",
+        ResponseStreamError::DependencyFailedException(_) => "dependencyFailedException",
+        ResponseStreamError::BadGatewayException(_) => "badGatewayException",
+        ResponseStreamError::ModelNotReadyException(_) => "modelNotReadyException",
+        ResponseStreamError::ServiceQuotaExceededException(_) => "serviceQuotaExceededException",
+        _ => return None,
+    };
+    Some(name)
 }
 
 fn classified(
