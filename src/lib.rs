@@ -9,6 +9,7 @@ pub mod config;
 pub mod context;
 pub mod conversation;
 pub mod exit;
+pub mod integrations;
 pub mod notify;
 pub mod reply;
 pub mod router;

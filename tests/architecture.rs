@@ -189,3 +189,25 @@ fn alarms_is_pure_and_notify_does_the_io() {
         "alarms must not reach notify"
     );
 }
+
+#[test]
+fn integrations_know_nothing_of_slack() {
+    // src/integrations talks to outside systems (Bedrock, later Confluence and GitHub) in plain
+    // data; handlers turn the answers into Slack messages.
+    let slack_markers = ["crate::slack", "slack_morphism", "tokio_tungstenite"];
+    let bad = offenders(|path, text| {
+        path.starts_with(src().join("integrations"))
+            && slack_markers.iter().any(|m| text.contains(m))
+    });
+    assert!(bad.is_empty(), "Slack in src/integrations: {bad:?}");
+    let graph = module_imports();
+    let above = [
+        "slack", "router", "commands", "actions", "context", "alarms", "notify",
+    ];
+    let reached = reachable(&graph, "integrations");
+    let bad: Vec<_> = above.iter().filter(|m| reached.contains(**m)).collect();
+    assert!(
+        bad.is_empty(),
+        "integrations reach {bad:?}, which know Slack or the alarm pipeline (imports: {graph:?})"
+    );
+}

@@ -8,6 +8,8 @@ use secrecy::ExposeSecret;
 
 #[path = "config/alarms.rs"]
 mod alarms;
+#[path = "config/bedrock.rs"]
+mod bedrock;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,5 +1,6 @@
 //! chatops-sandbox: local fakes of the services chatops-bot talks to, speaking the real protocols over loopback.
 
 pub mod aws;
+pub mod bedrock;
 pub mod cli;
 pub mod slack;

@@ -92,7 +92,7 @@ fn check_region(region: String) -> Result<String, String> {
     }
 }
 
-fn parse_endpoint_url(raw: String) -> Result<Url, String> {
+pub(crate) fn parse_endpoint_url(raw: String) -> Result<Url, String> {
     let url = Url::parse(raw.trim()).map_err(|error| format!("not a URL ({error}): {raw:?}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("must be an http or https URL, got {raw:?}"));

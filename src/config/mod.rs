@@ -12,6 +12,7 @@
 
 mod alarms;
 mod aws;
+mod bedrock;
 mod errors;
 mod load;
 mod log;
@@ -30,6 +31,10 @@ use ::config::{Map, Value};
 
 pub use alarms::{AlarmsConfig, MAX_VISIBILITY_TIMEOUT, MIN_VISIBILITY_TIMEOUT};
 pub use aws::{region_of_queue_url, AwsConfig};
+pub use bedrock::{
+    BedrockConfig, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT, DEFAULT_PER_CHANNEL_PER_HOUR,
+    DEFAULT_PER_USER_PER_HOUR, DEFAULT_TIMEOUT, MAX_AGENT_ID_LEN,
+};
 pub use errors::{ConfigErrors, ConfigProblem};
 pub use log::{LogConfig, LogFormat};
 pub use reach::unreachable_routes;
@@ -54,6 +59,8 @@ pub struct Config {
     pub log: LogConfig,
     pub aws: AwsConfig,
     pub alarms: AlarmsConfig,
+    /// `[bedrock]`; `None` (the section absent) turns the Bedrock agent off.
+    pub bedrock: Option<BedrockConfig>,
 }
 
 /// What the configuration is loaded for; decides which keys are required.
@@ -112,9 +119,11 @@ impl Config {
         if let (Some(aws), Some(alarms)) = (aws.as_mut(), alarms.as_ref()) {
             aws.settle_region(alarms, &mut root);
         }
+        let bedrock =
+            root.optional_section("bedrock", |table| BedrockConfig::read(table, aws.as_ref()));
         let problems = root.finish();
-        match (slack, store, log, aws, alarms) {
-            (Some(slack), Some(store), Some(log), Some(aws), Some(alarms))
+        match (slack, store, log, aws, alarms, bedrock) {
+            (Some(slack), Some(store), Some(log), Some(aws), Some(alarms), Some(bedrock))
                 if problems.is_empty() =>
             {
                 Ok(Self {
@@ -123,6 +132,7 @@ impl Config {
                     log,
                     aws,
                     alarms,
+                    bedrock,
                 })
             }
             _ => Err(problems),

@@ -124,6 +124,21 @@ impl Table {
         value
     }
 
+    /// Like [`Table::section`], but an absent sub-table reads as `Some(None)`: the feature it
+    /// configures is off. `None` when anything in a present one was invalid.
+    pub(crate) fn optional_section<T>(
+        &mut self,
+        key: &str,
+        read: impl FnOnce(&mut Table) -> Option<T>,
+    ) -> Option<Option<T>> {
+        if self.entries.contains_key(key) {
+            self.section(key, read).map(Some)
+        } else {
+            self.known.push(key.to_owned());
+            Some(None)
+        }
+    }
+
     /// A string, passed through `check`.
     pub(crate) fn string<T>(
         &mut self,

@@ -1,10 +1,12 @@
-//! `chatops-sandbox serve`: run the fake Slack in the foreground and print its timeline as it grows.
+//! `chatops-sandbox serve`: run the fake Slack (and, with `--bedrock`, the fake Bedrock agent) in
+//! the foreground and print the Slack timeline as it grows.
 
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 
+use crate::bedrock::FakeBedrock;
 use crate::slack::{FakeSlack, FakeSlackOptions, Redelivery};
 
 /// How often the timeline is polled for new lines.
@@ -25,6 +27,12 @@ pub struct ServeArgs {
     /// Redeliver unacked events_api envelopes as Slack does (3 s, 3 attempts).
     #[arg(long)]
     pub redelivery: bool,
+    /// Also run the fake Bedrock agent (InvokeAgent) with its default answer.
+    #[arg(long)]
+    pub bedrock: bool,
+    /// Port of the fake Bedrock agent on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port_bedrock: u16,
 }
 
 /// Starts the fake, prints where it listens, then tails the timeline until Ctrl-C.
@@ -45,6 +53,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         slack.options().app_token,
         slack.options().bot_token
     );
+    let bedrock = if args.bedrock {
+        Some(FakeBedrock::start_on_port(args.port_bedrock).await?)
+    } else {
+        None
+    };
+    if let Some(bedrock) = &bedrock {
+        println!(
+            "bedrock:   {} (bedrock.endpoint_url)",
+            bedrock.endpoint_url()
+        );
+    }
     println!("Ctrl-C to stop.");
     let mut printed = 0;
     let ctrl_c = tokio::signal::ctrl_c();
@@ -63,5 +82,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     stopped.context("listening for Ctrl-C")?;
     slack.shutdown().await;
+    if let Some(bedrock) = bedrock {
+        bedrock.shutdown().await;
+    }
     Ok(())
 }

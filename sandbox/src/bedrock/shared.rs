@@ -1,0 +1,68 @@
+//! The state the fake agent's HTTP handler and its control API share.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::{watch, Semaphore};
+
+use crate::bedrock::record::AgentInvocation;
+use crate::bedrock::script::AgentScript;
+
+/// Most requests kept in the record (the oldest are dropped past it).
+pub(crate) const MAX_RECORDS: usize = 10_000;
+
+pub(crate) struct Shared {
+    pub(crate) addr: SocketAddr,
+    pub(crate) scripts: Mutex<Scripts>,
+    pub(crate) invocations: Mutex<Vec<AgentInvocation>>,
+    /// The number of requests seen so far.
+    pub(crate) seen: watch::Sender<usize>,
+    pub(crate) shutdown: watch::Sender<bool>,
+    /// One permit per `FakeBedrock::release`, taken by a `WaitForRelease` step.
+    pub(crate) releases: Semaphore,
+}
+
+/// Scripts queued for the next requests, and the one used when the queue is empty.
+#[derive(Default)]
+pub(crate) struct Scripts {
+    pub(crate) queued: VecDeque<AgentScript>,
+    pub(crate) default: AgentScript,
+}
+
+impl Shared {
+    pub(crate) fn new(addr: SocketAddr) -> Self {
+        Shared {
+            addr,
+            scripts: Mutex::new(Scripts::default()),
+            invocations: Mutex::new(Vec::new()),
+            seen: watch::channel(0).0,
+            shutdown: watch::channel(false).0,
+            releases: Semaphore::new(0),
+        }
+    }
+
+    /// Records a request and picks its script: the next queued one, else the default.
+    pub(crate) fn record_and_pick(&self, invocation: AgentInvocation) -> AgentScript {
+        {
+            let mut invocations = lock(&self.invocations);
+            if invocations.len() >= MAX_RECORDS {
+                invocations.remove(0);
+            }
+            invocations.push(invocation);
+        }
+        self.seen.send_modify(|seen| *seen += 1);
+        let mut scripts = lock(&self.scripts);
+        match scripts.queued.pop_front() {
+            Some(script) => script,
+            None => scripts.default.clone(),
+        }
+    }
+}
+
+/// Locks `mutex`, taking the data even if a panicking holder poisoned it.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,223 @@
+//! One InvokeAgent attempt: send the request, then read the event stream with a limit on every
+//! wait, passing text on as it arrives.
+
+use std::time::Duration;
+
+use aws_sdk_bedrockagentruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrockagentruntime::operation::invoke_agent::InvokeAgentError;
+use aws_sdk_bedrockagentruntime::types::error::ResponseStreamError;
+use aws_sdk_bedrockagentruntime::types::{ResponseStream, SessionState, StreamingConfigurations};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::answer::{collect_citations, Citation, Utf8Pieces};
+use super::error::{bedrock_arn_in, AgentError, AgentTarget};
+use super::request::AgentRequest;
+use super::session::SessionId;
+
+/// What one successful attempt read.
+pub(super) struct Streamed {
+    pub(super) text: String,
+    pub(super) citations: Vec<Citation>,
+    pub(super) session_id: Option<SessionId>,
+}
+
+/// One attempt's failure, and whether any text had already gone out on `pieces`.
+pub(super) struct AttemptFailed {
+    pub(super) error: AgentError,
+    pub(super) sent_text: bool,
+}
+
+/// The service's error kinds that change what the caller is told.
+enum Kind {
+    NotFound,
+    AccessDenied,
+    Throttled,
+    Invalid,
+    Other,
+}
+
+/// Sends `request` and reads the whole stream. Every wait (the response, each event) is limited
+/// to `idle`; the caller limits the whole.
+pub(super) async fn invoke_once(
+    client: &aws_sdk_bedrockagentruntime::Client,
+    target: &AgentTarget,
+    request: &AgentRequest,
+    idle: Duration,
+    pieces: &UnboundedSender<String>,
+) -> Result<Streamed, AttemptFailed> {
+    let before_text = |error| AttemptFailed {
+        error,
+        sent_text: false,
+    };
+    let attributes = request
+        .session_attributes
+        .iter()
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let call = client
+        .invoke_agent()
+        .agent_id(&target.agent_id)
+        .agent_alias_id(&target.agent_alias_id)
+        .session_id(request.session_id.as_str())
+        .input_text(&request.input_text)
+        .session_state(
+            SessionState::builder()
+                .set_session_attributes(Some(attributes))
+                .build(),
+        )
+        .streaming_configurations(
+            StreamingConfigurations::builder()
+                .stream_final_response(true)
+                .build(),
+        )
+        .send();
+    let mut output = match tokio::time::timeout(idle, call).await {
+        Err(_) => return Err(before_text(AgentError::Stalled { idle })),
+        Ok(Err(error)) => return Err(before_text(invoke_error(error, target, false))),
+        Ok(Ok(output)) => output,
+    };
+    let session_id = SessionId::parse(output.session_id());
+    let mut streamed = Streamed {
+        text: String::new(),
+        citations: Vec::new(),
+        session_id,
+    };
+    let mut utf8 = Utf8Pieces::default();
+    let emit = |text: String, streamed: &mut Streamed| {
+        if !text.is_empty() {
+            streamed.text.push_str(&text);
+            // A dropped receiver only means nobody is watching; the answer is still returned.
+            let _ = pieces.send(text);
+        }
+    };
+    loop {
+        let failed = |error, streamed: &Streamed| AttemptFailed {
+            error,
+            sent_text: !streamed.text.is_empty(),
+        };
+        let event = match tokio::time::timeout(idle, output.completion.recv()).await {
+            Err(_) => return Err(failed(AgentError::Stalled { idle }, &streamed)),
+            Ok(Err(error)) => {
+                let after_text = !streamed.text.is_empty();
+                return Err(failed(stream_error(error, target, after_text), &streamed));
+            }
+            Ok(Ok(None)) => break,
+            Ok(Ok(Some(event))) => event,
+        };
+        match event {
+            ResponseStream::Chunk(part) => {
+                if let Some(bytes) = part.bytes() {
+                    let text = utf8.push(bytes.as_ref());
+                    emit(text, &mut streamed);
+                }
+                if let Some(attribution) = part.attribution() {
+                    collect_citations(attribution, &mut streamed.citations);
+                }
+            }
+            ResponseStream::Trace(_) | ResponseStream::Files(_) => {}
+            ResponseStream::ReturnControl(_) => {
+                let detail = "the agent asked the bot to run an action (returnControl), which \
+                              the bot does not do; check the agent's action groups"
+                    .to_owned();
+                return Err(failed(AgentError::Invalid { detail }, &streamed));
+            }
+            _ => tracing::debug!("skipping an unknown InvokeAgent event"),
+        }
+    }
+    let rest = utf8.finish();
+    emit(rest, &mut streamed);
+    Ok(streamed)
+}
+
+fn invoke_error<R>(
+    error: SdkError<InvokeAgentError, R>,
+    target: &AgentTarget,
+    after_text: bool,
+) -> AgentError
+where
+    R: std::fmt::Debug,
+{
+    let Some(service) = error.as_service_error() else {
+        let detail = format!("{}", DisplayErrorContext(&error));
+        return AgentError::Upstream { detail };
+    };
+    let kind = match service {
+        InvokeAgentError::ResourceNotFoundException(_) => Kind::NotFound,
+        InvokeAgentError::AccessDeniedException(_) => Kind::AccessDenied,
+        InvokeAgentError::ThrottlingException(_) => Kind::Throttled,
+        InvokeAgentError::ValidationException(_) | InvokeAgentError::ConflictException(_) => {
+            Kind::Invalid
+        }
+        _ => Kind::Other,
+    };
+    classified(kind, service.code(), service.message(), target, after_text)
+}
+
+fn stream_error<R>(
+    error: SdkError<ResponseStreamError, R>,
+    target: &AgentTarget,
+    after_text: bool,
+) -> AgentError
+where
+    R: std::fmt::Debug,
+{
+    let Some(service) = error.as_service_error() else {
+        let detail = format!("{}", DisplayErrorContext(&error));
+        return AgentError::Upstream { detail };
+    };
+    let kind = match service {
+        ResponseStreamError::ResourceNotFoundException(_) => Kind::NotFound,
+        ResponseStreamError::AccessDeniedException(_) => Kind::AccessDenied,
+        ResponseStreamError::ThrottlingException(_) => Kind::Throttled,
+        ResponseStreamError::ValidationException(_) | ResponseStreamError::ConflictException(_) => {
+            Kind::Invalid
+        }
+        _ => Kind::Other,
+    };
+    // An in-stream exception's metadata comes from its JSON payload, which rarely names it.
+    let code = service.code().or_else(|| stream_error_name(service));
+    classified(kind, code, service.message(), target, after_text)
+}
+
+fn stream_error_name(error: &ResponseStreamError) -> Option<&'static str> {
+    let name = match error {
+        ResponseStreamError::InternalServerException(_) => "internalServerException",
+        ResponseStreamError::DependencyFailedException(_) => "dependencyFailedException",
+        ResponseStreamError::BadGatewayException(_) => "badGatewayException",
+        ResponseStreamError::ModelNotReadyException(_) => "modelNotReadyException",
+        ResponseStreamError::ServiceQuotaExceededException(_) => "serviceQuotaExceededException",
+        _ => return None,
+    };
+    Some(name)
+}
+
+fn classified(
+    kind: Kind,
+    code: Option<&str>,
+    message: Option<&str>,
+    target: &AgentTarget,
+    after_text: bool,
+) -> AgentError {
+    let message = message.unwrap_or("no message").to_owned();
+    match kind {
+        Kind::NotFound => AgentError::NotFound {
+            target: target.clone(),
+            detail: message,
+        },
+        Kind::AccessDenied => AgentError::AccessDenied {
+            resource: bedrock_arn_in(&message).unwrap_or_else(|| target.alias_arn()),
+            detail: message,
+        },
+        Kind::Throttled => AgentError::Throttled {
+            attempts: 1,
+            after_text,
+        },
+        Kind::Invalid => AgentError::Invalid { detail: message },
+        Kind::Other => AgentError::Upstream {
+            detail: match code {
+                Some(code) => format!("{code}: {message}"),
+                None => message,
+            },
+        },
+    }
+}
