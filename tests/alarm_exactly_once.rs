@@ -71,6 +71,12 @@ async fn a_failed_overflow_post_leaves_one_card_and_the_full_text_in_its_thread(
     let full = full_texts(&s, &cards[0].ts);
     assert_eq!(full.len(), 1, "the full text, once, in the card's thread");
     assert_eq!(count_q(&full[0]), reason.matches('q').count());
+    // The card's ts was recorded before the failed follow-up: the redelivery knew the card
+    // without looking for it in the channel (only the thread is read back, for the full text).
+    assert!(
+        s.slack.calls_to("conversations.history").is_empty(),
+        "the redelivery read the channel back: the card's ts was not recorded"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chatops_sandbox::aws::FakeSqs;
-use chatops_sandbox::slack::{FakeSlack, HttpFault};
+use chatops_sandbox::slack::{envelopes, FakeSlack, HttpFault, Target};
 use support::alarm_sandbox::{shown, CHANNEL};
 use support::*;
 
@@ -21,6 +21,18 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(25);
 
 /// The real bot with the alarm pipeline on `queue`; logs go to `dir/bot-N.log`.
 fn spawn_alarm_bot(slack: &FakeSlack, sqs: &FakeSqs, queue: &str, dir: &Path, n: u32) -> Child {
+    spawn_tuned_alarm_bot(slack, sqs, queue, dir, n, |config| config)
+}
+
+/// `spawn_alarm_bot` with its config text passed through `tune` first.
+fn spawn_tuned_alarm_bot(
+    slack: &FakeSlack,
+    sqs: &FakeSqs,
+    queue: &str,
+    dir: &Path,
+    n: u32,
+    tune: impl FnOnce(String) -> String,
+) -> Child {
     let config = format!(
         r#"{base}
 [aws]
@@ -39,7 +51,7 @@ unwatched_nudge = "0s"
         endpoint = sqs.endpoint_url(),
     );
     let path = dir.join("bot.toml");
-    std::fs::write(&path, config).unwrap();
+    std::fs::write(&path, tune(config)).unwrap();
     let log = std::fs::File::create(dir.join(format!("bot-{n}.log"))).unwrap();
     Command::new(bot_binary())
         .args(["run", "--config"])
@@ -182,6 +194,65 @@ async fn sigterm_during_a_backlog_exits_0_in_time_and_hands_back_what_was_not_po
         "stopped after {took:?}, past the {SHUTDOWN_DEADLINE:?} deadline"
     );
     assert_posted_or_receivable(&slack, &sqs, &queue, 100);
+}
+
+/// The handlers' grace and the pollers' grace run side by side, not one after the other: with
+/// `shutdown_grace = 10s` and `receive_wait = 2s` the deadline is 15 s, and a mention's handler
+/// and the alarm batches both stuck on Slack past it end together at the grace (about 10 s).
+/// Graces run in turn would take 20 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_stuck_handlers_and_stuck_alarms_ends_both_within_one_deadline() {
+    const GRACE: Duration = Duration::from_secs(10);
+    const DEADLINE: Duration = Duration::from_secs(15);
+    let (slack, sqs, queue, dir) = rig().await;
+    let child = spawn_tuned_alarm_bot(&slack, &sqs, &queue, dir.path(), 1, |config| {
+        let config = config.replace(
+            "shutdown_grace = \"2s\"",
+            &format!("shutdown_grace = \"{}s\"", GRACE.as_secs()),
+        );
+        assert!(config.contains("shutdown_grace = \"10s\""));
+        config.replace(
+            "unwatched_nudge = \"0s\"\n",
+            "unwatched_nudge = \"0s\"\nreceive_wait = \"2s\"\n",
+        )
+    });
+    slack.wait_for_connections(1, 10 * SECOND).await.unwrap();
+    for i in 0..10 {
+        publish(&sqs, &queue, i);
+    }
+    sqs.wait_for_deleted(&queue, 10, 20 * SECOND).await.unwrap();
+    // Slack stops answering: a mention's handler and the alarm batches in hand both hang.
+    slack.outage(
+        &["chat.postMessage", "chat.postEphemeral"],
+        HttpFault::Delay(120 * SECOND),
+        300 * SECOND,
+    );
+    for i in 10..40 {
+        publish(&sqs, &queue, i);
+    }
+    slack
+        .send(
+            Target::Any,
+            envelopes::app_mention("C0OPS", "U0CAROL", "<@U0BOT> help"),
+        )
+        .await
+        .unwrap();
+    slack.wait_for_acks(1, 10 * SECOND).await.unwrap();
+    tokio::time::sleep(SECOND).await;
+    sigterm(&child);
+    let signalled = Instant::now();
+    let (code, log) = wait_exit(child, dir.path(), 1, 60 * SECOND).await;
+    let took = signalled.elapsed();
+    assert_eq!(code, 0, "log:\n{log}");
+    assert!(
+        log.contains("Handlers still running at shutdown were abandoned"),
+        "the mention's handler was still running at the grace:\n{log}"
+    );
+    assert!(
+        took < DEADLINE + SECOND,
+        "stopped after {took:?}, past the {DEADLINE:?} deadline:\n{log}"
+    );
+    assert_posted_or_receivable(&slack, &sqs, &queue, 40);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
