@@ -13,6 +13,8 @@ use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::context::Context;
+use crate::conversation::Conversations;
+use crate::integrations::bedrock::BedrockAgent;
 use crate::notify;
 use crate::router::Router;
 use crate::slack::auth_watch::{AuthWatch, Refusal};
@@ -22,6 +24,7 @@ use crate::slack::socket::connection::ConnectionSettings;
 use crate::slack::socket::dispatch::Dispatcher;
 use crate::slack::socket::opener::ConnectionOpener;
 use crate::slack::socket::{ClientSettings, SocketModeClient, SocketModeError};
+use crate::store::answers::AnswerLog;
 use crate::store::{unblock, Blocking, SqliteStore, Store, StoreLedger, EVENT_ID_RETENTION};
 use crate::telemetry::metrics::Metrics;
 
@@ -64,6 +67,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     info!(bot_user = %bot.user_id, team = %bot.team, "Authenticated with Slack.");
 
     let metrics = Arc::new(Metrics::default());
+    let conversations = conversations(&config, slack.clone(), &store).await?;
     let alarms =
         notify::service::start(&config, slack.clone(), store.clone(), stop.clone()).await?;
     let ctx = Arc::new(Context {
@@ -74,6 +78,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         alarms: alarms
             .as_ref()
             .map(|a| a.keeper.clone() as Arc<dyn crate::context::AlarmCards>),
+        conversations: conversations.clone(),
     });
     let socket = &config.slack.socket;
     let dispatcher = Dispatcher::new(
@@ -148,7 +153,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             alarms.finish(grace_end, deadline).await;
         }
     };
-    let (ended, ()) = tokio::join!(sockets, pollers);
+    let answers = async {
+        if let Some(conversations) = &conversations {
+            let grace = grace_end.saturating_duration_since(Instant::now());
+            conversations.stop(grace).await;
+        }
+    };
+    let (ended, (), ()) = tokio::join!(sockets, pollers, answers);
     info!(metrics = ?metrics.snapshot(), elapsed = ?started.elapsed(), "Stopped.");
     if let Some(code) = refusal.code() {
         return Err(RunError::SlackRefused { code });
@@ -157,6 +168,31 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         SocketModeError::Fatal { code } => RunError::SlackRefused { code },
         thread @ SocketModeError::Thread(_) => RunError::Failed(thread.into()),
     })
+}
+
+/// The agent and the conversations with it, when `[bedrock]` is set.
+async fn conversations(
+    config: &Config,
+    slack: Arc<dyn Messenger>,
+    store: &Arc<SqliteStore>,
+) -> anyhow::Result<Option<Arc<Conversations>>> {
+    let Some(bedrock) = &config.bedrock else {
+        info!("[bedrock] is not set: the agent is off.");
+        return Ok(None);
+    };
+    // Its own AWS config: the SQS one bounds each attempt for long polls, which would cut a
+    // streamed answer short. `BedrockAgent` sets the region, endpoint and timeouts.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(bedrock.region.clone()))
+        .load()
+        .await;
+    let agent = Arc::new(BedrockAgent::new(&sdk, bedrock));
+    let answers: Arc<dyn AnswerLog> = store.clone();
+    let conversations = Conversations::new(agent, slack, Blocking::new(answers), bedrock)
+        .await
+        .context("Failed to start the agent conversations")?;
+    info!(agent = %bedrock.agent_id, alias = %bedrock.agent_alias_id, region = %bedrock.region, "Bedrock agent on.");
+    Ok(Some(conversations))
 }
 
 /// The Web API client, paced per channel unless `slack.channel_interval` is zero.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::config::CommandNames;
+use crate::conversation::{AlarmThread, Conversations};
 use crate::slack::messenger::{BotIdentity, Messenger};
 use crate::store::{Blocking, Store};
 
@@ -17,6 +18,8 @@ pub struct Context {
     pub commands: CommandNames,
     /// The alarm cards, when `alarms.queue_url` is set.
     pub alarms: Option<Arc<dyn AlarmCards>>,
+    /// Questions to the agent (it holds the `Agent` trait), when `[bedrock]` is set.
+    pub conversations: Option<Arc<Conversations>>,
 }
 
 /// What handlers may do to alarm cards: the narrow view of the alarm pipeline's card keeper
@@ -35,4 +38,12 @@ pub trait AlarmCards: Send + Sync + 'static {
         user: &str,
         claimed_key: &str,
     ) -> anyhow::Result<Option<Vec<String>>>;
+
+    /// The alarm whose card is at (`channel`, `root_ts`), as the agent is told about it (its
+    /// last notification and recent transitions); `None` if no alarm card is there.
+    async fn alarm_thread(
+        &self,
+        channel: &str,
+        root_ts: &str,
+    ) -> anyhow::Result<Option<AlarmThread>>;
 }

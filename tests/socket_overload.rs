@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chatops_bot::config::CommandNames;
 use chatops_bot::context::Context;
 use chatops_bot::router::Router;
-use chatops_bot::slack::interaction::{Interaction, UserId};
+use chatops_bot::slack::interaction::{Interaction, TeamId, UserId};
 use chatops_bot::slack::messenger::{BotIdentity, SlackMessenger};
 use chatops_bot::slack::socket::dispatch::{DispatchLimits, InteractionHandler};
 use chatops_bot::store::{Blocking, SqliteStore};
@@ -61,9 +61,11 @@ fn gated_router(fake: &chatops_sandbox::slack::FakeSlack) -> GatedRouter {
             user_id: UserId("U0BOT".into()),
             name: "chatops".into(),
             team: "Sandbox".into(),
+            team_id: TeamId("T0SANDBOX".into()),
         },
         commands: CommandNames::new("platform"),
         alarms: None,
+        conversations: None,
     };
     GatedRouter {
         router: Router::new(Arc::new(ctx)),

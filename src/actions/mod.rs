@@ -1,6 +1,7 @@
 //! Buttons and modal submissions on the bot's own messages.
 
 mod alarm_buttons;
+pub mod ask_agent;
 pub mod ids;
 
 use tracing::warn;
@@ -15,7 +16,7 @@ use ids::{ActionId, UnknownAction};
 pub async fn on_button(ctx: &Context, click: &ButtonClick) -> HandlerResult {
     match click.action_id.parse::<ActionId>() {
         Ok(ActionId::AlarmWatch) => alarm_buttons::watch(ctx, click).await,
-        Ok(ActionId::AlarmToBedrock) => alarm_buttons::not_configured("The Bedrock agent"),
+        Ok(ActionId::AlarmToBedrock) => ask_agent::ask(ctx, click).await,
         Ok(ActionId::AlarmReport) => alarm_buttons::not_configured("Confluence reporting"),
         Err(UnknownAction(id)) => {
             warn!(action_id = %id, user = %click.user, "Click on a button the bot does not know.");

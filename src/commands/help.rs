@@ -5,10 +5,14 @@ use crate::slack::message::{Block, Message, Mrkdwn};
 
 pub fn message(ctx: &Context) -> Message {
     let bot = &ctx.bot.name;
-    let lines = [
+    let mut lines = vec![
         format!("• `@{bot} help` or `{}`: this message.", ctx.commands.help),
         "• Alarm cards: CloudWatch alarms and AWS notifications arrive as cards in their channels; the card is updated as the alarm changes state.".to_owned(),
     ];
+    if ctx.conversations.is_some() {
+        lines.push("• 🤖 *To Bedrock Agent* on an alarm card: the agent analyses the alarm in the card's thread (likely causes, what to check first, how to mitigate) as it writes.".to_owned());
+        lines.push(format!("• `@{bot} <question>`: ask the agent. In an alarm card's thread it knows the alarm and remembers the thread's conversation; anywhere else it starts a new thread."));
+    }
     Message {
         text: format!("{bot}: what I can do"),
         blocks: vec![

@@ -1,5 +1,6 @@
 //! Text commands, from `@bot …` mentions and `/<prefix>-…` slash commands.
 
+mod ask;
 mod help;
 
 use crate::config::CommandNames;
@@ -43,10 +44,12 @@ impl Command {
     }
 }
 
+/// `@bot help`, or with the agent configured, any other text is a question to the agent.
 pub async fn on_mention(ctx: &Context, mention: &Mention) -> HandlerResult {
-    match Command::from_mention(&mention.text) {
-        Ok(command) => run(ctx, command).await,
-        Err(unknown) => Ok(Reply::Ephemeral(unknown_command(ctx, &unknown))),
+    match (Command::from_mention(&mention.text), &ctx.conversations) {
+        (Ok(command), _) => run(ctx, command).await,
+        (Err(_), Some(conversations)) => ask::question(ctx, conversations, mention).await,
+        (Err(unknown), None) => Ok(Reply::Ephemeral(unknown_command(ctx, &unknown))),
     }
 }
 

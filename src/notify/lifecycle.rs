@@ -15,6 +15,7 @@ use super::storm::{digest_entry, StormSettings, Storms};
 use crate::alarms::card::{self, CardOptions, CardState, RenderedCard};
 use crate::alarms::routing::{RouteDecision, Routes};
 
+mod agent_context;
 mod post;
 mod threads;
 mod watch;

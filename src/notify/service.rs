@@ -52,7 +52,7 @@ pub async fn start(
     let routes = Routes::new(alarms).context("Invalid alarm routes")?;
     let settings = LifecycleSettings {
         reopen_window: alarms.reopen_window,
-        bedrock_enabled: false,
+        bedrock_enabled: config.bedrock.is_some(),
         reporting_enabled: false,
         storm: StormSettings {
             threshold: alarms.storm_threshold,

@@ -16,7 +16,7 @@ use tracing::warn;
 use url::Url;
 
 use super::blocks;
-use super::interaction::{ChannelId, MessageTs, ResponseUrl, UserId};
+use super::interaction::{ChannelId, MessageTs, ResponseUrl, TeamId, UserId};
 use super::message::{Message, Visibility};
 use super::pacing::ChannelPacer;
 
@@ -64,6 +64,8 @@ pub struct BotIdentity {
     /// The bot user's handle, as in `@name`.
     pub name: String,
     pub team: String,
+    /// The workspace's id (`T…`), the recipient team of streams when an interaction names none.
+    pub team_id: TeamId,
 }
 
 /// The Slack Web API calls the bot makes.
@@ -453,6 +455,7 @@ impl Messenger for SlackMessenger {
             user_id: UserId(response.user_id.0),
             name: response.user.unwrap_or_else(|| "chatops-bot".to_owned()),
             team: response.team,
+            team_id: TeamId(response.team_id.0),
         })
     }
 

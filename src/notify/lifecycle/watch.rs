@@ -124,4 +124,12 @@ impl AlarmCards for CardKeeper {
     ) -> anyhow::Result<Option<Vec<String>>> {
         CardKeeper::toggle_watch(self, channel, root_ts, user, claimed_key).await
     }
+
+    async fn alarm_thread(
+        &self,
+        channel: &str,
+        root_ts: &str,
+    ) -> anyhow::Result<Option<crate::conversation::AlarmThread>> {
+        CardKeeper::alarm_thread(self, channel, root_ts).await
+    }
 }
