@@ -41,9 +41,12 @@ pub trait AlarmCards: Send + Sync + 'static {
 
     /// The alarm whose card is at (`channel`, `root_ts`), as the agent is told about it (its
     /// last notification and recent transitions); `None` if no alarm card is there.
+    /// `claimed_key` (a button's value) only names the lock to wait on while the card is still
+    /// being recorded, as for `toggle_watch`.
     async fn alarm_thread(
         &self,
         channel: &str,
         root_ts: &str,
+        claimed_key: Option<&str>,
     ) -> anyhow::Result<Option<AlarmThread>>;
 }

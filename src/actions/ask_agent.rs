@@ -19,7 +19,7 @@ pub async fn ask(ctx: &Context, click: &ButtonClick) -> HandlerResult {
     };
     let alarm = match &ctx.alarms {
         Some(cards) => cards
-            .alarm_thread(&channel.0, &root.0)
+            .alarm_thread(&channel.0, &root.0, click.value.as_deref())
             .await
             .map_err(|e| HandlerError::Internal(e.context("Failed to read the alarm card")))?,
         None => None,

@@ -16,7 +16,7 @@ pub async fn question(
     let thread = mention.reply_thread().clone();
     let alarm = match (&ctx.alarms, &mention.thread_ts) {
         (Some(cards), Some(root)) => cards
-            .alarm_thread(&mention.channel.0, &root.0)
+            .alarm_thread(&mention.channel.0, &root.0, None)
             .await
             .map_err(|e| HandlerError::Internal(e.context("Failed to read the alarm card")))?,
         _ => None,

@@ -15,8 +15,26 @@ const RECENT_TRANSITIONS: usize = 10;
 
 impl CardKeeper {
     /// The alarm of the card at (`channel`, `root_ts`), for the agent; `None` if no alarm card
-    /// is there (a digest, a pipeline card, or a message the bot does not track).
+    /// is there (a digest, a pipeline card, or a message the bot does not track). A card that
+    /// is shown but not yet recorded (a click the instant it appears) is waited for through
+    /// the lock of `claimed_key` (a button's value), like a Watching click.
     pub async fn alarm_thread(
+        &self,
+        channel: &str,
+        root_ts: &str,
+        claimed_key: Option<&str>,
+    ) -> anyhow::Result<Option<AlarmThread>> {
+        if let Some(found) = self.read_alarm_thread(channel, root_ts).await? {
+            return Ok(Some(found));
+        }
+        let Some(key) = claimed_key else {
+            return Ok(None);
+        };
+        drop(self.locks.lock(key, channel).await);
+        self.read_alarm_thread(channel, root_ts).await
+    }
+
+    async fn read_alarm_thread(
         &self,
         channel: &str,
         root_ts: &str,

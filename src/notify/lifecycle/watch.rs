@@ -129,7 +129,8 @@ impl AlarmCards for CardKeeper {
         &self,
         channel: &str,
         root_ts: &str,
+        claimed_key: Option<&str>,
     ) -> anyhow::Result<Option<crate::conversation::AlarmThread>> {
-        CardKeeper::alarm_thread(self, channel, root_ts).await
+        CardKeeper::alarm_thread(self, channel, root_ts, claimed_key).await
     }
 }
