@@ -6,8 +6,11 @@ use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::Value;
 
+mod agent;
+
 use super::bot_process::{bot_binary, sandbox_config, BotProcess};
 use crate::aws::FakeSqs;
+use crate::bedrock::FakeBedrock;
 use crate::slack::{envelopes, FakeSlack, FakeSlackOptions, Target};
 
 #[derive(Debug, Args)]
@@ -52,6 +55,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let fake = FakeSlack::start(FakeSlackOptions::default()).await?;
     let sqs = FakeSqs::start().await?;
     let queue = sqs.create_queue("chatops-alarms", Duration::from_secs(30), None)?;
+    let bedrock = FakeBedrock::start().await?;
     let mut t = Transcript {
         fake: &fake,
         sqs: &sqs,
@@ -61,9 +65,10 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     t.say(
         "sandbox",
         &format!(
-            "Fake Slack on {}, fake SQS on {}; starting {}",
+            "Fake Slack on {}, fake SQS on {}, fake Bedrock agent on {}; starting {}",
             fake.api_url(),
             sqs.endpoint_url(),
+            bedrock.endpoint_url(),
             bin.display()
         ),
     );
@@ -72,7 +77,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         &fake.options().app_token,
         &fake.options().bot_token,
         2,
-    ) + &alarms_config(&sqs.endpoint_url(), &queue);
+    ) + &alarms_config(&sqs.endpoint_url(), &queue)
+        + &agent::config(&bedrock);
     let log_level = if args.bot_logs { "info" } else { "warn" };
     let bot = BotProcess::spawn(&bin, &config, log_level, args.bot_logs)?;
 
@@ -96,21 +102,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         &format!("replies in the thread:\n{}", indent(&render(&reply.params))),
     );
 
-    t.say("alice", "@ChatOps Bot frobnicate   (an unknown command)");
-    fake.send(
-        Target::Any,
-        envelopes::app_mention("C0OPS", "U0ALICE", "<@U0BOT> frobnicate"),
-    )
-    .await?;
-    let ephemeral = fake
-        .wait_for_call("chat.postEphemeral", |c| c.ok(), WAIT)
-        .await?;
-    t.say(
-        "bot",
-        &format!("answers privately:\n{}", indent(&render(&ephemeral.params))),
-    );
-
-    alarm_scenario(&mut t, &sqs, &queue).await?;
+    alarm_scenario(&mut t, &sqs, &queue, &bedrock).await?;
 
     t.say("slack", "asks to refresh connection 1 (refresh_requested)");
     fake.disconnect(conns[0], "refresh_requested").await?;
@@ -129,11 +121,13 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         bail!("the bot exited with {status}");
     }
     println!(
-        "\nDemo complete: mention answered, unknown command explained, alarm card posted, watched and \
-         resolved in place, connection refreshed, clean stop."
+        "\nDemo complete: mention answered, alarm card posted and watched, the agent's analysis \
+         streamed into its thread and a follow-up answered in the same session, the card resolved \
+         in place, connection refreshed, clean stop."
     );
     fake.shutdown().await;
     sqs.shutdown().await;
+    bedrock.shutdown().await;
     Ok(())
 }
 
@@ -168,7 +162,12 @@ fn cloudwatch_alarm(state: &str, old: &str, time: &str, reason: &str) -> String 
     .to_string()
 }
 
-async fn alarm_scenario(t: &mut Transcript<'_>, sqs: &FakeSqs, queue: &str) -> anyhow::Result<()> {
+async fn alarm_scenario(
+    t: &mut Transcript<'_>,
+    sqs: &FakeSqs,
+    queue: &str,
+    bedrock: &FakeBedrock,
+) -> anyhow::Result<()> {
     let fake = t.fake;
     t.say(
         "aws",
@@ -224,6 +223,8 @@ async fn alarm_scenario(t: &mut Transcript<'_>, sqs: &FakeSqs, queue: &str) -> a
             indent(&render(&note.params))
         ),
     );
+
+    agent::scenario(t, bedrock, &root).await?;
 
     t.say("aws", "the alarm returns to OK twelve minutes later");
     let ok = cloudwatch_alarm(
