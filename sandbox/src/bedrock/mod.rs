@@ -31,7 +31,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use record::AgentInvocation;
+pub use record::{AgentInvocation, SentChunk};
 pub use script::{AgentScript, FakeCitation, StreamStep};
 
 use shared::{lock, Shared};
@@ -107,6 +107,11 @@ impl FakeBedrock {
     /// Every request so far, oldest first.
     pub fn invocations(&self) -> Vec<AgentInvocation> {
         lock(&self.shared.invocations).clone()
+    }
+
+    /// Every chunk written so far, oldest first, with when it was written.
+    pub fn sent_chunks(&self) -> Vec<SentChunk> {
+        lock(&self.shared.chunks).clone()
     }
 
     /// Waits until at least `count` requests arrived (at most `within`); returns them all.

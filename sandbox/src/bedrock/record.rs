@@ -15,3 +15,12 @@ pub struct AgentInvocation {
     /// `streamingConfigurations.streamFinalResponse`, when sent.
     pub stream_final_response: Option<bool>,
 }
+
+/// One `chunk` event as the fake wrote it to the stream, for latency measurements.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentChunk {
+    pub session_id: String,
+    pub text: String,
+    /// When the frame was handed to the connection.
+    pub at: std::time::Instant,
+}

@@ -93,7 +93,10 @@ fn stream_response(shared: Arc<Shared>, session_id: String, steps: Vec<StreamSte
     let frames = stream::unfold(state, |(mut steps, shared, session_id)| async move {
         loop {
             let frame = match steps.next()? {
-                StreamStep::Chunk { text, citations } => frames::chunk(text.as_bytes(), &citations),
+                StreamStep::Chunk { text, citations } => {
+                    shared.record_chunk(&session_id, &text);
+                    frames::chunk(text.as_bytes(), &citations)
+                }
                 StreamStep::RawChunk(bytes) => frames::chunk(&bytes, &[]),
                 StreamStep::Trace(text) => frames::trace(&session_id, &text),
                 StreamStep::Exception { kind, message } => {

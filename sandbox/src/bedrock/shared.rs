@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::{watch, Semaphore};
 
-use crate::bedrock::record::AgentInvocation;
+use crate::bedrock::record::{AgentInvocation, SentChunk};
 use crate::bedrock::script::AgentScript;
 
 /// Most requests kept in the record (the oldest are dropped past it).
@@ -16,6 +16,8 @@ pub(crate) struct Shared {
     pub(crate) addr: SocketAddr,
     pub(crate) scripts: Mutex<Scripts>,
     pub(crate) invocations: Mutex<Vec<AgentInvocation>>,
+    /// Every chunk written, oldest first (bounded like the invocations).
+    pub(crate) chunks: Mutex<Vec<SentChunk>>,
     /// The number of requests seen so far.
     pub(crate) seen: watch::Sender<usize>,
     pub(crate) shutdown: watch::Sender<bool>,
@@ -36,10 +38,24 @@ impl Shared {
             addr,
             scripts: Mutex::new(Scripts::default()),
             invocations: Mutex::new(Vec::new()),
+            chunks: Mutex::new(Vec::new()),
             seen: watch::channel(0).0,
             shutdown: watch::channel(false).0,
             releases: Semaphore::new(0),
         }
+    }
+
+    /// Records a chunk about to be written.
+    pub(crate) fn record_chunk(&self, session_id: &str, text: &str) {
+        let mut chunks = lock(&self.chunks);
+        if chunks.len() >= MAX_RECORDS * 10 {
+            chunks.remove(0);
+        }
+        chunks.push(SentChunk {
+            session_id: session_id.to_owned(),
+            text: text.to_owned(),
+            at: std::time::Instant::now(),
+        });
     }
 
     /// Records a request and picks its script: the next queued one, else the default.

@@ -1,6 +1,7 @@
 //! Command-line interface of the `chatops-sandbox` binary: one module per subcommand.
 
 mod bench;
+mod bench_agent;
 mod bench_alarms;
 pub mod bot_process;
 mod demo;
@@ -10,6 +11,7 @@ mod serve;
 use clap::{Parser, Subcommand};
 
 pub use bench::BenchArgs;
+pub use bench_agent::BenchAgentArgs;
 pub use bench_alarms::{AlarmFloorArgs, BenchAlarmsArgs};
 pub use demo::DemoArgs;
 pub use floor_client::FloorClientArgs;
@@ -38,6 +40,8 @@ pub enum Command {
     FloorClient(FloorClientArgs),
     /// Measure alarms/s, CPU per alarm and SQS → Slack latency of the bot against a floor consumer.
     BenchAlarms(BenchAlarmsArgs),
+    /// Measure 🤖 To Bedrock Agent: click → placeholder, agent chunk → visible, overhead, RSS.
+    BenchAgent(BenchAgentArgs),
     /// The alarm benchmark's minimal SQS-to-Slack consumer (started by `bench-alarms`).
     #[command(hide = true)]
     AlarmFloor(AlarmFloorArgs),
@@ -55,6 +59,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Bench(args) => runtime.block_on(bench::bench(args)),
         Command::FloorClient(args) => runtime.block_on(floor_client::floor_client(args)),
         Command::BenchAlarms(args) => runtime.block_on(bench_alarms::bench_alarms(args)),
+        Command::BenchAgent(args) => runtime.block_on(bench_agent::bench_agent(args)),
         Command::AlarmFloor(args) => runtime.block_on(bench_alarms::alarm_floor(args)),
     }
 }
