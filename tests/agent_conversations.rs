@@ -438,3 +438,57 @@ async fn a_long_answer_arrives_whole_and_a_hostile_one_stays_inert() {
         .collect();
     assert!(!sent.contains("<!channel>") && !sent.contains("<@U0BOSS>"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_max_concurrent_a_question_waits_its_turn_and_is_told_its_place() {
+    let mut rig = Rig::start("max_concurrent = 1\n").await;
+    rig.agent.push_script(AgentScript::Stream(vec![
+        StreamStep::chunk("First answer."),
+        StreamStep::WaitForRelease,
+    ]));
+    let first = rig.card("HighCPU").await;
+    let second = rig.card("DiskFull").await;
+    rig.click(&first, "U0ALICE", "HighCPU").await;
+    rig.agent.wait_for_invocations(1, 5 * SECOND).await.unwrap();
+    rig.click(&second, "U0BOB", "DiskFull").await;
+    eventually(5 * SECOND, "Bob is told he is queued", || {
+        rig.click_answers()
+            .iter()
+            .any(|e| e.contains("queued (next in line)"))
+    })
+    .await;
+    tokio::time::sleep(SECOND).await;
+    assert_eq!(
+        rig.agent.invocations().len(),
+        1,
+        "the second waits for the first"
+    );
+    rig.agent.release();
+    rig.answered(&first).await;
+    let texts = rig.answered(&second).await;
+    assert!(texts.last().unwrap().contains("Likely causes"), "{texts:?}");
+    assert_eq!(rig.agent.invocations().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_cut_short_by_a_stop_says_so_instead_of_analyzing_for_ever() {
+    let mut rig = Rig::start("").await;
+    rig.agent.set_default_script(AgentScript::Stream(vec![
+        StreamStep::chunk("Halfway through"),
+        StreamStep::WaitForRelease,
+    ]));
+    let root = rig.card("HighCPU").await;
+    rig.click(&root, "U0ALICE", "HighCPU").await;
+    rig.agent.wait_for_invocations(1, 5 * SECOND).await.unwrap();
+    tokio::time::sleep(SECOND).await;
+    let Rig { s, .. } = rig;
+    s.bot.stop().await.unwrap();
+    let texts = s.slack.thread_texts(CHANNEL, &root);
+    let last = texts.last().unwrap();
+    assert!(last.contains("Halfway through"), "{last}");
+    assert!(
+        last.contains("bot restarted before the agent finished"),
+        "{last}"
+    );
+    assert!(!last.contains("Analyzing"), "{last}");
+}
