@@ -26,9 +26,9 @@ impl Router {
         match interaction {
             Interaction::Mention(mention) => commands::on_mention(ctx, mention).await,
             Interaction::DirectMessage(dm) => commands::on_direct_message(ctx, dm).await,
-            // Ignored on purpose (README, "What the bot answers"): no feature owns channel
-            // threads yet (the Bedrock follow-ups will). A reply that mentions the bot also
-            // arrives as a `Mention` and is answered as one.
+            // Ignored on purpose (README, "What the bot answers"): the bot reads along in no
+            // thread. A reply that mentions the bot (a follow-up question to the agent, say)
+            // also arrives as a `Mention` and is answered as one.
             Interaction::ThreadMessage(_) => Ok(Reply::Nothing),
             Interaction::Button(click) => actions::on_button(ctx, click).await,
             Interaction::SlashCommand(slash) => commands::on_slash(ctx, slash).await,

@@ -492,3 +492,43 @@ async fn an_answer_cut_short_by_a_stop_says_so_instead_of_analyzing_for_ever() {
     );
     assert!(!last.contains("Analyzing"), "{last}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_outside_a_card_thread_starts_a_session_for_its_own_thread() {
+    let mut rig = Rig::start("").await;
+    let sent = rig
+        .s
+        .slack
+        .send(
+            Target::Any,
+            envelopes::app_mention(CHANNEL, "U0ALICE", "<@U0BOT> what does p99 mean?"),
+        )
+        .await
+        .unwrap();
+    let asked = rig
+        .agent
+        .wait_for_invocations(1, 10 * SECOND)
+        .await
+        .unwrap();
+    let mention_ts = sent
+        .envelope
+        .json()
+        .and_then(|e| e.pointer("/payload/event/ts"))
+        .and_then(|ts| ts.as_str())
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        asked[0].input_text, "what does p99 mean?",
+        "no alarm context here"
+    );
+    assert_eq!(
+        asked[0].session_id,
+        SessionId::for_thread(CHANNEL, &mention_ts).as_str()
+    );
+    assert!(!asked[0].session_attributes.contains_key("alarm_card_key"));
+    let texts = rig.answered(&mention_ts).await;
+    assert!(
+        texts.last().unwrap().contains("Likely causes"),
+        "answered in the mention's thread: {texts:?}"
+    );
+}

@@ -40,6 +40,9 @@ pub struct LifecycleSettings {
 
 /// Most deliveries committed in one store transaction.
 const MAX_COMMIT_BATCH: usize = 256;
+/// How long the claims writer waits after a first claim for the others of its received batch
+/// (submitted one after another as the batch's deliveries start), so they share a transaction.
+const CLAIM_LINGER: Duration = Duration::from_micros(300);
 /// Longest a delivery's commit waits for the other deliveries in progress to share its
 /// transaction (see `Gather::Pending`). It delays only the SQS delete, never the Slack post.
 const COMMIT_LINGER: Duration = Duration::from_millis(3);
@@ -143,7 +146,7 @@ impl CardKeeper {
         let claims = Batcher::spawn(
             "store-claims",
             MAX_COMMIT_BATCH,
-            Gather::Queued,
+            Gather::Linger(CLAIM_LINGER),
             move |batch| writer.claim_deliveries(batch),
         )?;
         Ok(Self {

@@ -77,6 +77,10 @@ const GATHER_NAP: Duration = Duration::from_micros(200);
 pub enum Gather {
     /// Take what is queued and go: lowest latency (the Socket Mode ledger, where a handler waits).
     Queued,
+    /// Wait `linger` once after the first request, then take what is queued: for requests that
+    /// arrive together but not at once (the claims of a received batch are submitted one after
+    /// another within a few hundred µs; without the wait the first wakes the writer alone).
+    Linger(Duration),
     /// Also wait for the requests `pending` says are on their way (work that has started and will
     /// submit soon), at most `linger` after the first. Every commit rewrites each page it touches
     /// in SQLite's WAL, so ten small commits cost several times one commit of ten. Work that never
@@ -94,8 +98,14 @@ impl Gather {
         let mut batch: Vec<T> = std::iter::once(first)
             .chain(queue.try_iter().take(max - 1))
             .collect();
-        let Self::Pending { pending, linger } = self else {
-            return batch;
+        let (pending, linger) = match self {
+            Self::Queued => return batch,
+            Self::Linger(linger) => {
+                std::thread::sleep(*linger);
+                batch.extend(queue.try_iter().take(max - batch.len()));
+                return batch;
+            }
+            Self::Pending { pending, linger } => (pending, linger),
         };
         // Naps rather than a blocking receive: a submitter then finds nobody to wake, so a batch
         // of N costs one thread wake-up instead of N.
@@ -245,6 +255,40 @@ mod tests {
         assert!(waited >= Duration::from_millis(50), "{waited:?}");
         assert!(waited < Duration::from_secs(2), "{waited:?}");
         assert_eq!(*sizes.lock().unwrap(), vec![1]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_linger_gathers_the_requests_that_follow_the_first() {
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let seen = sizes.clone();
+        let batcher = Arc::new(
+            Batcher::spawn(
+                "test-batcher",
+                64,
+                Gather::Linger(Duration::from_millis(200)),
+                move |items: &[u32]| {
+                    seen.lock().unwrap().push(items.len());
+                    Ok(vec![(); items.len()])
+                },
+            )
+            .unwrap(),
+        );
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..5u32 {
+            let batcher = batcher.clone();
+            tasks.spawn(async move {
+                tokio::time::sleep(Duration::from_millis(5 * u64::from(i))).await;
+                batcher.submit(i).await.unwrap();
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+        assert_eq!(
+            *sizes.lock().unwrap(),
+            vec![5],
+            "one batch for five requests 5 ms apart"
+        );
     }
 
     #[tokio::test]
