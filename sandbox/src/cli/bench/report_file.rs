@@ -33,6 +33,20 @@ pub fn replace_marked(old: &str, begin: &str, end: &str, section: &str) -> Optio
     ))
 }
 
+/// `old` with the section between `begin` and `end` replaced by `section`, or with it appended
+/// (after a blank line) when `old` has none.
+pub fn replace_or_append(old: &str, begin: &str, end: &str, section: &str) -> String {
+    if let Some(updated) = replace_marked(old, begin, end, section) {
+        return updated;
+    }
+    let ours = marked(begin, end, section);
+    if old.trim().is_empty() {
+        ours
+    } else {
+        format!("{}\n\n{ours}", old.trim_end())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 use super::{Answer, BenchAgentArgs, CARDS};
-use crate::cli::bench::report::{marked, replace_marked, utc_date, Machine};
+use crate::cli::bench::report::{replace_or_append, utc_date, Machine};
 use crate::cli::bench::summary::{kib_to_mb, ms};
 
 pub const SECTION_BEGIN: &str = "<!-- bench-agent:begin -->";
@@ -161,13 +161,5 @@ pub fn section(args: &BenchAgentArgs, r: &Results) -> String {
 
 /// The report file with this bench's section replaced, or appended when there is none.
 pub fn updated_file(old: &str, section: &str) -> String {
-    if let Some(updated) = replace_marked(old, SECTION_BEGIN, SECTION_END, section) {
-        return updated;
-    }
-    let ours = marked(SECTION_BEGIN, SECTION_END, section);
-    if old.trim().is_empty() {
-        ours
-    } else {
-        format!("{}\n\n{ours}", old.trim_end())
-    }
+    replace_or_append(old, SECTION_BEGIN, SECTION_END, section)
 }

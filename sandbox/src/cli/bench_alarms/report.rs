@@ -10,7 +10,7 @@ use super::summary::{
     TARGET_CPU_US_PER_ALARM, TARGET_P99, TARGET_PACED_CPU_US_PER_ALARM,
 };
 use super::workload::CHANNEL;
-use crate::cli::bench::report::{marked, replace_marked, thousands, Machine};
+use crate::cli::bench::report::{replace_or_append, thousands, Machine};
 use crate::cli::bench::summary::{kib_to_mb, median, ms};
 
 /// The markers around this bench's section of the report file.
@@ -380,15 +380,7 @@ pub fn section(setup: &Setup, machine: &Machine, tables: &str) -> String {
 
 /// The new report file: this bench's marked section replaced, or appended when there is none.
 pub fn updated_file(old: &str, section: &str) -> String {
-    if let Some(updated) = replace_marked(old, SECTION_BEGIN, SECTION_END, section) {
-        return updated;
-    }
-    let ours = marked(SECTION_BEGIN, SECTION_END, section);
-    if old.trim().is_empty() {
-        ours
-    } else {
-        format!("{}\n\n{ours}", old.trim_end())
-    }
+    replace_or_append(old, SECTION_BEGIN, SECTION_END, section)
 }
 
 #[cfg(test)]
