@@ -386,6 +386,7 @@ pub fn updated_file(old: &str, section: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::bench::report::marked;
 
     #[test]
     fn the_section_is_appended_once_then_replaced_in_place() {
