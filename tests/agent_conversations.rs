@@ -532,3 +532,34 @@ async fn a_mention_outside_a_card_thread_starts_a_session_for_its_own_thread() {
         "answered in the mention's thread: {texts:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_still_queued_at_a_stop_is_told_so_in_its_thread() {
+    let mut rig = Rig::start("max_concurrent = 1\n").await;
+    rig.agent.set_default_script(AgentScript::Stream(vec![
+        StreamStep::chunk("Working on it"),
+        StreamStep::WaitForRelease,
+    ]));
+    let first = rig.card("HighCPU").await;
+    let second = rig.card("DiskFull").await;
+    rig.click(&first, "U0ALICE", "HighCPU").await;
+    rig.agent.wait_for_invocations(1, 5 * SECOND).await.unwrap();
+    rig.click(&second, "U0BOB", "DiskFull").await;
+    eventually(5 * SECOND, "Bob is queued", || {
+        rig.click_answers().iter().any(|e| e.contains("queued"))
+    })
+    .await;
+    let Rig { s, agent, .. } = rig;
+    s.bot.stop().await.unwrap();
+    assert_eq!(
+        agent.invocations().len(),
+        1,
+        "the queued question never reached the agent"
+    );
+    let texts = s.slack.thread_texts(CHANNEL, &second);
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(
+        texts[0].contains("restarted before your question reached the agent"),
+        "{texts:?}"
+    );
+}

@@ -19,6 +19,7 @@ use self::limits::{HourlyLimits, LimitHit, WINDOW};
 use crate::config::BedrockConfig;
 use crate::integrations::bedrock::{Agent, AgentAnswer, AgentError};
 use crate::slack::answer::{AnswerTarget, AnswerWriter, Link};
+use crate::slack::message::{Message, Mrkdwn};
 use crate::slack::messenger::Messenger;
 use crate::store::answers::{AnswerLog, AnswerRecord};
 use crate::store::Blocking;
@@ -115,6 +116,7 @@ impl Conversations {
         let this = self.clone();
         self.answering.spawn(async move {
             let Some(turn) = turn.wait(&this.stopping).await else {
+                this.never_answered(&question).await;
                 return;
             };
             this.answer(question, busy, turn).await;
@@ -133,6 +135,33 @@ impl Conversations {
         }
         self.stopping.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(3), self.answering.wait()).await;
+    }
+
+    /// A queued question whose turn never came (the bot stopped): say so in its thread.
+    async fn never_answered(&self, question: &Question) {
+        let text = Mrkdwn::trusted(format!(
+            "⚠️ <@{}>, the bot restarted before your question reached the agent. Ask again in a minute.",
+            question.user.0
+        ));
+        let posted = self
+            .slack
+            .post(
+                &question.channel,
+                Some(&question.thread),
+                &Message::markdown(text),
+            )
+            .await;
+        if let Err(e) = posted {
+            warn!(channel = %question.channel, error = format!("{:#}", anyhow::Error::new(e)), "Could not tell a queued asker that the bot stopped.");
+        }
+        let elapsed = Duration::ZERO;
+        self.record(
+            question,
+            SystemTime::now(),
+            elapsed,
+            "",
+            Some("the bot stopped before its turn"),
+        );
     }
 
     async fn answer(&self, question: Question, _busy: ThreadBusy, _turn: Turn) {
