@@ -272,15 +272,18 @@ enum PendingTurn {
 }
 
 impl PendingTurn {
-    /// Its turn, or `None` if the bot stops first.
+    /// Its turn, or `None` if the bot stops first (a turn that frees up as the bot stops,
+    /// because the answer ahead was cut short, is not taken).
     async fn wait(self, stopping: &CancellationToken) -> Option<Turn> {
-        match self {
-            PendingTurn::Now(turn) => Some(turn),
+        let turn = match self {
+            PendingTurn::Now(turn) => turn,
             PendingTurn::Later(waiting) => tokio::select! {
-                turn = waiting.turn() => Some(turn),
-                () = stopping.cancelled() => None,
+                biased;
+                () = stopping.cancelled() => return None,
+                turn = waiting.turn() => turn,
             },
-        }
+        };
+        (!stopping.is_cancelled()).then_some(turn)
     }
 }
 
