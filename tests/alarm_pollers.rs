@@ -300,3 +300,37 @@ async fn at_the_end_of_the_grace_every_batch_in_flight_is_handed_back() {
     expected.sort();
     assert_eq!(handed_back, expected);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_steady_trickle_is_paced_into_near_full_receives_on_one_long_poll() {
+    let settings = PollerSettings {
+        pollers: 4,
+        max_in_flight: 200,
+        linger: Duration::from_millis(10),
+    };
+    let rig = start(settings, Duration::from_millis(2));
+    sleep(Duration::from_secs(1)).await;
+    // 1,000 alarms a second for two seconds.
+    for i in 0..2_000 {
+        rig.queue.push(ids(i..i + 1));
+        sleep(Duration::from_millis(1)).await;
+    }
+    until("all 2,000 are deleted", || {
+        rig.queue.deleted.lock().unwrap().len() == 2_000
+    })
+    .await;
+    assert_eq!(
+        rig.queue.most_open_polls.load(Ordering::SeqCst),
+        1,
+        "a trickle never wakes the standby pollers"
+    );
+    let rig = stop(rig).await;
+    let batches = rig.queue.batches.lock().unwrap().clone();
+    let mean = 2_000.0 / batches.len() as f64;
+    assert!(
+        mean >= 8.0,
+        "{mean:.1} a receive ({} receives); a 5 ms linger gave about 5",
+        batches.len()
+    );
+    assert!(batches.iter().all(|&n| n <= 10));
+}

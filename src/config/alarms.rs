@@ -43,7 +43,8 @@ pub struct AlarmsConfig {
     /// `alarms.max_in_flight`: most messages received and not yet finished, 10..=5000. Pollers
     /// keep receiving while earlier batches wait (for a paced channel, say) up to this many.
     pub max_in_flight: usize,
-    /// `alarms.receive_linger`: pause after a partial batch before the next receive, 0s..=1s.
+    /// `alarms.receive_linger`: longest pause after a partial batch before the next receive,
+    /// 0s..=1s (see `notify::receive_pace`).
     pub receive_linger: Duration,
     /// `alarms.visibility_timeout`: whole seconds, 10s..=12h.
     pub visibility_timeout: Duration,
@@ -66,7 +67,7 @@ impl Default for AlarmsConfig {
             storm_max_duration: Duration::from_secs(30 * 60),
             pollers: 4,
             max_in_flight: 200,
-            receive_linger: Duration::from_millis(5),
+            receive_linger: Duration::from_millis(10),
             visibility_timeout: Duration::from_secs(60),
             receive_wait: MAX_RECEIVE_WAIT,
             routes: Vec::new(),

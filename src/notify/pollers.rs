@@ -1,6 +1,6 @@
 //! The receive loops around `Consumer`: keep receiving while earlier batches are handled (up to
 //! `max_in_flight` messages), one long poll while the queue is quiet and more while it has a
-//! backlog, and a short linger after a partial batch so that a steady trickle shares receives.
+//! backlog, and a paced pause after a partial batch so that a steady trickle fills receives.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use tracing::{error, info};
 
 use super::consumer::{Consumer, StopSignals, Taken};
 use super::queue::QueueMessage;
+use super::receive_pace::ReceivePace;
 
 /// How the receive loops share the queue (from `[alarms]`).
 #[derive(Clone, Debug)]
@@ -21,10 +22,11 @@ pub struct PollerSettings {
     /// Most messages received and not yet finished, over all loops (`alarms.max_in_flight`).
     /// A loop receives only when a whole batch fits.
     pub max_in_flight: usize,
-    /// Pause after a receive that returned some messages but not a full batch, before the next
-    /// receive (`alarms.receive_linger`). At a steady trickle this lets several alarms share one
-    /// receive, delete and commit instead of paying for one each; it delays an alarm by at most
-    /// this long. Zero receives again at once.
+    /// Longest pause after a receive that returned some messages but not a full batch, before
+    /// the next receive (`alarms.receive_linger`). Each loop paces its pause to the rate it sees
+    /// (`ReceivePace`), so that a steady trickle shares one receive, delete and commit between
+    /// about nine alarms instead of paying for each. It delays an alarm by at most this long.
+    /// Zero receives again at once.
     pub linger: Duration,
 }
 
@@ -62,6 +64,7 @@ async fn run(shared: Arc<Shared>, index: usize, signals: StopSignals) {
     let mut batches = JoinSet::new();
     let mut failures = 0u32;
     let mut backlog = shared.backlog.subscribe();
+    let mut pace = ReceivePace::new(shared.settings.linger);
     while !signals.stop.is_cancelled() {
         reap(&mut batches);
         if index > 0 {
@@ -77,16 +80,17 @@ async fn run(shared: Arc<Shared>, index: usize, signals: StopSignals) {
             Ok(Taken::Batch(batch)) => {
                 failures = 0;
                 let received = batch.len();
-                let full = received >= shared.consumer.batch_size();
+                let now = tokio::time::Instant::now().into_std();
+                let next = pace.after_receive(received, shared.consumer.batch_size(), now);
                 shared
                     .backlog
-                    .send_if_modified(|busy| std::mem::replace(busy, full) != full);
+                    .send_if_modified(|busy| std::mem::replace(busy, next.backlog) != next.backlog);
                 if received > 0 {
                     handle_in_background(&shared, &mut batches, batch, permit, &signals);
                 }
-                if received > 0 && !full && !shared.settings.linger.is_zero() {
+                if !next.pause.is_zero() {
                     tokio::select! {
-                        _ = tokio::time::sleep(shared.settings.linger) => {}
+                        _ = tokio::time::sleep(next.pause) => {}
                         _ = signals.stop.cancelled() => break,
                     }
                 }

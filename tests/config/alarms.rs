@@ -24,7 +24,7 @@ fn an_empty_file_leaves_the_alarm_pipeline_off_with_the_documented_timings() {
     assert_eq!(alarms.storm_max_duration, Duration::from_secs(30 * 60));
     assert_eq!(alarms.pollers, 4);
     assert_eq!(alarms.max_in_flight, 200);
-    assert_eq!(alarms.receive_linger, Duration::from_millis(5));
+    assert_eq!(alarms.receive_linger, Duration::from_millis(10));
     assert_eq!(alarms.visibility_timeout, Duration::from_secs(60));
     assert_eq!(alarms.receive_wait, Duration::from_secs(20));
     assert!(alarms.routes.is_empty());
