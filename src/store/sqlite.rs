@@ -12,11 +12,9 @@ use super::{migrations, Store};
 /// A backstop only: WAL pages after which the store's own connection checkpoints (about 64 MB),
 /// should the checkpoint thread fall behind.
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_000;
-/// How often the checkpoint thread copies the WAL into the database. A checkpoint copies the
-/// latest version of each page once, however many commits rewrote it, so a second between them
-/// copies the hot pages (index tails, the claims table) once where every 100 ms copied them ten
-/// times; the WAL stays a few MB at 1,000 alarms/s.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// How often the checkpoint thread copies the WAL into the database: often, so each checkpoint
+/// (and its fsync) stays small.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// The default store. Calls are short (tens of µs), so they run inline under a mutex. WAL
 /// checkpoints (which fsync) run on a `store-checkpoint` thread with its own connection, so they
