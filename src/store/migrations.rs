@@ -134,6 +134,17 @@ const MIGRATIONS: &[&str] = &[
     // holds at most the messages in flight plus a crash's leftovers, and pruning those scans it
     // whole cheaply; the index cost two b-tree writes per delivery on the hot path.
     "DROP INDEX delivery_claims_by_time;",
+    // 9: the Confluence page of each reported thread (issue #10), so a later report updates it.
+    "CREATE TABLE report_pages (
+        channel    TEXT NOT NULL,
+        thread_ts  TEXT NOT NULL,
+        page_id    TEXT NOT NULL UNIQUE,
+        title      TEXT NOT NULL,
+        url        TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        synced_at  INTEGER NOT NULL,
+        PRIMARY KEY (channel, thread_ts)
+    );",
 ];
 
 /// Bring the database to the latest schema; refuses a database newer than this binary.

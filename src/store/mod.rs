@@ -7,12 +7,14 @@ pub mod cards;
 pub mod digests;
 mod ledger;
 mod migrations;
+pub mod reports;
 pub mod retention;
 mod sqlite;
 mod sqlite_answers;
 mod sqlite_cards;
 mod sqlite_claims;
 mod sqlite_digests;
+mod sqlite_reports;
 
 use std::time::{Duration, SystemTime};
 
