@@ -12,6 +12,7 @@ pub mod exit;
 pub mod integrations;
 pub mod notify;
 pub mod reply;
+pub mod reporting;
 pub mod router;
 pub mod slack;
 pub mod store;
