@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use crate::config::CommandNames;
 use crate::conversation::{AlarmThread, Conversations};
+use crate::reporting::facts::AlarmFacts;
 use crate::slack::messenger::{BotIdentity, Messenger};
 use crate::store::{Blocking, Store};
 
@@ -49,4 +50,9 @@ pub trait AlarmCards: Send + Sync + 'static {
         root_ts: &str,
         claimed_key: Option<&str>,
     ) -> anyhow::Result<Option<AlarmThread>>;
+
+    /// What a report shows of the alarm whose card is at (`channel`, `root_ts`): its context,
+    /// every transition, the watchers and the console link; `None` if no alarm card is there.
+    async fn alarm_facts(&self, channel: &str, root_ts: &str)
+        -> anyhow::Result<Option<AlarmFacts>>;
 }

@@ -17,6 +17,7 @@ use crate::alarms::routing::{RouteDecision, Routes};
 
 mod agent_context;
 mod post;
+mod report_facts;
 mod threads;
 mod watch;
 use crate::alarms::{parse_sqs_message, Alarm, AlarmState, Event, Notification};

@@ -1,5 +1,8 @@
 //! Reporting: an alarm's Slack thread becomes a living Confluence incident report, summarised by
 //! the agent; a later report updates the same page.
 
+pub mod facts;
 pub mod prompt;
 mod time_text;
+pub mod timeline;
+pub mod title;

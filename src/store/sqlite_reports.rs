@@ -98,7 +98,10 @@ mod tests {
         assert_eq!(kept.created_at, at, "the first creation time stays");
         assert_eq!(kept.synced_at, later);
         assert_eq!(kept.title, "[INCIDENT] renamed");
-        assert_eq!(store.report_of_page("42").unwrap().unwrap().thread_ts, "1.0");
+        assert_eq!(
+            store.report_of_page("42").unwrap().unwrap().thread_ts,
+            "1.0"
+        );
         assert_eq!(store.report_of_page("43").unwrap(), None);
         assert_eq!(store.report_page("C1", "2.0").unwrap(), None);
     }

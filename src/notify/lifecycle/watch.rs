@@ -133,4 +133,12 @@ impl AlarmCards for CardKeeper {
     ) -> anyhow::Result<Option<crate::conversation::AlarmThread>> {
         CardKeeper::alarm_thread(self, channel, root_ts, claimed_key).await
     }
+
+    async fn alarm_facts(
+        &self,
+        channel: &str,
+        root_ts: &str,
+    ) -> anyhow::Result<Option<crate::reporting::facts::AlarmFacts>> {
+        CardKeeper::alarm_facts(self, channel, root_ts).await
+    }
 }
