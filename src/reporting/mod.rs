@@ -3,6 +3,7 @@
 
 pub mod facts;
 pub mod prompt;
+pub mod summary;
 mod time_text;
 pub mod timeline;
 pub mod title;
