@@ -134,7 +134,9 @@ const MIGRATIONS: &[&str] = &[
     // holds at most the messages in flight plus a crash's leftovers, and pruning those scans it
     // whole cheaply; the index cost two b-tree writes per delivery on the hot path.
     "DROP INDEX delivery_claims_by_time;",
-    // 9: the Confluence page of each reported thread (issue #10), so a later report updates it.
+    // 9: the Confluence page of each reported thread (issue #10), so a later report updates it;
+    // and the titles a thread's report tried to create, so a create whose answer was lost is
+    // recognised as this thread's page rather than a clash.
     "CREATE TABLE report_pages (
         channel    TEXT NOT NULL,
         thread_ts  TEXT NOT NULL,
@@ -144,6 +146,13 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL,
         synced_at  INTEGER NOT NULL,
         PRIMARY KEY (channel, thread_ts)
+    );
+    CREATE TABLE report_attempts (
+        channel    TEXT NOT NULL,
+        thread_ts  TEXT NOT NULL,
+        title      TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        PRIMARY KEY (channel, thread_ts, title)
     );",
 ];
 

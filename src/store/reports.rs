@@ -27,4 +27,19 @@ pub trait ReportPages: Send + Sync + 'static {
     fn report_of_page(&self, page_id: &str) -> anyhow::Result<Option<ReportPage>>;
     /// Record (or update) the thread's page.
     fn save_report_page(&self, page: &ReportPage) -> anyhow::Result<()>;
+    /// Note that the thread's report is about to create a page titled `title`.
+    fn note_report_attempt(
+        &self,
+        channel: &str,
+        thread_ts: &str,
+        title: &str,
+        at: SystemTime,
+    ) -> anyhow::Result<()>;
+    /// Whether the thread's report ever tried to create a page titled `title`.
+    fn tried_report_title(
+        &self,
+        channel: &str,
+        thread_ts: &str,
+        title: &str,
+    ) -> anyhow::Result<bool>;
 }

@@ -1,5 +1,7 @@
 //! `ReportPages` on SQLite: one row per reported thread (migration 9).
 
+use std::time::SystemTime;
+
 use anyhow::Context;
 use rusqlite::{params, OptionalExtension, Row};
 
@@ -64,11 +66,44 @@ impl ReportPages for SqliteStore {
         .context("Failed to record a thread's report page")?;
         Ok(())
     }
+
+    fn note_report_attempt(
+        &self,
+        channel: &str,
+        thread_ts: &str,
+        title: &str,
+        at: SystemTime,
+    ) -> anyhow::Result<()> {
+        self.with(|c| {
+            c.prepare_cached("INSERT OR IGNORE INTO report_attempts VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![channel, thread_ts, title, to_millis(at)])
+        })
+        .context("Failed to note a report page being created")?;
+        Ok(())
+    }
+
+    fn tried_report_title(
+        &self,
+        channel: &str,
+        thread_ts: &str,
+        title: &str,
+    ) -> anyhow::Result<bool> {
+        let found = self
+            .with(|c| {
+                c.prepare_cached(
+                    "SELECT 1 FROM report_attempts WHERE channel = ?1 AND thread_ts = ?2 AND title = ?3",
+                )?
+                .query_row(params![channel, thread_ts, title], |_| Ok(()))
+                .optional()
+            })
+            .context("Failed to look up a report page being created")?;
+        Ok(found.is_some())
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, SystemTime};
+    use std::time::Duration;
 
     use super::*;
 
@@ -112,5 +147,17 @@ mod tests {
         let at = from_millis(to_millis(SystemTime::now()));
         store.save_report_page(&page("1.0", "42", at)).unwrap();
         assert!(store.save_report_page(&page("2.0", "42", at)).is_err());
+    }
+
+    #[test]
+    fn attempted_titles_are_remembered_per_thread() {
+        let store = SqliteStore::in_memory().unwrap();
+        let at = SystemTime::now();
+        assert!(!store.tried_report_title("C1", "1.0", "t").unwrap());
+        store.note_report_attempt("C1", "1.0", "t", at).unwrap();
+        store.note_report_attempt("C1", "1.0", "t", at).unwrap();
+        assert!(store.tried_report_title("C1", "1.0", "t").unwrap());
+        assert!(!store.tried_report_title("C1", "2.0", "t").unwrap());
+        assert!(!store.tried_report_title("C1", "1.0", "t (2)").unwrap());
     }
 }
