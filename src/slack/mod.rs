@@ -6,6 +6,7 @@ pub mod blocks;
 pub mod inbound;
 pub mod interaction;
 pub mod manifest;
+pub mod markup;
 pub mod message;
 pub mod messenger;
 pub mod pacing;
