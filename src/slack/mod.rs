@@ -11,4 +11,5 @@ pub mod message;
 pub mod messenger;
 pub mod pacing;
 pub mod socket;
+pub mod thread;
 pub mod tls;
