@@ -62,6 +62,8 @@ fn gated_router(fake: &chatops_sandbox::slack::FakeSlack) -> GatedRouter {
             name: "chatops".into(),
             team: "Sandbox".into(),
             team_id: TeamId("T0SANDBOX".into()),
+            bot_id: Some("B0BOT".into()),
+            team_url: None,
         },
         commands: CommandNames::new("platform"),
         alarms: None,

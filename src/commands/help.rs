@@ -1,7 +1,7 @@
 //! `@bot help` and `/<prefix>-help`: what the bot can do here.
 
 use crate::context::Context;
-use crate::slack::message::{Block, Message, Mrkdwn};
+use crate::slack::message::{Block, Message, Mrkdwn, Standing};
 
 pub fn message(ctx: &Context) -> Message {
     let bot = &ctx.bot.name;
@@ -29,5 +29,6 @@ pub fn message(ctx: &Context) -> Message {
         ],
         accent: None,
         post_id: None,
+        standing: Standing::Plain,
     }
 }

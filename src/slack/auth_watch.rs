@@ -8,7 +8,9 @@ use tracing::error;
 
 use super::interaction::{ChannelId, MessageTs, ResponseUrl, UserId};
 use super::message::{Message, Visibility};
-use super::messenger::{BotIdentity, Messenger, SlackApiError, StreamStart};
+use super::messenger::{
+    BotIdentity, Messenger, NameLookup, SlackApiError, StreamStart, ThreadRead,
+};
 
 /// Trips once: keeps the first refusal's Slack error code and cancels the daemon's stop token.
 #[derive(Clone)]
@@ -132,6 +134,26 @@ impl Messenger for AuthWatch {
     ) -> Result<(), SlackApiError> {
         self.watch(self.inner.stop_stream(channel, ts, markdown).await)
     }
+
+    async fn read_thread(
+        &self,
+        channel: &ChannelId,
+        thread: &MessageTs,
+    ) -> Result<ThreadRead, SlackApiError> {
+        self.watch(self.inner.read_thread(channel, thread).await)
+    }
+
+    async fn user_name(&self, user: &UserId) -> Result<NameLookup, SlackApiError> {
+        self.watch(self.inner.user_name(user).await)
+    }
+
+    async fn permalink(
+        &self,
+        channel: &ChannelId,
+        ts: &MessageTs,
+    ) -> Result<String, SlackApiError> {
+        self.watch(self.inner.permalink(channel, ts).await)
+    }
 }
 
 #[cfg(test)]
@@ -198,6 +220,19 @@ mod tests {
             _: &MessageTs,
             _: Option<&str>,
         ) -> Result<(), SlackApiError> {
+            unreachable!()
+        }
+        async fn read_thread(
+            &self,
+            _: &ChannelId,
+            _: &MessageTs,
+        ) -> Result<ThreadRead, SlackApiError> {
+            unreachable!()
+        }
+        async fn user_name(&self, _: &UserId) -> Result<NameLookup, SlackApiError> {
+            unreachable!()
+        }
+        async fn permalink(&self, _: &ChannelId, _: &MessageTs) -> Result<String, SlackApiError> {
             unreachable!()
         }
     }

@@ -2,7 +2,7 @@
 
 use slack_morphism::prelude::*;
 
-use super::message::{Block, Button, ButtonStyle, Message, Mrkdwn, PostId};
+use super::message::{Block, Button, ButtonStyle, Message, Mrkdwn, PostId, Standing};
 
 /// Slack's hard limits that rendering enforces.
 pub const MAX_SECTION_CHARS: usize = 3000;
@@ -16,15 +16,25 @@ pub const MAX_MARKDOWN_CHARS: usize = 12_000;
 pub const POST_EVENT_TYPE: &str = "chatops_post";
 /// The `event_payload` key of that id.
 pub const POST_ID_KEY: &str = "id";
+/// The `event_type` of a placeholder the bot will replace ([`Standing::Placeholder`]).
+pub const PLACEHOLDER_EVENT_TYPE: &str = "chatops_placeholder";
+/// The `event_type` of the final text written over a placeholder ([`Standing::Final`]).
+pub const FINAL_EVENT_TYPE: &str = "chatops_final";
 
 /// Block Kit content for `chat.postMessage`/`chat.update`/`chat.postEphemeral`.
 /// With an accent colour the blocks go into one attachment, the only way Slack draws a colour bar.
-/// A [`PostId`] goes into the message's metadata, which users do not see.
+/// A [`PostId`] goes into the message's metadata, which users do not see; so does a
+/// [`Standing`] other than plain, when there is no post id.
 pub fn content(message: &Message) -> SlackMessageContent {
     let content = look(message);
-    match &message.post_id {
-        Some(post_id) => content.with_metadata(metadata(post_id)),
-        None => content,
+    let marker = |event_type: &str| {
+        SlackMessageMetadata::new(event_type.to_owned()).with_event_payload(Default::default())
+    };
+    match (&message.post_id, message.standing) {
+        (Some(post_id), _) => content.with_metadata(metadata(post_id)),
+        (None, Standing::Plain) => content,
+        (None, Standing::Placeholder) => content.with_metadata(marker(PLACEHOLDER_EVENT_TYPE)),
+        (None, Standing::Final) => content.with_metadata(marker(FINAL_EVENT_TYPE)),
     }
 }
 
@@ -154,6 +164,7 @@ mod tests {
             ],
             accent: None,
             post_id: None,
+            standing: Standing::Plain,
         };
         let json = to_json(&message);
         assert_eq!(json["blocks"][0]["type"], "header");
@@ -196,5 +207,30 @@ mod tests {
         let other_app = SlackMessageMetadata::new("deploy".into())
             .with_event_payload([("id".to_owned(), post_id.id.clone())].into());
         assert!(!carries_post_id(&other_app, &post_id.id));
+    }
+
+    #[test]
+    fn a_placeholder_and_its_final_text_are_marked_in_metadata() {
+        let message = Message::markdown(Mrkdwn::trusted("🤖 asking…"));
+        let placeholder = to_json(&message.clone().with_standing(Standing::Placeholder));
+        assert_eq!(
+            placeholder["metadata"]["event_type"],
+            PLACEHOLDER_EVENT_TYPE
+        );
+        let last = to_json(&message.clone().with_standing(Standing::Final));
+        assert_eq!(last["metadata"]["event_type"], FINAL_EVENT_TYPE);
+        let post_id = PostId {
+            id: "p".into(),
+            earlier_attempt: None,
+        };
+        let both = to_json(
+            &message
+                .with_standing(Standing::Placeholder)
+                .with_post_id(post_id),
+        );
+        assert_eq!(
+            both["metadata"]["event_type"], POST_EVENT_TYPE,
+            "a post id wins"
+        );
     }
 }

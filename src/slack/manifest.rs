@@ -18,6 +18,8 @@ pub const BOT_SCOPES: &[&str] = &[
     "groups:history",
     "im:history",
     "commands",
+    // users.info: names in a report's thread transcript.
+    "users:read",
 ];
 
 /// What makes a scope necessary.
@@ -56,6 +58,7 @@ pub const SCOPE_NEEDS: &[(&str, &[ScopeNeed])] = &[
         &[
             ScopeNeed::Event("message.channels"),
             ScopeNeed::Method("conversations.history"),
+            ScopeNeed::Method("conversations.replies"),
         ],
     ),
     (
@@ -63,10 +66,12 @@ pub const SCOPE_NEEDS: &[(&str, &[ScopeNeed])] = &[
         &[
             ScopeNeed::Event("message.groups"),
             ScopeNeed::Method("conversations.history"),
+            ScopeNeed::Method("conversations.replies"),
         ],
     ),
     ("im:history", &[ScopeNeed::Event("message.im")]),
     ("commands", &[ScopeNeed::SlashCommands]),
+    ("users:read", &[ScopeNeed::Method("users.info")]),
 ];
 
 /// Events the bot subscribes to: mentions, and messages in public and private channels and DMs.

@@ -58,6 +58,23 @@ pub struct Message {
     pub accent: Option<Accent>,
     /// The bot's own id for this post, so a post whose answer was lost is found, not posted again.
     pub post_id: Option<PostId>,
+    /// What the message's metadata tells a later reader of the thread (a report's transcript).
+    pub standing: Standing,
+}
+
+/// Whether a message lasts or is replaced soon: written in its metadata (when it carries no
+/// [`PostId`]), so `slack::thread` leaves the bot's placeholders out of a transcript.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Standing {
+    /// A message that stays as posted (no metadata of its own).
+    #[default]
+    Plain,
+    /// A placeholder (e.g. "asking the agent…", or an answer still being written) that the bot
+    /// replaces: metadata `chatops_placeholder`.
+    Placeholder,
+    /// The final text written over a placeholder: metadata `chatops_final`, so the
+    /// placeholder's mark is gone whether or not Slack keeps metadata an update does not name.
+    Final,
 }
 
 /// A client-side id for one post, carried in the message's (invisible) metadata. A post whose
@@ -87,7 +104,13 @@ impl Message {
             }],
             accent: None,
             post_id: None,
+            standing: Standing::Plain,
         }
+    }
+
+    /// The same message, marked as a placeholder or as the final text over one (see [`Standing`]).
+    pub fn with_standing(self, standing: Standing) -> Self {
+        Self { standing, ..self }
     }
 
     /// The same message, posted with this client-side id (see [`PostId`]).

@@ -8,11 +8,7 @@ use async_trait::async_trait;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use secrecy::{ExposeSecret, SecretString};
-use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
-use tokio::sync::Semaphore;
-use tokio::time::Instant;
-use tracing::warn;
 use url::Url;
 
 use super::blocks;
@@ -20,10 +16,19 @@ use super::interaction::{ChannelId, MessageTs, ResponseUrl, TeamId, UserId};
 use super::message::{Message, Visibility};
 use super::pacing::ChannelPacer;
 
+mod call;
+mod permalink;
 mod read_back;
+mod replies;
 mod stream;
+mod users;
 
+use call::MethodGate;
+pub use permalink::{permalink_from_team_url, permalink_like};
+pub(crate) use replies::ts_order;
+pub use replies::{ThreadMessage, ThreadRead, MAX_REPLIES_PAGES, REPLIES_PAGE_LIMIT};
 pub use stream::{StreamStart, MAX_STREAM_MARKDOWN_CHARS};
+pub use users::{NameLookup, USER_NAME_CACHE_CAPACITY};
 
 /// A failed Web API call, by cause.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +71,11 @@ pub struct BotIdentity {
     pub team: String,
     /// The workspace's id (`T…`), the recipient team of streams when an interaction names none.
     pub team_id: TeamId,
+    /// The bot's `bot_id` (`B…`), which its messages carry.
+    pub bot_id: Option<String>,
+    /// The workspace's URL, e.g. `https://example.slack.com/`: permalinks are built from it when
+    /// `chat.getPermalink` fails.
+    pub team_url: Option<String>,
 }
 
 /// The Slack Web API calls the bot makes.
@@ -119,6 +129,20 @@ pub trait Messenger: Send + Sync + 'static {
         ts: &MessageTs,
         markdown: Option<&str>,
     ) -> Result<(), SlackApiError>;
+    /// `conversations.replies`, every page (200 messages a page, at most [`MAX_REPLIES_PAGES`]):
+    /// the thread's root and replies, oldest first, metadata included; `cut` when pages were left.
+    async fn read_thread(
+        &self,
+        channel: &ChannelId,
+        thread: &MessageTs,
+    ) -> Result<ThreadRead, SlackApiError>;
+    /// `users.info`: the user's display name (else real name, else handle), from a cache kept for
+    /// the process's life (at most [`USER_NAME_CACHE_CAPACITY`] users). A user Slack does not
+    /// find (`user_not_found`, `user_not_visible`) is named by its id.
+    async fn user_name(&self, user: &UserId) -> Result<NameLookup, SlackApiError>;
+    /// `chat.getPermalink`: the message's link (a reply's carries `thread_ts` and `cid`).
+    async fn permalink(&self, channel: &ChannelId, ts: &MessageTs)
+        -> Result<String, SlackApiError>;
 }
 
 /// The part of `chat.postMessage`'s answer the bot uses.
@@ -150,31 +174,8 @@ pub struct SlackMessenger {
     request_timeout: Duration,
     /// Paces every attempt of `post`, `update` and stream start/stop per channel; `None` when off.
     pacer: Option<ChannelPacer>,
-}
-
-/// One queue per Web API method: a 429 pauses every later call of that method until Retry-After.
-struct MethodGate {
-    slots: Semaphore,
-    resume_at: Mutex<Option<Instant>>,
-}
-
-impl MethodGate {
-    async fn wait_until_open(&self) {
-        loop {
-            let resume_at = *self.resume_at.lock().unwrap_or_else(|e| e.into_inner());
-            match resume_at {
-                Some(at) if at > Instant::now() => tokio::time::sleep_until(at).await,
-                _ => return,
-            }
-        }
-    }
-    fn pause_for(&self, delay: Duration) {
-        let mut resume_at = self.resume_at.lock().unwrap_or_else(|e| e.into_inner());
-        let until = Instant::now() + delay;
-        if resume_at.is_none_or(|at| at < until) {
-            *resume_at = Some(until);
-        }
-    }
+    /// Names from `users.info`, kept for the process's life, capped.
+    user_names: users::UserNameCache,
 }
 
 impl SlackMessenger {
@@ -210,6 +211,7 @@ impl SlackMessenger {
             gates: Mutex::new(HashMap::new()),
             request_timeout,
             pacer: None,
+            user_names: users::UserNameCache::new(USER_NAME_CACHE_CAPACITY),
         })
     }
 
@@ -223,116 +225,6 @@ impl SlackMessenger {
 
     fn session(&self) -> SlackClientSession<'_, Connector> {
         self.client.open_session(&self.token)
-    }
-
-    fn gate(&self, method: &'static str) -> Arc<MethodGate> {
-        let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
-        gates
-            .entry(method)
-            .or_insert_with(|| {
-                Arc::new(MethodGate {
-                    slots: Semaphore::new(PER_METHOD_CONCURRENCY),
-                    resume_at: Mutex::new(None),
-                })
-            })
-            .clone()
-    }
-
-    /// Run one Web API call. Every attempt waits for the method's 429 pause, then for the
-    /// channel's pace when `paced` names one, then for a slot in the method's queue, and is cut
-    /// off after `request_timeout` (giving its slot back). A 429 is retried after Retry-After;
-    /// a 5xx, a transport failure or a timeout is retried after a short backoff.
-    async fn call<T, F, Fut>(
-        &self,
-        method: &'static str,
-        paced: Option<&ChannelId>,
-        attempt: F,
-    ) -> Result<T, SlackApiError>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = ClientResult<T>>,
-    {
-        let gate = self.gate(method);
-        let (mut rate_limited, mut failures) = (0, 0);
-        loop {
-            gate.wait_until_open().await;
-            if let (Some(pacer), Some(channel)) = (&self.pacer, paced) {
-                pacer.take_turn(method, channel).await;
-            }
-            let outcome = {
-                let _slot = gate.slots.acquire().await;
-                tokio::time::timeout(self.request_timeout, attempt()).await
-            };
-            let failure = match outcome {
-                Ok(Ok(value)) => return Ok(value),
-                Ok(Err(SlackClientError::RateLimitError(e))) => {
-                    rate_limited += 1;
-                    if rate_limited > MAX_RATE_LIMITED_RETRIES {
-                        return Err(SlackApiError::RateLimited { method });
-                    }
-                    let delay = e.retry_after.unwrap_or(Duration::from_secs(1));
-                    warn!(method, retry_after = ?delay, "Slack rate limited a call; pausing this method.");
-                    gate.pause_for(delay);
-                    continue;
-                }
-                Ok(Err(e)) => failed_attempt(method, e),
-                Err(_elapsed) => FailedAttempt::Retryable(SlackApiError::TimedOut {
-                    method,
-                    timeout: self.request_timeout,
-                }),
-            };
-            match failure {
-                FailedAttempt::Retryable(error) if failures < MAX_FAILURE_RETRIES => {
-                    failures += 1;
-                    warn!(
-                        method,
-                        error = format!("{:#}", anyhow::Error::new(error)),
-                        "Slack call failed; retrying."
-                    );
-                    tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(failures))).await;
-                }
-                FailedAttempt::Retryable(error) | FailedAttempt::Final(error) => return Err(error),
-            }
-        }
-    }
-}
-
-/// A failed attempt (other than a 429), and whether another attempt may succeed.
-enum FailedAttempt {
-    /// A 5xx, a transport failure or a timeout: Slack may answer the next attempt.
-    Retryable(SlackApiError),
-    /// Slack said no (`ok:false`, a 4xx) or answered something unreadable.
-    Final(SlackApiError),
-}
-
-fn failed_attempt(method: &'static str, error: SlackClientError) -> FailedAttempt {
-    match error {
-        SlackClientError::ApiError(e) => FailedAttempt::Final(SlackApiError::Rejected {
-            method,
-            code: e.code,
-        }),
-        SlackClientError::HttpError(e) => {
-            let status = e.status_code;
-            let error = SlackApiError::Http {
-                method,
-                status: status.as_u16(),
-            };
-            if status.is_server_error() {
-                FailedAttempt::Retryable(error)
-            } else {
-                FailedAttempt::Final(error)
-            }
-        }
-        e @ (SlackClientError::HttpProtocolError(_) | SlackClientError::SystemError(_)) => {
-            FailedAttempt::Retryable(SlackApiError::Transport {
-                method,
-                source: anyhow::anyhow!("{e}"),
-            })
-        }
-        e => FailedAttempt::Final(SlackApiError::Transport {
-            method,
-            source: anyhow::anyhow!("{e}"),
-        }),
     }
 }
 
@@ -456,6 +348,8 @@ impl Messenger for SlackMessenger {
             name: response.user.unwrap_or_else(|| "chatops-bot".to_owned()),
             team: response.team,
             team_id: TeamId(response.team_id.0),
+            bot_id: response.bot_id.map(|id| id.0),
+            team_url: Some(response.url.0.to_string()),
         })
     }
 
@@ -479,6 +373,26 @@ impl Messenger for SlackMessenger {
         markdown: Option<&str>,
     ) -> Result<(), SlackApiError> {
         self.stop_stream_call(channel, ts, markdown).await
+    }
+
+    async fn read_thread(
+        &self,
+        channel: &ChannelId,
+        thread: &MessageTs,
+    ) -> Result<ThreadRead, SlackApiError> {
+        self.read_thread_call(channel, thread).await
+    }
+
+    async fn user_name(&self, user: &UserId) -> Result<NameLookup, SlackApiError> {
+        self.user_name_call(user).await
+    }
+
+    async fn permalink(
+        &self,
+        channel: &ChannelId,
+        ts: &MessageTs,
+    ) -> Result<String, SlackApiError> {
+        self.permalink_call(channel, ts).await
     }
 }
 

@@ -180,6 +180,8 @@ fn remember_user_message(shared: &Shared, envelope: &Envelope) {
         thread_ts: field("thread_ts"),
         user: field("user").unwrap_or_default(),
         bot_id: field("bot_id"),
+        username: field("username"),
+        subtype: field("subtype"),
         text: field("text").unwrap_or_default(),
         blocks: event.get("blocks").cloned(),
         attachments: None,

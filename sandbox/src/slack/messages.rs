@@ -19,6 +19,10 @@ pub struct StoredMessage {
     pub user: String,
     /// `Some` for bot-authored messages.
     pub bot_id: Option<String>,
+    /// `username` an integration posted under (`bot_message`s).
+    pub username: Option<String>,
+    /// `subtype`, e.g. `bot_message`, `channel_join`.
+    pub subtype: Option<String>,
     /// Text (fallback text when blocks are used).
     pub text: String,
     /// Block Kit blocks, as posted.
@@ -62,6 +66,8 @@ impl StoredMessage {
             thread_ts: str_param(params, "thread_ts"),
             user: BOT_USER_ID.to_string(),
             bot_id: Some(BOT_ID.to_string()),
+            username: None,
+            subtype: None,
             text: str_param(params, "text").unwrap_or_default(),
             blocks: params.get("blocks").cloned(),
             attachments: params.get("attachments").cloned(),
@@ -139,6 +145,8 @@ impl StoredMessage {
         let fields = [
             ("thread_ts", self.thread_ts.clone().map(Value::from)),
             ("bot_id", self.bot_id.clone().map(Value::from)),
+            ("username", self.username.clone().map(Value::from)),
+            ("subtype", self.subtype.clone().map(Value::from)),
             ("app_id", self.bot_id.as_ref().map(|_| Value::from(APP_ID))),
             ("blocks", self.blocks.clone()),
             ("attachments", self.attachments.clone()),

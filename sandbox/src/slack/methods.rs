@@ -3,14 +3,14 @@
 use serde_json::{json, Map, Value};
 
 use crate::slack::clock::{next_id, next_ts};
-use crate::slack::envelopes::{user_name, APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID};
+use crate::slack::envelopes::{APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID};
 use crate::slack::messages::{str_param, EphemeralMessage, StoredMessage};
-use crate::slack::reading;
 use crate::slack::record::AuthKind;
 use crate::slack::state::Shared;
 use crate::slack::streams;
 use crate::slack::timeline::lock;
 use crate::slack::web_api::Outcome;
+use crate::slack::{people, reading};
 
 /// Methods that take the bot token.
 const BOT_METHODS: [&str; 16] = [
@@ -36,7 +36,7 @@ const BOT_METHODS: [&str; 16] = [
 const MAX_TEXT_CHARS: usize = 40_000;
 const MAX_BLOCKS: usize = 50;
 const MAX_MARKDOWN_CHARS: usize = 12_000;
-const WORKSPACE_URL: &str = "https://sandbox.slack.test/";
+pub(crate) const WORKSPACE_URL: &str = "https://sandbox.slack.test/";
 
 type Params = Map<String, Value>;
 
@@ -65,7 +65,7 @@ pub(crate) fn handle(shared: &Shared, method: &str, params: &Params, auth: AuthK
         "chat.postEphemeral" => post_ephemeral(shared, params),
         "chat.getPermalink" => permalink(shared, params),
         "reactions.add" => add_reaction(shared, params),
-        "users.info" => user_info(params),
+        "users.info" => people::user_info(shared, params),
         "conversations.history" => {
             known_channel(shared, params).and_then(|c| reading::history(shared, c, params))
         }
@@ -201,40 +201,6 @@ fn add_reaction(shared: &Shared, params: &Params) -> Result<Value, &'static str>
     }
     message.reactions.push(name);
     Ok(json!({"ok": true}))
-}
-
-fn user_info(params: &Params) -> Result<Value, &'static str> {
-    let user = str_param(params, "user").unwrap_or_default();
-    if user.len() < 2 || !(user.starts_with('U') || user.starts_with('W')) {
-        return Err("user_not_found");
-    }
-    let is_bot = user == BOT_USER_ID;
-    let name = if is_bot {
-        "chatops-bot".to_string()
-    } else {
-        user_name(&user)
-    };
-    let real_name = if is_bot {
-        "ChatOps Bot".to_string()
-    } else {
-        format!("Sandbox User {user}")
-    };
-    let mut profile = json!({
-        "real_name": real_name, "display_name": name, "real_name_normalized": real_name,
-        "display_name_normalized": name, "team": TEAM_ID,
-        "image_48": format!("{WORKSPACE_URL}avatars/{user}_48.png")
-    });
-    if is_bot {
-        profile["bot_id"] = json!(BOT_ID);
-    } else {
-        profile["email"] = json!(format!("{name}@sandbox.slack.test"));
-    }
-    Ok(json!({"ok": true, "user": {
-        "id": user, "team_id": TEAM_ID, "name": name, "deleted": false, "real_name": real_name,
-        "tz": "Europe/Berlin", "tz_label": "Central European Time", "tz_offset": 3600,
-        "is_admin": false, "is_owner": false, "is_bot": is_bot, "is_app_user": false,
-        "updated": 1_700_000_000, "profile": profile
-    }}))
 }
 
 fn open_view(method: &str, params: &Params) -> Result<Value, &'static str> {

@@ -27,6 +27,7 @@ mod faults;
 mod messages;
 mod methods;
 mod options;
+mod people;
 mod reading;
 mod record;
 mod socket;
@@ -48,6 +49,7 @@ pub use envelope::{Envelope, HOOKS_PLACEHOLDER};
 pub use faults::HttpFault;
 pub use messages::{EphemeralMessage, StoredMessage, StreamedText};
 pub use options::{FakeSlackOptions, Redelivery};
+pub use people::{Author, FakeUser, Seed};
 pub use record::{
     AckRecord, ApiCall, AuthKind, ConnId, ConnectionEnd, ConnectionRecord, ConnectionState,
     FrameDirection, FrameKind, FrameRecord, HandshakeRejection, MalformedFrame,

@@ -14,6 +14,7 @@ use crate::slack::delivery::Delivery;
 use crate::slack::faults::FaultTable;
 use crate::slack::messages::MessageStore;
 use crate::slack::options::FakeSlackOptions;
+use crate::slack::people::UserDirectory;
 use crate::slack::record::{
     AckRecord, ApiCall, ConnId, ConnectionState, HandshakeRejection, MalformedFrame,
 };
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
     /// The error the streaming methods answer with, when set (`FakeSlack::refuse_streaming`).
     pub(crate) stream_refusal: Mutex<Option<String>>,
     pub(crate) messages: Mutex<MessageStore>,
+    /// Users set up by tests (`FakeSlack::set_user`, `forget_user`).
+    pub(crate) users: Mutex<UserDirectory>,
     pub(crate) delivery: Delivery,
     pub(crate) shutdown: watch::Sender<bool>,
 }
@@ -63,6 +66,7 @@ impl Shared {
             open_error: Mutex::new(None),
             stream_refusal: Mutex::new(None),
             messages: Mutex::new(MessageStore::default()),
+            users: Mutex::new(UserDirectory::default()),
             delivery: Delivery::default(),
             shutdown: watch::channel(false).0,
         }

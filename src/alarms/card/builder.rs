@@ -1,7 +1,7 @@
 //! Assembles a card's blocks, remembers every text it had to cut, and builds the overflow message.
 
 use crate::slack::blocks::{MAX_BLOCKS, MAX_SECTION_CHARS};
-use crate::slack::message::{Accent, Block, Button, Message, Mrkdwn};
+use crate::slack::message::{Accent, Block, Button, Message, Mrkdwn, Standing};
 
 use super::text::{self, esc, mrkdwn_plain, width, FULL_TEXT_IN_THREAD};
 use super::RenderedCard;
@@ -139,6 +139,7 @@ impl CardBuilder {
                 blocks,
                 accent,
                 post_id: None,
+                standing: Standing::Plain,
             },
             overflow,
         }
@@ -227,6 +228,7 @@ pub(super) fn overflow_message(title: &str, cuts: &[Cut]) -> Message {
             .collect(),
         accent: None,
         post_id: None,
+        standing: Standing::Plain,
     }
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::alarms::{AlarmState, Event, Notification};
 use crate::slack::blocks::MAX_SECTION_CHARS;
-use crate::slack::message::{Message, Mrkdwn};
+use crate::slack::message::{Message, Mrkdwn, Standing};
 
 use super::alarm::{look, MAX_WATCHERS_SHOWN};
 use super::builder::{overflow_message, Cut};
@@ -189,5 +189,6 @@ fn note(text: String, fallback: String) -> Message {
         }],
         accent: None,
         post_id: None,
+        standing: Standing::Plain,
     }
 }

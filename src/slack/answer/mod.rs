@@ -21,7 +21,7 @@ use self::flush::FlushPolicy;
 use self::inert::{inert_markdown, inert_prefix, safe_prefix_len};
 use self::split::split_markdown;
 use super::interaction::{ChannelId, MessageTs, TeamId, UserId};
-use super::message::{escape, Block, Message};
+use super::message::{escape, Block, Message, Standing};
 use super::messenger::{Messenger, SlackApiError, StreamStart};
 
 /// Characters of Markdown per message: under Slack's 12,000 for the markdown blocks of one
@@ -66,8 +66,8 @@ pub struct AnswerWriter {
     live: Live,
     /// Every message of this answer, first to last.
     messages: Vec<MessageTs>,
-    /// What each message shows, when known exactly (`None`: a stream's text).
-    shown: Vec<Option<String>>,
+    /// What each message shows and how it is marked, when known exactly (`None`: a stream's text).
+    shown: Vec<Option<(String, Standing)>>,
     /// Everything pushed so far, as received.
     answer: String,
     /// Bytes of `answer` already sent to Slack.
@@ -109,11 +109,15 @@ impl AnswerWriter {
                     error = format!("{:#}", anyhow::Error::new(refused)),
                     "Slack did not start a stream; the answer is shown with chat.update instead."
                 );
-                let message = markdown_message(placeholder);
+                let message = markdown_message(placeholder, Standing::Placeholder);
                 let ts = messenger
                     .post(&target.channel, Some(&target.thread), &message)
                     .await?;
-                (Live::Updates, ts, Some(placeholder.to_owned()))
+                (
+                    Live::Updates,
+                    ts,
+                    Some((placeholder.to_owned(), Standing::Placeholder)),
+                )
             }
         };
         Ok(Self {
@@ -180,7 +184,7 @@ impl AnswerWriter {
             Live::Updates => {
                 self.sent = self.answer.len();
                 let text = self.live_text();
-                if let Err(error) = self.show(&text).await {
+                if let Err(error) = self.show(&text, Standing::Placeholder).await {
                     warn!(
                         error = format!("{:#}", anyhow::Error::new(error)),
                         "Could not update a live answer; the next update or the final text retries."
@@ -203,7 +207,7 @@ impl AnswerWriter {
         if markdown.trim().is_empty() {
             markdown = "_(The agent returned no text.)_".to_owned();
         }
-        self.show(&markdown).await
+        self.show(&markdown, Standing::Final).await
     }
 
     /// Ends the answer with one short error `message` (outside text is fine: it is made inert),
@@ -216,7 +220,7 @@ impl AnswerWriter {
         }
         markdown.push_str("⚠️ ");
         markdown.push_str(&inert_markdown(message.trim()));
-        self.show(&markdown).await
+        self.show(&markdown, Standing::Final).await
     }
 
     fn policy(&self) -> FlushPolicy {
@@ -262,7 +266,7 @@ impl AnswerWriter {
                 self.end_stream().await;
                 self.sent = self.answer.len();
                 let text = self.live_text();
-                if let Err(error) = self.show(&text).await {
+                if let Err(error) = self.show(&text, Standing::Placeholder).await {
                     warn!(
                         error = format!("{:#}", anyhow::Error::new(error)),
                         "Could not update a live answer."
@@ -321,9 +325,10 @@ impl AnswerWriter {
     }
 
     /// Makes the answer's messages show `markdown` (inert): part i in message i, new messages
-    /// posted in the thread for more parts, surplus messages pointing up. Tries every message;
-    /// returns the first error.
-    async fn show(&mut self, markdown: &str) -> Result<(), SlackApiError> {
+    /// posted in the thread for more parts, surplus messages pointing up, each marked
+    /// `standing` (a live answer is still a placeholder; the final text is not). Tries every
+    /// message; returns the first error.
+    async fn show(&mut self, markdown: &str, standing: Standing) -> Result<(), SlackApiError> {
         let mut parts = split_markdown(markdown, PART_MAX_CHARS);
         while parts.len() < self.messages.len() {
             parts.push(MERGED_NOTE.to_owned());
@@ -333,11 +338,11 @@ impl AnswerWriter {
             if self
                 .shown
                 .get(i)
-                .is_some_and(|s| s.as_deref() == Some(&part))
+                .is_some_and(|s| s.as_ref() == Some(&(part.clone(), standing)))
             {
                 continue;
             }
-            let message = markdown_message(&part);
+            let message = markdown_message(&part, standing);
             let outcome = match self.messages.get(i) {
                 Some(ts) => self
                     .messenger
@@ -356,7 +361,7 @@ impl AnswerWriter {
                         self.messages.push(ts);
                         self.shown.push(None);
                     }
-                    self.shown[i] = Some(part);
+                    self.shown[i] = Some((part, standing));
                 }
                 // A part that could not be posted stops the rest: they would come out of order.
                 Err(error) if i >= self.messages.len() => return Err(error),
@@ -370,8 +375,8 @@ impl AnswerWriter {
 }
 
 /// A message that is one `markdown` block of `markdown` (already inert), with a short escaped
-/// notification text.
-fn markdown_message(markdown: &str) -> Message {
+/// notification text, marked `standing`.
+fn markdown_message(markdown: &str, standing: Standing) -> Message {
     let preview: String = markdown
         .chars()
         .take(PREVIEW_CHARS)
@@ -382,6 +387,7 @@ fn markdown_message(markdown: &str) -> Message {
         blocks: vec![Block::Markdown(markdown.to_owned())],
         accent: None,
         post_id: None,
+        standing,
     }
 }
 

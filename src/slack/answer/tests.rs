@@ -36,7 +36,7 @@ fn links_render_as_markdown_sources_and_stay_inert() {
 
 #[test]
 fn a_part_becomes_one_markdown_block_with_an_escaped_preview() {
-    let message = markdown_message("# Cause\n\n<\u{200B}!here> **CPU** & more");
+    let message = markdown_message("# Cause\n\n<\u{200B}!here> **CPU** & more", Standing::Final);
     assert_eq!(
         message.blocks,
         vec![Block::Markdown(
@@ -49,4 +49,5 @@ fn a_part_becomes_one_markdown_block_with_an_escaped_preview() {
     );
     let json = crate::slack::blocks::to_json(&message);
     assert_eq!(json["blocks"][0]["type"], "markdown");
+    assert_eq!(json["metadata"]["event_type"], "chatops_final");
 }
