@@ -98,6 +98,18 @@ impl ConfluenceConfig {
             );
             cross_check_failed = true;
         }
+        if let (Some(ConfluenceFlavor::Cloud), Some(Some(user))) = (flavor, &user) {
+            if !user.contains('@') {
+                table.report(
+                    "user",
+                    format!(
+                        "must be the Atlassian account's email when confluence.flavor is \
+                         \"cloud\" (API tokens sign in with the email), got {user:?}"
+                    ),
+                );
+                cross_check_failed = true;
+            }
+        }
         if let (Some(ConfluenceFlavor::Cloud), Some(Some(url))) = (flavor, &base_url) {
             if let Some(problem) = cloud_url_problem(url) {
                 table.report("base_url", problem);

@@ -71,6 +71,21 @@ fn datacenter_needs_no_user_and_personal_spaces_are_keys_too() {
 }
 
 #[test]
+fn cloud_signs_in_with_an_email() {
+    let text = "[confluence]\nbase_url = \"https://example.atlassian.net/wiki\"\n\
+                user = \"ops-bot\"\napi_token = \"t\"\nspace_key = \"OPS\"\n";
+    let errors = Config::load_from_str("inline", text, env(&[]), Purpose::Manifest).unwrap_err();
+    assert_eq!(errors.problems.len(), 1, "{errors}");
+    assert_eq!(errors.problems[0].key, "confluence.user");
+    assert!(
+        errors.problems[0]
+            .message
+            .starts_with("must be the Atlassian account's email"),
+        "{errors}"
+    );
+}
+
+#[test]
 fn a_url_with_credentials_is_refused_without_echoing_them() {
     let errors = load(
         "confluence.toml",
