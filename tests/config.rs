@@ -10,6 +10,8 @@ use secrecy::ExposeSecret;
 mod alarms;
 #[path = "config/bedrock.rs"]
 mod bedrock;
+#[path = "config/confluence.rs"]
+mod confluence;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -3,4 +3,5 @@
 pub mod aws;
 pub mod bedrock;
 pub mod cli;
+pub mod confluence;
 pub mod slack;

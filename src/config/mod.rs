@@ -13,6 +13,7 @@
 mod alarms;
 mod aws;
 mod bedrock;
+mod confluence;
 mod errors;
 mod load;
 mod log;
@@ -35,6 +36,7 @@ pub use bedrock::{
     BedrockConfig, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT, DEFAULT_PER_CHANNEL_PER_HOUR,
     DEFAULT_PER_USER_PER_HOUR, DEFAULT_TIMEOUT, MAX_AGENT_ID_LEN,
 };
+pub use confluence::{ConfluenceConfig, ConfluenceFlavor, DEFAULT_CONFLUENCE_TIMEOUT};
 pub use errors::{ConfigErrors, ConfigProblem};
 pub use log::{LogConfig, LogFormat};
 pub use reach::unreachable_routes;
@@ -61,6 +63,8 @@ pub struct Config {
     pub alarms: AlarmsConfig,
     /// `[bedrock]`; `None` (the section absent) turns the Bedrock agent off.
     pub bedrock: Option<BedrockConfig>,
+    /// `[confluence]`; `None` (the section absent) turns incident reports off.
+    pub confluence: Option<ConfluenceConfig>,
 }
 
 /// What the configuration is loaded for; decides which keys are required.
@@ -121,20 +125,27 @@ impl Config {
         }
         let bedrock =
             root.optional_section("bedrock", |table| BedrockConfig::read(table, aws.as_ref()));
+        let confluence = root.optional_section("confluence", ConfluenceConfig::read);
         let problems = root.finish();
-        match (slack, store, log, aws, alarms, bedrock) {
-            (Some(slack), Some(store), Some(log), Some(aws), Some(alarms), Some(bedrock))
-                if problems.is_empty() =>
-            {
-                Ok(Self {
-                    slack,
-                    store,
-                    log,
-                    aws,
-                    alarms,
-                    bedrock,
-                })
-            }
+        let sections = (slack, store, log, aws, alarms, bedrock, confluence);
+        match sections {
+            (
+                Some(slack),
+                Some(store),
+                Some(log),
+                Some(aws),
+                Some(alarms),
+                Some(bedrock),
+                Some(confluence),
+            ) if problems.is_empty() => Ok(Self {
+                slack,
+                store,
+                log,
+                aws,
+                alarms,
+                bedrock,
+                confluence,
+            }),
             _ => Err(problems),
         }
     }

@@ -6,3 +6,4 @@
 //! (tests/architecture.rs checks).
 
 pub mod bedrock;
+pub mod confluence;
