@@ -14,17 +14,21 @@ use tracing::{error, info, warn};
 use crate::config::Config;
 use crate::context::Context;
 use crate::conversation::Conversations;
-use crate::integrations::bedrock::BedrockAgent;
+use crate::integrations::bedrock::{Agent, BedrockAgent};
+use crate::integrations::confluence::ConfluenceWiki;
 use crate::notify;
+use crate::reporting::service::Reporter;
+use crate::reporting::summary::SUMMARY_TIMEOUT;
 use crate::router::Router;
 use crate::slack::auth_watch::{AuthWatch, Refusal};
-use crate::slack::messenger::{Messenger, SlackMessenger};
+use crate::slack::messenger::{BotIdentity, Messenger, SlackMessenger};
 use crate::slack::pacing::ChannelPacer;
 use crate::slack::socket::connection::ConnectionSettings;
 use crate::slack::socket::dispatch::Dispatcher;
 use crate::slack::socket::opener::ConnectionOpener;
 use crate::slack::socket::{ClientSettings, SocketModeClient, SocketModeError};
 use crate::store::answers::AnswerLog;
+use crate::store::reports::ReportPages;
 use crate::store::{unblock, Blocking, SqliteStore, Store, StoreLedger, EVENT_ID_RETENTION};
 use crate::telemetry::metrics::Metrics;
 
@@ -67,7 +71,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     info!(bot_user = %bot.user_id, team = %bot.team, "Authenticated with Slack.");
 
     let metrics = Arc::new(Metrics::default());
-    let conversations = conversations(&config, slack.clone(), &store).await?;
+    let agent = agent(&config).await;
+    let conversations = conversations(&config, agent.clone(), slack.clone(), &store).await?;
+    let reports = reports(&config, agent, slack.clone(), &bot, &store)?;
     let alarms =
         notify::service::start(&config, slack.clone(), store.clone(), stop.clone()).await?;
     let ctx = Arc::new(Context {
@@ -79,6 +85,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             .as_ref()
             .map(|a| a.keeper.clone() as Arc<dyn crate::context::AlarmCards>),
         conversations: conversations.clone(),
+        reports,
     });
     let socket = &config.slack.socket;
     let dispatcher = Dispatcher::new(
@@ -170,29 +177,63 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     })
 }
 
-/// The agent and the conversations with it, when `[bedrock]` is set.
-async fn conversations(
-    config: &Config,
-    slack: Arc<dyn Messenger>,
-    store: &Arc<SqliteStore>,
-) -> anyhow::Result<Option<Arc<Conversations>>> {
-    let Some(bedrock) = &config.bedrock else {
-        info!("[bedrock] is not set: the agent is off.");
-        return Ok(None);
-    };
+/// The Bedrock agent, when `[bedrock]` is set: it answers questions and writes report summaries.
+async fn agent(config: &Config) -> Option<Arc<dyn Agent>> {
+    let bedrock = config.bedrock.as_ref()?;
     // Its own AWS config: the SQS one bounds each attempt for long polls, which would cut a
     // streamed answer short. `BedrockAgent` sets the region, endpoint and timeouts.
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(bedrock.region.clone()))
         .load()
         .await;
-    let agent = Arc::new(BedrockAgent::new(&sdk, bedrock));
+    Some(Arc::new(BedrockAgent::new(&sdk, bedrock)))
+}
+
+/// The conversations with the agent, when `[bedrock]` is set.
+async fn conversations(
+    config: &Config,
+    agent: Option<Arc<dyn Agent>>,
+    slack: Arc<dyn Messenger>,
+    store: &Arc<SqliteStore>,
+) -> anyhow::Result<Option<Arc<Conversations>>> {
+    let (Some(bedrock), Some(agent)) = (&config.bedrock, agent) else {
+        info!("[bedrock] is not set: the agent is off.");
+        return Ok(None);
+    };
     let answers: Arc<dyn AnswerLog> = store.clone();
     let conversations = Conversations::new(agent, slack, Blocking::new(answers), bedrock)
         .await
         .context("Failed to start the agent conversations")?;
     info!(agent = %bedrock.agent_id, alias = %bedrock.agent_alias_id, region = %bedrock.region, "Bedrock agent on.");
     Ok(Some(conversations))
+}
+
+/// Incident reports to Confluence, when `[confluence]` is set.
+fn reports(
+    config: &Config,
+    agent: Option<Arc<dyn Agent>>,
+    slack: Arc<dyn Messenger>,
+    bot: &BotIdentity,
+    store: &Arc<SqliteStore>,
+) -> anyhow::Result<Option<Arc<Reporter>>> {
+    let Some(confluence) = &config.confluence else {
+        info!("[confluence] is not set: incident reports are off.");
+        return Ok(None);
+    };
+    let wiki = ConfluenceWiki::new(confluence).context("Failed to build the Confluence client")?;
+    let pages: Arc<dyn ReportPages> = store.clone();
+    let answers: Arc<dyn AnswerLog> = store.clone();
+    info!(base_url = %confluence.base_url, space = %confluence.space_key, flavor = ?confluence.flavor, "Incident reports to Confluence on.");
+    Ok(Some(Arc::new(Reporter::new(
+        slack,
+        bot.clone(),
+        Arc::new(wiki),
+        agent,
+        Blocking::new(pages),
+        Blocking::new(answers),
+        confluence.parent_id.clone(),
+        SUMMARY_TIMEOUT,
+    ))))
 }
 
 /// The Web API client, paced per channel unless `slack.channel_interval` is zero.

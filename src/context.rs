@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use crate::config::CommandNames;
 use crate::conversation::{AlarmThread, Conversations};
 use crate::reporting::facts::AlarmFacts;
+use crate::reporting::service::Reporter;
 use crate::slack::messenger::{BotIdentity, Messenger};
 use crate::store::{Blocking, Store};
 
@@ -21,6 +22,8 @@ pub struct Context {
     pub alarms: Option<Arc<dyn AlarmCards>>,
     /// Questions to the agent (it holds the `Agent` trait), when `[bedrock]` is set.
     pub conversations: Option<Arc<Conversations>>,
+    /// Incident reports to Confluence (it holds the `Wiki` trait), when `[confluence]` is set.
+    pub reports: Option<Arc<Reporter>>,
 }
 
 /// What handlers may do to alarm cards: the narrow view of the alarm pipeline's card keeper

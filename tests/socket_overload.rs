@@ -68,6 +68,7 @@ fn gated_router(fake: &chatops_sandbox::slack::FakeSlack) -> GatedRouter {
         commands: CommandNames::new("platform"),
         alarms: None,
         conversations: None,
+        reports: None,
     };
     GatedRouter {
         router: Router::new(Arc::new(ctx)),

@@ -3,6 +3,7 @@
 mod alarm_buttons;
 pub mod ask_agent;
 pub mod ids;
+pub mod report;
 
 use tracing::warn;
 
@@ -17,7 +18,7 @@ pub async fn on_button(ctx: &Context, click: &ButtonClick) -> HandlerResult {
     match click.action_id.parse::<ActionId>() {
         Ok(ActionId::AlarmWatch) => alarm_buttons::watch(ctx, click).await,
         Ok(ActionId::AlarmToBedrock) => ask_agent::ask(ctx, click).await,
-        Ok(ActionId::AlarmReport) => alarm_buttons::not_configured("Confluence reporting"),
+        Ok(ActionId::AlarmReport) => report::click(ctx, click).await,
         Err(UnknownAction(id)) => {
             warn!(action_id = %id, user = %click.user, "Click on a button the bot does not know.");
             let mut text = Mrkdwn::trusted(":warning: This button (`");

@@ -13,6 +13,9 @@ pub fn message(ctx: &Context) -> Message {
         lines.push("• 🤖 *To Bedrock Agent* on an alarm card: the agent analyses the alarm in the card's thread (likely causes, what to check first, how to mitigate) as it writes.".to_owned());
         lines.push(format!("• `@{bot} <question>`: ask the agent. In an alarm card's thread it knows the alarm and remembers the thread's conversation; anywhere else it starts a new thread."));
     }
+    if ctx.reports.is_some() {
+        lines.push(format!("• 📝 *Reporting* on an alarm card, or `@{bot} report` in any thread: the thread becomes a Confluence incident report (summary, alarm details, timeline, people, the agent's analyses); doing it again updates the same page."));
+    }
     Message {
         text: format!("{bot}: what I can do"),
         blocks: vec![

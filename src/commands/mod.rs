@@ -5,7 +5,7 @@ mod help;
 
 use crate::config::CommandNames;
 use crate::context::Context;
-use crate::reply::{HandlerResult, Reply};
+use crate::reply::{HandlerError, HandlerResult, Reply};
 use crate::slack::interaction::{DirectMessage, Mention, SlashCommand};
 use crate::slack::message::{Message, Mrkdwn};
 
@@ -13,6 +13,8 @@ use crate::slack::message::{Message, Mrkdwn};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     Help,
+    /// `@bot report` in a thread: make or update the thread's incident report.
+    Report,
 }
 
 /// Text that is not a command, kept for the reply.
@@ -22,6 +24,10 @@ pub struct UnknownCommand(pub String);
 impl Command {
     /// The text after `@bot`. An empty mention asks for help.
     pub fn from_mention(text: &str) -> Result<Command, UnknownCommand> {
+        // Only the bare word: "report the outage to …" stays a question for the agent.
+        if text.trim().eq_ignore_ascii_case("report") {
+            return Ok(Command::Report);
+        }
         let word = text.split_whitespace().next().unwrap_or("help");
         match word.to_ascii_lowercase().as_str() {
             "help" | "?" => Ok(Command::Help),
@@ -47,6 +53,7 @@ impl Command {
 /// `@bot help`, or with the agent configured, any other text is a question to the agent.
 pub async fn on_mention(ctx: &Context, mention: &Mention) -> HandlerResult {
     match (Command::from_mention(&mention.text), &ctx.conversations) {
+        (Ok(Command::Report), _) => report(ctx, mention).await,
         (Ok(command), _) => run(ctx, command).await,
         (Err(_), Some(conversations)) => ask::question(ctx, conversations, mention).await,
         (Err(unknown), None) => Ok(Reply::Ephemeral(unknown_command(ctx, &unknown))),
@@ -66,6 +73,8 @@ pub async fn on_slash(ctx: &Context, slash: &SlashCommand) -> HandlerResult {
     match Command::from_slash(slash, &ctx.commands) {
         // Help asked privately is answered privately.
         Ok(Command::Help) => Ok(Reply::Ephemeral(help::message(ctx))),
+        // No slash command names a report (a slash command has no thread).
+        Ok(Command::Report) => Ok(Reply::Ephemeral(help::message(ctx))),
         Err(unknown) => Ok(Reply::Ephemeral(unknown_command(ctx, &unknown))),
     }
 }
@@ -73,7 +82,20 @@ pub async fn on_slash(ctx: &Context, slash: &SlashCommand) -> HandlerResult {
 async fn run(ctx: &Context, command: Command) -> HandlerResult {
     match command {
         Command::Help => Ok(Reply::InThread(help::message(ctx))),
+        Command::Report => Err(HandlerError::User(
+            "Mention me with `report` inside the thread you want reported.".into(),
+        )),
     }
+}
+
+/// `@bot report`: the thread the mention is in becomes its incident report.
+async fn report(ctx: &Context, mention: &Mention) -> HandlerResult {
+    let Some(thread) = &mention.thread_ts else {
+        return Err(HandlerError::User(
+            "Mention me with `report` inside the thread you want reported (an alarm card's thread, say).".into(),
+        ));
+    };
+    crate::actions::report::start(ctx, &mention.channel, thread, &mention.user).await
 }
 
 fn unknown_command(ctx: &Context, unknown: &UnknownCommand) -> Message {
@@ -95,6 +117,11 @@ mod tests {
         assert_eq!(Command::from_mention("help"), Ok(Command::Help));
         assert_eq!(Command::from_mention("  HELP me"), Ok(Command::Help));
         assert_eq!(Command::from_mention(""), Ok(Command::Help));
+        assert_eq!(Command::from_mention(" Report "), Ok(Command::Report));
+        assert_eq!(
+            Command::from_mention("report the outage"),
+            Err(UnknownCommand("report the outage".into()))
+        );
         assert_eq!(
             Command::from_mention("deploy v1"),
             Err(UnknownCommand("deploy v1".into()))

@@ -53,7 +53,7 @@ pub async fn start(
     let settings = LifecycleSettings {
         reopen_window: alarms.reopen_window,
         bedrock_enabled: config.bedrock.is_some(),
-        reporting_enabled: false,
+        reporting_enabled: config.confluence.is_some(),
         storm: StormSettings {
             threshold: alarms.storm_threshold,
             window: alarms.storm_window,

@@ -35,7 +35,15 @@ pub trait ReportPages: Send + Sync + 'static {
         title: &str,
         at: SystemTime,
     ) -> anyhow::Result<()>;
-    /// Whether the thread's report ever tried to create a page titled `title`.
+    /// Forget that attempt: its create got a clear answer (the title is someone else's page).
+    fn forget_report_attempt(
+        &self,
+        channel: &str,
+        thread_ts: &str,
+        title: &str,
+    ) -> anyhow::Result<()>;
+    /// Whether the thread's report tried to create a page titled `title` and never heard how it
+    /// went (nor forgot the attempt).
     fn tried_report_title(
         &self,
         channel: &str,

@@ -82,6 +82,22 @@ impl ReportPages for SqliteStore {
         Ok(())
     }
 
+    fn forget_report_attempt(
+        &self,
+        channel: &str,
+        thread_ts: &str,
+        title: &str,
+    ) -> anyhow::Result<()> {
+        self.with(|c| {
+            c.prepare_cached(
+                "DELETE FROM report_attempts WHERE channel = ?1 AND thread_ts = ?2 AND title = ?3",
+            )?
+            .execute(params![channel, thread_ts, title])
+        })
+        .context("Failed to forget a report page attempt")?;
+        Ok(())
+    }
+
     fn tried_report_title(
         &self,
         channel: &str,
@@ -159,5 +175,7 @@ mod tests {
         assert!(store.tried_report_title("C1", "1.0", "t").unwrap());
         assert!(!store.tried_report_title("C1", "2.0", "t").unwrap());
         assert!(!store.tried_report_title("C1", "1.0", "t (2)").unwrap());
+        store.forget_report_attempt("C1", "1.0", "t").unwrap();
+        assert!(!store.tried_report_title("C1", "1.0", "t").unwrap());
     }
 }

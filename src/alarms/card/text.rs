@@ -134,7 +134,7 @@ pub(super) fn one_line(raw: &str, max_chars: usize) -> String {
 /// A mrkdwn link `<url|label>` to a URL the bot chose (console, runbook). The URL has the
 /// characters that would end or split the link percent-encoded and `&` entity-escaped; the
 /// label is escaped. URLs that are not http(s) are shown as escaped text instead.
-pub(super) fn link(url: &str, label: &str) -> String {
+pub fn link(url: &str, label: &str) -> String {
     let trimmed = url.trim();
     if !(trimmed.starts_with("https://") || trimmed.starts_with("http://")) {
         return format!("{}: {}", esc(label), code(trimmed));
