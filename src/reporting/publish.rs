@@ -186,3 +186,7 @@ async fn finish(
         .context("Failed to record the thread's report page")?;
     Ok(Published { page, outcome })
 }
+
+#[cfg(test)]
+#[path = "publish_tests.rs"]
+mod tests;
