@@ -73,17 +73,18 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let metrics = Arc::new(Metrics::default());
     let agent = agent(&config).await;
     let conversations = conversations(&config, agent.clone(), slack.clone(), &store).await?;
-    let reports = reports(&config, agent, slack.clone(), &bot, &store)?;
     let alarms =
         notify::service::start(&config, slack.clone(), store.clone(), stop.clone()).await?;
+    let cards = alarms
+        .as_ref()
+        .map(|a| a.keeper.clone() as Arc<dyn crate::context::AlarmCards>);
+    let reports = reports(&config, agent, slack.clone(), &bot, &store, cards.clone())?;
     let ctx = Arc::new(Context {
         slack,
         store: Blocking::new(store.clone()),
         bot,
         commands: config.slack.command_names(),
-        alarms: alarms
-            .as_ref()
-            .map(|a| a.keeper.clone() as Arc<dyn crate::context::AlarmCards>),
+        alarms: cards,
         conversations: conversations.clone(),
         reports,
     });
@@ -215,6 +216,7 @@ fn reports(
     slack: Arc<dyn Messenger>,
     bot: &BotIdentity,
     store: &Arc<SqliteStore>,
+    cards: Option<Arc<dyn crate::context::AlarmCards>>,
 ) -> anyhow::Result<Option<Arc<Reporter>>> {
     let Some(confluence) = &config.confluence else {
         info!("[confluence] is not set: incident reports are off.");
@@ -232,6 +234,7 @@ fn reports(
         Blocking::new(pages),
         Blocking::new(answers),
         confluence.parent_id.clone(),
+        cards,
         SUMMARY_TIMEOUT,
     ))))
 }

@@ -42,6 +42,7 @@ fn watched_state() -> CardState {
         resolved_after: None,
         flapping: true,
         reopen_count: 2,
+        report_url: Some("https://wiki.example/pages/42".into()),
     }
 }
 

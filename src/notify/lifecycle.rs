@@ -96,6 +96,7 @@ fn new_record(
         last_body: message.body.clone(),
         last_attributes: message.attributes.clone(),
         in_digest: false,
+        report_url: None,
     }
 }
 
@@ -115,6 +116,7 @@ pub fn card_state(record: &CardRecord) -> CardState {
         resolved_after,
         flapping: record.reopen_count >= FLAPPING_AFTER_REOPENS,
         reopen_count: record.reopen_count,
+        report_url: record.report_url.clone(),
     }
 }
 

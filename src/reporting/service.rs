@@ -15,6 +15,7 @@ use super::publish::{publish, Outcome, PublishError, Published, Target};
 use super::summary::{summarise, SummaryInput};
 use super::title::report_title;
 use crate::alarms::card::link;
+use crate::context::AlarmCards;
 use crate::integrations::bedrock::Agent;
 use crate::integrations::confluence::Wiki;
 use crate::slack::interaction::{ChannelId, MessageTs, UserId};
@@ -36,6 +37,8 @@ pub struct Reporter {
     pub answers: Blocking<dyn AnswerLog>,
     /// `confluence.parent_id`.
     pub parent: Option<String>,
+    /// The alarm cards, to show the report's link on its card.
+    pub cards: Option<Arc<dyn AlarmCards>>,
     pub summary_timeout: Duration,
     /// Threads whose report is being made.
     busy: Mutex<HashSet<(String, String)>>,
@@ -78,6 +81,7 @@ impl Reporter {
         pages: Blocking<dyn ReportPages>,
         answers: Blocking<dyn AnswerLog>,
         parent: Option<String>,
+        cards: Option<Arc<dyn AlarmCards>>,
         summary_timeout: Duration,
     ) -> Self {
         Self {
@@ -88,6 +92,7 @@ impl Reporter {
             pages,
             answers,
             parent,
+            cards,
             summary_timeout,
             busy: Mutex::default(),
         }
@@ -127,6 +132,7 @@ impl Reporter {
         let note = match &result {
             Ok(published) => {
                 info!(channel = %channel.0, thread = %thread.0, page = %published.page.id, outcome = ?published.outcome, "Incident report published.");
+                self.show_on_card(request, &published.page.url).await;
                 done_note(published)
             }
             Err(e) => {
@@ -150,6 +156,19 @@ impl Reporter {
             error!(channel = %channel.0, thread = %thread.0, error = format!("{:#}", anyhow::Error::new(e)), "Could not tell the thread how the report went.");
         }
         result
+    }
+
+    /// The alarm card shows the report's link; a failure only costs a log line.
+    async fn show_on_card(&self, request: &ReportRequest, url: &str) {
+        let (Some(cards), Some(_)) = (&self.cards, &request.alarm) else {
+            return;
+        };
+        if let Err(e) = cards
+            .show_report(&request.channel.0, &request.thread.0, url)
+            .await
+        {
+            error!(channel = %request.channel.0, thread = %request.thread.0, error = format!("{e:#}"), "Could not show the report's link on the card.");
+        }
     }
 
     async fn make(&self, request: &ReportRequest) -> Result<Published, ReportError> {

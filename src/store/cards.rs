@@ -28,6 +28,8 @@ pub struct CardRecord {
     pub last_attributes: BTreeMap<String, String>,
     /// The alarm was folded into a storm digest: `root_ts` is the digest's message.
     pub in_digest: bool,
+    /// The thread's Confluence incident report, once one was made (shown on the card).
+    pub report_url: Option<String>,
 }
 
 /// One state transition, for the thread and for reports.

@@ -153,7 +153,8 @@ const MIGRATIONS: &[&str] = &[
         title      TEXT NOT NULL,
         started_at INTEGER NOT NULL,
         PRIMARY KEY (channel, thread_ts, title)
-    );",
+    );
+    ALTER TABLE alarm_cards ADD COLUMN report_url TEXT;",
 ];
 
 /// Bring the database to the latest schema; refuses a database newer than this binary.

@@ -23,6 +23,7 @@ fn card(key: &str, state: &str, changed: SystemTime, root_ts: &str) -> CardRecor
         last_body: "x".repeat(2_000),
         last_attributes: BTreeMap::new(),
         in_digest: false,
+        report_url: None,
     }
 }
 

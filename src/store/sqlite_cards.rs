@@ -14,7 +14,7 @@ use super::SqliteStore;
 
 pub(super) const CARD_COLUMNS: &str =
     "alarm_key, channel, root_ts, state, last_change, episode_started, resolved_at, \
-     reopen_count, watchers, nudged, last_body, last_attributes, in_digest";
+     reopen_count, watchers, nudged, last_body, last_attributes, in_digest, report_url";
 
 pub(super) fn card_from_row(row: &Row<'_>) -> rusqlite::Result<CardRecord> {
     let watchers: String = row.get(8)?;
@@ -33,6 +33,7 @@ pub(super) fn card_from_row(row: &Row<'_>) -> rusqlite::Result<CardRecord> {
         last_body: row.get(10)?,
         last_attributes: serde_json::from_str(&attributes).unwrap_or_default(),
         in_digest: row.get(12)?,
+        report_url: row.get(13)?,
     })
 }
 
@@ -50,7 +51,7 @@ fn insert_card(c: &Connection, card: &CardRecord) -> rusqlite::Result<usize> {
     let watchers = serde_json::to_string(&card.watchers).unwrap_or_else(|_| "[]".to_owned());
     let attributes =
         serde_json::to_string(&card.last_attributes).unwrap_or_else(|_| "{}".to_owned());
-    let sql = format!("INSERT OR REPLACE INTO alarm_cards ({CARD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+    let sql = format!("INSERT OR REPLACE INTO alarm_cards ({CARD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
     c.prepare_cached(&sql)?.execute(params![
         card.alarm_key,
         card.channel,
@@ -65,6 +66,7 @@ fn insert_card(c: &Connection, card: &CardRecord) -> rusqlite::Result<usize> {
         card.last_body,
         attributes,
         card.in_digest,
+        card.report_url,
     ])
 }
 
@@ -244,6 +246,7 @@ mod tests {
             last_body: "{}".into(),
             last_attributes: [("team".to_owned(), "ops".to_owned())].into(),
             in_digest: false,
+            report_url: None,
         }
     }
 

@@ -139,6 +139,7 @@ mod tests {
             last_body: "{}".into(),
             last_attributes: Default::default(),
             in_digest: false,
+            report_url: None,
         };
         store
             .commit_deliveries(&[DeliveryCommit {

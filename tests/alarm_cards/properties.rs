@@ -200,7 +200,8 @@ fn check_message(name: &str, message: &Message, opts: &CardOptions) {
 }
 
 /// Every `<…>` in mrkdwn must be markup the bot made (a valid user mention, the configured user
-/// group, a link to the AWS console or the configured runbook); outside of those there is no
+/// group, a link to the AWS console, the configured runbook or the thread's incident report);
+/// outside of those there is no
 /// `<`, `>` or bare `&`.
 fn check_mrkdwn(name: &str, text: &str, opts: &CardOptions) {
     let mut rest = text;
@@ -256,7 +257,9 @@ fn markup_we_made(token: &str, opts: &CardOptions) -> bool {
         .runbook_url
         .as_deref()
         .is_some_and(|runbook| runbook.split('/').nth(2) == Some(host));
-    (console || runbook)
+    // The incident report's page, which `watched_state()` carries.
+    let report = host == "wiki.example";
+    (console || runbook || report)
         && !url.contains([' ', '<', '"'])
         && !label.is_empty()
         && !label.contains('<')

@@ -58,7 +58,7 @@ pub(super) fn card(
         opts.runbook_url.as_deref(),
         "CloudWatch",
     ));
-    b.context(vec![watchers_line(&state.watchers)]);
+    b.context(watchers_and_report(state));
     b.actions(buttons(&card_key(n), true, opts));
 
     let mut text = String::new();
@@ -185,6 +185,18 @@ pub(super) fn links(console: Option<String>, runbook: Option<&str>, service: &st
     } else {
         vec![Mrkdwn::trusted(parts.join("  ·  "))]
     }
+}
+
+/// The watchers line, and the incident report's link once there is one.
+pub(super) fn watchers_and_report(state: &CardState) -> Vec<Mrkdwn> {
+    let mut line = vec![watchers_line(&state.watchers)];
+    if let Some(url) = &state.report_url {
+        line.push(Mrkdwn::trusted(format!(
+            "📝 {}",
+            link(url, "Incident report")
+        )));
+    }
+    line
 }
 
 /// `👀 Watching: <@U1>, <@U2>` or a note that nobody is.

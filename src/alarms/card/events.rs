@@ -3,7 +3,7 @@
 use crate::alarms::{ApiCallEvent, Notification, PipelineEvent, PipelineOutcome, PipelineService};
 use crate::slack::message::{Accent, Mrkdwn};
 
-use super::alarm::{account_field, links, place, region_field, watchers_line};
+use super::alarm::{account_field, links, place, region_field, watchers_and_report};
 use super::builder::CardBuilder;
 use super::console::is_aws_console_link;
 use super::text::{code, esc, format_time, group_mention, link, one_line};
@@ -135,7 +135,7 @@ pub(super) fn pipeline_card(
         link_line.push(Mrkdwn::trusted(details));
     }
     b.context(link_line);
-    b.context(vec![watchers_line(&state.watchers)]);
+    b.context(watchers_and_report(state));
     b.actions(buttons(&card_key(n), true, opts));
 
     let mut fallback = mention.map(|m| format!("{m} ")).unwrap_or_default();

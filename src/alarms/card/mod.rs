@@ -51,6 +51,8 @@ pub struct CardState {
     pub flapping: bool,
     /// How many times the alarm fired again after it had been resolved.
     pub reopen_count: u32,
+    /// The thread's Confluence incident report, once one was made.
+    pub report_url: Option<String>,
 }
 
 /// Per-route presentation settings.
