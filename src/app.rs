@@ -78,7 +78,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let cards = alarms
         .as_ref()
         .map(|a| a.keeper.clone() as Arc<dyn crate::context::AlarmCards>);
-    let reports = reports(&config, agent, slack.clone(), &bot, &store, cards.clone())?;
+    let links = alarms
+        .as_ref()
+        .map(|a| a.keeper.clone() as Arc<dyn crate::reporting::facts::ReportLinks>);
+    let reports = reports(&config, agent, slack.clone(), &bot, &store, links)?;
     let ctx = Arc::new(Context {
         slack,
         store: Blocking::new(store.clone()),
@@ -216,7 +219,7 @@ fn reports(
     slack: Arc<dyn Messenger>,
     bot: &BotIdentity,
     store: &Arc<SqliteStore>,
-    cards: Option<Arc<dyn crate::context::AlarmCards>>,
+    links: Option<Arc<dyn crate::reporting::facts::ReportLinks>>,
 ) -> anyhow::Result<Option<Arc<Reporter>>> {
     let Some(confluence) = &config.confluence else {
         info!("[confluence] is not set: incident reports are off.");
@@ -234,7 +237,7 @@ fn reports(
         Blocking::new(pages),
         Blocking::new(answers),
         confluence.parent_id.clone(),
-        cards,
+        links,
         SUMMARY_TIMEOUT,
     ))))
 }

@@ -58,8 +58,4 @@ pub trait AlarmCards: Send + Sync + 'static {
     /// every transition, the watchers and the console link; `None` if no alarm card is there.
     async fn alarm_facts(&self, channel: &str, root_ts: &str)
         -> anyhow::Result<Option<AlarmFacts>>;
-
-    /// Show the thread's incident report `url` on the card at (`channel`, `root_ts`); false if
-    /// no alarm card is there.
-    async fn show_report(&self, channel: &str, root_ts: &str, url: &str) -> anyhow::Result<bool>;
 }

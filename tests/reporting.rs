@@ -194,7 +194,12 @@ async fn a_click_creates_the_report_and_a_second_click_updates_the_same_page() {
         "the state is a status lozenge"
     );
     // The card shows the report (and keeps showing it).
-    let card = rig.s.top_level().into_iter().find(|m| m.ts == root).unwrap();
+    let card = rig
+        .s
+        .top_level()
+        .into_iter()
+        .find(|m| m.ts == root)
+        .unwrap();
     let card_text = format!("{:?}{:?}", card.blocks, card.attachments);
     assert!(card_text.contains("Incident report"), "{card_text}");
     assert!(card_text.contains("/pages/"), "{card_text}");

@@ -1,6 +1,7 @@
 //! What the report knows about the alarm whose card roots the thread: plain data the alarm
 //! pipeline fills from its records (`context::AlarmCards::alarm_facts`).
 
+use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::conversation::AlarmThread;
@@ -27,4 +28,13 @@ pub struct AlarmFacts {
     pub watchers: Vec<String>,
     /// The alarm in the AWS console, when its region is known.
     pub console_url: Option<String>,
+}
+
+/// What a report does to the alarm cards: show its link on the thread's card. The alarm
+/// pipeline's `CardKeeper` implements it.
+#[async_trait]
+pub trait ReportLinks: Send + Sync + 'static {
+    /// Show the thread's incident report `url` on the card at (`channel`, `root_ts`); false if
+    /// no alarm card is there.
+    async fn show_report(&self, channel: &str, root_ts: &str, url: &str) -> anyhow::Result<bool>;
 }

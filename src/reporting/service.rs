@@ -9,17 +9,15 @@ use time::OffsetDateTime;
 use tracing::{error, info};
 
 use super::document::{report_body, ReportInputs};
-use super::facts::AlarmFacts;
+use super::facts::{AlarmFacts, ReportLinks};
 use super::prompt::TranscriptLine;
 use super::publish::{publish, Outcome, PublishError, Published, Target};
 use super::summary::{summarise, SummaryInput};
 use super::title::report_title;
-use crate::alarms::card::link;
-use crate::context::AlarmCards;
 use crate::integrations::bedrock::Agent;
 use crate::integrations::confluence::Wiki;
 use crate::slack::interaction::{ChannelId, MessageTs, UserId};
-use crate::slack::message::{escape, Message, Mrkdwn, Standing};
+use crate::slack::message::{escape, link_to, Message, Mrkdwn, Standing};
 use crate::slack::messenger::{BotIdentity, Messenger, SlackApiError};
 use crate::slack::thread::{read_transcript, ts_time, ThreadTranscript};
 use crate::store::answers::{AnswerLog, AnswerRecord};
@@ -38,7 +36,7 @@ pub struct Reporter {
     /// `confluence.parent_id`.
     pub parent: Option<String>,
     /// The alarm cards, to show the report's link on its card.
-    pub cards: Option<Arc<dyn AlarmCards>>,
+    pub cards: Option<Arc<dyn ReportLinks>>,
     pub summary_timeout: Duration,
     /// Threads whose report is being made.
     busy: Mutex<HashSet<(String, String)>>,
@@ -81,7 +79,7 @@ impl Reporter {
         pages: Blocking<dyn ReportPages>,
         answers: Blocking<dyn AnswerLog>,
         parent: Option<String>,
-        cards: Option<Arc<dyn AlarmCards>>,
+        cards: Option<Arc<dyn ReportLinks>>,
         summary_timeout: Duration,
     ) -> Self {
         Self {
@@ -271,9 +269,10 @@ fn done_note(published: &Published) -> Mrkdwn {
         Outcome::Created => "Incident report created",
         Outcome::Updated => "Incident report updated",
     };
+    let title = escape(&published.page.title);
+    let page = link_to(&published.page.url, &title).unwrap_or(title);
     Mrkdwn::trusted(format!(
-        ":memo: {what}: {} (version {}).",
-        link(&published.page.url, &published.page.title),
+        ":memo: {what}: {page} (version {}).",
         published.page.version
     ))
 }

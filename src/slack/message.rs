@@ -35,6 +35,34 @@ impl fmt::Display for Mrkdwn {
     }
 }
 
+/// A mrkdwn link `<url|label>` to an http(s) URL the bot chose; `label` is already escaped
+/// mrkdwn. The characters that would end or split the link (and any control, space or bidi
+/// character) are percent-encoded and `&` entity-escaped. `None` if `url` is not http(s).
+pub fn link_to(url: &str, escaped_label: &str) -> Option<String> {
+    let url = url.trim();
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return None;
+    }
+    let mut encoded = String::with_capacity(url.len());
+    for c in url.chars() {
+        match c {
+            '&' => encoded.push_str("&amp;"),
+            '|' | '<' | '>' | '"' | ' ' => encoded.push_str(&format!("%{:02X}", c as u32)),
+            c if c.is_control()
+                || c.is_whitespace()
+                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') =>
+            {
+                let mut buffer = [0u8; 4];
+                for byte in c.encode_utf8(&mut buffer).bytes() {
+                    encoded.push_str(&format!("%{byte:02X}"));
+                }
+            }
+            c => encoded.push(c),
+        }
+    }
+    Some(format!("<{encoded}|{escaped_label}>"))
+}
+
 /// Escape the three characters Slack's mrkdwn treats as control characters.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -7,10 +7,12 @@ use clap::Args;
 use serde_json::Value;
 
 mod agent;
+mod report;
 
 use super::bot_process::{bot_binary, sandbox_config, BotProcess};
 use crate::aws::FakeSqs;
 use crate::bedrock::FakeBedrock;
+use crate::confluence::FakeConfluence;
 use crate::slack::{envelopes, FakeSlack, FakeSlackOptions, Target};
 
 #[derive(Debug, Args)]
@@ -56,6 +58,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let sqs = FakeSqs::start().await?;
     let queue = sqs.create_queue("chatops-alarms", Duration::from_secs(30), None)?;
     let bedrock = FakeBedrock::start().await?;
+    let wiki = FakeConfluence::start().await?;
+    wiki.add_space("OPS");
     let mut t = Transcript {
         fake: &fake,
         sqs: &sqs,
@@ -78,7 +82,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         &fake.options().bot_token,
         2,
     ) + &alarms_config(&sqs.endpoint_url(), &queue)
-        + &agent::config(&bedrock);
+        + &agent::config(&bedrock)
+        + &report::config(&wiki);
     let log_level = if args.bot_logs { "info" } else { "warn" };
     let bot = BotProcess::spawn(&bin, &config, log_level, args.bot_logs)?;
 
@@ -103,6 +108,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     );
 
     alarm_scenario(&mut t, &sqs, &queue, &bedrock).await?;
+    let root = first_card(&fake)?;
+    report::scenario(&mut t, &bedrock, &wiki, &root).await?;
 
     t.say("slack", "asks to refresh connection 1 (refresh_requested)");
     fake.disconnect(conns[0], "refresh_requested").await?;
@@ -123,12 +130,24 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     println!(
         "\nDemo complete: mention answered, alarm card posted and watched, the agent's analysis \
          streamed into its thread and a follow-up answered in the same session, the card resolved \
-         in place, connection refreshed, clean stop."
+         in place, the thread reported to Confluence, connection refreshed, clean stop."
     );
     fake.shutdown().await;
     sqs.shutdown().await;
     bedrock.shutdown().await;
+    wiki.shutdown().await;
     Ok(())
+}
+
+/// The alarm card's ts (the first top-level post in the alerts channel).
+fn first_card(fake: &FakeSlack) -> anyhow::Result<String> {
+    fake.calls_to("chat.postMessage")
+        .into_iter()
+        .find(|c| {
+            c.ok() && c.param_str("channel") == Some(ALERTS) && c.param_str("thread_ts").is_none()
+        })
+        .and_then(|c| c.response["ts"].as_str().map(str::to_owned))
+        .context("no alarm card")
 }
 
 const ALERTS: &str = "C0ALERTS01";

@@ -34,7 +34,7 @@ pub use console::console_url;
 pub use digest::{digest, digest_card, DigestLine, DigestView, MAX_LINES_SHOWN};
 pub use notes::{digest_transition_note, nudge, transition_note, watch_note};
 pub use text::{
-    format_clock, format_duration, format_time, is_user_group_id, is_user_id, link, mrkdwn_plain,
+    format_clock, format_duration, format_time, is_user_group_id, is_user_id, mrkdwn_plain,
     plain_text, FULL_TEXT_IN_THREAD,
 };
 

@@ -134,26 +134,9 @@ pub(super) fn one_line(raw: &str, max_chars: usize) -> String {
 /// A mrkdwn link `<url|label>` to a URL the bot chose (console, runbook). The URL has the
 /// characters that would end or split the link percent-encoded and `&` entity-escaped; the
 /// label is escaped. URLs that are not http(s) are shown as escaped text instead.
-pub fn link(url: &str, label: &str) -> String {
-    let trimmed = url.trim();
-    if !(trimmed.starts_with("https://") || trimmed.starts_with("http://")) {
-        return format!("{}: {}", esc(label), code(trimmed));
-    }
-    let mut encoded = String::with_capacity(trimmed.len());
-    for c in trimmed.chars() {
-        match c {
-            '&' => encoded.push_str("&amp;"),
-            '|' | '<' | '>' | '"' | ' ' => encoded.push_str(&format!("%{:02X}", c as u32)),
-            c if c.is_control() || c.is_whitespace() || is_hidden_control(c) => {
-                let mut buffer = [0u8; 4];
-                for byte in c.encode_utf8(&mut buffer).bytes() {
-                    encoded.push_str(&format!("%{byte:02X}"));
-                }
-            }
-            c => encoded.push(c),
-        }
-    }
-    format!("<{encoded}|{}>", esc(label))
+pub(super) fn link(url: &str, label: &str) -> String {
+    crate::slack::message::link_to(url, &esc(label))
+        .unwrap_or_else(|| format!("{}: {}", esc(label), code(url.trim())))
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters (like `encodeURIComponent`,

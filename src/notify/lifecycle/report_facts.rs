@@ -8,7 +8,7 @@ use anyhow::Context;
 use super::agent_context::alarm_thread;
 use super::{card, card_state, parse_sqs_message, CardKeeper};
 use crate::alarms::card::console_url;
-use crate::reporting::facts::{AlarmFacts, StateChange};
+use crate::reporting::facts::{AlarmFacts, ReportLinks, StateChange};
 use crate::slack::interaction::{ChannelId, MessageTs};
 
 impl CardKeeper {
@@ -95,5 +95,12 @@ impl CardKeeper {
             watchers: card.watchers.clone(),
             console_url: console_url(&notification),
         }))
+    }
+}
+
+#[async_trait::async_trait]
+impl ReportLinks for CardKeeper {
+    async fn show_report(&self, channel: &str, root_ts: &str, url: &str) -> anyhow::Result<bool> {
+        CardKeeper::show_report(self, channel, root_ts, url).await
     }
 }

@@ -141,8 +141,4 @@ impl AlarmCards for CardKeeper {
     ) -> anyhow::Result<Option<crate::reporting::facts::AlarmFacts>> {
         CardKeeper::alarm_facts(self, channel, root_ts).await
     }
-
-    async fn show_report(&self, channel: &str, root_ts: &str, url: &str) -> anyhow::Result<bool> {
-        CardKeeper::show_report(self, channel, root_ts, url).await
-    }
 }
