@@ -39,9 +39,18 @@ impl CardKeeper {
         channel: &str,
         root_ts: &str,
     ) -> anyhow::Result<Option<AlarmThread>> {
+        let found = self.card_with_history(channel, root_ts).await?;
+        Ok(found.and_then(|(card, transitions)| alarm_thread(&card, &transitions)))
+    }
+
+    /// The card at (`channel`, `root_ts`) and its transitions (oldest first), if a card is there.
+    pub(super) async fn card_with_history(
+        &self,
+        channel: &str,
+        root_ts: &str,
+    ) -> anyhow::Result<Option<(CardRecord, Vec<Transition>)>> {
         let (channel, root_ts) = (channel.to_owned(), root_ts.to_owned());
-        let found = self
-            .store
+        self.store
             .run(move |store| {
                 let Some(card) = store.card_at(&channel, &root_ts)? else {
                     return Ok(None);
@@ -49,8 +58,7 @@ impl CardKeeper {
                 let transitions = store.transitions(&card.alarm_key, &card.channel)?;
                 Ok(Some((card, transitions)))
             })
-            .await?;
-        Ok(found.and_then(|(card, transitions)| alarm_thread(&card, &transitions)))
+            .await
     }
 }
 

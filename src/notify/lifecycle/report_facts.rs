@@ -63,17 +63,7 @@ impl CardKeeper {
         channel: &str,
         root_ts: &str,
     ) -> anyhow::Result<Option<AlarmFacts>> {
-        let (channel, root_ts) = (channel.to_owned(), root_ts.to_owned());
-        let found = self
-            .store
-            .run(move |store| {
-                let Some(card) = store.card_at(&channel, &root_ts)? else {
-                    return Ok(None);
-                };
-                let transitions = store.transitions(&card.alarm_key, &card.channel)?;
-                Ok(Some((card, transitions)))
-            })
-            .await?;
+        let found = self.card_with_history(channel, root_ts).await?;
         let Some((card, transitions)) = found else {
             return Ok(None);
         };

@@ -110,6 +110,7 @@ fn first_lines(body: &str, n: usize) -> String {
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
         .replace("&apos;", "'")
+        .replace("&#39;", "'")
         .replace("&amp;", "&");
     text.lines()
         .map(str::trim)
