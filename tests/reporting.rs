@@ -354,3 +354,36 @@ async fn a_500_message_thread_is_read_in_pages_and_mention_report_works_on_data_
     let replies = rig.s.slack.calls_to("conversations.replies").len();
     assert_eq!(replies, 3, "500 messages and the card: 3 pages of 200");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_between_two_clicks_still_updates_the_same_page() {
+    let mut rig = Rig::start(Flavor::Cloud, true).await;
+    let root = rig.card("orders-latency").await;
+    rig.s.slack.seed_messages(
+        CHANNEL,
+        Some(&root),
+        [Seed::user("U0ALICE", "Before the restart")],
+    );
+    rig.click(&root, "orders-latency").await;
+    assert!(rig.outcome(&root, 1).await.contains("created"));
+    let first = rig.only_page();
+
+    rig.s = rig.s.restart().await;
+    rig.s.slack.seed_messages(
+        CHANNEL,
+        Some(&root),
+        [Seed::user("U0BOB", "After the restart")],
+    );
+    rig.click(&root, "orders-latency").await;
+    let second = rig.outcome(&root, 2).await;
+    assert!(second.contains("Incident report updated"), "{second}");
+    let page = rig.only_page();
+    assert_eq!(page.id, first.id, "the page the store remembered");
+    assert_eq!(page.version, 2);
+    assert!(page.body.contains("Before the restart") && page.body.contains("After the restart"));
+    assert_eq!(
+        rig.wiki.pages().len(),
+        1,
+        "no second page after the restart"
+    );
+}

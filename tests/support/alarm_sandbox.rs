@@ -17,6 +17,9 @@ pub struct AlarmSandbox {
     pub sqs: FakeSqs,
     pub queue: String,
     pub bot: RunningBot,
+    /// The config beyond the test defaults, and the overrides: a restart uses them again.
+    extra: String,
+    overrides: Vec<(String, String)>,
 }
 
 impl AlarmSandbox {
@@ -50,6 +53,44 @@ receive_wait = "1s"
             sqs,
             queue,
             bot,
+            extra,
+            overrides: overrides
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    /// Stops the bot (it must exit cleanly) and starts a new one on the same store, config and
+    /// fakes, as a service restart does; returns once the new one is connected.
+    pub async fn restart(self) -> Self {
+        let Self {
+            slack,
+            sqs,
+            queue,
+            bot,
+            extra,
+            overrides,
+        } = self;
+        let (stopped, dir) = bot.stop_keeping_store().await;
+        stopped.expect("the bot stops cleanly before its restart");
+        super::eventually(5 * SECOND, "the old connection closed", || {
+            slack.open_connections().is_empty()
+        })
+        .await;
+        let pairs: Vec<(&str, &str)> = overrides
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let bot = RunningBot::start_in(dir, &slack, 1, &extra, &pairs);
+        slack.wait_for_connections(1, 5 * SECOND).await.unwrap();
+        Self {
+            slack,
+            sqs,
+            queue,
+            bot,
+            extra,
+            overrides,
         }
     }
 

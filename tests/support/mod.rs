@@ -99,8 +99,25 @@ impl RunningBot {
         extra_toml: &str,
         overrides: &[(&str, &str)],
     ) -> Self {
+        Self::start_in(
+            tempfile::tempdir().unwrap(),
+            fake,
+            connections,
+            extra_toml,
+            overrides,
+        )
+    }
+
+    /// Like `start_with_env`, with the store in `dir`: a bot started again in the directory of
+    /// one that stopped finds everything the first one stored (a restart).
+    pub fn start_in(
+        dir: tempfile::TempDir,
+        fake: &FakeSlack,
+        connections: u8,
+        extra_toml: &str,
+        overrides: &[(&str, &str)],
+    ) -> Self {
         aws_test_env();
-        let dir = tempfile::tempdir().unwrap();
         let text = format!(
             "{}\n{extra_toml}",
             config_toml(fake, &dir.path().join("bot.db"), connections)
@@ -121,14 +138,22 @@ impl RunningBot {
         }
     }
 
-    pub async fn stop(mut self) -> Result<(), chatops_bot::app::RunError> {
+    pub async fn stop(self) -> Result<(), chatops_bot::app::RunError> {
+        self.stop_keeping_store().await.0
+    }
+
+    /// Stops the bot and hands back its directory (the store), for a restart with `start_in`.
+    pub async fn stop_keeping_store(
+        mut self,
+    ) -> (Result<(), chatops_bot::app::RunError>, tempfile::TempDir) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        tokio::time::timeout(Duration::from_secs(10), self.task)
+        let stopped = tokio::time::timeout(Duration::from_secs(10), self.task)
             .await
             .expect("bot did not stop in time")
-            .unwrap()
+            .unwrap();
+        (stopped, self.dir)
     }
 }
 
