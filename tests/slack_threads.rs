@@ -121,6 +121,47 @@ async fn a_thread_longer_than_50_pages_is_cut_and_says_so() {
     assert_eq!(calls(&slack, "conversations.replies"), 50);
 }
 
+/// `conversations.replies` keeps to its rate tier: after the burst, one page per interval, so a
+/// long thread (or reports one after another) slows down instead of running into 429s. The
+/// tier is shrunk here (burst 2, 300 ms) so the test need not wait out Slack's real one.
+#[tokio::test]
+async fn long_threads_are_read_within_the_methods_rate_tier() {
+    let slack = fake_slack().await;
+    let root = slack.seed_thread(CHANNEL, &["U0ANN"], 999);
+    let url = url::Url::parse(&slack.api_url()).unwrap();
+    let pace = Duration::from_millis(300);
+    let messenger = SlackMessenger::new(&url, &BOT_TOKEN.to_owned().into(), TIMEOUT)
+        .unwrap()
+        .with_method_pace("conversations.replies", pace, 2);
+    let me = messenger.identity().await.unwrap();
+    let t = transcript(&messenger, &me, &root).await.unwrap();
+    assert_eq!(t.messages.len(), 1000, "paced, not cut short");
+    let at: Vec<_> = slack
+        .calls_to("conversations.replies")
+        .iter()
+        .map(|c| c.at)
+        .collect();
+    assert_eq!(at.len(), 5);
+    let jitter = Duration::from_millis(20);
+    assert!(
+        at[4] - at[0] + jitter >= 3 * pace,
+        "5 pages with a burst of 2 take at least 3 intervals: {:?}",
+        at[4] - at[0]
+    );
+    // The third page's slot is one interval after the first's; from then on slots are one
+    // interval apart.
+    for (i, pair) in at.windows(2).enumerate().skip(2) {
+        let gap = pair[1] - pair[0];
+        // Slots are `pace` apart once the burst is spent; the fake stamps a call a little after
+        // it left, so allow a few milliseconds of jitter below the pace.
+        assert!(
+            gap + jitter >= pace,
+            "page {} came {gap:?} after the one before, inside the tier's {pace:?}",
+            i + 2
+        );
+    }
+}
+
 /// Mentions, links and entities come out plain; an unknown user is shown by id (and not
 /// asked for twice).
 #[tokio::test]

@@ -164,6 +164,15 @@ const MAX_FAILURE_RETRIES: u32 = 2;
 /// Calls of one method in flight at once; the rest queue in order.
 const PER_METHOD_CONCURRENCY: usize = 16;
 
+/// Slack's rate tiers for the methods the bot calls in bursts when it reads a long thread: each
+/// is paced (one call per interval after a burst) so a report stays within the tier instead of
+/// running into 429s. `conversations.replies` is Tier 3 (50+ a minute), `users.info` Tier 4
+/// (100+ a minute); the other methods are paced per channel or not at all.
+const METHOD_TIERS: [(&str, Duration, u32); 2] = [
+    ("conversations.replies", Duration::from_millis(1200), 50),
+    ("users.info", Duration::from_millis(600), 100),
+];
+
 /// The real `Messenger`: slack-morphism pointed at `slack.api_url`.
 pub struct SlackMessenger {
     client: SlackClient<Connector>,
@@ -176,6 +185,8 @@ pub struct SlackMessenger {
     pacer: Option<ChannelPacer>,
     /// Names from `users.info`, kept for the process's life, capped.
     user_names: users::UserNameCache,
+    /// Per-method pace (interval, burst) of the tiered methods: [`METHOD_TIERS`] unless changed.
+    tiers: HashMap<&'static str, (Duration, u32)>,
 }
 
 impl SlackMessenger {
@@ -212,7 +223,23 @@ impl SlackMessenger {
             request_timeout,
             pacer: None,
             user_names: users::UserNameCache::new(USER_NAME_CACHE_CAPACITY),
+            tiers: METHOD_TIERS
+                .iter()
+                .map(|(method, interval, burst)| (*method, (*interval, *burst)))
+                .collect(),
         })
+    }
+
+    /// Paces every attempt of `method` to `burst` calls at once, then one per `interval`
+    /// (replacing its tier's pace): for tests, which cannot wait out Slack's real tiers.
+    pub fn with_method_pace(
+        mut self,
+        method: &'static str,
+        interval: Duration,
+        burst: u32,
+    ) -> Self {
+        self.tiers.insert(method, (interval, burst));
+        self
     }
 
     /// Paces every attempt of `post`, `update` and stream start/stop, retries included, per channel.

@@ -96,7 +96,7 @@ impl ChannelPacer {
                 method,
                 channel = channel.0.as_str(),
                 ?waited,
-                "Paced a call to stay within Slack's per-channel rate limit."
+                "Paced a call to stay within Slack's rate limit (per channel, or the method's tier)."
             );
         }
     }

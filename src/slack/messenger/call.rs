@@ -15,11 +15,15 @@ use super::{
     PER_METHOD_CONCURRENCY,
 };
 use crate::slack::interaction::ChannelId;
+use crate::slack::pacing::ChannelPacer;
 
-/// One queue per Web API method: a 429 pauses every later call of that method until Retry-After.
+/// One queue per Web API method: a 429 pauses every later call of that method until Retry-After;
+/// a tiered method is also paced to its tier.
 pub(super) struct MethodGate {
     slots: Semaphore,
     resume_at: Mutex<Option<Instant>>,
+    /// The method's tier pace: one key (the method's name) in a GCRA pacer.
+    tier: Option<ChannelPacer>,
 }
 
 impl MethodGate {
@@ -50,6 +54,10 @@ impl SlackMessenger {
                 Arc::new(MethodGate {
                     slots: Semaphore::new(PER_METHOD_CONCURRENCY),
                     resume_at: Mutex::new(None),
+                    tier: self
+                        .tiers
+                        .get(method)
+                        .map(|(interval, burst)| ChannelPacer::new(*interval, *burst)),
                 })
             })
             .clone()
@@ -73,6 +81,9 @@ impl SlackMessenger {
         let (mut rate_limited, mut failures) = (0, 0);
         loop {
             gate.wait_until_open().await;
+            if let Some(tier) = &gate.tier {
+                tier.take_turn(method, &ChannelId(method.to_owned())).await;
+            }
             if let (Some(pacer), Some(channel)) = (&self.pacer, paced) {
                 pacer.take_turn(method, channel).await;
             }
