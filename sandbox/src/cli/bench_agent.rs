@@ -5,13 +5,13 @@
 
 mod report;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use std::time::Instant;
 
+use super::bench_cards::post_cards;
 use super::bot_process::{bot_binary, sandbox_config, BotProcess};
 use crate::aws::FakeSqs;
 use crate::bedrock::{AgentScript, FakeBedrock, StreamStep};
@@ -39,7 +39,6 @@ pub struct BenchAgentArgs {
 /// Alarm cards (threads) the answers rotate over; also the answers run at once for the RSS.
 const CARDS: usize = 4;
 const CHANNEL: &str = "C0AGENTBENCH";
-const ARN_PREFIX: &str = "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:";
 const WAIT: Duration = Duration::from_secs(60);
 /// Text after each chunk's tag: about 100 characters a chunk.
 const FILLER: &str =
@@ -75,7 +74,8 @@ pub async fn bench_agent(args: BenchAgentArgs) -> anyhow::Result<()> {
         .wait_for_connections(1, WAIT)
         .await
         .context("the bot did not connect")?;
-    let roots = post_cards(&slack, &sqs, &queue).await?;
+    let names: Vec<String> = (0..CARDS).map(|i| format!("bench-agent-{i}")).collect();
+    let roots = post_cards(&slack, &sqs, &queue, &names, WAIT).await?;
     let gap = Duration::from_millis(args.chunk_gap_ms);
 
     eprintln!("streamed: {} answers …", args.answers);
@@ -151,46 +151,6 @@ per_user_per_hour = 10000
 per_channel_per_hour = 100000
 "#
     )
-}
-
-/// Publishes `CARDS` firing alarms and returns their cards' ts once they are recorded.
-async fn post_cards(slack: &FakeSlack, sqs: &FakeSqs, queue: &str) -> anyhow::Result<Vec<String>> {
-    for i in 0..CARDS {
-        let body = serde_json::json!({
-            "AlarmName": format!("bench-agent-{i}"), "AWSAccountId": "111122223333",
-            "NewStateValue": "ALARM", "NewStateReason": "Threshold Crossed: bench",
-            "StateChangeTime": "2026-11-23T13:53:39.351+0000", "Region": "EU (Ireland)",
-            "OldStateValue": "OK", "AlarmArn": format!("{ARN_PREFIX}bench-agent-{i}"),
-            "Trigger": {"MetricName": "CPUUtilization", "Namespace": "AWS/EC2", "Statistic": "AVERAGE",
-                "Period": 60, "EvaluationPeriods": 1, "ComparisonOperator": "GreaterThanThreshold",
-                "Threshold": 80.0, "Dimensions": []}
-        });
-        sqs.publish_sns(
-            queue,
-            Some("ALARM"),
-            &body.to_string(),
-            BTreeMap::new(),
-            false,
-        )?;
-    }
-    sqs.wait_for_deleted(queue, CARDS, WAIT).await?;
-    let mut roots = BTreeMap::new();
-    for call in slack.calls_to("chat.postMessage") {
-        let text = call.params.to_string();
-        if call.param_str("thread_ts").is_some() {
-            continue;
-        }
-        for i in 0..CARDS {
-            if text.contains(&format!("bench-agent-{i}")) {
-                let ts = call.response["ts"].as_str().unwrap_or_default().to_owned();
-                roots.insert(i, ts);
-            }
-        }
-    }
-    if roots.len() != CARDS {
-        bail!("expected {CARDS} alarm cards, found {}", roots.len());
-    }
-    Ok(roots.into_values().collect())
 }
 
 /// Clicks 🤖 on the card `root` with an answer of `chunks` tagged chunks, `gap` apart, and

@@ -3,6 +3,8 @@
 mod bench;
 mod bench_agent;
 mod bench_alarms;
+mod bench_cards;
+mod bench_report;
 pub mod bot_process;
 mod demo;
 mod floor_client;
@@ -13,6 +15,7 @@ use clap::{Parser, Subcommand};
 pub use bench::BenchArgs;
 pub use bench_agent::BenchAgentArgs;
 pub use bench_alarms::{AlarmFloorArgs, BenchAlarmsArgs};
+pub use bench_report::BenchReportArgs;
 pub use demo::DemoArgs;
 pub use floor_client::FloorClientArgs;
 pub use serve::ServeArgs;
@@ -42,6 +45,8 @@ pub enum Command {
     BenchAlarms(BenchAlarmsArgs),
     /// Measure 🤖 To Bedrock Agent: click → placeholder, agent chunk → visible, overhead, RSS.
     BenchAgent(BenchAgentArgs),
+    /// Measure 📝 Reporting: click → page link for a long thread, and the Slack calls it takes.
+    BenchReport(BenchReportArgs),
     /// The alarm benchmark's minimal SQS-to-Slack consumer (started by `bench-alarms`).
     #[command(hide = true)]
     AlarmFloor(AlarmFloorArgs),
@@ -60,6 +65,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::FloorClient(args) => runtime.block_on(floor_client::floor_client(args)),
         Command::BenchAlarms(args) => runtime.block_on(bench_alarms::bench_alarms(args)),
         Command::BenchAgent(args) => runtime.block_on(bench_agent::bench_agent(args)),
+        Command::BenchReport(args) => runtime.block_on(bench_report::bench_report(args)),
         Command::AlarmFloor(args) => runtime.block_on(bench_alarms::alarm_floor(args)),
     }
 }
