@@ -8,6 +8,8 @@ use super::message::{Block, Button, ButtonStyle, Message, Mrkdwn, PostId, Standi
 pub const MAX_SECTION_CHARS: usize = 3000;
 pub const MAX_BLOCKS: usize = 50;
 const MAX_HEADER_CHARS: usize = 150;
+/// Slack's limit on an image block's `alt_text`.
+const MAX_IMAGE_ALT_CHARS: usize = 2000;
 const MAX_TEXT_CHARS: usize = 3000;
 /// Slack's cap on the Markdown of all `markdown` blocks in one message.
 pub const MAX_MARKDOWN_CHARS: usize = 12_000;
@@ -104,6 +106,9 @@ fn block(block: &Block) -> SlackBlock {
             SlackActionsBlock::new(buttons.iter().take(25).map(button).collect()).into()
         }
         Block::Markdown(text) => SlackMarkdownBlock::new(truncate(text, MAX_MARKDOWN_CHARS)).into(),
+        Block::Image { url, alt } => {
+            SlackImageBlock::new(url.clone().into(), truncate(alt, MAX_IMAGE_ALT_CHARS)).into()
+        }
     }
 }
 
@@ -161,12 +166,23 @@ mod tests {
                     value: Some("v".into()),
                     style: Some(ButtonStyle::Primary),
                 }]),
+                Block::Image {
+                    url: url::Url::parse("https://media.example/ship-it.gif").unwrap(),
+                    alt: "a".repeat(3000),
+                },
             ],
             accent: None,
             post_id: None,
             standing: Standing::Plain,
         };
         let json = to_json(&message);
+        assert_eq!(json["blocks"][3]["type"], "image");
+        assert_eq!(
+            json["blocks"][3]["image_url"],
+            "https://media.example/ship-it.gif"
+        );
+        let alt = json["blocks"][3]["alt_text"].as_str().unwrap();
+        assert_eq!(alt.chars().count(), MAX_IMAGE_ALT_CHARS);
         assert_eq!(json["blocks"][0]["type"], "header");
         let section = json["blocks"][1]["text"]["text"].as_str().unwrap();
         assert_eq!(section.chars().count(), MAX_SECTION_CHARS);

@@ -164,6 +164,12 @@ pub enum Block {
     /// A `markdown` block: standard Markdown that Slack renders (headings, lists, code, links).
     /// The text must already be inert (see `slack::answer::inert`).
     Markdown(String),
+    /// An `image` block: a picture Slack fetches from `url` (https, from the operator's config,
+    /// e.g. a deploy's GIF), described by `alt` for screen readers and notifications.
+    Image {
+        url: url::Url,
+        alt: String,
+    },
 }
 
 /// A button; `action_id` and `value` come back in the click.
