@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod conversation;
+pub mod deploys;
 pub mod exit;
 pub mod integrations;
 pub mod notify;

@@ -1,0 +1,3 @@
+//! Deploys through GitHub Actions: requests, approvals, tracking and the audit trail.
+
+pub mod policy;
