@@ -14,6 +14,8 @@ mod alarms;
 mod aws;
 mod bedrock;
 mod confluence;
+mod deploy;
+mod deploy_environment;
 mod errors;
 mod load;
 mod log;
@@ -37,6 +39,14 @@ pub use bedrock::{
     DEFAULT_PER_USER_PER_HOUR, DEFAULT_TIMEOUT, MAX_AGENT_ID_LEN,
 };
 pub use confluence::{ConfluenceConfig, ConfluenceFlavor, DEFAULT_CONFLUENCE_TIMEOUT};
+pub use deploy::{
+    DeployConfig, DeployGifs, VersionPattern, WorkflowDispatch, DEFAULT_DEPLOY_WINDOW,
+    DEFAULT_EVENT_TYPE, DEFAULT_VERSION_PATTERN, DEFAULT_WORKFLOW_REF, RESERVED_WORDS,
+};
+pub use deploy_environment::{
+    is_environment_name, EnvironmentConfig, SlackPrincipal, MAX_APPROVALS,
+    MAX_ENVIRONMENT_NAME_CHARS,
+};
 pub use errors::{ConfigErrors, ConfigProblem};
 pub use log::{LogConfig, LogFormat};
 pub use reach::unreachable_routes;
@@ -65,6 +75,8 @@ pub struct Config {
     pub bedrock: Option<BedrockConfig>,
     /// `[confluence]`; `None` (the section absent) turns incident reports off.
     pub confluence: Option<ConfluenceConfig>,
+    /// `[deploy]`; `None` (the section absent) turns deploys off.
+    pub deploy: Option<DeployConfig>,
 }
 
 /// What the configuration is loaded for; decides which keys are required.
@@ -126,8 +138,12 @@ impl Config {
         let bedrock =
             root.optional_section("bedrock", |table| BedrockConfig::read(table, aws.as_ref()));
         let confluence = root.optional_section("confluence", ConfluenceConfig::read);
+        let deploy = root.optional_section("deploy", DeployConfig::read);
+        if let (Some(Some(deploy)), Some(alarms)) = (&deploy, &alarms) {
+            root.report_all(unknown_alarm_routes(deploy, alarms));
+        }
         let problems = root.finish();
-        let sections = (slack, store, log, aws, alarms, bedrock, confluence);
+        let sections = (slack, store, log, aws, alarms, bedrock, confluence, deploy);
         match sections {
             (
                 Some(slack),
@@ -137,6 +153,7 @@ impl Config {
                 Some(alarms),
                 Some(bedrock),
                 Some(confluence),
+                Some(deploy),
             ) if problems.is_empty() => Ok(Self {
                 slack,
                 store,
@@ -145,8 +162,33 @@ impl Config {
                 alarms,
                 bedrock,
                 confluence,
+                deploy,
             }),
             _ => Err(problems),
         }
     }
+}
+
+/// Every `deploy.environments.<env>.alarm_routes[i]` that names no `[[alarms.route]]`.
+fn unknown_alarm_routes(deploy: &DeployConfig, alarms: &AlarmsConfig) -> Vec<ConfigProblem> {
+    let known: Vec<&str> = alarms.routes.iter().map(|route| route.name.as_str()).collect();
+    let mut problems = Vec::new();
+    for (name, environment) in &deploy.environments {
+        for (index, route) in environment.alarm_routes.iter().enumerate() {
+            if known.contains(&route.as_str()) {
+                continue;
+            }
+            let message = if known.is_empty() {
+                format!("{route:?} names no [[alarms.route]]: there are none")
+            } else {
+                format!(
+                    "{route:?} names no [[alarms.route]] (known: {})",
+                    known.join(", ")
+                )
+            };
+            let key = format!("deploy.environments.{name}.alarm_routes[{index}]");
+            problems.push(ConfigProblem::new(key, message));
+        }
+    }
+    problems
 }

@@ -297,6 +297,12 @@ fn check_command_prefix(prefix: String) -> Result<String, String> {
 pub struct CommandNames {
     pub prefix: String,
     pub help: String,
+    /// `/<prefix>-deploy [version] [to] [env]`.
+    pub deploy: String,
+    /// `/<prefix>-status [env]`, `/<prefix>-status audit [n]`.
+    pub status: String,
+    /// `/<prefix>-rollback [env] [to version]`.
+    pub rollback: String,
 }
 
 impl CommandNames {
@@ -304,6 +310,9 @@ impl CommandNames {
         Self {
             prefix: prefix.to_owned(),
             help: format!("/{prefix}-help"),
+            deploy: format!("/{prefix}-deploy"),
+            status: format!("/{prefix}-status"),
+            rollback: format!("/{prefix}-rollback"),
         }
     }
 }

@@ -166,6 +166,11 @@ impl Table {
         self.leaf(key, Echo::Value, "an integer", expect_integer, check)
     }
 
+    /// A boolean (a TOML boolean, or an environment variable `true` / `false`).
+    pub(crate) fn boolean(&mut self, key: &str) -> Lookup<bool> {
+        self.leaf(key, Echo::Value, "true or false", expect_boolean, Ok)
+    }
+
     /// A duration written the humantime way: "10s", "500ms", "1m 30s".
     pub(crate) fn duration(
         &mut self,
@@ -233,6 +238,18 @@ fn expect_integer(kind: ValueKind, from_env: bool) -> Option<Result<i64, String>
                 .parse()
                 .map_err(|_| format!("expected an integer, got {text:?}")),
         ),
+        _ => None,
+    }
+}
+
+fn expect_boolean(kind: ValueKind, from_env: bool) -> Option<Result<bool, String>> {
+    match kind {
+        ValueKind::Boolean(value) => Some(Ok(value)),
+        ValueKind::String(text) if from_env => Some(match text.trim() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(format!("expected true or false, got {text:?}")),
+        }),
         _ => None,
     }
 }

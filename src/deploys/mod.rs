@@ -1,3 +1,15 @@
 //! Deploys through GitHub Actions: requests, approvals, tracking and the audit trail.
+//!
+//! `command` is the pure half at the edge: slash-command text becomes a typed [`DeployCommand`]
+//! whose [`Version`] and [`EnvName`] can only be built by validation, so no unchecked Slack text
+//! reaches GitHub. `policy` decides who may ask and whose approval counts. Requests, approvals
+//! and the audit trail are kept by `store::deploys`.
 
+pub mod command;
 pub mod policy;
+
+pub use command::{
+    help_text, parse_deploy, parse_rollback, parse_status, usage, CommandError, CommandProblem,
+    DeployCommand, EnvName, Version, DEFAULT_AUDIT_ENTRIES, MAX_AUDIT_ENTRIES, MAX_COMMAND_CHARS,
+    MAX_VERSION_CHARS,
+};

@@ -153,6 +153,49 @@ impl Table {
         Lookup::Found(read_items)
     }
 
+    /// A table of tables keyed by name (`[deploy.environments.prod]`), each read with `read` at
+    /// path `key.name`. Each item is `None` when anything in it was invalid.
+    pub(crate) fn named_tables<T>(
+        &mut self,
+        key: &str,
+        mut read: impl FnMut(&mut Table, &str) -> Option<T>,
+    ) -> Lookup<BTreeMap<String, Option<T>>> {
+        self.known.push(key.to_owned());
+        let Some(value) = self.entries.remove(key) else {
+            return Lookup::Absent;
+        };
+        let env_var = first_env_var(&value).map(str::to_owned);
+        let entries = match value.kind {
+            ValueKind::Table(entries) => entries,
+            other => {
+                let got = describe(&other, Echo::TypeOnly);
+                let message = format!("expected a table of tables ([{}.<name>]), got {got}", self.key_path(key));
+                self.report_from(key, env_var.as_deref(), message);
+                return Lookup::Invalid;
+            }
+        };
+        let mut read_items = BTreeMap::new();
+        for (name, item) in entries {
+            let item_key = format!("{key}.{name}");
+            let item_env_var = first_env_var(&item).map(str::to_owned);
+            match item.kind {
+                ValueKind::Table(entries) => {
+                    let mut child = Table::at(self.key_path(&item_key), entries);
+                    let value = read(&mut child, &name);
+                    self.problems.extend(child.finish());
+                    read_items.insert(name, value);
+                }
+                other => {
+                    let got = describe(&other, Echo::TypeOnly);
+                    let message = format!("expected a table, got {got}");
+                    self.report_from(&item_key, item_env_var.as_deref(), message);
+                    read_items.insert(name, None);
+                }
+            }
+        }
+        Lookup::Found(read_items)
+    }
+
     /// Records problems found by a check that looks at several keys at once; their keys are
     /// already full paths.
     pub(crate) fn report_all(&mut self, problems: impl IntoIterator<Item = ConfigProblem>) {
