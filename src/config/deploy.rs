@@ -158,7 +158,8 @@ impl DeployConfig {
             (Some(None), Some(None)) => Some(None),
             (None, _) | (_, None) => None,
         };
-        let default_environment = settle_default(table, default_environment?, environments.as_ref());
+        let default_environment =
+            settle_default(table, default_environment?, environments.as_ref());
         Some(Self {
             event_type: event_type?,
             workflow: workflow?,
@@ -319,7 +320,12 @@ fn check_version_pattern(source: String) -> Result<VersionPattern, String> {
     }
     VersionPattern::new(&source).map_err(|error| {
         let first_line = error.to_string();
-        let first_line = first_line.lines().last().unwrap_or_default().trim().to_owned();
+        let first_line = first_line
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
         format!("is not a valid regular expression ({first_line}): {source:?}")
     })
 }

@@ -152,11 +152,17 @@ pub fn is_environment_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
-fn without_repeats(table: &mut Table, approvers: Vec<SlackPrincipal>) -> Option<Vec<SlackPrincipal>> {
+fn without_repeats(
+    table: &mut Table,
+    approvers: Vec<SlackPrincipal>,
+) -> Option<Vec<SlackPrincipal>> {
     let mut valid = true;
     for (index, approver) in approvers.iter().enumerate() {
         if let Some(first) = approvers[..index].iter().position(|seen| seen == approver) {
-            let message = format!("{:?} is already listed as approvers[{first}]", approver.id());
+            let message = format!(
+                "{:?} is already listed as approvers[{first}]",
+                approver.id()
+            );
             table.report(&format!("approvers[{index}]"), message);
             valid = false;
         }

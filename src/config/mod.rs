@@ -171,7 +171,11 @@ impl Config {
 
 /// Every `deploy.environments.<env>.alarm_routes[i]` that names no `[[alarms.route]]`.
 fn unknown_alarm_routes(deploy: &DeployConfig, alarms: &AlarmsConfig) -> Vec<ConfigProblem> {
-    let known: Vec<&str> = alarms.routes.iter().map(|route| route.name.as_str()).collect();
+    let known: Vec<&str> = alarms
+        .routes
+        .iter()
+        .map(|route| route.name.as_str())
+        .collect();
     let mut problems = Vec::new();
     for (name, environment) in &deploy.environments {
         for (index, route) in environment.alarm_routes.iter().enumerate() {

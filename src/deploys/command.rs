@@ -40,15 +40,12 @@ impl Version {
     /// Checks `text` (from Slack, or read back from the store) against the configuration.
     pub fn parse(text: &str, config: &DeployConfig) -> Result<Self, CommandProblem> {
         let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-');
-        let plain = !text.is_empty()
-            && text.len() <= MAX_VERSION_CHARS
-            && text.chars().all(allowed);
+        let plain =
+            !text.is_empty() && text.len() <= MAX_VERSION_CHARS && text.chars().all(allowed);
         if plain && config.version_pattern.is_match(text) {
             Ok(Self(text.to_owned()))
         } else {
-            Err(CommandProblem::NotAVersion {
-                given: echo(text),
-            })
+            Err(CommandProblem::NotAVersion { given: echo(text) })
         }
     }
 
@@ -176,7 +173,9 @@ pub fn parse_rollback(
     config: &DeployConfig,
     names: &CommandNames,
 ) -> Result<DeployCommand, CommandError> {
-    parse_with(text, Which::Rollback, names, |words| rollback(words, config))
+    parse_with(text, Which::Rollback, names, |words| {
+        rollback(words, config)
+    })
 }
 
 /// `/<prefix>-status [env]` and `/<prefix>-status audit [n]`.
@@ -200,7 +199,10 @@ fn parse_with(
     };
     let words = words(text).map_err(error)?;
     if let [word] = words.as_slice() {
-        if matches!(word.to_ascii_lowercase().as_str(), "help" | "-h" | "--help" | "?") {
+        if matches!(
+            word.to_ascii_lowercase().as_str(),
+            "help" | "-h" | "--help" | "?"
+        ) {
             return Ok(DeployCommand::Help);
         }
     }
@@ -251,9 +253,10 @@ fn deploy(words: &[&str], config: &DeployConfig) -> Result<DeployCommand, Comman
                 expected: "an environment",
             });
         }
-        [version, env] | [version, _, env] if words.len() == 2 || is_to(words[1]) => {
-            (Version::parse(version, config)?, EnvName::parse(env, config)?)
-        }
+        [version, env] | [version, _, env] if words.len() == 2 || is_to(words[1]) => (
+            Version::parse(version, config)?,
+            EnvName::parse(env, config)?,
+        ),
         [_, unexpected, ..] => return Err(unexpected_word(unexpected)),
     };
     Ok(DeployCommand::Deploy {
@@ -308,9 +311,7 @@ fn status(words: &[&str], config: &DeployConfig) -> Result<DeployCommand, Comman
             Ok(entries) if (1..=MAX_AUDIT_ENTRIES).contains(&entries) => {
                 Ok(DeployCommand::Audit { entries })
             }
-            _ => Err(CommandProblem::BadAuditCount {
-                given: echo(count),
-            }),
+            _ => Err(CommandProblem::BadAuditCount { given: echo(count) }),
         },
         [env] => Ok(DeployCommand::Status {
             environment: Some(EnvName::parse(env, config)?),

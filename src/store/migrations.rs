@@ -155,6 +155,52 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (channel, thread_ts, title)
     );
     ALTER TABLE alarm_cards ADD COLUMN report_url TEXT;",
+    // 10: deploy requests (issue #11), their approvals (one row per person) and the audit trail.
+    // The partial unique index is the lock: at most one active request per environment.
+    "CREATE TABLE deploy_requests (
+        request_id       TEXT PRIMARY KEY NOT NULL,
+        environment      TEXT NOT NULL,
+        action           TEXT NOT NULL,
+        version          TEXT NOT NULL,
+        deployed_version TEXT,
+        requested_by     TEXT NOT NULL,
+        channel          TEXT NOT NULL,
+        thread_ts        TEXT,
+        approval_ts      TEXT,
+        approvals_needed INTEGER NOT NULL,
+        state            TEXT NOT NULL,
+        run_id           INTEGER,
+        run_url          TEXT,
+        created_at       INTEGER NOT NULL,
+        expires_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        decided_by       TEXT,
+        decided_at       INTEGER
+    );
+    CREATE UNIQUE INDEX deploy_requests_one_active_per_environment ON deploy_requests (environment)
+        WHERE state IN ('PendingApproval', 'Approved', 'Dispatched', 'Running');
+    CREATE INDEX deploy_requests_by_thread ON deploy_requests (channel, thread_ts);
+    CREATE INDEX deploy_requests_by_approval_card ON deploy_requests (channel, approval_ts);
+    CREATE INDEX deploy_requests_by_expiry ON deploy_requests (state, expires_at);
+    CREATE INDEX deploy_requests_by_update ON deploy_requests (state, updated_at);
+    CREATE INDEX deploy_requests_by_environment ON deploy_requests (environment, state, updated_at);
+    CREATE TABLE deploy_approvals (
+        request_id TEXT NOT NULL REFERENCES deploy_requests (request_id) ON DELETE CASCADE,
+        user_id    TEXT NOT NULL,
+        at         INTEGER NOT NULL,
+        PRIMARY KEY (request_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE deploy_audit (
+        id          INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        request_id  TEXT,
+        environment TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        detail      TEXT NOT NULL,
+        result      TEXT NOT NULL
+    );
+    CREATE INDEX deploy_audit_by_time ON deploy_audit (at);",
 ];
 
 /// Bring the database to the latest schema; refuses a database newer than this binary.

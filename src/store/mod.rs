@@ -4,15 +4,18 @@ pub mod answers;
 pub mod batcher;
 mod blocking;
 pub mod cards;
+pub mod deploys;
 pub mod digests;
 mod ledger;
 mod migrations;
 pub mod reports;
 pub mod retention;
+pub mod retention_deploys;
 mod sqlite;
 mod sqlite_answers;
 mod sqlite_cards;
 mod sqlite_claims;
+mod sqlite_deploys;
 mod sqlite_digests;
 mod sqlite_reports;
 

@@ -1,4 +1,5 @@
-//! Retention: resolved alarm cards with their history, old history, closed storm digests with their lines, and old agent answers,
+//! Retention: resolved alarm cards with their history, old history, closed storm digests with their lines, and old agent answers
+//! (deploy state: `retention_deploys`),
 //! pruned in small batches (one short transaction each) by a periodic task off the hot path.
 
 use std::time::{Duration, SystemTime};
@@ -106,6 +107,20 @@ pub async fn prune_loop(
             }
             Ok(_) => {}
             Err(e) => error!(error = format!("{e:#}"), "Failed to prune old alarm state."),
+        }
+        let now = SystemTime::now();
+        let run = store.run(move |store| {
+            store.prune_deploys(now, PRUNE_BATCH, MAX_BATCHES_PER_RUN, PAUSE_BETWEEN_BATCHES)
+        });
+        match run.await {
+            Ok(pruned) if pruned.rows() > 0 => {
+                info!(?pruned, "Pruned old deploy requests and audit entries.")
+            }
+            Ok(_) => {}
+            Err(e) => error!(
+                error = format!("{e:#}"),
+                "Failed to prune old deploy state."
+            ),
         }
     }
 }

@@ -169,7 +169,10 @@ impl Table {
             ValueKind::Table(entries) => entries,
             other => {
                 let got = describe(&other, Echo::TypeOnly);
-                let message = format!("expected a table of tables ([{}.<name>]), got {got}", self.key_path(key));
+                let message = format!(
+                    "expected a table of tables ([{}.<name>]), got {got}",
+                    self.key_path(key)
+                );
                 self.report_from(key, env_var.as_deref(), message);
                 return Lookup::Invalid;
             }
