@@ -319,14 +319,10 @@ fn check_version_pattern(source: String) -> Result<VersionPattern, String> {
         return Err("must not be empty; leave it out for the default".to_owned());
     }
     VersionPattern::new(&source).map_err(|error| {
-        let first_line = error.to_string();
-        let first_line = first_line
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        format!("is not a valid regular expression ({first_line}): {source:?}")
+        let shown = error.to_string();
+        let last_line = shown.lines().last().unwrap_or_default().trim();
+        let reason = last_line.strip_prefix("error: ").unwrap_or(last_line);
+        format!("is not a valid regular expression ({reason}): {source:?}")
     })
 }
 

@@ -95,42 +95,52 @@ impl EnvironmentConfig {
             (Some(None), Some(approvers)) => Some(u8::from(!approvers.is_empty())),
             (Some(None), None) | (None, _) => None,
         };
+        let approvals_possible = match (&approvers, approvals) {
+            (Some(approvers), Some(approvals)) => check_approvals(table, approvers, approvals),
+            _ => true,
+        };
         let environment = Self {
             requesters: requesters?,
             approvers: approvers?,
             approvals: approvals?,
             alarm_routes: alarm_routes?,
         };
-        environment.check_approvals(table).then_some(environment)
+        approvals_possible.then_some(environment)
     }
+}
 
-    /// Reports asking for more approvals than the approvers can give.
-    fn check_approvals(&self, table: &mut Table) -> bool {
-        let asked = usize::from(self.approvals);
-        if asked == 0 {
-            return true;
-        }
-        if self.approvers.is_empty() {
-            let message = format!(
-                "{asked} approval{} asked but no approvers are listed: add approvers, or set \
-                 approvals = 0",
-                plural(asked)
-            );
-            table.report("approvals", message);
-            return false;
-        }
-        let users = self.approver_users().count();
-        if !self.has_approver_group() && asked > users {
-            let message = format!(
-                "{asked} approval{} asked but only {users} approver{}",
-                plural(asked),
-                plural(users)
-            );
-            table.report("approvals", message);
-            return false;
-        }
-        true
+/// Reports asking for more approvals than `approvers` can give.
+fn check_approvals(table: &mut Table, approvers: &[SlackPrincipal], approvals: u8) -> bool {
+    let asked = usize::from(approvals);
+    if asked == 0 {
+        return true;
     }
+    if approvers.is_empty() {
+        let message = format!(
+            "{asked} approval{} asked but no approvers are listed: add approvers, or set \
+             approvals = 0",
+            plural(asked)
+        );
+        table.report("approvals", message);
+        return false;
+    }
+    let users = approvers
+        .iter()
+        .filter(|approver| matches!(approver, SlackPrincipal::User(_)))
+        .count();
+    let has_group = approvers
+        .iter()
+        .any(|approver| matches!(approver, SlackPrincipal::UserGroup(_)));
+    if !has_group && asked > users {
+        let message = format!(
+            "{asked} approval{} asked but only {users} approver{}",
+            plural(asked),
+            plural(users)
+        );
+        table.report("approvals", message);
+        return false;
+    }
+    true
 }
 
 fn plural(count: usize) -> &'static str {

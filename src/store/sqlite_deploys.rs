@@ -411,3 +411,7 @@ impl DeployStore for SqliteStore {
 #[cfg(test)]
 #[path = "sqlite_deploys_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "sqlite_deploys_plan_tests.rs"]
+mod plan_tests;

@@ -178,6 +178,8 @@ impl Table {
             }
         };
         let mut read_items = BTreeMap::new();
+        // In name order, so problems come out in the same order on every run.
+        let entries: BTreeMap<String, ::config::Value> = entries.into_iter().collect();
         for (name, item) in entries {
             let item_key = format!("{key}.{name}");
             let item_env_var = first_env_var(&item).map(str::to_owned);
