@@ -176,12 +176,9 @@ impl DeployConfig {
 
 /// Every environment, named well and read without problems; at least one.
 fn read_environments(table: &mut Table) -> Option<BTreeMap<String, EnvironmentConfig>> {
-    let Some(read) = table
+    let read = table
         .named_tables("environments", |child, _| EnvironmentConfig::read(child))
-        .optional()
-    else {
-        return None;
-    };
+        .optional()?;
     let read = read.unwrap_or_default();
     if read.is_empty() {
         table.report(

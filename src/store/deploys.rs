@@ -155,7 +155,7 @@ impl DeployRequest {
 pub enum CreateOutcome {
     Created,
     /// Another request holds the environment's lock; nothing was recorded.
-    Busy(DeployRequest),
+    Busy(Box<DeployRequest>),
 }
 
 /// One approver's click that counted.

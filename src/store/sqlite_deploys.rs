@@ -153,9 +153,8 @@ impl DeployStore for SqliteStore {
         for _ in 0..CREATE_ATTEMPTS {
             let outcome = self.with(|c| match insert_request(c, request) {
                 Ok(_) => Ok(Some(CreateOutcome::Created)),
-                Err(error) if is_lock_conflict(&error) => {
-                    Ok(active_in(c, &request.environment)?.map(CreateOutcome::Busy))
-                }
+                Err(error) if is_lock_conflict(&error) => Ok(active_in(c, &request.environment)?
+                    .map(|holder| CreateOutcome::Busy(Box::new(holder)))),
                 Err(error) => Err(error),
             });
             if let Some(outcome) = outcome.context("Failed to record a deploy request")? {
