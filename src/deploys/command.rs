@@ -253,7 +253,11 @@ fn deploy(words: &[&str], config: &DeployConfig) -> Result<DeployCommand, Comman
                 expected: "an environment",
             });
         }
-        [version, env] | [version, _, env] if words.len() == 2 || is_to(words[1]) => (
+        [version, env] => (
+            Version::parse(version, config)?,
+            EnvName::parse(env, config)?,
+        ),
+        [version, to, env] if is_to(to) => (
             Version::parse(version, config)?,
             EnvName::parse(env, config)?,
         ),
