@@ -15,6 +15,7 @@ mod aws;
 mod bedrock;
 mod confluence;
 mod errors;
+mod github;
 mod load;
 mod log;
 mod reach;
@@ -38,6 +39,7 @@ pub use bedrock::{
 };
 pub use confluence::{ConfluenceConfig, ConfluenceFlavor, DEFAULT_CONFLUENCE_TIMEOUT};
 pub use errors::{ConfigErrors, ConfigProblem};
+pub use github::{GitHubAuth, GitHubConfig, DEFAULT_GITHUB_API_URL, DEFAULT_GITHUB_TIMEOUT};
 pub use log::{LogConfig, LogFormat};
 pub use reach::unreachable_routes;
 pub(crate) use route::glob_problem;
@@ -65,6 +67,8 @@ pub struct Config {
     pub bedrock: Option<BedrockConfig>,
     /// `[confluence]`; `None` (the section absent) turns incident reports off.
     pub confluence: Option<ConfluenceConfig>,
+    /// `[github]`; `None` (the section absent) turns deploys off.
+    pub github: Option<GitHubConfig>,
 }
 
 /// What the configuration is loaded for; decides which keys are required.
@@ -126,8 +130,9 @@ impl Config {
         let bedrock =
             root.optional_section("bedrock", |table| BedrockConfig::read(table, aws.as_ref()));
         let confluence = root.optional_section("confluence", ConfluenceConfig::read);
+        let github = root.optional_section("github", GitHubConfig::read);
         let problems = root.finish();
-        let sections = (slack, store, log, aws, alarms, bedrock, confluence);
+        let sections = (slack, store, log, aws, alarms, bedrock, confluence, github);
         match sections {
             (
                 Some(slack),
@@ -137,6 +142,7 @@ impl Config {
                 Some(alarms),
                 Some(bedrock),
                 Some(confluence),
+                Some(github),
             ) if problems.is_empty() => Ok(Self {
                 slack,
                 store,
@@ -145,6 +151,7 @@ impl Config {
                 alarms,
                 bedrock,
                 confluence,
+                github,
             }),
             _ => Err(problems),
         }
