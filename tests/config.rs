@@ -12,6 +12,8 @@ mod alarms;
 mod bedrock;
 #[path = "config/confluence.rs"]
 mod confluence;
+#[path = "config/github.rs"]
+mod github;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
