@@ -175,7 +175,9 @@ fn check_api_url(raw: String) -> Result<Url, String> {
 /// GitHub's rule for account names: 1–39 letters, digits or hyphens.
 fn check_owner(owner: String) -> Result<String, String> {
     let ok = (1..=OWNER_MAX_CHARS).contains(&owner.len())
-        && owner.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        && owner
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if ok {
         Ok(owner)
     } else {
@@ -245,7 +247,9 @@ fn check_private_key(raw: String) -> Result<SecretString, String> {
     let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     let claims = serde_json::json!({"iss": "config-check"});
     if jsonwebtoken::encode(&header, &claims, &encoding).is_err() {
-        return unusable("it parses, but cannot sign (RS256 needs an RSA key of 2048 bits or more)");
+        return unusable(
+            "it parses, but cannot sign (RS256 needs an RSA key of 2048 bits or more)",
+        );
     }
     Ok(key)
 }

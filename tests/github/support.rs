@@ -43,7 +43,10 @@ pub fn client(config: &GitHubConfig, settings: DispatchSettings) -> GitHubDeploy
 
 /// A token client with a 10 s budget, dispatching repository_dispatch.
 pub fn token_client(fake: &FakeGitHub) -> GitHubDeploys {
-    client(&token_config(fake, Duration::from_secs(10)), DispatchSettings::default())
+    client(
+        &token_config(fake, Duration::from_secs(10)),
+        DispatchSettings::default(),
+    )
 }
 
 /// A deploy of `version` to staging, its request id ending in `n`.

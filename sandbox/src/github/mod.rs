@@ -133,7 +133,10 @@ impl FakeGitHub {
     /// The App's id (`iss` of its JWTs) and installation id; its key is [`TEST_APP_PRIVATE_KEY`].
     pub fn app(&self) -> (String, u64) {
         let state = self.shared.state();
-        (state.settings.app_id.clone(), state.settings.installation_id)
+        (
+            state.settings.app_id.clone(),
+            state.settings.installation_id,
+        )
     }
 
     /// How long installation tokens minted from now on are honoured.
@@ -176,7 +179,10 @@ impl FakeGitHub {
 
     /// The next dispatched runs end as `outcomes` say, in order; later ones succeed.
     pub fn script_outcomes(&self, outcomes: &[RunOutcome]) {
-        self.shared.state().outcomes.extend(outcomes.iter().copied());
+        self.shared
+            .state()
+            .outcomes
+            .extend(outcomes.iter().copied());
     }
 
     /// Queues a fault for the next requests it matches.

@@ -88,7 +88,10 @@ pub(crate) fn mint_token(state: &mut State, installation: &str, now: Instant) ->
 /// The body as a JSON object, or GitHub's answer to one that is not.
 fn object(body: &[u8]) -> Result<Map<String, Value>, Answer> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(Answer::error(422, "Request body is too large (the limit is 64 KB)."));
+        return Err(Answer::error(
+            422,
+            "Request body is too large (the limit is 64 KB).",
+        ));
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(object)) => Ok(object),
@@ -102,7 +105,10 @@ pub(crate) fn repository_dispatch(state: &mut State, body: &[u8], now: Instant) 
         Ok(object) => object,
         Err(answer) => return answer,
     };
-    let event_type = object.get("event_type").and_then(Value::as_str).unwrap_or("");
+    let event_type = object
+        .get("event_type")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let chars = event_type.chars().count();
     if !(1..=MAX_EVENT_TYPE_CHARS).contains(&chars) {
         return Answer::error(
@@ -113,7 +119,9 @@ pub(crate) fn repository_dispatch(state: &mut State, body: &[u8], now: Instant) 
     let payload = match object.get("client_payload") {
         None => Map::new(),
         Some(Value::Object(payload)) => payload.clone(),
-        Some(_) => return Answer::error(422, "Invalid request.\n\nclient_payload is not an object."),
+        Some(_) => {
+            return Answer::error(422, "Invalid request.\n\nclient_payload is not an object.")
+        }
     };
     if payload.len() > MAX_PAYLOAD_KEYS {
         return Answer::error(
@@ -136,7 +144,10 @@ pub(crate) fn workflow_dispatch(state: &mut State, body: &[u8], now: Instant) ->
     };
     let known = ["ref", "inputs", "return_run_details"];
     if let Some(key) = object.keys().find(|key| !known.contains(&key.as_str())) {
-        return Answer::error(422, &format!("Invalid request.\n\n\"{key}\" is not a permitted key."));
+        return Answer::error(
+            422,
+            &format!("Invalid request.\n\n\"{key}\" is not a permitted key."),
+        );
     }
     if state.settings.old_server && object.contains_key("return_run_details") {
         return Answer::error(
@@ -153,10 +164,16 @@ pub(crate) fn workflow_dispatch(state: &mut State, body: &[u8], now: Instant) ->
         Some(_) => return Answer::error(422, "Invalid request.\n\ninputs is not an object."),
     };
     if inputs.len() > MAX_INPUTS {
-        return Answer::error(422, &format!("Invalid request.\n\nNo more than {MAX_INPUTS} inputs are allowed."));
+        return Answer::error(
+            422,
+            &format!("Invalid request.\n\nNo more than {MAX_INPUTS} inputs are allowed."),
+        );
     }
     if let Some((key, _)) = inputs.iter().find(|(_, value)| !value.is_string()) {
-        return Answer::error(422, &format!("Invalid request.\n\nFor 'properties/{key}', it is not a string."));
+        return Answer::error(
+            422,
+            &format!("Invalid request.\n\nFor 'properties/{key}', it is not a string."),
+        );
     }
     let run = start_run(state, "workflow_dispatch", &inputs, now);
     if object.get("return_run_details") == Some(&Value::Bool(true)) {
@@ -174,9 +191,19 @@ pub(crate) fn workflow_dispatch(state: &mut State, body: &[u8], now: Instant) ->
 
 /// Creates the run a dispatch starts, its title from the run-name template.
 fn start_run(state: &mut State, event: &str, fields: &Map<String, Value>, now: Instant) -> FakeRun {
-    let field = |name: &str| fields.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
+    let field = |name: &str| {
+        fields
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
     let request_id = field("request_id");
-    let shown_id = if state.settings.omit_request_id { String::new() } else { request_id.clone() };
+    let shown_id = if state.settings.omit_request_id {
+        String::new()
+    } else {
+        request_id.clone()
+    };
     let display_title = state
         .settings
         .run_name
@@ -207,7 +234,9 @@ pub(crate) fn list_runs(state: &State, params: &Params, api: &str, now: Instant)
         .and_then(|created| created.strip_prefix(">="))
         .map(|since| OffsetDateTime::parse(since, &Rfc3339));
     let since = match since {
-        Some(Err(_)) => return Answer::error(422, "Invalid request.\n\ncreated is not a valid date."),
+        Some(Err(_)) => {
+            return Answer::error(422, "Invalid request.\n\ncreated is not a valid date.")
+        }
         Some(Ok(since)) => Some(since),
         None => None,
     };
@@ -217,7 +246,14 @@ pub(crate) fn list_runs(state: &State, params: &Params, api: &str, now: Instant)
         .runs
         .iter()
         .filter(|run| event.is_none_or(|event| run.event == event))
-        .filter(|run| since.is_none_or(|since| run.created_at.replace_nanosecond(0).unwrap_or(run.created_at) >= since))
+        .filter(|run| {
+            since.is_none_or(|since| {
+                run.created_at
+                    .replace_nanosecond(0)
+                    .unwrap_or(run.created_at)
+                    >= since
+            })
+        })
         .collect();
     runs.sort_by_key(|run| std::cmp::Reverse((run.created_at, run.id)));
     let total = runs.len();
@@ -269,7 +305,12 @@ pub(crate) fn list_deployments(state: &State, params: &Params, api: &str) -> Ans
 /// `GET …/deployments/{id}/statuses`, newest first.
 pub(crate) fn deployment_statuses(state: &State, id: &str, params: &Params) -> Answer {
     let id: Option<u64> = id.parse().ok();
-    match state.deployments.all.iter().find(|deployment| Some(deployment.id) == id) {
+    match state
+        .deployments
+        .all
+        .iter()
+        .find(|deployment| Some(deployment.id) == id)
+    {
         Some(deployment) => Answer::json(200, deployment.statuses_json(per_page(params))),
         None => Answer::error(404, "Not Found"),
     }

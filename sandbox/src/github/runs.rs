@@ -8,7 +8,10 @@ use time::OffsetDateTime;
 
 /// The jobs and steps every fake deploy run has.
 pub(crate) const JOBS: [(&str, &[&str]); 2] = [
-    ("build", &["Set up job", "Check out", "Build image", "Push image"]),
+    (
+        "build",
+        &["Set up job", "Check out", "Build image", "Push image"],
+    ),
     ("deploy", &["Set up job", "Deploy", "Smoke test"]),
 ];
 
@@ -51,7 +54,9 @@ impl Default for RunTimings {
 pub enum Phase {
     Queued,
     /// Running step number `step` (0-based over all jobs' steps).
-    Running { step: usize },
+    Running {
+        step: usize,
+    },
     Completed,
 }
 
@@ -180,9 +185,8 @@ impl FakeRun {
 
 /// A GitHub timestamp: RFC 3339 in UTC, whole seconds.
 pub(crate) fn stamp(at: OffsetDateTime) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-    );
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     at.to_offset(time::UtcOffset::UTC)
         .format(&format)
         .unwrap_or_default()

@@ -54,7 +54,13 @@ async fn handle(
     }
 }
 
-fn decide(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Outcome {
+fn decide(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Outcome {
     let now = Instant::now();
     let api = shared.api_url();
     let mut state = shared.state();
@@ -169,7 +175,9 @@ fn route(
         }
         (Method::GET, ["actions", "runs"]) => routes::list_runs(state, params, api, now),
         (Method::GET, ["actions", "runs", id]) => routes::get_run(state, id, false, api, now),
-        (Method::GET, ["actions", "runs", id, "jobs"]) => routes::get_run(state, id, true, api, now),
+        (Method::GET, ["actions", "runs", id, "jobs"]) => {
+            routes::get_run(state, id, true, api, now)
+        }
         (Method::GET, ["deployments"]) => routes::list_deployments(state, params, api),
         (Method::GET, ["deployments", id, "statuses"]) => {
             routes::deployment_statuses(state, id, params)

@@ -79,7 +79,11 @@ impl State {
             if !run.settled && run.phase(now) == Phase::Completed {
                 run.settled = true;
                 if run.outcome == RunOutcome::Success {
-                    done.push((run.environment.clone(), run.version.clone(), run.completed_at()));
+                    done.push((
+                        run.environment.clone(),
+                        run.version.clone(),
+                        run.completed_at(),
+                    ));
                 }
             }
         }

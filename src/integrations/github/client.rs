@@ -57,7 +57,12 @@ impl GitHubDeploys {
             } => Auth::App(AppAuth::new(app_id.clone(), private_key, *installation_id)?),
         };
         let repo = format!("{}/{}", config.owner, config.repo);
-        let http = Http::new(config.api_root().to_owned(), repo.clone(), auth, config.timeout)?;
+        let http = Http::new(
+            config.api_root().to_owned(),
+            repo.clone(),
+            auth,
+            config.timeout,
+        )?;
         Ok(Self {
             http,
             settings,
@@ -75,11 +80,17 @@ impl GitHubDeploys {
         workflow: &str,
         request: &DispatchRequest,
     ) -> Result<Dispatched, GitHubError> {
-        let git_ref = self.settings.git_ref.as_deref().unwrap_or(DEFAULT_WORKFLOW_REF);
+        let git_ref = self
+            .settings
+            .git_ref
+            .as_deref()
+            .unwrap_or(DEFAULT_WORKFLOW_REF);
         let path = format!("{}/actions/workflows/{workflow}/dispatches", self.repo_path);
         let body = payload::workflow_dispatch(git_ref, request, true)?;
         match self.http.send(&Call::post_once(path.clone(), body)).await {
-            Ok(answer) if answer.status == 204 || answer.body.is_empty() => Ok(Dispatched::Accepted),
+            Ok(answer) if answer.status == 204 || answer.body.is_empty() => {
+                Ok(Dispatched::Accepted)
+            }
             Ok(answer) => {
                 let details: wire::RunDetails = wire::read_json(&answer.body)?;
                 Ok(Dispatched::Run(RunLink {
@@ -88,7 +99,9 @@ impl GitHubDeploys {
                 }))
             }
             // An older server refuses the parameter and started nothing: send it without.
-            Err(GitHubError::Unprocessable { message }) if message.contains("return_run_details") => {
+            Err(GitHubError::Unprocessable { message })
+                if message.contains("return_run_details") =>
+            {
                 tracing::debug!(%message, "GitHub refused return_run_details; dispatching without it");
                 let body = payload::workflow_dispatch(git_ref, request, false)?;
                 self.http.send(&Call::post_once(path, body)).await?;
@@ -154,7 +167,11 @@ impl DeployPipeline for GitHubDeploys {
         let jobs: wire::JobList = wire::read_json(&jobs.map_err(not_found)?.body)?;
         Ok(RunProgress {
             run: run.into_summary(),
-            jobs: jobs.jobs.into_iter().map(wire::Job::into_progress).collect(),
+            jobs: jobs
+                .jobs
+                .into_iter()
+                .map(wire::Job::into_progress)
+                .collect(),
         })
     }
 

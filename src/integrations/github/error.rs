@@ -20,7 +20,10 @@ pub enum GitHubError {
     #[error("GitHub refused the request: {message}")]
     Unprocessable { message: String },
     /// The token or the App's key was refused (401).
-    #[error("GitHub rejected the bot's credentials (401: bad or expired token, or wrong App key){}", suffix(detail))]
+    #[error(
+        "GitHub rejected the bot's credentials (401: bad or expired token, or wrong App key){}",
+        suffix(detail)
+    )]
     Unauthorized { detail: String },
     /// A 403 that is not a rate limit: the credentials lack a permission.
     #[error("GitHub refused: the bot's token or App lacks a permission (403): {message}")]
@@ -121,6 +124,8 @@ mod tests {
         let refused = GitHubError::Unprocessable {
             message: "Unexpected inputs provided: [\"x\"]".to_owned(),
         };
-        assert!(refused.human_message().contains("Unexpected inputs provided"));
+        assert!(refused
+            .human_message()
+            .contains("Unexpected inputs provided"));
     }
 }

@@ -172,7 +172,10 @@ impl Http {
                 }
                 401 => return Err(unauthorized(call, message)),
                 403 | 429 => {
-                    let Some(wait) = reply.signs.limit_wait(reply.status, &message, now, untold_waits)
+                    let Some(wait) =
+                        reply
+                            .signs
+                            .limit_wait(reply.status, &message, now, untold_waits)
                     else {
                         return Err(GitHubError::Forbidden { message });
                     };
@@ -229,7 +232,10 @@ impl Http {
                     until: OffsetDateTime::now_utc().saturating_add(left),
                 });
             }
-            tracing::info!(wait_ms = millis(until - now), "GitHub rate limit used up; waiting for the reset");
+            tracing::info!(
+                wait_ms = millis(until - now),
+                "GitHub rate limit used up; waiting for the reset"
+            );
             tokio::time::sleep_until(until).await;
         }
         let mut gate = lock(&self.exhausted_until);
@@ -269,7 +275,10 @@ impl Http {
             let token = InstallationToken::new(SecretString::from(minted.token), minted.expires_at);
             let secret = token.secret.clone();
             *kept = Some(token);
-            tracing::debug!(installation_id = app.installation_id, "minted a GitHub installation token");
+            tracing::debug!(
+                installation_id = app.installation_id,
+                "minted a GitHub installation token"
+            );
             Ok(secret)
         })
     }
@@ -289,7 +298,10 @@ impl Http {
             .request(call.method.clone(), url)
             .header(ACCEPT, "application/vnd.github+json")
             .header("X-GitHub-Api-Version", API_VERSION)
-            .header(USER_AGENT, concat!("chatops-bot/", env!("CARGO_PKG_VERSION")))
+            .header(
+                USER_AGENT,
+                concat!("chatops-bot/", env!("CARGO_PKG_VERSION")),
+            )
             .bearer_auth(bearer.expose_secret());
         if !call.query.is_empty() {
             request = request.query(&call.query);
@@ -311,7 +323,11 @@ impl Http {
             auth = if call.jwt.is_some() { "jwt" } else { self.auth.kind() },
             "GitHub call"
         );
-        Ok(Reply { status, signs, body })
+        Ok(Reply {
+            status,
+            signs,
+            body,
+        })
     }
 }
 
@@ -341,7 +357,9 @@ fn millis(duration: Duration) -> u64 {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// GitHub's own words from an error body: `message`, and each `errors[]` entry's `message` or

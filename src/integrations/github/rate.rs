@@ -92,8 +92,14 @@ mod tests {
             ("x-ratelimit-remaining", "0"),
             ("x-ratelimit-reset", "1000100"),
         ]);
-        assert_eq!(both.limit_wait(403, "", now, 0), Some(Duration::from_secs(7)));
-        let reset = signs(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1000100")]);
+        assert_eq!(
+            both.limit_wait(403, "", now, 0),
+            Some(Duration::from_secs(7))
+        );
+        let reset = signs(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1000100"),
+        ]);
         assert_eq!(
             reset.limit_wait(403, "API rate limit exceeded", now, 0),
             Some(Duration::from_secs(100) + RESET_MARGIN)
@@ -104,6 +110,9 @@ mod tests {
             none.limit_wait(403, "You have exceeded a secondary rate limit", now, 2),
             Some(UNTOLD_LIMIT_WAIT * 4)
         );
-        assert_eq!(none.limit_wait(403, "Resource not accessible by integration", now, 0), None);
+        assert_eq!(
+            none.limit_wait(403, "Resource not accessible by integration", now, 0),
+            None
+        );
     }
 }
