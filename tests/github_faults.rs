@@ -60,6 +60,23 @@ async fn a_403_with_no_requests_left_waits_for_the_reset() {
 }
 
 #[tokio::test]
+async fn after_an_answer_with_no_requests_left_the_next_call_waits_for_the_reset() {
+    let fake = FakeGitHub::start().await.expect("the fake starts");
+    fake.set_rate_limit(1, Duration::from_millis(1200));
+    let github = token_client(&fake);
+    github.deployments("staging", 5).await.unwrap();
+    github.deployments("production", 5).await.unwrap();
+    let calls = calls_to(&fake, "GET", DEPLOYMENTS);
+    let statuses: Vec<u16> = calls.iter().map(|call| call.status).collect();
+    assert_eq!(
+        statuses,
+        [200, 200],
+        "the second call waited instead of being refused"
+    );
+    assert!(calls[1].at - calls[0].at >= Duration::from_secs(1));
+}
+
+#[tokio::test]
 async fn a_secondary_limit_403_follows_its_retry_after() {
     let kind = FaultKind::SecondaryLimit {
         retry_after_secs: 1,

@@ -185,6 +185,14 @@ impl FakeGitHub {
             .extend(outcomes.iter().copied());
     }
 
+    /// The primary rate limit: `remaining` requests left until `reset_in` from now, when the
+    /// full hour's 5,000 come back. Past them GitHub answers 403 with `x-ratelimit-remaining: 0`.
+    pub fn set_rate_limit(&self, remaining: u64, reset_in: Duration) {
+        let mut state = self.shared.state();
+        state.rate_remaining = remaining;
+        state.rate_reset = OffsetDateTime::now_utc() + reset_in;
+    }
+
     /// Queues a fault for the next requests it matches.
     pub fn push_fault(&self, fault: GitHubFault) {
         if fault.times > 0 {

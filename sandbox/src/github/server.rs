@@ -2,7 +2,7 @@
 //! routes by path, records the request with its status, and sends GitHub's rate-limit headers.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -15,9 +15,6 @@ use crate::github::auth;
 use crate::github::record::{AuthKind, FaultKind, GitHubRequest};
 use crate::github::routes::{self, whole_seconds, Answer, Params};
 use crate::github::shared::{Shared, State as FakeState, RATE_LIMIT};
-
-/// How far ahead `x-ratelimit-reset` is on ordinary answers.
-const RATE_WINDOW: Duration = Duration::from_secs(3600);
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().fallback(handle).with_state(shared)
@@ -82,9 +79,16 @@ fn decide(
             (Outcome::Answer(answer, extra), status)
         }
         None => {
-            let answer = route(&mut state, method, &path, &params, auth, body, &api, now);
-            state.rate_remaining = state.rate_remaining.saturating_sub(1);
-            let extra = rate_headers(state.rate_remaining, RATE_WINDOW);
+            let (answer, extra) = match state.spend_rate_limit() {
+                Ok((remaining, reset)) => {
+                    let answer = route(&mut state, method, &path, &params, auth, body, &api, now);
+                    (answer, rate_headers(remaining, reset))
+                }
+                Err(reset) => (
+                    Answer::error(403, "API rate limit exceeded for installation."),
+                    rate_headers(0, reset),
+                ),
+            };
             let status = answer.status;
             (Outcome::Answer(answer, extra), status)
         }
@@ -100,8 +104,8 @@ fn decide(
     outcome
 }
 
-fn rate_headers(remaining: u64, reset_in: Duration) -> Vec<(&'static str, String)> {
-    let reset = OffsetDateTime::now_utc().unix_timestamp() + whole_seconds(reset_in) as i64;
+/// The primary rate-limit headers, `reset` in Unix seconds.
+fn rate_headers(remaining: u64, reset: i64) -> Vec<(&'static str, String)> {
     vec![
         ("x-ratelimit-limit", RATE_LIMIT.to_string()),
         ("x-ratelimit-remaining", remaining.to_string()),
@@ -117,7 +121,10 @@ fn fault_answer(kind: &FaultKind) -> (Answer, Vec<(&'static str, String)>) {
         FaultKind::Forbidden(message) => (Answer::error(403, message), Vec::new()),
         FaultKind::RateLimitExhausted { reset_in } => (
             Answer::error(403, "API rate limit exceeded for installation."),
-            rate_headers(0, *reset_in),
+            rate_headers(
+                0,
+                OffsetDateTime::now_utc().unix_timestamp() + whole_seconds(*reset_in) as i64,
+            ),
         ),
         FaultKind::SecondaryLimit { retry_after_secs } => (
             Answer::error(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."),

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::github::deployments::Deployments;
@@ -15,6 +16,8 @@ use crate::github::runs::{FakeRun, Phase, RunOutcome, RunTimings};
 const MAX_RECORDS: usize = 10_000;
 /// GitHub's primary rate limit for an authenticated caller, per hour.
 pub(crate) const RATE_LIMIT: u64 = 5_000;
+/// How long a primary rate-limit window lasts.
+const RATE_WINDOW: Duration = Duration::from_secs(3600);
 
 /// What the fake accepts and how it behaves; tests change it through `FakeGitHub`.
 pub(crate) struct Settings {
@@ -42,6 +45,8 @@ pub(crate) struct State {
     pub(crate) faults: Vec<GitHubFault>,
     pub(crate) requests: Vec<GitHubRequest>,
     pub(crate) rate_remaining: u64,
+    /// When the primary rate-limit window resets (and `rate_remaining` is refilled).
+    pub(crate) rate_reset: OffsetDateTime,
 }
 
 impl State {
@@ -57,6 +62,7 @@ impl State {
             faults: Vec::new(),
             requests: Vec::new(),
             rate_remaining: RATE_LIMIT,
+            rate_reset: OffsetDateTime::now_utc() + RATE_WINDOW,
         }
     }
 
@@ -92,6 +98,22 @@ impl State {
             self.deployments
                 .record(id, &environment, Some(version), "success", at);
         }
+    }
+
+    /// Spends one request of the primary rate limit: `Ok` with what is left, or `Err` when none
+    /// is left until the reset. Either way with the reset time in Unix seconds (rounded up).
+    pub(crate) fn spend_rate_limit(&mut self) -> Result<(u64, i64), i64> {
+        let now = OffsetDateTime::now_utc();
+        if now >= self.rate_reset {
+            self.rate_remaining = RATE_LIMIT;
+            self.rate_reset = now + RATE_WINDOW;
+        }
+        let reset = self.rate_reset.unix_timestamp() + i64::from(self.rate_reset.nanosecond() > 0);
+        if self.rate_remaining == 0 {
+            return Err(reset);
+        }
+        self.rate_remaining -= 1;
+        Ok((self.rate_remaining, reset))
     }
 
     /// Takes one use of the first fault matching `method` and `path`, if any.
