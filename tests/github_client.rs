@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use chatops_bot::config::GitHubAuth;
 use chatops_bot::integrations::github::{
     Conclusion, DeployPipeline, DeploymentState, DispatchEvent, DispatchSettings, Dispatched,
     GitHubError, RunState,
@@ -70,6 +71,14 @@ async fn a_repository_dispatch_is_found_by_its_request_id() {
         None
     );
 
+    for call in fake.requests() {
+        assert_eq!(call.api_version.as_deref(), Some("2022-11-28"), "{call:?}");
+        assert_eq!(
+            call.accept.as_deref(),
+            Some("application/vnd.github+json"),
+            "{call:?}"
+        );
+    }
     let posts = calls_to(&fake, "POST", "/repos/acme/app/dispatches");
     assert_eq!(posts.len(), 2);
     assert!(posts
@@ -354,6 +363,22 @@ async fn an_app_key_github_does_not_know_is_unauthorized() {
     );
     assert_eq!(fake.token_mints(), 0);
     assert!(calls_to(&fake, "GET", "/repos/").is_empty());
+
+    let mut config = app_config(&fake, app_key());
+    if let GitHubAuth::App {
+        installation_id, ..
+    } = &mut config.auth
+    {
+        *installation_id += 1;
+    }
+    let error = client(&config, DispatchSettings::default())
+        .deployments("staging", 3)
+        .await
+        .unwrap_err();
+    assert!(
+        error.human_message().contains("check installation_id"),
+        "{error}"
+    );
 }
 
 #[tokio::test]

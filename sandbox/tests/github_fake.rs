@@ -26,6 +26,7 @@ async fn post(fake: &FakeGitHub, path: &str, bearer: &str, body: &Value) -> (u16
     let response = reqwest::Client::new()
         .post(format!("{}{path}", fake.api_url()))
         .bearer_auth(bearer)
+        .header("user-agent", "github-fake-test")
         .json(body)
         .send()
         .await
@@ -124,6 +125,18 @@ async fn dispatch_bodies_past_githubs_limits_are_422() {
     assert_eq!(status, 404);
     let (status, _) = post(&fake, repository, "wrong", &json!({"event_type": "x"})).await;
     assert_eq!(status, 401);
+    let anonymous = reqwest::Client::new()
+        .post(format!("{}{repository}", fake.api_url()))
+        .bearer_auth(&token)
+        .json(&json!({"event_type": "x"}))
+        .send()
+        .await
+        .expect("the fake answers");
+    assert_eq!(
+        anonymous.status().as_u16(),
+        403,
+        "GitHub needs a User-Agent"
+    );
     let ok = json!({"ref": "main", "inputs": {"version": "v2", "environment": "prod",
                     "request_id": "r-1"}, "return_run_details": true});
     let (status, answer) = post(&fake, workflow, &token, &ok).await;

@@ -27,6 +27,10 @@ pub struct GitHubRequest {
     /// The raw query string (empty when none).
     pub query: String,
     pub auth: AuthKind,
+    /// The `X-GitHub-Api-Version` header, if sent.
+    pub api_version: Option<String>,
+    /// The `Accept` header, if sent.
+    pub accept: Option<String>,
     /// The status answered; 0 when no answer was given (a hang, or a dropped connection).
     pub status: u16,
     pub at: Instant,

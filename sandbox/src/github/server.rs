@@ -67,7 +67,22 @@ fn decide(
     let params: Params =
         serde_urlencoded::from_str(uri.query().unwrap_or_default()).unwrap_or_default();
     let fault = state.take_fault(method.as_str(), &path);
+    let header_text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
     let (outcome, status) = match fault.map(|fault| fault.kind) {
+        // GitHub refuses requests without a User-Agent before anything else.
+        _ if header_text("user-agent").is_none_or(|agent| agent.is_empty()) => {
+            let answer = Answer::error(
+                403,
+                "Request forbidden by administrative rules. Please make sure your request has a \
+                 User-Agent header",
+            );
+            (Outcome::Answer(answer, Vec::new()), 403)
+        }
         Some(FaultKind::Hang) => (Outcome::Hang, 0),
         Some(FaultKind::DropAfterWork) => {
             route(&mut state, method, &path, &params, auth, body, &api, now);
@@ -98,6 +113,8 @@ fn decide(
         path,
         query: uri.query().unwrap_or_default().to_owned(),
         auth,
+        api_version: header_text("x-github-api-version"),
+        accept: header_text("accept"),
         status,
         at: now,
     });

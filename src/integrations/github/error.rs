@@ -4,7 +4,11 @@
 
 use std::time::Duration;
 
+use serde::Deserialize;
 use time::OffsetDateTime;
+
+/// The longest piece of GitHub's own error message kept for a human line.
+const MAX_MESSAGE_CHARS: usize = 300;
 
 /// Why a GitHub call gave no result.
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +103,52 @@ fn show_time(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC)
         .format(&format)
         .unwrap_or_else(|_| at.to_string())
+}
+
+/// GitHub's own words from an error body: `message`, and each `errors[]` entry's `message` or
+/// `code`; else the start of the text. One line, at most 300 characters.
+pub(super) fn error_message(body: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct Body {
+        message: Option<String>,
+        #[serde(default)]
+        errors: Vec<serde_json::Value>,
+    }
+    let text = match serde_json::from_slice::<Body>(body) {
+        Ok(parsed) => {
+            let mut parts: Vec<String> = parsed.message.into_iter().collect();
+            for entry in parsed.errors {
+                let said = entry
+                    .get("message")
+                    .or_else(|| entry.get("code"))
+                    .and_then(|value| value.as_str())
+                    .map(str::to_owned)
+                    .or_else(|| entry.as_str().map(str::to_owned));
+                parts.extend(said);
+            }
+            parts.join("; ")
+        }
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    };
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
+/// `error` and its sources, joined with ": ".
+pub(super) fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|part| part.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
 }
 
 #[cfg(test)]

@@ -12,19 +12,18 @@ use rand::Rng;
 use reqwest::header::{ACCEPT, USER_AGENT};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use super::auth::{Auth, InstallationToken};
-use super::error::GitHubError;
+use super::error::{cause_chain, error_message, GitHubError};
 use super::rate::RateSigns;
 use super::wire;
 
 /// GitHub's REST API version every request asks for.
 const API_VERSION: &str = "2022-11-28";
-/// The longest piece of GitHub's own error message kept for a human line.
-const MAX_MESSAGE_CHARS: usize = 300;
+/// Most rate-limit waits in one call (each also bounded by the call's budget).
+const MAX_LIMIT_WAITS: u32 = 5;
 /// Retries of a 502/503/504 or transport failure, after the first attempt.
 const MAX_TRANSIENT_RETRIES: u32 = 4;
 /// The ceiling of the first transient backoff; doubles each retry, capped at 8 s.
@@ -134,6 +133,7 @@ impl Http {
     async fn attempts(&self, call: &Call, deadline: Instant) -> Result<Answer, GitHubError> {
         let mut transient_retries = 0;
         let mut untold_waits = 0;
+        let mut limit_waits = 0;
         let mut minted_again = false;
         loop {
             self.wait_for_reset(deadline).await?;
@@ -182,7 +182,8 @@ impl Http {
                     if reply.signs.retry_after.is_none() && reply.signs.remaining != Some(0) {
                         untold_waits += 1;
                     }
-                    if Instant::now() + wait >= deadline {
+                    limit_waits += 1;
+                    if Instant::now() + wait >= deadline || limit_waits > MAX_LIMIT_WAITS {
                         let wait = time::Duration::try_from(wait).unwrap_or(time::Duration::MAX);
                         return Err(GitHubError::RateLimited {
                             until: now.saturating_add(wait),
@@ -196,6 +197,12 @@ impl Http {
                     if !self.pause(backoff(transient_retries), deadline).await {
                         return Err(server(reply.status, message));
                     }
+                }
+                404 if call.jwt.is_some() => {
+                    return Err(GitHubError::Unauthorized {
+                        detail: "the App has no such installation, check installation_id"
+                            .to_owned(),
+                    })
                 }
                 404 => {
                     return Err(GitHubError::RepoNotFound {
@@ -360,50 +367,4 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// GitHub's own words from an error body: `message`, and each `errors[]` entry's `message` or
-/// `code`; else the start of the text. One line, at most 300 characters.
-pub(super) fn error_message(body: &[u8]) -> String {
-    #[derive(Deserialize)]
-    struct Body {
-        message: Option<String>,
-        #[serde(default)]
-        errors: Vec<serde_json::Value>,
-    }
-    let text = match serde_json::from_slice::<Body>(body) {
-        Ok(parsed) => {
-            let mut parts: Vec<String> = parsed.message.into_iter().collect();
-            for entry in parsed.errors {
-                let said = entry
-                    .get("message")
-                    .or_else(|| entry.get("code"))
-                    .and_then(|value| value.as_str())
-                    .map(str::to_owned)
-                    .or_else(|| entry.as_str().map(str::to_owned));
-                parts.extend(said);
-            }
-            parts.join("; ")
-        }
-        Err(_) => String::from_utf8_lossy(body).into_owned(),
-    };
-    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match line.char_indices().nth(MAX_MESSAGE_CHARS) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line,
-    }
-}
-
-/// `error` and its sources, joined with ": ".
-fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![error.to_string()];
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|part| part.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    parts.join(": ")
 }
