@@ -20,6 +20,9 @@ use crate::config::{GitHubAuth, GitHubConfig};
 
 /// Runs fetched by one `find_run` look (GitHub's page maximum).
 const RUNS_PER_LOOK: u32 = 100;
+/// How far before `since` a look starts, against drift between the bot's clock and GitHub's;
+/// the request id in the title, not the time, picks the run.
+const CLOCK_DRIFT_MARGIN: time::Duration = time::Duration::minutes(2);
 /// Jobs fetched for one run.
 const JOBS_PER_RUN: u32 = 100;
 
@@ -130,7 +133,7 @@ impl DeployPipeline for GitHubDeploys {
         event: DispatchEvent,
         since: OffsetDateTime,
     ) -> Result<Option<RunSummary>, GitHubError> {
-        let since = since
+        let since = (since - CLOCK_DRIFT_MARGIN)
             .to_offset(time::UtcOffset::UTC)
             .replace_nanosecond(0)
             .unwrap_or(since)

@@ -41,7 +41,8 @@ pub trait DeployPipeline: Send + Sync + 'static {
     async fn dispatch(&self, request: &DispatchRequest) -> Result<Dispatched, GitHubError>;
 
     /// One look (no loop; the caller backs off) for the run whose `display_title` contains
-    /// `request_id`, among runs of `event` created at or after `since`.
+    /// `request_id`, among runs of `event` created at or after `since` (less two minutes, against
+    /// clock drift; the request id picks the run).
     async fn find_run(
         &self,
         request_id: &str,
