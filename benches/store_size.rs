@@ -87,6 +87,7 @@ fn run(alarms: usize, dir: &Path) -> anyhow::Result<Figures> {
             last_body: String::new(),
             last_attributes: Default::default(),
             in_digest: false,
+            report_url: None,
         });
         card.state = state.to_owned();
         card.last_change = now;
@@ -124,6 +125,7 @@ fn run(alarms: usize, dir: &Path) -> anyhow::Result<Figures> {
                 transitions: pruned.transitions + run.transitions,
                 digests: pruned.digests + run.digests,
                 digest_rows: pruned.digest_rows + run.digest_rows,
+                answers: pruned.answers + run.answers,
             };
             deliveries_pruned += store.forget_deliveries_before(now - DELIVERY_RETENTION)?;
         }

@@ -14,6 +14,8 @@ mod bedrock;
 mod confluence;
 #[path = "config/deploy.rs"]
 mod deploy;
+#[path = "config/github.rs"]
+mod github;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -4,4 +4,5 @@ pub mod aws;
 pub mod bedrock;
 pub mod cli;
 pub mod confluence;
+pub mod github;
 pub mod slack;

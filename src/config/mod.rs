@@ -17,6 +17,7 @@ mod confluence;
 mod deploy;
 mod deploy_environment;
 mod errors;
+mod github;
 mod load;
 mod log;
 mod reach;
@@ -48,6 +49,7 @@ pub use deploy_environment::{
     MAX_ENVIRONMENT_NAME_CHARS,
 };
 pub use errors::{ConfigErrors, ConfigProblem};
+pub use github::{GitHubAuth, GitHubConfig, DEFAULT_GITHUB_API_URL, DEFAULT_GITHUB_TIMEOUT};
 pub use log::{LogConfig, LogFormat};
 pub use reach::unreachable_routes;
 pub(crate) use route::glob_problem;
@@ -75,8 +77,10 @@ pub struct Config {
     pub bedrock: Option<BedrockConfig>,
     /// `[confluence]`; `None` (the section absent) turns incident reports off.
     pub confluence: Option<ConfluenceConfig>,
-    /// `[deploy]`; `None` (the section absent) turns deploys off.
+    /// `[deploy]`; `None` (the section absent) turns deploys off. Deploys need `[github]` too.
     pub deploy: Option<DeployConfig>,
+    /// `[github]`: the repository whose workflow deploys; without `[deploy]` it is unused.
+    pub github: Option<GitHubConfig>,
 }
 
 /// What the configuration is loaded for; decides which keys are required.
@@ -142,8 +146,12 @@ impl Config {
         if let (Some(Some(deploy)), Some(alarms)) = (&deploy, &alarms) {
             root.report_all(unknown_alarm_routes(deploy, alarms));
         }
+        let github = root.optional_section("github", GitHubConfig::read);
+        root.report_all(deploys_without_github(&deploy, &github));
         let problems = root.finish();
-        let sections = (slack, store, log, aws, alarms, bedrock, confluence, deploy);
+        let sections = (
+            slack, store, log, aws, alarms, bedrock, confluence, deploy, github,
+        );
         match sections {
             (
                 Some(slack),
@@ -154,6 +162,7 @@ impl Config {
                 Some(bedrock),
                 Some(confluence),
                 Some(deploy),
+                Some(github),
             ) if problems.is_empty() => Ok(Self {
                 slack,
                 store,
@@ -163,6 +172,7 @@ impl Config {
                 bedrock,
                 confluence,
                 deploy,
+                github,
             }),
             _ => Err(problems),
         }
@@ -170,6 +180,22 @@ impl Config {
 }
 
 /// Every `deploy.environments.<env>.alarm_routes[i]` that names no `[[alarms.route]]`.
+/// `[deploy]` without `[github]`: deploys would have nowhere to go. (A section that failed to
+/// read has its own problems already, so only `[github]` absent outright is named here;
+/// `[github]` alone is harmless and leaves deploys off.)
+fn deploys_without_github<D, G>(
+    deploy: &Option<Option<D>>,
+    github: &Option<Option<G>>,
+) -> Vec<ConfigProblem> {
+    match (deploy, github) {
+        (Some(Some(_)), Some(None)) => vec![ConfigProblem::new(
+            "github",
+            "[deploy] is set but [github] is missing: deploys need the repository whose workflow they start",
+        )],
+        _ => vec![],
+    }
+}
+
 fn unknown_alarm_routes(deploy: &DeployConfig, alarms: &AlarmsConfig) -> Vec<ConfigProblem> {
     let known: Vec<&str> = alarms
         .routes

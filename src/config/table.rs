@@ -85,6 +85,12 @@ impl Table {
         self.problems.push(ConfigProblem::new(key, message));
     }
 
+    /// Records a problem with this table as a whole (e.g. two keys that exclude each other).
+    pub(crate) fn report_table(&mut self, message: impl Into<String>) {
+        self.problems
+            .push(ConfigProblem::new(self.path.clone(), message));
+    }
+
     fn report_from(&mut self, key: &str, env_var: Option<&str>, message: String) {
         match env_var {
             Some(name) => self.report(key, format!("{message} (set by {name})")),

@@ -7,3 +7,4 @@
 
 pub mod bedrock;
 pub mod confluence;
+pub mod github;

@@ -7,12 +7,23 @@ use chatops_bot::config::{Config, Purpose, SlackPrincipal, WorkflowDispatch};
 
 use super::{env, load_ok};
 
+/// Deploys need `[github]`: added to every text here that has none.
+fn with_github(text: &str) -> String {
+    if text.contains("[github]") {
+        text.to_owned()
+    } else {
+        format!("{text}\n[github]\nowner = \"acme\"\nrepo = \"app\"\ntoken = \"github_pat_test\"\n")
+    }
+}
+
 fn load_text(text: &str) -> Config {
+    let text = &with_github(text);
     Config::load_from_str("inline", text, env(&[]), Purpose::Manifest)
         .unwrap_or_else(|errors| panic!("{text}\n{errors}"))
 }
 
 fn problems_of(text: &str) -> Vec<String> {
+    let text = &with_github(text);
     match Config::load_from_str("inline", text, env(&[]), Purpose::Manifest) {
         Ok(_) => panic!("should not load:\n{text}"),
         Err(errors) => errors.problems.iter().map(ToString::to_string).collect(),
@@ -167,7 +178,7 @@ fn the_environment_overrides_the_file() {
     ]);
     let config = Config::load_from_str(
         "inline",
-        "[deploy.environments.dev]\n",
+        &with_github("[deploy.environments.dev]\n"),
         vars,
         Purpose::Manifest,
     )
@@ -178,7 +189,7 @@ fn the_environment_overrides_the_file() {
     let vars = env(&[("CHATOPS_DEPLOY__ALLOW_SELF_APPROVAL", "yes please")]);
     let errors = Config::load_from_str(
         "inline",
-        "[deploy.environments.dev]\n",
+        &with_github("[deploy.environments.dev]\n"),
         vars,
         Purpose::Manifest,
     )
@@ -205,6 +216,7 @@ fn the_commented_deploy_example_in_bot_toml_loads() {
         .filter(|rest| rest.starts_with('[') || rest.contains(" = "))
         .collect::<Vec<_>>()
         .join("\n");
+    let example = with_github(&example);
     let config = Config::load_from_str("bot.toml example", &example, env(&[]), Purpose::Manifest)
         .unwrap_or_else(|errors| panic!("{example}\n{errors}"));
     let deploy = config.deploy.expect("the example has [deploy]");

@@ -202,8 +202,7 @@ impl SlackMessenger {
                 break;
             }
         }
-        read.messages
-            .sort_by(|a, b| ts_order(&a.ts.0).cmp(&ts_order(&b.ts.0)));
+        read.messages.sort_by_key(|a| ts_order(&a.ts.0));
         Ok(read)
     }
 }

@@ -1,0 +1,78 @@
+//! A fixed RSA key pair for the fake GitHub App, and a second private key it does not know.
+//! TEST KEYS ONLY: generated once with `openssl genrsa -traditional 2048` for the sandbox and the
+//! tests, published in this repository, never trusted by anything real.
+
+/// The fake App's private key (PKCS#1 PEM, as GitHub hands out). TEST KEY: public knowledge.
+pub const TEST_APP_PRIVATE_KEY: &str = "\
+-----BEGIN RSA PRIVATE KEY-----
+MIIEowIBAAKCAQEAm7TEfrMthqTV6H2Yy9sVcZA1NDvvBYXMlOyibDOKVEqowuqk
+BMrh/d0sZQIeglFkuoUVwBbN0M2yDEs3VYj7h5ncwfD7dxX2H0U8DfnKHtJiOqOO
+yvjxADoC8VHgitZCShp2Wx6GllQeJrrrl3p3lPnBFWHKta3GH79vuokpcshcCrFV
+O0anPTqi/BLUFfP+mGj9nYDrXZN4PEwefiX790R2nYGqIMU1X960frSY+I0m4z/y
+UA5I681EqJvdnQlZoTwX6z2aYBRk0uMbtq76r2haxXAKoVwzrhPjKOC7kvhH/PW2
+y27O9POIvSTlf2njN9e5D8eCO4Ido0HTfDlG7QIDAQABAoIBABc4apNQikoJnALr
+dBV2qyh/7odHJtqmfP96mLBVMVxns+o5jtNOJEy1JrE7kywxEjoErd0zKWdpvZM6
+xlpBru0mg3cCxqWYR1ebfhzBcySMkGyZRqq7XEmB3T16zec2k7U0ZBErqLuTeNmi
+x46UC3BSnLphFpdofmLurC1f1igRQJchqjCAocVW1BrXgIYTMOvhuGRZ/uVNRqRb
+z7yejoUKfxspkN46Pb5bf+EylwsF2iqwNfDZ5P2xUnqWKRL0b8ie4VoLI3T+luCe
+wi4jyBdkhhuLylXjo3NJcpJAxZXrw6rS+ngosGOVUWbqbqZvMobr/4wc4sjpYyCI
+6XUKN3sCgYEA0VNuu4vuSex9MnrBFz1bU+A6KRGApOB1jsAOJyh1EpzLnImQbF6d
+Kk1UnVOCbjr6dF+YvXgQ2wtAy8gMJ4Yd7P//0xn81tgN3KOQwdZ1DoJfRaNvAN2H
+00xLyvs/jJDD5kodYvRgRNKrbQTplGVygZTJbVUQE6EVz62bS/LoBC8CgYEAvmyn
+r1RNUR+Ih9ANsOm79mB4lVcyyFjjFVsEYLLxzT7WdnlK8HesR+Cl4Beaq/0At5uY
+1gW9pxgVVzVHpj1U8A2XvIkn/39UAH+I+CNpu3phlvHjwdVhONGn4WPGdfzCpeqs
+FFFZXAN1uWkAWqBNdBmeej7nFI5X7NZBwEJa86MCgYEAuqbQyH8f/d7YTFjVMKnP
+c90vP0uSEHLtoFp0xEn5Cp2xmWW42EkNj5jg6GB8n1oL1hUgF2KmdQt1vcAlxmB6
+8sfbEBvOLqz8v09CVvWp70QlO+1dn8HpyWnw85BRvD+hzwkrZv9NkFDh9xY4SdCj
+6BQKAGmnKjmrP0IohfKVHJUCgYAcelFlhhz9+dJIRVQW1g23HdxKsTy1+50ST4dL
+EtfYkwItu5v6dFs+cJk99ym5eN/Hlax4rWkceRyP6zbo5Jk0QUQk/PoPWrJsVKZe
+PaWNVRMNKOWf0lJ01d3edjZy5LcTaxILA9NyUE4lyU81Pm324/HwZEHYsCT0FWLF
+5uaFMwKBgGsD+2V1NB8ozjNSkkTavW2C4k1m8u432XFy0AvUAQpcL90Fvhgb2fjO
+tse00EGQr0lD54IasDABPhAHBYevMXdgtbdOMe3m8g9dokh5ay3MMueg2bKDaYSS
+uXhLrgCT+UJNYa0EWVvRffqKP3N4YfwN0VYQDuJbZjp4OSiFT6iH
+-----END RSA PRIVATE KEY-----
+";
+
+/// The public half of [`TEST_APP_PRIVATE_KEY`], which the fake verifies JWTs with. TEST KEY.
+pub const TEST_APP_PUBLIC_KEY: &str = "\
+-----BEGIN PUBLIC KEY-----
+MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAm7TEfrMthqTV6H2Yy9sV
+cZA1NDvvBYXMlOyibDOKVEqowuqkBMrh/d0sZQIeglFkuoUVwBbN0M2yDEs3VYj7
+h5ncwfD7dxX2H0U8DfnKHtJiOqOOyvjxADoC8VHgitZCShp2Wx6GllQeJrrrl3p3
+lPnBFWHKta3GH79vuokpcshcCrFVO0anPTqi/BLUFfP+mGj9nYDrXZN4PEwefiX7
+90R2nYGqIMU1X960frSY+I0m4z/yUA5I681EqJvdnQlZoTwX6z2aYBRk0uMbtq76
+r2haxXAKoVwzrhPjKOC7kvhH/PW2y27O9POIvSTlf2njN9e5D8eCO4Ido0HTfDlG
+7QIDAQAB
+-----END PUBLIC KEY-----
+";
+
+/// Another private key, not the App's: JWTs signed with it are refused. TEST KEY.
+pub const TEST_OTHER_PRIVATE_KEY: &str = "\
+-----BEGIN RSA PRIVATE KEY-----
+MIIEpAIBAAKCAQEA6t1ewEDXEYoOqANJinR63pCb0HRVJZ7bu2wLoV8XpayZgFXD
+bFhT31qFJ+fyzQ36RLlX8BwVKqfVt/0l5OikMRAAbwxZFrvN+rsjF1UzgqQtSD2K
+lJbSs9G8dr3RFBmBDCv3qQbcup1gG3+Kd++LqmTOqyT8fg9dxvs3T8pvxA6mbimn
+BpkzBFoIkv3Zt+cD4zUZluUAiRVrAdC1i/jNzzNnMCv93noT+vgryeMdIwEZE2YR
+a2paMpWybalcLQrOKzDQzKVY4IYgwEw+9FEKvhYYrwOCDQR+gZ4TFNr5E7LmwHte
+k+2jToGITfi7YP9YqdKPqhW0/Wml1my08CD9OwIDAQABAoIBADZ0SxKyNetIIivM
+T1G9vfs6dhX30wIc+f9ThsLMhHQSN6jsuZm2RQQFPdhJzB7E/eDPRFdUe4ffUAsP
+s6iGVANYHXGh4EoIEzLuDq3LQF0q6aDVO/tFmOa+Wz8Atag+XZBP5WUYRTczY+Qc
+RyOVs8E3DD/cHHqx32FSP7nNSuqetTze/vuc28f0HGcjs/SS/GrzNRr62dve12S2
+SrEcQR+udcJngybYpE+BbK1R6jqruad1nLE8tZOgrLwNm8GzpLKfTFJyAVhEehj3
+h/d98Ph5G4Htj+TuG3OewwCHzMEtj4jYpQgerLs8lFllKjXuVxyN0OH/eIT4w/XZ
+9NjcAjkCgYEA9p/IYbJEy4gjHco7nwsGmekHg4/rxIIBfv543pqRFHdtakWxBuJe
+kGqlhXbym1ZjcLeAKuEqyHm2SSiNOlpZDPxvMe2M0JBSVWOzGWkKVnS/SgjKFxJt
+vf7Wq+S9Fz9pdbxIWnuMSATVXFemB0qITKNxoISb+wIh0RH90JOHU9cCgYEA88sk
+Krd7FG3yRhggTgug90NArGojuhpw2V7H1gJ0taeA42kv2T4euquAqFVJxgFqygR4
+m3guTbPZDbUkFmDUyn6yz/yXLgWr3IWg5c8bOsHmSDipsY/tKDrEuwz1gqhCN/ry
+aEZ6+/+9ZaHSzYJda8WZxVEa3ZK8c6FXRtbdtT0CgYEAuUFLFz/+91ha8Iyx/oUc
+v05Ra50XgDQcBZYHm0dGBba0ROj20nIGkLrbfQbdtJvO9KOSriMXrSHoMMo6VAP7
+8opIyJtldGGEx0muBj9mGY13B5jUnUIll1uvS8310Fm80UjOnNFDjfG7h7L7L2zo
+N5Fq0CXsuT9fwZmfLCc1t18CgYA3Nhg4vFjZZZTqnugiBKwtk0OASIFS0k4gTEDB
+jMjVotujpNy7PEBFUjXO6ZHNj+CZY63Ut8D0w/gyDIXhs4g9W7gvNisetxYW2QR5
+RxAJnIQEcyCrH8c7xyNqoSKwtl5YwzJGvz929pH0BFPzSsTRdWy/rQCCkYqwPSfA
+2URYmQKBgQCsVMyTc6ZS0qlHU6qM9c1l2Fumynl5EtsC2ofbxWtIAZFMyea/3kfR
+B0PGAKc9BxRTXAN6WXBjGmkrpyNwX0iUC0Tp+rj09IWlBLWoECOGMDiFITVAJpqN
+Rjyq0X+WFI2gTEwslbM+YY4rI787VCJ13v8RbUxHEC49R/bsVAWuCQ==
+-----END RSA PRIVATE KEY-----
+";
