@@ -2,9 +2,11 @@
 //!
 //! `command` is the pure half at the edge: slash-command text becomes a typed [`DeployCommand`]
 //! whose [`Version`] and [`EnvName`] can only be built by validation, so no unchecked Slack text
-//! reaches GitHub. `policy` decides who may ask and whose approval counts. Requests, approvals
+//! reaches GitHub. `policy` decides who may ask and whose approval counts; `card` renders a
+//! request's root message and approval card. Requests, approvals
 //! and the audit trail are kept by `store::deploys`.
 
+pub mod card;
 pub mod command;
 pub mod policy;
 
