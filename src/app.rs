@@ -82,6 +82,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         .as_ref()
         .map(|a| a.keeper.clone() as Arc<dyn crate::reporting::facts::ReportLinks>);
     let reports = reports(&config, agent, slack.clone(), &bot, &store, links)?;
+    if config.deploy.is_some() {
+        // Nothing configured is ignored in silence: the sections are checked, the flow is not in.
+        warn!("[deploy] and [github] are read and checked, but the deploy commands are not wired in yet (issue #11): /deploy, /status and /rollback are not answered.");
+    }
     let ctx = Arc::new(Context {
         slack,
         store: Blocking::new(store.clone()),

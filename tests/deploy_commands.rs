@@ -10,8 +10,12 @@ use chatops_bot::deploys::{
 const CONFIG: &str = "[deploy]\ndefault_environment = \"staging\"\n\
     [deploy.environments.staging]\n[deploy.environments.prod]\n[deploy.environments.dev]\n";
 
+/// `text` with the `[github]` every `[deploy]` needs.
 fn config_from(text: &str) -> DeployConfig {
-    Config::load_from_str("inline", text, Vec::new(), Purpose::Manifest)
+    let text = format!(
+        "{text}\n[github]\nowner = \"acme\"\nrepo = \"app\"\ntoken = \"github_pat_test\"\n"
+    );
+    Config::load_from_str("inline", &text, Vec::new(), Purpose::Manifest)
         .unwrap_or_else(|errors| panic!("{errors}"))
         .deploy
         .expect("[deploy] is set")
