@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 
+use super::bench::report::publish_section;
 use super::bench_cards::{alarm_arn, post_cards};
 use super::bot_process::{bot_binary, sandbox_config, BotProcess};
 use crate::aws::FakeSqs;
@@ -141,15 +142,12 @@ pub async fn bench_report(args: BenchReportArgs) -> anyhow::Result<()> {
         exit: status.to_string(),
     };
     let section = report::section(&args, &results);
-    if args.out == "-" {
-        println!("{section}");
-    } else {
-        let path = std::path::Path::new(&args.out);
-        let old = crate::cli::bench::report::read_report(path)?;
-        std::fs::write(path, report::updated_file(&old, &section))
-            .with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("wrote {}", path.display());
-    }
+    publish_section(
+        &args.out,
+        report::SECTION_BEGIN,
+        report::SECTION_END,
+        &section,
+    )?;
     slack.shutdown().await;
     sqs.shutdown().await;
     agent.shutdown().await;

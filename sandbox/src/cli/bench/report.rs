@@ -5,7 +5,9 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::phase::{Workload, MENTION_TEXT};
-pub use super::report_file::{marked, read_report, replace_marked, replace_or_append};
+pub use super::report_file::{
+    marked, publish_section, read_report, replace_marked, replace_or_append,
+};
 use super::summary::{
     kib_to_mb, ms, PhaseMedians, RunResult, Summary, TARGET_BURST_SHARE, TARGET_P99_FLOOR_RATIO,
 };

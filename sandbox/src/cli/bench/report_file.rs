@@ -14,6 +14,21 @@ pub fn read_report(path: &Path) -> anyhow::Result<String> {
     }
 }
 
+/// Prints `section` when `out` is `-`; otherwise rewrites `out`'s section between `begin` and
+/// `end` (appending it when there is none) and keeps the rest of the file.
+pub fn publish_section(out: &str, begin: &str, end: &str, section: &str) -> anyhow::Result<()> {
+    if out == "-" {
+        println!("{section}");
+        return Ok(());
+    }
+    let path = Path::new(out);
+    let old = read_report(path)?;
+    std::fs::write(path, replace_or_append(&old, begin, end, section))
+        .with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
 /// `section` between the markers `begin` and `end`, each on its own line.
 pub fn marked(begin: &str, end: &str, section: &str) -> String {
     format!("{begin}\n{}\n{end}\n", section.trim_end())

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 use super::{Answer, BenchAgentArgs, CARDS};
-use crate::cli::bench::report::{replace_or_append, utc_date, Machine};
+use crate::cli::bench::report::{utc_date, Machine};
 use crate::cli::bench::summary::{kib_to_mb, ms};
 
 pub const SECTION_BEGIN: &str = "<!-- bench-agent:begin -->";
@@ -157,9 +157,4 @@ pub fn section(args: &BenchAgentArgs, r: &Results) -> String {
         machine.cpus, machine.cpu_model, machine.load_before, machine.profile
     );
     out
-}
-
-/// The report file with this bench's section replaced, or appended when there is none.
-pub fn updated_file(old: &str, section: &str) -> String {
-    replace_or_append(old, SECTION_BEGIN, SECTION_END, section)
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use super::{BenchReportArgs, Measured};
 use crate::cli::bench::phase::percentile;
-use crate::cli::bench::report::{replace_or_append, utc_date, Machine};
+use crate::cli::bench::report::{utc_date, Machine};
 use crate::cli::bench::summary::ms;
 
 pub const SECTION_BEGIN: &str = "<!-- bench-report:begin -->";
@@ -172,9 +172,4 @@ pub fn section(args: &BenchReportArgs, r: &Results) -> String {
         machine.cpus, machine.cpu_model, machine.load_before, machine.profile
     );
     out
-}
-
-/// The report file with this bench's section replaced, or appended when there is none.
-pub fn updated_file(old: &str, section: &str) -> String {
-    replace_or_append(old, SECTION_BEGIN, SECTION_END, section)
 }
