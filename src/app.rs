@@ -14,8 +14,12 @@ use tracing::{error, info, warn};
 use crate::config::Config;
 use crate::context::Context;
 use crate::conversation::Conversations;
+use crate::deploys::alarm_links::FiringAlarms;
+use crate::deploys::suspect::SuspectDeploys;
+use crate::deploys::Deploys;
 use crate::integrations::bedrock::{Agent, BedrockAgent};
 use crate::integrations::confluence::ConfluenceWiki;
+use crate::integrations::github::{DispatchSettings, GitHubDeploys};
 use crate::notify;
 use crate::reporting::service::Reporter;
 use crate::reporting::summary::SUMMARY_TIMEOUT;
@@ -28,6 +32,7 @@ use crate::slack::socket::dispatch::Dispatcher;
 use crate::slack::socket::opener::ConnectionOpener;
 use crate::slack::socket::{ClientSettings, SocketModeClient, SocketModeError};
 use crate::store::answers::AnswerLog;
+use crate::store::deploys::DeployStore;
 use crate::store::reports::ReportPages;
 use crate::store::{unblock, Blocking, SqliteStore, Store, StoreLedger, EVENT_ID_RETENTION};
 use crate::telemetry::metrics::Metrics;
@@ -82,10 +87,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         .as_ref()
         .map(|a| a.keeper.clone() as Arc<dyn crate::reporting::facts::ReportLinks>);
     let reports = reports(&config, agent, slack.clone(), &bot, &store, links)?;
-    if config.deploy.is_some() {
-        // Nothing configured is ignored in silence: the sections are checked, the flow is not in.
-        warn!("[deploy] and [github] are read and checked, but the deploy commands are not wired in yet (issue #11): /deploy, /status and /rollback are not answered.");
-    }
+    let deploys = deploys(&config, slack.clone(), &store, None, stop.clone()).await?;
     let ctx = Arc::new(Context {
         slack,
         store: Blocking::new(store.clone()),
@@ -94,6 +96,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         alarms: cards,
         conversations: conversations.clone(),
         reports,
+        deploys: deploys.clone(),
     });
     let socket = &config.slack.socket;
     let dispatcher = Dispatcher::new(
@@ -174,7 +177,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             conversations.stop(grace).await;
         }
     };
-    let (ended, (), ()) = tokio::join!(sockets, pollers, answers);
+    let tracking = async {
+        if let Some(deploys) = &deploys {
+            let grace = grace_end.saturating_duration_since(Instant::now());
+            deploys.stop(grace).await;
+        }
+    };
+    let (ended, (), (), ()) = tokio::join!(sockets, pollers, answers, tracking);
     info!(metrics = ?metrics.snapshot(), elapsed = ?started.elapsed(), "Stopped.");
     if let Some(code) = refusal.code() {
         return Err(RunError::SlackRefused { code });
@@ -244,6 +253,52 @@ fn reports(
         links,
         SUMMARY_TIMEOUT,
     ))))
+}
+
+/// Deploys through GitHub Actions, when `[deploy]` (and so `[github]`) is set: requests in
+/// flight when the bot last stopped are resumed.
+async fn deploys(
+    config: &Config,
+    slack: Arc<dyn Messenger>,
+    store: &Arc<SqliteStore>,
+    firing: Option<Arc<dyn FiringAlarms>>,
+    stop: CancellationToken,
+) -> anyhow::Result<Option<Arc<Deploys>>> {
+    let (Some(deploy), Some(github)) = (&config.deploy, &config.github) else {
+        info!("[deploy] is not set: deploys are off.");
+        return Ok(None);
+    };
+    let settings = DispatchSettings {
+        event_type: deploy.event_type.clone(),
+        workflow: deploy.workflow.as_ref().map(|w| w.file.clone()),
+        git_ref: deploy.workflow.as_ref().map(|w| w.git_ref.clone()),
+    };
+    let pipeline =
+        GitHubDeploys::new(github, settings).context("Failed to build the GitHub client")?;
+    let requests: Arc<dyn DeployStore> = store.clone();
+    let suspects = Arc::new(SuspectDeploys::new(deploy, Blocking::new(requests.clone())));
+    let repo = format!("{}/{}", github.owner, github.repo);
+    let deploys = Deploys::new(
+        deploy.clone(),
+        config.slack.command_names(),
+        slack,
+        Arc::new(pipeline),
+        Blocking::new(requests),
+        firing,
+        suspects,
+        repo.clone(),
+        stop.child_token(),
+    );
+    deploys
+        .start()
+        .await
+        .context("Failed to resume the deploy requests in flight")?;
+    info!(
+        repo,
+        environments = deploy.environments.len(),
+        "Deploys through GitHub Actions on."
+    );
+    Ok(Some(deploys))
 }
 
 /// The Web API client, paced per channel unless `slack.channel_interval` is zero.

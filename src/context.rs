@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use crate::config::CommandNames;
 use crate::conversation::{AlarmThread, Conversations};
+use crate::deploys::Deploys;
 use crate::reporting::facts::AlarmFacts;
 use crate::reporting::service::Reporter;
 use crate::slack::messenger::{BotIdentity, Messenger};
@@ -24,6 +25,8 @@ pub struct Context {
     pub conversations: Option<Arc<Conversations>>,
     /// Incident reports to Confluence (it holds the `Wiki` trait), when `[confluence]` is set.
     pub reports: Option<Arc<Reporter>>,
+    /// Deploys through GitHub Actions (it holds the `DeployPipeline` trait), when `[deploy]` is set.
+    pub deploys: Option<Arc<Deploys>>,
 }
 
 /// What handlers may do to alarm cards: the narrow view of the alarm pipeline's card keeper

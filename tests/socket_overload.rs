@@ -69,6 +69,7 @@ fn gated_router(fake: &chatops_sandbox::slack::FakeSlack) -> GatedRouter {
         alarms: None,
         conversations: None,
         reports: None,
+        deploys: None,
     };
     GatedRouter {
         router: Router::new(Arc::new(ctx)),

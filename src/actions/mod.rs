@@ -2,7 +2,7 @@
 
 mod alarm_buttons;
 pub mod ask_agent;
-pub mod ids;
+mod deploy_buttons;
 pub mod report;
 
 use tracing::warn;
@@ -12,13 +12,16 @@ use crate::reply::{HandlerResult, Reply};
 use crate::slack::interaction::{ButtonClick, ViewSubmission};
 use crate::slack::message::{Message, Mrkdwn};
 
-use ids::{ActionId, UnknownAction};
+use crate::buttons::{ActionId, UnknownAction};
 
 pub async fn on_button(ctx: &Context, click: &ButtonClick) -> HandlerResult {
     match click.action_id.parse::<ActionId>() {
         Ok(ActionId::AlarmWatch) => alarm_buttons::watch(ctx, click).await,
         Ok(ActionId::AlarmToBedrock) => ask_agent::ask(ctx, click).await,
         Ok(ActionId::AlarmReport) => report::click(ctx, click).await,
+        Ok(ActionId::AlarmRollback) => deploy_buttons::roll_back(ctx, click).await,
+        Ok(ActionId::DeployApprove) => deploy_buttons::approve(ctx, click).await,
+        Ok(ActionId::DeployReject) => deploy_buttons::reject(ctx, click).await,
         Err(UnknownAction(id)) => {
             warn!(action_id = %id, user = %click.user, "Click on a button the bot does not know.");
             let mut text = Mrkdwn::trusted(":warning: This button (`");

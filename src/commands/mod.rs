@@ -1,6 +1,7 @@
 //! Text commands, from `@bot …` mentions and `/<prefix>-…` slash commands.
 
 mod ask;
+mod deploy;
 mod help;
 
 use crate::config::CommandNames;
@@ -15,6 +16,16 @@ pub enum Command {
     Help,
     /// `@bot report` in a thread: make or update the thread's incident report.
     Report,
+    /// A deploy slash command, with its text still to be parsed against `[deploy]`.
+    Deploy(DeployCommandKind, String),
+}
+
+/// Which deploy slash command was typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeployCommandKind {
+    Deploy,
+    Status,
+    Rollback,
 }
 
 /// Text that is not a command, kept for the reply.
@@ -41,6 +52,18 @@ impl Command {
     ) -> Result<Command, UnknownCommand> {
         if slash.command == names.help {
             return Ok(Command::Help);
+        }
+        let kind = if slash.command == names.deploy {
+            Some(DeployCommandKind::Deploy)
+        } else if slash.command == names.status {
+            Some(DeployCommandKind::Status)
+        } else if slash.command == names.rollback {
+            Some(DeployCommandKind::Rollback)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            return Ok(Command::Deploy(kind, slash.text.clone()));
         }
         Err(UnknownCommand(
             format!("{} {}", slash.command, slash.text)
@@ -75,6 +98,7 @@ pub async fn on_slash(ctx: &Context, slash: &SlashCommand) -> HandlerResult {
         Ok(Command::Help) => Ok(Reply::Ephemeral(help::message(ctx))),
         // No slash command names a report (a slash command has no thread).
         Ok(Command::Report) => Ok(Reply::Ephemeral(help::message(ctx))),
+        Ok(Command::Deploy(kind, text)) => deploy::slash(ctx, slash, kind, &text).await,
         Err(unknown) => Ok(Reply::Ephemeral(unknown_command(ctx, &unknown))),
     }
 }
@@ -85,6 +109,8 @@ async fn run(ctx: &Context, command: Command) -> HandlerResult {
         Command::Report => Err(HandlerError::User(
             "Mention me with `report` inside the thread you want reported.".into(),
         )),
+        // Only slash commands make these.
+        Command::Deploy(..) => Ok(Reply::InThread(help::message(ctx))),
     }
 }
 

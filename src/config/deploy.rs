@@ -17,6 +17,9 @@ pub const DEFAULT_EVENT_TYPE: &str = "dev_deploy";
 pub const DEFAULT_WORKFLOW_REF: &str = "main";
 /// Default of `deploy.approval_timeout` and `deploy.suspect_window`.
 pub const DEFAULT_DEPLOY_WINDOW: Duration = Duration::from_secs(30 * 60);
+/// How often a running workflow is looked at by default: two GitHub calls (the run, its jobs)
+/// each time, so a 3-minute deploy costs about 30 calls in all.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15);
 /// Default of `deploy.version_pattern`: semver with an optional `v` (and an optional
 /// `-pre`/`+build`), `latest`, or a 7 to 40 character commit sha.
 pub const DEFAULT_VERSION_PATTERN: &str = r"v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?|latest|[0-9a-fA-F]{7,40}";
@@ -113,6 +116,8 @@ pub struct DeployConfig {
     pub allow_self_approval: bool,
     /// `suspect_window`: an alarm this soon after a deploy points at it; 0s..=24h.
     pub suspect_window: Duration,
+    /// `poll_interval`: how often a running workflow run is looked at; 100ms..=5m, 15s by default.
+    pub poll_interval: Duration,
     /// `[deploy.gifs]`.
     pub gifs: DeployGifs,
     /// `[deploy.environments.<name>]`, by name; never empty.
@@ -140,6 +145,9 @@ impl DeployConfig {
         let suspect_window = table
             .duration("suspect_window", check_suspect_window)
             .or(DEFAULT_DEPLOY_WINDOW);
+        let poll_interval = table
+            .duration("poll_interval", check_poll_interval)
+            .or(DEFAULT_POLL_INTERVAL);
         let gifs = table.section("gifs", read_gifs);
         let environments = read_environments(table);
         let workflow = match (workflow, git_ref) {
@@ -168,6 +176,7 @@ impl DeployConfig {
             approval_timeout: approval_timeout?,
             allow_self_approval: allow_self_approval?,
             suspect_window: suspect_window?,
+            poll_interval: poll_interval?,
             gifs: gifs?,
             environments: environments?,
         })
@@ -332,6 +341,18 @@ fn check_approval_timeout(timeout: Duration) -> Result<Duration, String> {
             show_duration(APPROVAL_TIMEOUT_MIN),
             show_duration(WINDOW_MAX),
             show_duration(timeout)
+        ))
+    }
+}
+
+fn check_poll_interval(interval: Duration) -> Result<Duration, String> {
+    let (min, max) = (Duration::from_millis(100), Duration::from_secs(300));
+    if (min..=max).contains(&interval) {
+        Ok(interval)
+    } else {
+        Err(format!(
+            "must be between 100ms and 5m, got {}",
+            show_duration(interval)
         ))
     }
 }

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
 use url::Url;
 
-use crate::alarms::card::{format_clock, format_duration};
 use crate::slack::message::{Accent, Block, Button, Message, Mrkdwn};
+use crate::slack::time_text::{format_clock, format_duration};
 use crate::store::deploys::{Approval, DeployAction, DeployRequest, DeployState};
 
 /// The workflow's current job and step, while it runs.

@@ -143,6 +143,10 @@ impl Messenger for AuthWatch {
         self.watch(self.inner.read_thread(channel, thread).await)
     }
 
+    async fn group_members(&self, group: &str) -> Result<Vec<UserId>, SlackApiError> {
+        self.watch(self.inner.group_members(group).await)
+    }
+
     async fn user_name(&self, user: &UserId) -> Result<NameLookup, SlackApiError> {
         self.watch(self.inner.user_name(user).await)
     }
@@ -230,6 +234,9 @@ mod tests {
             unreachable!()
         }
         async fn user_name(&self, _: &UserId) -> Result<NameLookup, SlackApiError> {
+            unreachable!()
+        }
+        async fn group_members(&self, _: &str) -> Result<Vec<UserId>, SlackApiError> {
             unreachable!()
         }
         async fn permalink(&self, _: &ChannelId, _: &MessageTs) -> Result<String, SlackApiError> {

@@ -21,6 +21,7 @@ mod permalink;
 mod read_back;
 mod replies;
 mod stream;
+mod usergroups;
 mod users;
 
 use call::MethodGate;
@@ -28,6 +29,7 @@ pub use permalink::{permalink_from_team_url, permalink_like};
 pub(crate) use replies::ts_order;
 pub use replies::{ThreadMessage, ThreadRead, MAX_REPLIES_PAGES, REPLIES_PAGE_LIMIT};
 pub use stream::{StreamStart, MAX_STREAM_MARKDOWN_CHARS};
+pub use usergroups::GROUP_MEMBERS_TTL;
 pub use users::{NameLookup, USER_NAME_CACHE_CAPACITY};
 
 /// A failed Web API call, by cause.
@@ -143,6 +145,9 @@ pub trait Messenger: Send + Sync + 'static {
     /// `chat.getPermalink`: the message's link (a reply's carries `thread_ts` and `cid`).
     async fn permalink(&self, channel: &ChannelId, ts: &MessageTs)
         -> Result<String, SlackApiError>;
+    /// `usergroups.users.list`: the members of user group `group` (`S…`), reused for
+    /// [`GROUP_MEMBERS_TTL`] after Slack answered.
+    async fn group_members(&self, group: &str) -> Result<Vec<UserId>, SlackApiError>;
 }
 
 /// The part of `chat.postMessage`'s answer the bot uses.
@@ -185,6 +190,8 @@ pub struct SlackMessenger {
     pacer: Option<ChannelPacer>,
     /// Names from `users.info`, kept for the process's life, capped.
     user_names: users::UserNameCache,
+    /// Members of user groups, kept for [`GROUP_MEMBERS_TTL`].
+    groups: usergroups::GroupCache,
     /// Per-method pace (interval, burst) of the tiered methods: [`METHOD_TIERS`] unless changed.
     tiers: HashMap<&'static str, (Duration, u32)>,
 }
@@ -223,6 +230,7 @@ impl SlackMessenger {
             request_timeout,
             pacer: None,
             user_names: users::UserNameCache::new(USER_NAME_CACHE_CAPACITY),
+            groups: usergroups::GroupCache::default(),
             tiers: METHOD_TIERS
                 .iter()
                 .map(|(method, interval, burst)| (*method, (*interval, *burst)))
@@ -408,6 +416,10 @@ impl Messenger for SlackMessenger {
         thread: &MessageTs,
     ) -> Result<ThreadRead, SlackApiError> {
         self.read_thread_call(channel, thread).await
+    }
+
+    async fn group_members(&self, group: &str) -> Result<Vec<UserId>, SlackApiError> {
+        self.group_members_call(group).await
     }
 
     async fn user_name(&self, user: &UserId) -> Result<NameLookup, SlackApiError> {

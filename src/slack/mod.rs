@@ -12,4 +12,5 @@ pub mod messenger;
 pub mod pacing;
 pub mod socket;
 pub mod thread;
+pub mod time_text;
 pub mod tls;

@@ -46,6 +46,7 @@ fn one_environment_is_enough_and_everything_else_takes_the_documented_defaults()
     assert_eq!(deploy.approval_timeout, Duration::from_secs(30 * 60));
     assert!(!deploy.allow_self_approval);
     assert_eq!(deploy.suspect_window, Duration::from_secs(30 * 60));
+    assert_eq!(deploy.poll_interval, Duration::from_secs(15));
     assert_eq!(deploy.gifs, Default::default());
     let dev = &deploy.environments["dev"];
     assert!(dev.requesters.is_empty() && dev.approvers.is_empty() && dev.alarm_routes.is_empty());

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::actions::ids::ActionId;
+use crate::buttons::ActionId;
 use crate::slack::message::{Accent, Button, Message};
 
 use super::envelope::content_id;

@@ -1,11 +1,7 @@
 //! Text helpers for cards: neutralising AWS text, measuring and cutting it, links, mentions, times.
 
-use std::time::Duration;
-
-use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
-
 use crate::slack::message::escape;
+pub use crate::slack::time_text::{format_clock, format_duration, format_time};
 
 /// The visible marker appended where a card shows only part of a text.
 pub const FULL_TEXT_IN_THREAD: &str = "… _full text in thread_";
@@ -205,33 +201,6 @@ pub(super) fn watcher_list(watchers: &[String], max: usize) -> String {
     out
 }
 
-/// `12m 5s`, `1h 2m`, `3d 4h`, `45s`: the two most significant units, zero parts dropped.
-pub fn format_duration(duration: Duration) -> String {
-    let total = duration.as_secs();
-    let (days, hours, minutes, seconds) = (
-        total / 86_400,
-        total % 86_400 / 3600,
-        total % 3600 / 60,
-        total % 60,
-    );
-    let pair = |big: u64, big_unit: &str, small: u64, small_unit: &str| {
-        if small == 0 {
-            format!("{big}{big_unit}")
-        } else {
-            format!("{big}{big_unit} {small}{small_unit}")
-        }
-    };
-    if days > 0 {
-        pair(days, "d", hours, "h")
-    } else if hours > 0 {
-        pair(hours, "h", minutes, "m")
-    } else if minutes > 0 {
-        pair(minutes, "m", seconds, "s")
-    } else {
-        format!("{seconds}s")
-    }
-}
-
 /// An alarm period: `5m`, `1h`, `1d`, `10s`, `90s` (whole units only).
 pub(super) fn format_period(secs: u64) -> String {
     match secs {
@@ -240,26 +209,6 @@ pub(super) fn format_period(secs: u64) -> String {
         s if s % 3600 == 0 => format!("{}h", s / 3600),
         s if s % 60 == 0 => format!("{}m", s / 60),
         s => format!("{s}s"),
-    }
-}
-
-/// `2024-03-11 08:15:02 UTC`.
-pub fn format_time(at: OffsetDateTime) -> String {
-    let utc = at.to_offset(UtcOffset::UTC);
-    let format = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    match utc.format(&format) {
-        Ok(text) => format!("{text} UTC"),
-        Err(_) => format!("{utc}"),
-    }
-}
-
-/// `08:15:02 UTC`.
-pub fn format_clock(at: OffsetDateTime) -> String {
-    let utc = at.to_offset(UtcOffset::UTC);
-    let format = format_description!("[hour]:[minute]:[second]");
-    match utc.format(&format) {
-        Ok(text) => format!("{text} UTC"),
-        Err(_) => format!("{utc}"),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Button identities: `action_id` strings the bot issues, and the alarm reference carried in `value`.
+//! Button identities: the `action_id`s the bot issues on its own messages, and their buttons.
 
 use std::fmt;
 use std::str::FromStr;
@@ -14,13 +14,22 @@ pub enum ActionId {
     AlarmToBedrock,
     /// 📝 Reporting: summarise the thread into Confluence.
     AlarmReport,
+    /// ⏪ Roll back to <version>: on the card of an alarm that fired just after a deploy.
+    AlarmRollback,
+    /// ✅ Approve, on a deploy request's approval card.
+    DeployApprove,
+    /// ✖ Reject, on a deploy request's approval card.
+    DeployReject,
 }
 
 impl ActionId {
-    pub const ALL: [ActionId; 3] = [
+    pub const ALL: [ActionId; 6] = [
         ActionId::AlarmWatch,
         ActionId::AlarmToBedrock,
         ActionId::AlarmReport,
+        ActionId::AlarmRollback,
+        ActionId::DeployApprove,
+        ActionId::DeployReject,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -28,23 +37,49 @@ impl ActionId {
             ActionId::AlarmWatch => "alarm.watch",
             ActionId::AlarmToBedrock => "alarm.bedrock",
             ActionId::AlarmReport => "alarm.report",
+            ActionId::AlarmRollback => "alarm.rollback",
+            ActionId::DeployApprove => "deploy.approve",
+            ActionId::DeployReject => "deploy.reject",
         }
     }
 
-    /// The button for this action on the card of `alarm` (its key; ≤ 2000 chars, Slack's value limit).
-    pub fn button(self, alarm: &str) -> Button {
+    /// The button for this action, carrying `value` (an alarm's key or a request id; ≤ 2000
+    /// chars, Slack's value limit). The value is only a hint: handlers find what was clicked from
+    /// the message the button sits on.
+    pub fn button(self, value: &str) -> Button {
         let (label, style) = match self {
             ActionId::AlarmWatch => ("👀 Watching", Some(ButtonStyle::Primary)),
             ActionId::AlarmToBedrock => ("🤖 To Bedrock Agent", None),
             ActionId::AlarmReport => ("📝 Reporting", None),
+            ActionId::AlarmRollback => ("⏪ Roll back", Some(ButtonStyle::Danger)),
+            ActionId::DeployApprove => ("✅ Approve", Some(ButtonStyle::Primary)),
+            ActionId::DeployReject => ("✖ Reject", Some(ButtonStyle::Danger)),
         };
         Button {
             label: label.to_owned(),
             action_id: self.as_str().to_owned(),
-            value: Some(alarm.chars().take(2000).collect()),
+            value: Some(value.chars().take(2000).collect()),
             style,
         }
     }
+
+    /// ⏪ Roll back to `version` on the card of `alarm`.
+    pub fn rollback_button(alarm: &str, version: &str) -> Button {
+        let mut button = ActionId::AlarmRollback.button(alarm);
+        button.label = format!(
+            "⏪ Roll back to {}",
+            crate::slack::blocks::truncate(version, 40)
+        );
+        button
+    }
+}
+
+/// ✅ Approve and ✖ Reject for the approval card of `request_id`.
+pub fn approval_buttons(request_id: &str) -> Vec<Button> {
+    vec![
+        ActionId::DeployApprove.button(request_id),
+        ActionId::DeployReject.button(request_id),
+    ]
 }
 
 impl fmt::Display for ActionId {
