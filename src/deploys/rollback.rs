@@ -43,22 +43,32 @@ impl Deploys {
         })
     }
 
-    /// The newest successful GitHub deployment whose version differs from the current one's.
+    /// The newest GitHub deployment that once succeeded (its latest status `success`, or
+    /// `inactive`: GitHub marks an environment's earlier successes so when a new one succeeds)
+    /// whose version differs from the current one's.
     async fn previous_on_github(&self, environment: &str) -> Result<Option<String>, DeployError> {
         let deployments = self
             .github
             .deployments(environment, DEPLOYMENTS_READ)
             .await?;
-        let mut successes = deployments.iter().filter(|d| {
-            d.latest
-                .as_ref()
-                .is_some_and(|s| s.state == DeploymentState::Success)
-        });
-        let Some(current) = successes.next() else {
+        let state = |d: &&crate::integrations::github::DeploymentRecord| {
+            d.latest.as_ref().map(|s| s.state.clone())
+        };
+        let Some(current) = deployments
+            .iter()
+            .find(|d| state(d) == Some(DeploymentState::Success))
+        else {
             return Ok(None);
         };
-        Ok(successes
-            .find(|d| d.version != current.version)
+        Ok(deployments
+            .iter()
+            .filter(|d| d.created_at <= current.created_at && d.id != current.id)
+            .find(|d| {
+                matches!(
+                    state(d),
+                    Some(DeploymentState::Success | DeploymentState::Inactive)
+                ) && d.version != current.version
+            })
             .map(|d| d.version.clone()))
     }
 }
