@@ -159,12 +159,12 @@ impl Deploys {
             if moved {
                 info!(request_id = %request.request_id, approver = user, "Deploy request approved.");
                 let approved = self.load(&request.request_id).await?;
-                self.refresh(&approved, None).await;
+                self.refresh_decision(&approved).await;
                 self.drive(approved.request_id.clone(), false);
             }
         } else {
             let current = self.load(&request.request_id).await?;
-            self.refresh(&current, None).await;
+            self.refresh_decision(&current).await;
         }
         Ok(ClickOutcome::Approved { have, need })
     }
@@ -212,7 +212,7 @@ impl Deploys {
         self.audit_click(&request, user, AuditKind::Rejected, "rejected")
             .await;
         let rejected = self.load(&request.request_id).await?;
-        self.refresh(&rejected, None).await;
+        self.refresh_decision(&rejected).await;
         let text = Mrkdwn::trusted(format!(":no_entry: Rejected by <@{user}>."));
         self.note(&rejected, "rejected", text, None).await;
         Ok(ClickOutcome::Rejected)
@@ -268,7 +268,7 @@ impl Deploys {
             })
             .await;
             let request = self.load(&request.request_id).await?;
-            self.refresh(&request, None).await;
+            self.refresh_decision(&request).await;
             let text = Mrkdwn::trusted(format!(
                 ":alarm_clock: Expired: not enough approvals within {}. Ask again if it is still wanted.",
                 crate::slack::time_text::format_duration(self.config.approval_timeout)

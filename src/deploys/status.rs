@@ -108,6 +108,8 @@ impl Deploys {
     /// deployments, else from the bot's records (said so), else that nothing is known.
     async fn current_version(&self, name: &str) -> Result<String, DeployError> {
         let github = self.github.deployments(name, DEPLOYMENTS_READ).await;
+        let env = name.to_owned();
+        let ours = self.store.run(move |s| s.last_successes(&env)).await?;
         if let Ok(deployments) = &github {
             if let Some(current) = current_deployment(deployments) {
                 let at = current
@@ -115,23 +117,28 @@ impl Deploys {
                     .as_ref()
                     .map(|s| s.at)
                     .unwrap_or(current.created_at);
+                // Who asked, when the bot's own last success is this version.
+                let asked = ours
+                    .current
+                    .as_ref()
+                    .filter(|r| r.effective_version() == current.version)
+                    .map(|r| format!(", asked for by <@{}>", r.requested_by))
+                    .unwrap_or_default();
                 return Ok(format!(
-                    "• Current: `{}`, deployed {} by {} (GitHub)",
+                    "• Current: `{}`, deployed {} by {}{asked} (GitHub)",
                     escape(&current.version),
                     format_time(at),
                     escape(&current.creator)
                 ));
             }
         }
-        let env = name.to_owned();
-        let ours = self.store.run(move |s| s.last_successes(&env)).await?;
         let note = match &github {
             Ok(_) => String::new(),
             Err(e) => format!(" (GitHub: {})", escape(&e.human_message())),
         };
         Ok(match ours.current {
             Some(request) => format!(
-                "• Current: `{}`, deployed {} by <@{}> (the bot's records){note}",
+                "• Current: `{}`, deployed {} for <@{}> (the bot's records){note}",
                 escape(request.effective_version()),
                 format_time(OffsetDateTime::from(request.updated_at)),
                 request.requested_by

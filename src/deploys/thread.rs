@@ -80,46 +80,55 @@ impl Deploys {
         }))
     }
 
-    /// Updates the root message (and the approval card, when there is one) to the request's
-    /// state. Failures are logged: the next step updates them again.
+    /// Updates the root message to the request's state. Failures are logged: the next step
+    /// updates it again.
     pub(super) async fn refresh(&self, request: &DeployRequest, progress: Option<&Progress>) {
         let channel = ChannelId(request.channel.clone());
-        if let Some(ts) = &request.thread_ts {
-            match self.root(request, progress).await {
-                Ok(root) => {
-                    if let Err(e) = self
-                        .slack
-                        .update(&channel, &MessageTs(ts.clone()), &root)
-                        .await
-                    {
-                        warn!(request_id = %request.request_id, error = %e, "Failed to update a deploy request's root message.");
-                    }
-                }
-                Err(e) => {
-                    warn!(request_id = %request.request_id, error = %e, "Failed to render a deploy request's root message.")
+        let Some(ts) = &request.thread_ts else {
+            return;
+        };
+        match self.root(request, progress).await {
+            Ok(root) => {
+                if let Err(e) = self
+                    .slack
+                    .update(&channel, &MessageTs(ts.clone()), &root)
+                    .await
+                {
+                    warn!(request_id = %request.request_id, error = %e, "Failed to update a deploy request's root message.");
                 }
             }
+            Err(e) => {
+                warn!(request_id = %request.request_id, error = %e, "Failed to render a deploy request's root message.")
+            }
         }
-        if let Some(ts) = &request.approval_ts {
-            let firing: Vec<String> = if request.state == DeployState::PendingApproval {
-                let alarms = self.firing_alarms(&request.environment).await;
-                alarms.into_iter().map(|a| a.name).collect()
-            } else {
-                Vec::new()
-            };
-            match self.approval_card(request, &firing).await {
-                Ok(card) => {
-                    if let Err(e) = self
-                        .slack
-                        .update(&channel, &MessageTs(ts.clone()), &card)
-                        .await
-                    {
-                        warn!(request_id = %request.request_id, error = %e, "Failed to update a deploy request's approval card.");
-                    }
+    }
+
+    /// Updates the root message and the approval card after an approval, a rejection or the
+    /// expiry: the card shows who decided, and loses its buttons once the request stops waiting.
+    pub(super) async fn refresh_decision(&self, request: &DeployRequest) {
+        self.refresh(request, None).await;
+        let Some(ts) = &request.approval_ts else {
+            return;
+        };
+        let firing: Vec<String> = if request.state == DeployState::PendingApproval {
+            let alarms = self.firing_alarms(&request.environment).await;
+            alarms.into_iter().map(|a| a.name).collect()
+        } else {
+            Vec::new()
+        };
+        let channel = ChannelId(request.channel.clone());
+        match self.approval_card(request, &firing).await {
+            Ok(card) => {
+                if let Err(e) = self
+                    .slack
+                    .update(&channel, &MessageTs(ts.clone()), &card)
+                    .await
+                {
+                    warn!(request_id = %request.request_id, error = %e, "Failed to update a deploy request's approval card.");
                 }
-                Err(e) => {
-                    warn!(request_id = %request.request_id, error = %e, "Failed to render an approval card.")
-                }
+            }
+            Err(e) => {
+                warn!(request_id = %request.request_id, error = %e, "Failed to render an approval card.")
             }
         }
     }

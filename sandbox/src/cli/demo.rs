@@ -7,12 +7,14 @@ use clap::Args;
 use serde_json::Value;
 
 mod agent;
+mod deploy;
 mod report;
 
 use super::bot_process::{bot_binary, sandbox_config, BotProcess};
 use crate::aws::FakeSqs;
 use crate::bedrock::FakeBedrock;
 use crate::confluence::FakeConfluence;
+use crate::github::FakeGitHub;
 use crate::slack::{envelopes, FakeSlack, FakeSlackOptions, Target};
 
 #[derive(Debug, Args)]
@@ -60,6 +62,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let bedrock = FakeBedrock::start().await?;
     let wiki = FakeConfluence::start().await?;
     wiki.add_space("OPS");
+    let github = FakeGitHub::start().await?;
     let mut t = Transcript {
         fake: &fake,
         sqs: &sqs,
@@ -69,10 +72,11 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     t.say(
         "sandbox",
         &format!(
-            "Fake Slack on {}, fake SQS on {}, fake Bedrock agent on {}; starting {}",
+            "Fake Slack on {}, fake SQS on {}, fake Bedrock agent on {}, fake GitHub on {}; starting {}",
             fake.api_url(),
             sqs.endpoint_url(),
             bedrock.endpoint_url(),
+            github.api_url(),
             bin.display()
         ),
     );
@@ -83,7 +87,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         2,
     ) + &alarms_config(&sqs.endpoint_url(), &queue)
         + &agent::config(&bedrock)
-        + &report::config(&wiki);
+        + &report::config(&wiki)
+        + &deploy::config(&github);
     let log_level = if args.bot_logs { "info" } else { "warn" };
     let bot = BotProcess::spawn(&bin, &config, log_level, args.bot_logs)?;
 
@@ -110,6 +115,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     alarm_scenario(&mut t, &sqs, &queue, &bedrock).await?;
     let root = first_card(&fake)?;
     report::scenario(&mut t, &bedrock, &wiki, &root).await?;
+    deploy::scenario(&mut t, &github).await?;
 
     t.say("slack", "asks to refresh connection 1 (refresh_requested)");
     fake.disconnect(conns[0], "refresh_requested").await?;
@@ -130,12 +136,14 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     println!(
         "\nDemo complete: mention answered, alarm card posted and watched, the agent's analysis \
          streamed into its thread and a follow-up answered in the same session, the card resolved \
-         in place, the thread reported to Confluence, connection refreshed, clean stop."
+         in place, the thread reported to Confluence, a deploy approved and followed to success \
+         in its thread, connection refreshed, clean stop."
     );
     fake.shutdown().await;
     sqs.shutdown().await;
     bedrock.shutdown().await;
     wiki.shutdown().await;
+    github.shutdown().await;
     Ok(())
 }
 
