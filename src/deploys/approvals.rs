@@ -2,7 +2,7 @@
 //! (its value is never trusted); only approvers' clicks count, each person once, never the
 //! requester's own unless allowed; every click that counts or not is audited.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tracing::info;
 
@@ -12,6 +12,9 @@ use crate::slack::message::Mrkdwn;
 use crate::store::deploys::{
     ApprovalOutcome, AuditEntry, AuditKind, DeployRequest, DeployState, StateChange,
 };
+
+/// How long a click on a message the bot has not recorded yet waits for the record.
+const CARD_RECORD_WAIT: Duration = Duration::from_secs(2);
 
 /// What a click did, for the clicker (shown ephemerally).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,13 +45,25 @@ impl ClickOutcome {
 }
 
 impl Deploys {
-    /// The request whose root message or approval card is (`channel`, `ts`).
+    /// The request whose root message or approval card is (`channel`, `ts`). A click can beat
+    /// the bot's own record of a card it has just posted, so a miss is looked up again for a
+    /// moment before it is refused.
     async fn clicked(&self, channel: &str, ts: &str) -> Result<DeployRequest, DeployError> {
-        let (c, t) = (channel.to_owned(), ts.to_owned());
-        self.store
-            .run(move |s| s.request_by_message(&c, &t))
-            .await?
-            .ok_or_else(|| DeployError::Refused("This is not a deploy request I know (maybe from before my store was reset). Nothing was done.".into()))
+        let deadline = tokio::time::Instant::now() + CARD_RECORD_WAIT;
+        loop {
+            let (c, t) = (channel.to_owned(), ts.to_owned());
+            if let Some(request) = self
+                .store
+                .run(move |s| s.request_by_message(&c, &t))
+                .await?
+            {
+                return Ok(request);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(DeployError::Refused("This is not a deploy request I know (maybe from before my store was reset). Nothing was done.".into()));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Who approves `request`'s environment, with the members of its approver groups.

@@ -4,6 +4,7 @@ mod bench;
 mod bench_agent;
 mod bench_alarms;
 mod bench_cards;
+mod bench_deploy;
 mod bench_report;
 pub mod bot_process;
 mod demo;
@@ -15,6 +16,7 @@ use clap::{Parser, Subcommand};
 pub use bench::BenchArgs;
 pub use bench_agent::BenchAgentArgs;
 pub use bench_alarms::{AlarmFloorArgs, BenchAlarmsArgs};
+pub use bench_deploy::BenchDeployArgs;
 pub use bench_report::BenchReportArgs;
 pub use demo::DemoArgs;
 pub use floor_client::FloorClientArgs;
@@ -47,6 +49,8 @@ pub enum Command {
     BenchAgent(BenchAgentArgs),
     /// Measure 📝 Reporting: click → page link for a long thread, and the Slack calls it takes.
     BenchReport(BenchReportArgs),
+    /// Measure deploys: command → root message, run completion → thread, GitHub calls per deploy.
+    BenchDeploy(BenchDeployArgs),
     /// The alarm benchmark's minimal SQS-to-Slack consumer (started by `bench-alarms`).
     #[command(hide = true)]
     AlarmFloor(AlarmFloorArgs),
@@ -66,6 +70,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::BenchAlarms(args) => runtime.block_on(bench_alarms::bench_alarms(args)),
         Command::BenchAgent(args) => runtime.block_on(bench_agent::bench_agent(args)),
         Command::BenchReport(args) => runtime.block_on(bench_report::bench_report(args)),
+        Command::BenchDeploy(args) => runtime.block_on(bench_deploy::bench_deploy(args)),
         Command::AlarmFloor(args) => runtime.block_on(bench_alarms::alarm_floor(args)),
     }
 }
