@@ -54,6 +54,37 @@ async fn a_rollback_goes_back_to_the_last_success_before_the_current_one() {
 }
 
 #[tokio::test]
+async fn latest_is_recorded_as_what_it_deployed_so_a_rollback_can_return_to_it() {
+    let rig = Rig::start(&deploy_toml("")).await;
+    rig.command("deploy", "", ALICE).await;
+    let root = rig.root(1).await;
+    assert!(
+        shown(&root).contains("🚀 Deploy latest to staging"),
+        "{}",
+        shown(&root)
+    );
+    let run = loop {
+        if let Some(run) = rig.github.runs().first().cloned() {
+            break run;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let resolved = format!("v0.{}.0", run.id);
+    rig.in_thread(&root.ts, &format!("Deployed `{resolved}` to `staging`"))
+        .await;
+    rig.root_shows(&root.ts, &format!("Deployed {resolved} to staging"))
+        .await;
+    deploy_to_staging(&rig, "v2.0.0", 2).await;
+    rig.command("rollback", "", ALICE).await;
+    let root = rig.root(3).await;
+    assert!(
+        shown(&root).contains(&format!("⏪ Roll back staging to {resolved}")),
+        "{}",
+        shown(&root)
+    );
+}
+
+#[tokio::test]
 async fn without_records_of_its_own_a_rollback_reads_githubs_deployments() {
     let rig = Rig::start(&deploy_toml("")).await;
     let now = OffsetDateTime::now_utc();

@@ -19,6 +19,8 @@ use crate::store::deploys::{
     AuditEntry, AuditKind, DeployAction, DeployRequest, DeployState, StateChange,
 };
 
+/// The version word that asks the workflow for its newest build.
+const LATEST: &str = "latest";
 /// The longest wait between two looks for a run, and after GitHub failed a look at one.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// The first wait before looking for a dispatched run.
@@ -285,6 +287,35 @@ impl Deploys {
         }
     }
 
+    /// What `latest` turned out to be: the version of the environment's newest successful
+    /// deployment made since the request (the workflow records it, docs/deploy.md), so a later
+    /// rollback can go back to it. Logged and left unknown when GitHub does not say.
+    async fn learn_deployed_version(&self, request: &DeployRequest) -> Option<String> {
+        let since = OffsetDateTime::from(request.created_at);
+        let found = match self.github.deployments(&request.environment, 5).await {
+            Ok(deployments) => deployments.into_iter().find(|d| {
+                d.created_at >= since
+                    && d.latest.as_ref().is_some_and(|s| {
+                        s.state == crate::integrations::github::DeploymentState::Success
+                    })
+            }),
+            Err(e) => {
+                warn!(request_id = %request.request_id, error = %e, "Failed to read what `latest` deployed.");
+                None
+            }
+        };
+        let version = found?.version;
+        let (id, recorded) = (request.request_id.clone(), version.clone());
+        if let Err(e) = self
+            .store
+            .run(move |s| s.set_deployed_version(&id, &recorded))
+            .await
+        {
+            warn!(request_id = %request.request_id, error = format!("{e:#}"), "Failed to record what `latest` deployed.");
+        }
+        Some(version)
+    }
+
     fn failure_backoff(&self, failures: u32) -> Duration {
         (self.config.poll_interval * 2u32.saturating_pow(failures.min(6))).min(MAX_BACKOFF)
     }
@@ -328,10 +359,16 @@ impl Deploys {
             .unwrap_or_default();
         let link = crate::slack::message::link_to(&progress.run.html_url, "the run")
             .unwrap_or_else(|| "the run".to_owned());
+        let learned = if state == DeployState::Succeeded && request.version == LATEST {
+            self.learn_deployed_version(request).await
+        } else {
+            None
+        };
         let text = match state {
             DeployState::Succeeded => format!(
                 ":tada: Deployed `{}` to `{}` ({link}).",
-                request.version, request.environment
+                crate::slack::message::escape(learned.as_deref().unwrap_or(&request.version)),
+                request.environment
             ),
             DeployState::Cancelled => {
                 format!(":no_entry_sign: The workflow was cancelled ({link}).")

@@ -85,11 +85,13 @@ impl State {
             if !run.settled && run.phase(now) == Phase::Completed {
                 run.settled = true;
                 if run.outcome == RunOutcome::Success {
-                    done.push((
-                        run.environment.clone(),
-                        run.version.clone(),
-                        run.completed_at(),
-                    ));
+                    // A workflow resolves `latest` to what it built and records that.
+                    let version = if run.version == "latest" {
+                        format!("v0.{}.0", run.id)
+                    } else {
+                        run.version.clone()
+                    };
+                    done.push((run.environment.clone(), version, run.completed_at()));
                 }
             }
         }
