@@ -112,7 +112,7 @@ fn manifest(path: &PathBuf) -> u8 {
     telemetry::init_default();
     match load(path, Purpose::Manifest) {
         Ok(config) => {
-            let manifest = crate::slack::manifest::render(&config.slack);
+            let manifest = crate::slack::manifest::render(&config);
             match serde_json::to_string_pretty(&manifest) {
                 Ok(json) => {
                     use std::io::Write;

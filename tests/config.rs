@@ -397,7 +397,6 @@ fn slash_commands_follow_the_command_prefix() {
     let text = "[slack]\ncommand_prefix = \"ops-2\"\n";
     let config = Config::load_from_str("inline.toml", text, env(&[]), Purpose::Manifest).unwrap();
     let names: Vec<String> = config
-        .slack
         .slash_commands()
         .into_iter()
         .map(|command| command.name)

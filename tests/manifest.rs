@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use chatops_bot::config::{Config, Purpose, SlackConfig};
+use chatops_bot::config::{Config, Purpose};
 use chatops_bot::slack::manifest;
 use jsonschema::Validator;
 use serde_json::{json, Value};
@@ -22,11 +22,14 @@ fn schema_errors(validator: &Validator, manifest: &Value) -> Vec<String> {
         .collect()
 }
 
-fn slack_config(toml: &str) -> SlackConfig {
+fn load_config(toml: &str) -> Config {
     Config::load_from_str("inline.toml", toml, Vec::new(), Purpose::Manifest)
         .unwrap_or_else(|errors| panic!("{errors}"))
-        .slack
 }
+
+/// `[deploy]` with one environment and the `[github]` it needs (as tests/config/deploy.rs's
+/// `with_github`): deploys are on.
+const DEPLOYS_ON: &str = "[deploy.environments.dev]\n\n[github]\nowner = \"acme\"\nrepo = \"app\"\ntoken = \"github_pat_test\"\n";
 
 fn strings(value: &Value) -> Vec<&str> {
     value
@@ -43,7 +46,7 @@ fn strings(value: &Value) -> Vec<&str> {
 #[test]
 fn the_default_manifest_is_valid_against_the_official_schema() {
     let validator = schema_validator();
-    let manifest = manifest::render(&SlackConfig::default());
+    let manifest = manifest::render(&Config::default());
     let errors = schema_errors(&validator, &manifest);
     assert!(errors.is_empty(), "{errors:#?}\n{manifest:#}");
 }
@@ -53,14 +56,25 @@ fn the_longest_allowed_name_and_prefix_still_give_a_valid_manifest() {
     let validator = schema_validator();
     let name = "N".repeat(35);
     let prefix = "p".repeat(20);
-    let config = slack_config(&format!(
-        "[slack]\napp_name = \"{name}\"\ncommand_prefix = \"{prefix}\"\n"
+    let config = load_config(&format!(
+        "[slack]\napp_name = \"{name}\"\ncommand_prefix = \"{prefix}\"\n{DEPLOYS_ON}"
     ));
     let manifest = manifest::render(&config);
     let errors = schema_errors(&validator, &manifest);
     assert!(errors.is_empty(), "{errors:#?}");
-    // The longest planned command must fit Slack's 32-character limit too.
-    assert!(format!("/{prefix}-rollback").len() <= 32);
+    // The longest command fits Slack's 32-character limit too (the schema checks it).
+    let longest = format!("/{prefix}-rollback");
+    assert!(command_names(&manifest).contains(&longest.as_str()));
+}
+
+/// The `command` of every slash command in `manifest`, in order.
+fn command_names(manifest: &Value) -> Vec<&str> {
+    manifest["features"]["slash_commands"]
+        .as_array()
+        .expect("slash_commands is an array")
+        .iter()
+        .map(|command| command["command"].as_str().expect("a command names itself"))
+        .collect()
 }
 
 /// What is broken, and how.
@@ -69,7 +83,7 @@ type Breakage = (&'static str, fn(&mut Value));
 #[test]
 fn the_schema_rejects_broken_manifests() {
     let validator = schema_validator();
-    let valid = manifest::render(&SlackConfig::default());
+    let valid = manifest::render(&Config::default());
     let breakages: [Breakage; 5] = [
         ("socket_mode_enabled as a string", |m| {
             m["settings"]["socket_mode_enabled"] = json!("yes")
@@ -97,7 +111,7 @@ fn the_schema_rejects_broken_manifests() {
 
 #[test]
 fn scopes_and_events_are_exactly_what_the_bot_uses() {
-    let manifest = manifest::render(&SlackConfig::default());
+    let manifest = manifest::render(&Config::default());
     let mut scopes = strings(&manifest["oauth_config"]["scopes"]["bot"]);
     scopes.sort_unstable();
     assert_eq!(
@@ -110,6 +124,7 @@ fn scopes_and_events_are_exactly_what_the_bot_uses() {
             "commands",
             "groups:history",
             "im:history",
+            "usergroups:read",
             "users:read",
         ]
     );
@@ -128,7 +143,7 @@ fn scopes_and_events_are_exactly_what_the_bot_uses() {
 
 #[test]
 fn it_is_a_socket_mode_app_with_no_request_urls() {
-    let manifest = manifest::render(&SlackConfig::default());
+    let manifest = manifest::render(&Config::default());
     let settings = &manifest["settings"];
     assert_eq!(settings["socket_mode_enabled"], json!(true));
     assert_eq!(settings["interactivity"]["is_enabled"], json!(true));
@@ -145,7 +160,7 @@ fn it_is_a_socket_mode_app_with_no_request_urls() {
 
 #[test]
 fn name_and_commands_come_from_the_config() {
-    let config = slack_config("[slack]\napp_name = \"Ops Helper\"\ncommand_prefix = \"ops\"\n");
+    let config = load_config("[slack]\napp_name = \"Ops Helper\"\ncommand_prefix = \"ops\"\n");
     let manifest = manifest::render(&config);
     assert_eq!(manifest["display_information"]["name"], json!("Ops Helper"));
     assert_eq!(
@@ -173,6 +188,54 @@ fn name_and_commands_come_from_the_config() {
         );
     }
     assert_eq!(commands[0]["command"], json!("/ops-help"));
+}
+
+#[test]
+fn with_deploys_on_the_three_deploy_commands_follow_the_prefix_and_the_manifest_validates() {
+    let validator = schema_validator();
+    let config = load_config(&format!("[slack]\ncommand_prefix = \"ops\"\n{DEPLOYS_ON}"));
+    let manifest = manifest::render(&config);
+    let errors = schema_errors(&validator, &manifest);
+    assert!(errors.is_empty(), "{errors:#?}\n{manifest:#}");
+    assert_eq!(
+        command_names(&manifest),
+        ["/ops-help", "/ops-deploy", "/ops-status", "/ops-rollback"]
+    );
+    let deploy_commands = &manifest["features"]["slash_commands"].as_array().unwrap()[1..];
+    let hints: Vec<&str> = deploy_commands
+        .iter()
+        .map(|command| command["usage_hint"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        hints,
+        [
+            "[version] [to <env>]",
+            "[env] | audit [n]",
+            "[env] [to <version>]"
+        ]
+    );
+    for command in deploy_commands {
+        let description = command["description"].as_str().unwrap();
+        assert!(!description.is_empty(), "{command}");
+        assert_eq!(command["should_escape"], json!(false));
+    }
+}
+
+#[test]
+fn without_deploy_only_help_is_registered() {
+    let github_alone = "[github]\nowner = \"acme\"\nrepo = \"app\"\ntoken = \"github_pat_test\"\n";
+    for toml in ["[slack]\ncommand_prefix = \"ops\"\n", github_alone] {
+        let config = load_config(toml);
+        assert!(config.deploy.is_none(), "{toml}");
+        let manifest = manifest::render(&config);
+        let names = command_names(&manifest);
+        assert_eq!(names.len(), 1, "{toml}: {names:?}");
+        assert!(names[0].ends_with("-help"), "{toml}: {names:?}");
+    }
+    assert_eq!(
+        command_names(&manifest::render(&Config::default())),
+        ["/platform-help"]
+    );
 }
 
 /// Every `src/` file but the manifest itself, which names every method in its scope table.
@@ -212,7 +275,7 @@ fn is_met(need: manifest::ScopeNeed, source: &str, manifest: &Value) -> bool {
 #[test]
 fn every_scope_in_the_manifest_is_used_by_the_code() {
     let source = source_outside_the_manifest();
-    let manifest = manifest::render(&SlackConfig::default());
+    let manifest = manifest::render(&Config::default());
     let mut listed: Vec<&str> = manifest::SCOPE_NEEDS.iter().map(|(s, _)| *s).collect();
     let mut asked = strings(&manifest["oauth_config"]["scopes"]["bot"]);
     listed.sort_unstable();
@@ -230,7 +293,7 @@ fn every_scope_in_the_manifest_is_used_by_the_code() {
 fn the_scope_check_notices_an_unused_scope() {
     // What files:write and reactions:write would have needed: neither is called.
     let source = source_outside_the_manifest();
-    let manifest = manifest::render(&SlackConfig::default());
+    let manifest = manifest::render(&Config::default());
     for method in ["files.getUploadURLExternal", "reactions.add"] {
         assert!(!is_met(
             manifest::ScopeNeed::Method(method),

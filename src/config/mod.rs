@@ -129,6 +129,17 @@ impl Config {
         Self::from_tree(tree, purpose).map_err(errors)
     }
 
+    /// Every slash command the bot registers, in manifest order: `/<prefix>-help`, then the
+    /// three deploy commands when `[deploy]` is set (a loaded config with `[deploy]` has
+    /// `[github]` too, so deploys are on).
+    pub fn slash_commands(&self) -> Vec<SlashCommandSpec> {
+        let mut commands = vec![self.slack.help_command()];
+        if self.deploy.is_some() {
+            commands.extend(self.slack.deploy_commands());
+        }
+        commands
+    }
+
     fn from_tree(tree: Map<String, Value>, purpose: Purpose) -> Result<Self, Vec<ConfigProblem>> {
         let mut root = Table::root(tree);
         let slack = root.section("slack", |table| SlackConfig::read(table, purpose));

@@ -56,14 +56,47 @@ pub struct SlashCommandSpec {
     pub usage_hint: String,
 }
 
+impl SlashCommandSpec {
+    fn new(name: String, description: &str, usage_hint: &str) -> Self {
+        Self {
+            name,
+            description: description.to_owned(),
+            usage_hint: usage_hint.to_owned(),
+        }
+    }
+}
+
 impl SlackConfig {
-    /// Every slash command the bot answers, in manifest order.
-    pub fn slash_commands(&self) -> Vec<SlashCommandSpec> {
-        vec![SlashCommandSpec {
-            name: self.command_names().help,
-            description: "Show what this bot can do and how to ask it".to_owned(),
-            usage_hint: "[command]".to_owned(),
-        }]
+    /// `/<prefix>-help`, always registered.
+    pub fn help_command(&self) -> SlashCommandSpec {
+        SlashCommandSpec::new(
+            self.command_names().help,
+            "Show what this bot can do and how to ask it",
+            "[command]",
+        )
+    }
+
+    /// `/<prefix>-deploy`, `/<prefix>-status` and `/<prefix>-rollback`, in manifest order:
+    /// registered when `[deploy]` is set (see [`Config::slash_commands`](super::Config::slash_commands)).
+    pub fn deploy_commands(&self) -> [SlashCommandSpec; 3] {
+        let names = self.command_names();
+        [
+            SlashCommandSpec::new(
+                names.deploy,
+                "Deploy a version to an environment through GitHub Actions",
+                "[version] [to <env>]",
+            ),
+            SlashCommandSpec::new(
+                names.status,
+                "Show each environment's version, runs, approvals and alarms, or the audit trail",
+                "[env] | audit [n]",
+            ),
+            SlashCommandSpec::new(
+                names.rollback,
+                "Roll an environment back to its previous version, or to the one given",
+                "[env] [to <version>]",
+            ),
+        ]
     }
 
     /// The slash command names the router matches, from `command_prefix`.

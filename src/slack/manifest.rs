@@ -1,11 +1,12 @@
 //! Renders the Slack app manifest (JSON) for "Create an App → From a manifest".
 //!
 //! Socket Mode app: no request URLs anywhere. Slash commands come from
-//! [`SlackConfig::slash_commands`], so the manifest and the router agree.
+//! [`Config::slash_commands`] (help always, the deploy commands with `[deploy]`), named by
+//! `slack.command_prefix` as the router matches them.
 
 use serde_json::{json, Value};
 
-use crate::config::SlackConfig;
+use crate::config::Config;
 
 /// Bot token scopes the bot needs, and no more. `SCOPE_NEEDS` says what needs each one; a test
 /// fails when none of those is used any more. A feature adds its scopes when it needs them.
@@ -20,6 +21,8 @@ pub const BOT_SCOPES: &[&str] = &[
     "commands",
     // users.info: names in a report's thread transcript.
     "users:read",
+    // usergroups.users.list: deploy requesters and approvers may be user groups.
+    "usergroups:read",
 ];
 
 /// What makes a scope necessary.
@@ -72,6 +75,10 @@ pub const SCOPE_NEEDS: &[(&str, &[ScopeNeed])] = &[
     ("im:history", &[ScopeNeed::Event("message.im")]),
     ("commands", &[ScopeNeed::SlashCommands]),
     ("users:read", &[ScopeNeed::Method("users.info")]),
+    (
+        "usergroups:read",
+        &[ScopeNeed::Method("usergroups.users.list")],
+    ),
 ];
 
 /// Events the bot subscribes to: mentions, and messages in public and private channels and DMs.
@@ -85,7 +92,7 @@ pub const BOT_EVENTS: &[&str] = &[
 const DESCRIPTION: &str = "AWS alarms and GitHub deploys, in Slack.";
 
 /// The manifest for the app described by `config`.
-pub fn render(config: &SlackConfig) -> Value {
+pub fn render(config: &Config) -> Value {
     let slash_commands: Vec<Value> = config
         .slash_commands()
         .into_iter()
@@ -101,7 +108,7 @@ pub fn render(config: &SlackConfig) -> Value {
     json!({
         "_metadata": { "major_version": 1, "minor_version": 1 },
         "display_information": {
-            "name": config.app_name,
+            "name": config.slack.app_name,
             "description": DESCRIPTION,
         },
         "features": {
@@ -112,7 +119,7 @@ pub fn render(config: &SlackConfig) -> Value {
                 "messages_tab_read_only_enabled": false,
             },
             "bot_user": {
-                "display_name": config.app_name,
+                "display_name": config.slack.app_name,
                 "always_online": true,
             },
             "slash_commands": slash_commands,

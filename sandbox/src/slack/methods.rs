@@ -10,10 +10,10 @@ use crate::slack::state::Shared;
 use crate::slack::streams;
 use crate::slack::timeline::lock;
 use crate::slack::web_api::Outcome;
-use crate::slack::{people, reading};
+use crate::slack::{people, reading, usergroups};
 
 /// Methods that take the bot token.
-const BOT_METHODS: [&str; 16] = [
+const BOT_METHODS: [&str; 17] = [
     "auth.test",
     "chat.postMessage",
     "chat.update",
@@ -22,6 +22,7 @@ const BOT_METHODS: [&str; 16] = [
     "chat.getPermalink",
     "reactions.add",
     "users.info",
+    "usergroups.users.list",
     "conversations.history",
     "conversations.replies",
     "views.open",
@@ -66,6 +67,7 @@ pub(crate) fn handle(shared: &Shared, method: &str, params: &Params, auth: AuthK
         "chat.getPermalink" => permalink(shared, params),
         "reactions.add" => add_reaction(shared, params),
         "users.info" => people::user_info(shared, params),
+        "usergroups.users.list" => usergroups::users_list(shared, params),
         "conversations.history" => {
             known_channel(shared, params).and_then(|c| reading::history(shared, c, params))
         }

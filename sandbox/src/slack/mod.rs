@@ -34,6 +34,7 @@ mod socket;
 mod state;
 mod streams;
 mod timeline;
+mod usergroups;
 mod web_api;
 
 use std::net::SocketAddr;

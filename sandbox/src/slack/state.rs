@@ -19,6 +19,7 @@ use crate::slack::record::{
     AckRecord, ApiCall, ConnId, ConnectionState, HandshakeRejection, MalformedFrame,
 };
 use crate::slack::timeline::{lock, Timeline, TimelineKind};
+use crate::slack::usergroups::GroupDirectory;
 
 /// Everything the listeners, connection tasks and the control API share.
 pub(crate) struct Shared {
@@ -42,6 +43,8 @@ pub(crate) struct Shared {
     pub(crate) messages: Mutex<MessageStore>,
     /// Users set up by tests (`FakeSlack::set_user`, `forget_user`).
     pub(crate) users: Mutex<UserDirectory>,
+    /// User groups set up by tests (`FakeSlack::set_user_group`).
+    pub(crate) user_groups: Mutex<GroupDirectory>,
     pub(crate) delivery: Delivery,
     pub(crate) shutdown: watch::Sender<bool>,
 }
@@ -67,6 +70,7 @@ impl Shared {
             stream_refusal: Mutex::new(None),
             messages: Mutex::new(MessageStore::default()),
             users: Mutex::new(UserDirectory::default()),
+            user_groups: Mutex::new(GroupDirectory::default()),
             delivery: Delivery::default(),
             shutdown: watch::channel(false).0,
         }
