@@ -191,3 +191,42 @@ async fn a_request_nobody_approves_expires_and_its_buttons_go() {
     rig.answered("no longer waits for approvals").await;
     assert_eq!(rig.dispatches(), 0);
 }
+
+#[tokio::test]
+async fn members_of_an_approver_user_group_approve_and_help_explains_the_commands() {
+    let toml = format!(
+        "[deploy]\ndefault_environment = \"staging\"\npoll_interval = \"100ms\"\n\n\
+         [deploy.environments.staging]\n\n\
+         [deploy.environments.prod]\nrequesters = [\"S0RELEASE1\"]\napprovers = [\"S0SRE00001\"]\napprovals = 1\n"
+    );
+    let rig = Rig::start(&toml).await;
+    rig.slack.set_user_group("S0RELEASE1", &[ALICE]);
+    rig.slack.set_user_group("S0SRE00001", &[CAROL]);
+    rig.command("deploy", "v2.0.0 to prod", BOB).await;
+    rig.answered("You may not ask for deploys to prod").await;
+    rig.command("deploy", "v2.0.0 to prod", ALICE).await;
+    let root = rig.root(1).await;
+    let card = rig.in_thread(&root.ts, "Approval needed").await;
+    assert!(
+        shown(&card).contains("<!subteam^S0SRE00001>"),
+        "{}",
+        shown(&card)
+    );
+    rig.click(&card.ts, "deploy.approve", BOB).await;
+    rig.answered("Only the approvers of prod").await;
+    rig.click(&card.ts, "deploy.approve", CAROL).await;
+    rig.in_thread(&root.ts, "Deployed `v2.0.0` to `prod`").await;
+
+    let help = chatops_sandbox::slack::envelopes::app_mention(rig::CHANNEL, ALICE, "<@U0BOT> help");
+    rig.slack
+        .send(chatops_sandbox::slack::Target::Any, help)
+        .await
+        .unwrap();
+    eventually(10 * SECOND, "help lists the deploy commands", || {
+        rig.slack.messages(rig::CHANNEL).iter().any(|m| {
+            shown(m).contains("/platform-deploy [version] [to] [env]")
+                && shown(m).contains("/platform-rollback [env] [to version]")
+        })
+    })
+    .await;
+}
