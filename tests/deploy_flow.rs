@@ -194,12 +194,10 @@ async fn a_request_nobody_approves_expires_and_its_buttons_go() {
 
 #[tokio::test]
 async fn members_of_an_approver_user_group_approve_and_help_explains_the_commands() {
-    let toml = format!(
-        "[deploy]\ndefault_environment = \"staging\"\npoll_interval = \"100ms\"\n\n\
+    let toml = "[deploy]\ndefault_environment = \"staging\"\npoll_interval = \"100ms\"\n\n\
          [deploy.environments.staging]\n\n\
-         [deploy.environments.prod]\nrequesters = [\"S0RELEASE1\"]\napprovers = [\"S0SRE00001\"]\napprovals = 1\n"
-    );
-    let rig = Rig::start(&toml).await;
+         [deploy.environments.prod]\nrequesters = [\"S0RELEASE1\"]\napprovers = [\"S0SRE00001\"]\napprovals = 1\n";
+    let rig = Rig::start(toml).await;
     rig.slack.set_user_group("S0RELEASE1", &[ALICE]);
     rig.slack.set_user_group("S0SRE00001", &[CAROL]);
     rig.command("deploy", "v2.0.0 to prod", BOB).await;
