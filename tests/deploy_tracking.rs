@@ -228,3 +228,39 @@ async fn tracking_resumes_after_a_restart_without_a_second_dispatch() {
         assert_eq!(count, 1, "{note:?} shown once: {thread:#?}");
     }
 }
+
+#[tokio::test]
+async fn a_request_whose_thread_was_never_posted_is_cancelled_at_start_up() {
+    use chatops_bot::store::deploys::{DeployAction, DeployState, DeployStore, NewDeployRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bot.db");
+    // The store blocks, so it is written from a thread of its own.
+    std::thread::spawn(move || {
+        let store = chatops_bot::store::SqliteStore::open(&path).unwrap();
+        let now = std::time::SystemTime::now();
+        let orphan = NewDeployRequest {
+            request_id: "0c9e7c1e-0000-4000-8000-000000000001".into(),
+            environment: "staging".into(),
+            action: DeployAction::Deploy,
+            version: "v9.9.9".into(),
+            requested_by: ALICE.into(),
+            channel: rig::CHANNEL.into(),
+            approvals_needed: 0,
+            state: DeployState::Approved,
+            created_at: now,
+            expires_at: now + Duration::from_secs(1800),
+        };
+        store.create_request(&orphan).unwrap();
+    })
+    .join()
+    .unwrap();
+    let rig = Rig::start_in(Auth::Token, &deploy_toml(""), dir).await;
+    deploy_to_staging(&rig, "v1.0.0", 1).await;
+    assert_eq!(rig.dispatches(), 1, "the orphan was never dispatched");
+    rig.command("status", "audit", rig::BOB).await;
+    let audit = rig.answered("Deploy audit").await;
+    assert!(
+        audit.contains("cancelled: its thread was never posted"),
+        "{audit}"
+    );
+}

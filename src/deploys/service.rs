@@ -126,6 +126,7 @@ impl Deploys {
     /// Resumes what a restart interrupted (requests approved, dispatched or running are driven
     /// again: never dispatched twice) and starts the sweep that expires unapproved requests.
     pub async fn start(self: &Arc<Self>) -> anyhow::Result<()> {
+        self.release_orphans().await?;
         let in_flight = self.store.run(|s| s.in_flight_requests()).await?;
         for request in in_flight {
             info!(request_id = %request.request_id, state = request.state.as_str(), environment = %request.environment, "Resuming a deploy request after a restart.");
@@ -150,6 +151,45 @@ impl Deploys {
                 "Deploy tracking did not stop within the grace; a restart resumes it."
             );
         }
+    }
+
+    /// Cancels requests that hold an environment's lock without a thread: the last process
+    /// stopped between recording one and posting its root message, so nobody can see or
+    /// approve it. Audited.
+    async fn release_orphans(&self) -> anyhow::Result<()> {
+        for environment in self.config.environments.keys() {
+            let env = environment.clone();
+            let Some(request) = self.store.run(move |s| s.active_request(&env)).await? else {
+                continue;
+            };
+            if request.thread_ts.is_some() {
+                continue;
+            }
+            let id = request.request_id.clone();
+            let change = StateChange {
+                at: SystemTime::now(),
+                decided_by: None,
+            };
+            let active = DeployState::ACTIVE;
+            let cancelled = self
+                .store
+                .run(move |s| s.transition(&id, &active, DeployState::Cancelled, change))
+                .await?;
+            if cancelled {
+                warn!(request_id = %request.request_id, environment, "Cancelled a deploy request whose thread was never posted (the bot stopped in between).");
+                self.audit(AuditEntry {
+                    at: SystemTime::now(),
+                    request_id: Some(request.request_id.clone()),
+                    environment: environment.clone(),
+                    actor: "bot".into(),
+                    kind: AuditKind::Outcome,
+                    detail: detail_of(&request.action, &request.version, environment),
+                    result: "cancelled: its thread was never posted".into(),
+                })
+                .await;
+            }
+        }
+        Ok(())
     }
 
     async fn sweep_loop(self: Arc<Self>) {

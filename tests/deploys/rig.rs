@@ -59,6 +59,11 @@ impl Rig {
     }
 
     pub async fn start_with(auth: Auth, deploy: &str) -> Rig {
+        Self::start_in(auth, deploy, tempfile::tempdir().unwrap()).await
+    }
+
+    /// Starts the bot on a store in `dir` (`bot.db`), which a test may have written first.
+    pub async fn start_in(auth: Auth, deploy: &str, dir: tempfile::TempDir) -> Rig {
         let slack = fake_slack().await;
         let github = FakeGitHub::start().await.unwrap();
         github.set_run_timings(RunTimings {
@@ -66,7 +71,7 @@ impl Rig {
             running: Duration::from_millis(900),
         });
         let toml = format!("{}\n{deploy}", github_toml(&github, auth));
-        let bot = RunningBot::start_with(&slack, 1, &toml).await;
+        let bot = RunningBot::start_in(dir, &slack, 1, &toml, &[]);
         slack.wait_for_connections(1, 5 * SECOND).await.unwrap();
         Rig {
             slack,
