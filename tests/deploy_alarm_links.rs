@@ -285,9 +285,32 @@ async fn suspect_alarms_offer_a_rollback_that_starts_one_and_status_lists_the_fi
         assert!(!status.contains(other), "{other} is not listed: {status}");
     }
 
-    // ⏪ on the card starts a rollback of prod to v1.2.2, in a thread of its own in the channel.
+    // 👀 Watching re-renders the card: the button stays.
     let card_ts = rig.card("checkout-5xx").ts;
     let key = format!("{ALARM_ARN_PREFIX}checkout-5xx");
+    slack
+        .send(
+            Target::Any,
+            envelopes::block_actions(CHANNEL, USER, &card_ts, "alarm.watch", &key),
+        )
+        .await
+        .unwrap();
+    slack
+        .wait_for_call(
+            "chat.postMessage",
+            |c| {
+                c.param_str("thread_ts") == Some(card_ts.as_str())
+                    && c.params.to_string().contains("is watching")
+            },
+            10 * SECOND,
+        )
+        .await
+        .unwrap();
+    let watched = rig.card("checkout-5xx");
+    assert!(shown(&watched).contains(USER), "{}", shown(&watched));
+    assert_eq!(rollback_labels(&watched), ["⏪ Roll back to v1.2.2"]);
+
+    // ⏪ on the card starts a rollback of prod to v1.2.2, in a thread of its own in the channel.
     slack
         .send(
             Target::Any,
