@@ -78,8 +78,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let metrics = Arc::new(Metrics::default());
     let agent = agent(&config).await;
     let conversations = conversations(&config, agent.clone(), slack.clone(), &store).await?;
-    let alarms =
-        notify::service::start(&config, slack.clone(), store.clone(), stop.clone()).await?;
+    let suspects = suspect_deploys(&config, &store);
+    let alarms = notify::service::start(
+        &config,
+        slack.clone(),
+        store.clone(),
+        suspects.clone(),
+        stop.clone(),
+    )
+    .await?;
     let cards = alarms
         .as_ref()
         .map(|a| a.keeper.clone() as Arc<dyn crate::context::AlarmCards>);
@@ -87,7 +94,18 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         .as_ref()
         .map(|a| a.keeper.clone() as Arc<dyn crate::reporting::facts::ReportLinks>);
     let reports = reports(&config, agent, slack.clone(), &bot, &store, links)?;
-    let deploys = deploys(&config, slack.clone(), &store, None, stop.clone()).await?;
+    let firing = alarms
+        .as_ref()
+        .map(|a| a.keeper.clone() as Arc<dyn FiringAlarms>);
+    let deploys = deploys(
+        &config,
+        slack.clone(),
+        &store,
+        firing,
+        suspects,
+        stop.clone(),
+    )
+    .await?;
     let ctx = Arc::new(Context {
         slack,
         store: Blocking::new(store.clone()),
@@ -255,6 +273,19 @@ fn reports(
     ))))
 }
 
+/// Which deploys a firing alarm points at, when deploys are on: shared by the alarm cards
+/// (⏪ Roll back) and the deploy flow (the button's click).
+fn suspect_deploys(config: &Config, store: &Arc<SqliteStore>) -> Option<Arc<SuspectDeploys>> {
+    let (Some(deploy), Some(_)) = (&config.deploy, &config.github) else {
+        return None;
+    };
+    let requests: Arc<dyn DeployStore> = store.clone();
+    Some(Arc::new(SuspectDeploys::new(
+        deploy,
+        Blocking::new(requests),
+    )))
+}
+
 /// Deploys through GitHub Actions, when `[deploy]` (and so `[github]`) is set: requests in
 /// flight when the bot last stopped are resumed.
 async fn deploys(
@@ -262,9 +293,11 @@ async fn deploys(
     slack: Arc<dyn Messenger>,
     store: &Arc<SqliteStore>,
     firing: Option<Arc<dyn FiringAlarms>>,
+    suspects: Option<Arc<SuspectDeploys>>,
     stop: CancellationToken,
 ) -> anyhow::Result<Option<Arc<Deploys>>> {
-    let (Some(deploy), Some(github)) = (&config.deploy, &config.github) else {
+    let (Some(deploy), Some(github), Some(suspects)) = (&config.deploy, &config.github, suspects)
+    else {
         info!("[deploy] is not set: deploys are off.");
         return Ok(None);
     };
@@ -276,7 +309,6 @@ async fn deploys(
     let pipeline =
         GitHubDeploys::new(github, settings).context("Failed to build the GitHub client")?;
     let requests: Arc<dyn DeployStore> = store.clone();
-    let suspects = Arc::new(SuspectDeploys::new(deploy, Blocking::new(requests.clone())));
     let repo = format!("{}/{}", github.owner, github.repo);
     let deploys = Deploys::new(
         deploy.clone(),

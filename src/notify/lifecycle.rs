@@ -5,7 +5,6 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use async_trait::async_trait;
-use time::OffsetDateTime;
 use tracing::{debug, info};
 
 use super::consumer::NotificationSink;
@@ -14,9 +13,12 @@ use super::queue::QueueMessage;
 use super::storm::{digest_entry, StormSettings, Storms};
 use crate::alarms::card::{self, CardOptions, CardState, RenderedCard};
 use crate::alarms::routing::{RouteDecision, Routes};
+use crate::deploys::suspect::SuspectDeploys;
 
 mod agent_context;
+mod deploy_links;
 mod post;
+mod records;
 mod report_facts;
 mod threads;
 mod watch;
@@ -29,6 +31,8 @@ use crate::store::cards::{
 };
 use crate::store::Blocking;
 use post::{Claimed, Delivery, Part};
+pub use records::card_state;
+use records::{new_record, system_time, transition_of};
 
 /// Lifecycle settings from `[alarms]`.
 #[derive(Clone, Debug)]
@@ -48,9 +52,6 @@ const CLAIM_LINGER: Duration = Duration::from_micros(300);
 /// transaction (see `Gather::Pending`). It delays only the SQS delete, never the Slack post.
 const COMMIT_LINGER: Duration = Duration::from_millis(3);
 
-/// A card becomes flapping once it has been reopened this many times.
-const FLAPPING_AFTER_REOPENS: u32 = 2;
-
 /// Delivers notifications as cards and keeps each alarm's card true.
 pub struct CardKeeper {
     slack: Arc<dyn Messenger>,
@@ -68,56 +69,8 @@ pub struct CardKeeper {
     claims: Batcher<ClaimRequest, ClaimOutcome>,
     /// The store's writer for posts of deliveries in progress (see `post.rs`).
     progress: Batcher<PostedPart, ()>,
-}
-
-fn system_time(at: Option<OffsetDateTime>) -> SystemTime {
-    at.map(SystemTime::from).unwrap_or_else(SystemTime::now)
-}
-
-/// The record of a card not shown yet: no root, no watchers, never reopened.
-fn new_record(
-    key: String,
-    channel: &str,
-    state: String,
-    at: SystemTime,
-    message: &QueueMessage,
-) -> CardRecord {
-    CardRecord {
-        alarm_key: key,
-        channel: channel.to_owned(),
-        root_ts: String::new(),
-        state,
-        last_change: at,
-        episode_started: None,
-        resolved_at: None,
-        reopen_count: 0,
-        watchers: vec![],
-        nudged: false,
-        last_body: message.body.clone(),
-        last_attributes: message.attributes.clone(),
-        in_digest: false,
-        report_url: None,
-    }
-}
-
-/// What the card shows about the lifecycle, from the stored record.
-pub fn card_state(record: &CardRecord) -> CardState {
-    let resolved_after = match (
-        record.state.as_str(),
-        record.episode_started,
-        record.resolved_at,
-    ) {
-        ("OK", Some(started), Some(resolved)) => resolved.duration_since(started).ok(),
-        _ => None,
-    };
-    CardState {
-        watchers: record.watchers.clone(),
-        episode_started: record.episode_started.map(OffsetDateTime::from),
-        resolved_after,
-        flapping: record.reopen_count >= FLAPPING_AFTER_REOPENS,
-        reopen_count: record.reopen_count,
-        report_url: record.report_url.clone(),
-    }
+    /// With deploys on: which deploy a firing alarm points at (⏪ Roll back, `deploy_links.rs`).
+    suspects: Option<Arc<SuspectDeploys>>,
 }
 
 impl CardKeeper {
@@ -126,6 +79,7 @@ impl CardKeeper {
         store: Blocking<dyn CardStore>,
         routes: Routes,
         settings: LifecycleSettings,
+        suspects: Option<Arc<SuspectDeploys>>,
     ) -> anyhow::Result<Self> {
         // The group-commit threads may block: they hold the store itself.
         let writer = store.for_blocking_thread();
@@ -163,6 +117,7 @@ impl CardKeeper {
             routes,
             settings,
             locks: KeyLocks::default(),
+            suspects,
         })
     }
 
@@ -172,6 +127,7 @@ impl CardKeeper {
             runbook_url: decision.runbook_url.clone(),
             bedrock_enabled: self.settings.bedrock_enabled,
             reporting_enabled: self.settings.reporting_enabled,
+            rollback_to: None,
         }
     }
 
@@ -204,10 +160,10 @@ impl CardKeeper {
         &self,
         n: &Notification,
         delivery: &Delivery,
-        decision: &RouteDecision,
+        options: &CardOptions,
         state: &CardState,
     ) -> anyhow::Result<MessageTs> {
-        let rendered = card::card(n, state, &self.options(decision));
+        let rendered = card::card(n, state, options);
         self.post_rendered(
             delivery,
             (Part::Card, Part::CardFullText),
@@ -235,7 +191,8 @@ impl CardKeeper {
             record.in_digest = true;
         } else {
             let state = card_state(record);
-            record.root_ts = self.post_card(n, delivery, decision, &state).await?.0;
+            let options = self.card_options(decision, record).await;
+            record.root_ts = self.post_card(n, delivery, &options, &state).await?.0;
         }
         Ok(())
     }
@@ -256,7 +213,8 @@ impl CardKeeper {
             let entry = digest_entry(n, n.message_id.clone());
             self.storms.fold(channel, entry, arrived).await?;
         } else {
-            self.post_card(n, &delivery, decision, &CardState::default())
+            let options = self.options(decision);
+            self.post_card(n, &delivery, &options, &CardState::default())
                 .await?;
         }
         self.commit(n, channel, None, None).await
@@ -387,7 +345,7 @@ impl CardKeeper {
         delivery: &Delivery,
         more_follows: bool,
     ) -> anyhow::Result<bool> {
-        let options = self.options(decision);
+        let options = self.card_options(decision, card).await;
         let RenderedCard { message, overflow } = card::card(n, view, &options);
         let root = MessageTs(card.root_ts.clone());
         self.slack
@@ -461,22 +419,6 @@ impl CardKeeper {
 fn already_delivered(n: &Notification, channel: &str) -> anyhow::Result<()> {
     debug!(message_id = %n.message_id, channel, "Already delivered; skipping the redelivery.");
     Ok(())
-}
-
-fn transition_of(
-    card: &CardRecord,
-    alarm: &Alarm,
-    from_state: Option<String>,
-    at: SystemTime,
-) -> Transition {
-    Transition {
-        alarm_key: card.alarm_key.clone(),
-        channel: card.channel.clone(),
-        at,
-        from_state,
-        to_state: card.state.clone(),
-        reason: alarm.reason.clone(),
-    }
 }
 
 #[async_trait]

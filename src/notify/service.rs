@@ -16,6 +16,7 @@ use super::sqs::{sdk_config, SqsQueue};
 use super::storm::StormSettings;
 use crate::alarms::routing::Routes;
 use crate::config::Config;
+use crate::deploys::suspect::SuspectDeploys;
 use crate::slack::messenger::Messenger;
 use crate::store::cards::CardStore;
 use crate::store::Blocking;
@@ -31,10 +32,12 @@ pub struct AlarmService {
 const HAND_BACK_RESERVE: Duration = Duration::from_secs(2);
 
 /// Start the pipeline if `alarms.queue_url` is set. Tasks stop when `stop` is cancelled.
+/// `suspects` (deploys on): cards of alarms that fire just after a deploy offer a rollback.
 pub async fn start(
     config: &Config,
     slack: Arc<dyn Messenger>,
     store: Arc<dyn CardStore>,
+    suspects: Option<Arc<SuspectDeploys>>,
     stop: CancellationToken,
 ) -> anyhow::Result<Option<AlarmService>> {
     let alarms = &config.alarms;
@@ -65,6 +68,7 @@ pub async fn start(
         Blocking::new(store),
         routes,
         settings,
+        suspects,
     )?);
     let consumer = Arc::new(Consumer::new(
         queue,

@@ -124,6 +124,9 @@ pub trait CardStore: DigestStore + Send + Sync + 'static {
     fn transitions(&self, alarm_key: &str, channel: &str) -> anyhow::Result<Vec<Transition>>;
     /// Cards in ALARM since before `started_before`, with no watchers and no nudge yet.
     fn unwatched_alarms(&self, started_before: SystemTime) -> anyhow::Result<Vec<CardRecord>>;
+    /// Every card whose state is `state` ("ALARM", …), digest lines included, oldest episode
+    /// first (cards without one last).
+    fn cards_in_state(&self, state: &str) -> anyhow::Result<Vec<CardRecord>>;
     fn forget_deliveries_before(&self, cutoff: SystemTime) -> anyhow::Result<usize>;
 }
 

@@ -202,6 +202,20 @@ impl CardStore for SqliteStore {
         .context("Failed to list unwatched alarms")
     }
 
+    fn cards_in_state(&self, state: &str) -> anyhow::Result<Vec<CardRecord>> {
+        // Found through `alarm_cards_by_state_and_start` (state, episode_started).
+        let sql = format!(
+            "SELECT {CARD_COLUMNS} FROM alarm_cards WHERE state = ?1 \
+             ORDER BY episode_started, alarm_key, channel"
+        );
+        self.read(|c| {
+            c.prepare_cached(&sql)?
+                .query_map([state], card_from_row)?
+                .collect()
+        })
+        .with_context(|| format!("Failed to list the cards in {state}"))
+    }
+
     fn forget_deliveries_before(&self, cutoff: SystemTime) -> anyhow::Result<usize> {
         self.with(|c| {
             let cutoff = to_millis(cutoff);
@@ -384,5 +398,40 @@ mod tests {
             due.iter().map(|c| c.alarm_key.as_str()).collect::<Vec<_>>(),
             vec!["a"]
         );
+    }
+
+    #[test]
+    fn cards_in_a_state_are_listed_oldest_episode_first_digest_lines_included() {
+        let store = SqliteStore::in_memory().unwrap();
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        let mut newer = card("newer");
+        newer.episode_started = Some(hour_ago + Duration::from_secs(60));
+        newer.in_digest = true;
+        let mut older = card("older");
+        older.episode_started = Some(hour_ago);
+        older.channel = "C2".into();
+        let mut resolved = card("resolved");
+        resolved.state = "OK".into();
+        for c in [&newer, &resolved, &older] {
+            store.save_card(c).unwrap();
+        }
+        let keys = |state: &str| -> Vec<String> {
+            let cards = store.cards_in_state(state).unwrap();
+            cards.into_iter().map(|c| c.alarm_key).collect()
+        };
+        assert_eq!(keys("ALARM"), ["older", "newer"]);
+        assert_eq!(keys("OK"), ["resolved"]);
+        assert!(keys("INSUFFICIENT_DATA").is_empty());
+        let plan: String = store
+            .with(|c| {
+                c.query_row(
+                    "EXPLAIN QUERY PLAN SELECT alarm_key FROM alarm_cards WHERE state = 'ALARM' \
+                     ORDER BY episode_started, alarm_key, channel",
+                    [],
+                    |r| r.get(3),
+                )
+            })
+            .unwrap();
+        assert!(plan.contains("alarm_cards_by_state"), "{plan}");
     }
 }

@@ -26,6 +26,15 @@ impl AlarmSandbox {
     /// The bot with `[alarms]` on a fresh fake SQS queue, posting to `CHANNEL` by default;
     /// `alarms_toml` goes inside `[alarms]` (and may add `[[alarms.route]]`s after it).
     pub async fn start(alarms_toml: &str, overrides: &[(&str, &str)]) -> Self {
+        Self::start_in(tempfile::tempdir().unwrap(), alarms_toml, overrides).await
+    }
+
+    /// Like `start`, with the bot's store in `dir` (`dir/bot.db`), which a test may fill first.
+    pub async fn start_in(
+        dir: tempfile::TempDir,
+        alarms_toml: &str,
+        overrides: &[(&str, &str)],
+    ) -> Self {
         let slack = fake_slack().await;
         let sqs = FakeSqs::start().await.unwrap();
         let queue = sqs
@@ -46,7 +55,7 @@ receive_wait = "1s"
 "#,
             endpoint = sqs.endpoint_url(),
         );
-        let bot = RunningBot::start_with_env(&slack, 1, &extra, overrides).await;
+        let bot = RunningBot::start_in(dir, &slack, 1, &extra, overrides);
         slack.wait_for_connections(1, 5 * SECOND).await.unwrap();
         Self {
             slack,

@@ -59,7 +59,12 @@ pub(super) fn card(
         "CloudWatch",
     ));
     b.context(watchers_and_report(state));
-    b.actions(buttons(&card_key(n), true, opts));
+    b.actions(buttons(
+        &card_key(n),
+        true,
+        alarm.state == AlarmState::Alarm,
+        opts,
+    ));
 
     let mut text = String::new();
     if let Some(mention) = &mention {

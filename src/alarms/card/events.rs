@@ -136,7 +136,7 @@ pub(super) fn pipeline_card(
     }
     b.context(link_line);
     b.context(watchers_and_report(state));
-    b.actions(buttons(&card_key(n), true, opts));
+    b.actions(buttons(&card_key(n), true, false, opts));
 
     let mut fallback = mention.map(|m| format!("{m} ")).unwrap_or_default();
     fallback.push_str(&format!(
@@ -227,7 +227,7 @@ pub(super) fn api_call_card(
         opts.runbook_url.as_deref(),
         "CloudTrail",
     ));
-    b.actions(buttons(&card_key(n), false, opts));
+    b.actions(buttons(&card_key(n), false, false, opts));
 
     let mut fallback = format!(
         "{emoji} {} called {}",

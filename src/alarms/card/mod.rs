@@ -65,6 +65,9 @@ pub struct CardOptions {
     pub runbook_url: Option<String>,
     pub bedrock_enabled: bool,
     pub reporting_enabled: bool,
+    /// The version an alarm that fired just after a deploy offers to go back to: an alarm card
+    /// in ALARM shows ⏪ Roll back to it.
+    pub rollback_to: Option<String>,
 }
 
 /// A card, and the full text of whatever it had to cut.
@@ -135,8 +138,9 @@ pub fn card_key(n: &Notification) -> String {
     }
 }
 
-/// The card's buttons: 👀 Watching when `watchable`, then the optional ones.
-fn buttons(key: &str, watchable: bool, opts: &CardOptions) -> Vec<Button> {
+/// The card's buttons: 👀 Watching when `watchable`, then the optional ones; ⏪ Roll back only
+/// while the card's alarm is `firing` (in ALARM) and a version to go back to is known.
+fn buttons(key: &str, watchable: bool, firing: bool, opts: &CardOptions) -> Vec<Button> {
     let mut buttons = Vec::new();
     if watchable {
         buttons.push(ActionId::AlarmWatch.button(key));
@@ -146,6 +150,9 @@ fn buttons(key: &str, watchable: bool, opts: &CardOptions) -> Vec<Button> {
     }
     if opts.reporting_enabled {
         buttons.push(ActionId::AlarmReport.button(key));
+    }
+    if let (true, Some(version)) = (firing, &opts.rollback_to) {
+        buttons.push(ActionId::rollback_button(key, version));
     }
     buttons
 }

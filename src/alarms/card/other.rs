@@ -57,7 +57,7 @@ pub(super) fn custom_card(
         b.context(vec![Mrkdwn::trusted(format!("🏷️ {shown}"))]);
     }
     b.context(links(None, opts.runbook_url.as_deref(), ""));
-    b.actions(buttons(&card_key(n), false, opts));
+    b.actions(buttons(&card_key(n), false, false, opts));
 
     let summary = custom.summary.as_deref().unwrap_or(title);
     let fallback = format!("📣 {}", esc(&one_line(summary, 200)));
@@ -118,7 +118,7 @@ pub(super) fn other_card(
         b.section(Mrkdwn::trusted(format!("*Resources*\n{shown}")));
     }
     b.context(links(None, opts.runbook_url.as_deref(), ""));
-    b.actions(buttons(&card_key(n), false, opts));
+    b.actions(buttons(&card_key(n), false, false, opts));
 
     let fallback = format!("📨 {}{}", esc(&one_line(title, 150)), place(n));
     b.finish(title, fallback, None)

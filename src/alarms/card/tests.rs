@@ -287,6 +287,52 @@ fn watch_notes_and_nudges() {
     assert!(!section_texts(&plain)[0].contains('<'));
 }
 
+/// The buttons of a card: (action_id, label).
+fn buttons_of(message: &Message) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for block in &message.blocks {
+        if let Block::Actions(buttons) = block {
+            found.extend(
+                buttons
+                    .iter()
+                    .map(|b| (b.action_id.clone(), b.label.clone())),
+            );
+        }
+    }
+    found
+}
+
+#[test]
+fn roll_back_shows_only_on_a_firing_alarm_with_a_version_to_go_back_to() {
+    let offering = CardOptions {
+        rollback_to: Some("v1.2.2".into()),
+        ..CardOptions::default()
+    };
+    let firing = alarm("checkout-5xx", "up", "ALARM", "EU (Ireland)");
+    let shown = buttons_of(&card(&firing, &CardState::default(), &offering).message);
+    assert_eq!(
+        shown.last(),
+        Some(&(
+            "alarm.rollback".to_owned(),
+            "⏪ Roll back to v1.2.2".to_owned()
+        ))
+    );
+    let without =
+        buttons_of(&card(&firing, &CardState::default(), &CardOptions::default()).message);
+    assert!(
+        without.iter().all(|(id, _)| id != "alarm.rollback"),
+        "{without:?}"
+    );
+    for state in ["OK", "INSUFFICIENT_DATA"] {
+        let calm = alarm("checkout-5xx", "down", state, "EU (Ireland)");
+        let shown = buttons_of(&card(&calm, &CardState::default(), &offering).message);
+        assert!(
+            shown.iter().all(|(id, _)| id != "alarm.rollback"),
+            "{state}: {shown:?}"
+        );
+    }
+}
+
 #[test]
 fn digest_counts_worst_first_and_moves_long_lists_to_the_thread() {
     let line = |name: &str, state: &str, kind| DigestLine {

@@ -48,7 +48,8 @@ impl CardKeeper {
         }
         let n = parse_sqs_message(&card.last_body, &card.last_attributes);
         let decision = self.routes.route(&n);
-        let rendered = card::card(&n, &card_state(&card), &self.options(&decision));
+        let options = self.card_options(&decision, &card).await;
+        let rendered = card::card(&n, &card_state(&card), &options);
         let (channel_id, root) = (
             ChannelId(card.channel.clone()),
             MessageTs(card.root_ts.clone()),
