@@ -20,6 +20,7 @@ use support::ALARM_ARN_PREFIX;
 const SECOND: Duration = Duration::from_secs(1);
 const MINUTE: Duration = Duration::from_secs(60);
 const USER: &str = "U0ALICE";
+const APPROVER: &str = "U0BOB00001";
 
 /// A second channel of the `checkout` route: its alarms have two cards each.
 const CHECKOUT_CHANNEL: &str = "C0CHECKOUT1";
@@ -41,6 +42,8 @@ default_environment = "prod"
 
 [deploy.environments.prod]
 alarm_routes = ["checkout"]
+approvers = ["{APPROVER}"]
+approvals = 1
 
 [deploy.environments.staging]
 alarm_routes = ["search"]
@@ -331,5 +334,84 @@ async fn suspect_alarms_offer_a_rollback_that_starts_one_and_status_lists_the_fi
         .unwrap();
     assert_eq!(root.param_str("channel"), Some(CHANNEL));
 
+    rig.s.bot.stop().await.unwrap();
+}
+
+/// Types `/platform-<command> <text>` and returns the approval card the request posts.
+async fn approval_card(rig: &Rig, command: &str, text: &str) -> StoredMessage {
+    let slack = &rig.s.slack;
+    let before = slack.calls().last().map_or(0, |c| c.seq);
+    let envelope = envelopes::slash_command(&format!("/platform-{command}"), text, CHANNEL, USER);
+    slack.send(Target::Any, envelope).await.unwrap();
+    let card = slack
+        .wait_for_call(
+            "chat.postMessage",
+            |c| c.seq > before && c.params.to_string().contains("Approval needed"),
+            10 * SECOND,
+        )
+        .await
+        .unwrap();
+    let ts = card.response["ts"].as_str().unwrap().to_owned();
+    slack
+        .messages(CHANNEL)
+        .into_iter()
+        .find(|m| m.ts == ts)
+        .unwrap()
+}
+
+/// ✖ Reject on `card` by the approver, and the rejection answered: prod is free again.
+async fn reject(rig: &Rig, card: &StoredMessage) {
+    let slack = &rig.s.slack;
+    let before = slack.calls().last().map_or(0, |c| c.seq);
+    let click = envelopes::block_actions(CHANNEL, APPROVER, &card.ts, "deploy.reject", "");
+    slack.send(Target::Any, click).await.unwrap();
+    slack
+        .wait_for_call(
+            "hooks",
+            |c| c.seq > before && c.params.to_string().contains("Rejected"),
+            10 * SECOND,
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deploy_needs_one_approval_more_while_a_linked_alarm_fires_but_a_rollback_does_not() {
+    let mut rig = Rig::start().await;
+    let quiet = approval_card(&rig, "deploy", "v1.3.0 to prod").await;
+    assert!(shown(&quiet).contains("0 of 1"), "{}", shown(&quiet));
+    assert!(
+        !shown(&quiet).contains("One approval more"),
+        "{}",
+        shown(&quiet)
+    );
+    reject(&rig, &quiet).await;
+
+    rig.publish("checkout-5xx", "ALARM", "OK").await;
+    rig.publish("payments-down", "ALARM", "OK").await;
+    let firing = approval_card(&rig, "deploy", "v1.3.1 to prod").await;
+    let text = shown(&firing);
+    assert!(text.contains("0 of 2"), "{text}");
+    assert!(
+        text.contains("One approval more than usual: 1 alarm(s) firing on `prod`: checkout-5xx"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("payments-down"),
+        "not on prod's routes: {text}"
+    );
+    reject(&rig, &firing).await;
+
+    let rollback = approval_card(&rig, "rollback", "prod").await;
+    assert!(
+        shown(&rollback).contains("0 of 1"),
+        "rollbacks are exempt: {}",
+        shown(&rollback)
+    );
+    reject(&rig, &rollback).await;
+
+    rig.publish("checkout-5xx", "OK", "ALARM").await;
+    let calm = approval_card(&rig, "deploy", "v1.3.2 to prod").await;
+    assert!(shown(&calm).contains("0 of 1"), "{}", shown(&calm));
     rig.s.bot.stop().await.unwrap();
 }
