@@ -13,6 +13,7 @@ pub mod approvals;
 mod audience;
 pub mod card;
 pub mod command;
+mod outcome;
 pub mod policy;
 mod rollback;
 mod runner;
