@@ -16,6 +16,7 @@ pub mod notify;
 pub mod reply;
 pub mod reporting;
 pub mod router;
+pub mod secrets;
 pub mod slack;
 pub mod store;
 pub mod telemetry;

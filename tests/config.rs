@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chatops_bot::config::{Config, ConfigErrors, LogFormat, Purpose};
-use secrecy::ExposeSecret;
 
 #[path = "config/alarms.rs"]
 mod alarms;
@@ -247,7 +246,7 @@ fn environment_variables_override_the_file_in_order() {
         Duration::from_secs(7 * 24 * 60 * 60)
     );
     let app_token = slack.app_token.as_ref().expect("SLACK_APP_TOKEN is used");
-    assert_eq!(app_token.expose_secret(), "xapp-env-app-token");
+    assert_eq!(app_token.current().expose(), "xapp-env-app-token");
     assert!(
         slack.bot_token.is_none(),
         "an empty variable counts as unset"
@@ -275,7 +274,7 @@ fn chatops_variables_beat_bolt_variables_which_beat_the_file() {
             .slack
             .bot_token
             .as_ref()
-            .map(|token| token.expose_secret().to_owned())
+            .map(|token| token.current().expose().to_owned())
     };
     assert_eq!(
         bot_token(&from_file).as_deref(),

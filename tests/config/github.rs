@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use chatops_bot::config::{Config, GitHubAuth, Purpose};
 use chatops_sandbox::github::TEST_APP_PRIVATE_KEY;
-use secrecy::ExposeSecret;
 
 use super::{env, fixture, load_ok};
 
@@ -25,7 +24,7 @@ fn the_section_is_read_as_written() {
     let GitHubAuth::Token(token) = &github.auth else {
         panic!("token sign-in expected, got {:?}", github.auth);
     };
-    assert_eq!(token.expose_secret(), "github_pat_11ABCDEFG0123456789");
+    assert_eq!(token.current().expose(), "github_pat_11ABCDEFG0123456789");
     assert_eq!(github.timeout, Duration::from_secs(45));
 }
 
@@ -39,7 +38,7 @@ fn the_defaults_are_githubs_api_and_thirty_seconds() {
     assert_eq!(github.api_root(), "https://api.github.com");
     assert_eq!(github.timeout, Duration::from_secs(30));
     assert!(
-        matches!(&github.auth, GitHubAuth::Token(token) if token.expose_secret() == "github_pat_from_env")
+        matches!(&github.auth, GitHubAuth::Token(token) if token.current().expose() == "github_pat_from_env")
     );
 }
 
@@ -61,7 +60,7 @@ fn an_app_signs_in_with_its_key_from_the_environment() {
     };
     assert_eq!(app_id, "Iv23liABCDEF");
     assert_eq!(*installation_id, 4242);
-    assert_eq!(private_key.expose_secret(), TEST_APP_PRIVATE_KEY);
+    assert_eq!(private_key.current().expose(), TEST_APP_PRIVATE_KEY);
     let shown = format!("{config:?}");
     assert!(
         !shown.contains("PRIVATE KEY") && !shown.contains(&TEST_APP_PRIVATE_KEY[40..90]),
