@@ -34,6 +34,7 @@ mod socket;
 mod state;
 mod streams;
 mod timeline;
+mod tokens;
 mod usergroups;
 mod web_api;
 

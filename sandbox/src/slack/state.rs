@@ -19,6 +19,7 @@ use crate::slack::record::{
     AckRecord, ApiCall, ConnId, ConnectionState, HandshakeRejection, MalformedFrame,
 };
 use crate::slack::timeline::{lock, Timeline, TimelineKind};
+use crate::slack::tokens::Tokens;
 use crate::slack::usergroups::GroupDirectory;
 
 /// Everything the listeners, connection tasks and the control API share.
@@ -38,6 +39,8 @@ pub(crate) struct Shared {
     pub(crate) tickets: Mutex<HashSet<String>>,
     pub(crate) faults: FaultTable,
     pub(crate) open_error: Mutex<Option<String>>,
+    /// The tokens accepted now, and the ones rotated away.
+    pub(crate) tokens: Mutex<Tokens>,
     /// The error the streaming methods answer with, when set (`FakeSlack::refuse_streaming`).
     pub(crate) stream_refusal: Mutex<Option<String>>,
     pub(crate) messages: Mutex<MessageStore>,
@@ -51,6 +54,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(opts: FakeSlackOptions, api_addr: SocketAddr, ws_addr: SocketAddr) -> Self {
+        let tokens = Tokens::new(&opts);
         Shared {
             opts,
             api_addr,
@@ -67,6 +71,7 @@ impl Shared {
             tickets: Mutex::new(HashSet::new()),
             faults: FaultTable::default(),
             open_error: Mutex::new(None),
+            tokens: Mutex::new(tokens),
             stream_refusal: Mutex::new(None),
             messages: Mutex::new(MessageStore::default()),
             users: Mutex::new(UserDirectory::default()),
