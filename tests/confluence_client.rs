@@ -9,8 +9,8 @@ use chatops_bot::integrations::confluence::storage::{Document, Inline, StatusCol
 use chatops_bot::integrations::confluence::{
     ConfluenceWiki, RetryBackoff, StorageXml, Wiki, WikiError, MAX_UPDATE_ATTEMPTS,
 };
-use chatops_sandbox::confluence::{FakeConfluence, WikiFault, WikiFlavor};
 use chatops_bot::secrets::Secret;
+use chatops_sandbox::confluence::{FakeConfluence, WikiFault, WikiFlavor};
 use tokio::time::Instant;
 
 const FLAVORS: [ConfluenceFlavor; 2] = [ConfluenceFlavor::Cloud, ConfluenceFlavor::DataCenter];

@@ -155,7 +155,10 @@ channels = ["C1", "env:ALERTS_CHANNEL"]
     fn references_are_found_in_key_order_including_arrays_and_env_layers() {
         let mut tree = tree();
         let (found, problems) = find(&mut tree);
-        let keys: Vec<String> = found.iter().map(|f| format!("{} = {}", f.key, f.reference)).collect();
+        let keys: Vec<String> = found
+            .iter()
+            .map(|f| format!("{} = {}", f.key, f.reference))
+            .collect();
         assert_eq!(
             keys,
             [
@@ -167,8 +170,14 @@ channels = ["C1", "env:ALERTS_CHANNEL"]
         );
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].key, "confluence.api_token");
-        assert_eq!(string_at(&tree, "slack.app_name"), Some("env:prod"), "escape dropped");
-        assert!(is_unresolved(&tree["confluence"].clone().into_table().unwrap()["api_token"]));
+        assert_eq!(
+            string_at(&tree, "slack.app_name"),
+            Some("env:prod"),
+            "escape dropped"
+        );
+        assert!(is_unresolved(
+            &tree["confluence"].clone().into_table().unwrap()["api_token"]
+        ));
     }
 
     #[test]

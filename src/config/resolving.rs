@@ -26,7 +26,10 @@ impl Config {
     /// Loads `path` with the process environment and every reference resolved; Secrets Manager
     /// is reached through `aws.region` and `aws.endpoint_url`. What `run`, `check` and
     /// `manifest` use.
-    pub async fn load_resolved(path: impl AsRef<Path>, purpose: Purpose) -> Result<Self, ConfigErrors> {
+    pub async fn load_resolved(
+        path: impl AsRef<Path>,
+        purpose: Purpose,
+    ) -> Result<Self, ConfigErrors> {
         Self::load_resolved_with(path, load::process_env(), purpose, secrets_manager).await
     }
 
@@ -116,12 +119,10 @@ impl Pending {
 
     /// Every `aws-secretsmanager:` reference becomes a problem: `why` it is not fetched.
     pub(super) fn refuse_remote(&mut self, why: &str) {
-        let refused = std::mem::take(&mut self.remote)
-            .into_iter()
-            .map(|found| {
-                let message = format!("{}: {why}", found.reference);
-                (found, Err(message))
-            });
+        let refused = std::mem::take(&mut self.remote).into_iter().map(|found| {
+            let message = format!("{}: {why}", found.reference);
+            (found, Err(message))
+        });
         let problems = references::apply(&mut self.tree, refused);
         self.problems.extend(problems);
     }

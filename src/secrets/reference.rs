@@ -116,9 +116,11 @@ fn credential(name: &str) -> Result<Reference, String> {
     if ok {
         Ok(Reference::Credential(name.to_owned()))
     } else {
-        Err("it needs the name given to LoadCredential= (no '/'), such as \
+        Err(
+            "it needs the name given to LoadCredential= (no '/'), such as \
              credential:slack_bot_token"
-            .into())
+                .into(),
+        )
     }
 }
 
@@ -127,18 +129,19 @@ fn secrets_manager(rest: &str) -> Result<Reference, String> {
         Some((id, key)) => (id, Some(key)),
         None => (rest, None),
     };
-    let usable = |text: &str| {
-        !text.is_empty() && !text.chars().any(|c| c.is_whitespace() || c.is_control())
-    };
+    let usable =
+        |text: &str| !text.is_empty() && !text.chars().any(|c| c.is_whitespace() || c.is_control());
     if !usable(id) {
         return Err("it needs a secret name or ARN, such as \
                     aws-secretsmanager:wn/chatops/secret#slack_token"
             .into());
     }
     if key.is_some_and(|key| !usable(key)) {
-        return Err("nothing usable follows '#': name the JSON key, or leave '#' out for the \
+        return Err(
+            "nothing usable follows '#': name the JSON key, or leave '#' out for the \
                     whole SecretString"
-            .into());
+                .into(),
+        );
     }
     Ok(Reference::SecretsManager {
         id: id.to_owned(),
@@ -180,7 +183,13 @@ mod tests {
 
     #[test]
     fn ordinary_values_stay_plain_and_the_escape_is_dropped_once() {
-        for text in ["xoxb-1-abc", "https://example.com/wiki", "", "vault:x", "eu-west-1"] {
+        for text in [
+            "xoxb-1-abc",
+            "https://example.com/wiki",
+            "",
+            "vault:x",
+            "eu-west-1",
+        ] {
             assert_eq!(parse(text), Parsed::Plain, "{text:?}");
         }
         assert_eq!(parse("literal:env:prod"), Parsed::Escaped("env:prod"));

@@ -59,7 +59,9 @@ impl Resolver {
         Some(match reference {
             Reference::Env(name) => match self.env.get(name).filter(|value| !value.is_empty()) {
                 Some(value) => Ok(value.clone()),
-                None => Err(format!("{reference}: the variable is not set (or is empty)")),
+                None => Err(format!(
+                    "{reference}: the variable is not set (or is empty)"
+                )),
             },
             Reference::File(path) => read_text(path).map_err(|why| format!("{reference}: {why}")),
             Reference::Credential(name) => self.credential(reference, name),
@@ -194,7 +196,11 @@ fn shown_keys(keys: &BTreeMap<String, Value>) -> String {
     if keys.is_empty() {
         return "it holds no keys".to_owned();
     }
-    let mut names: Vec<&str> = keys.keys().map(String::as_str).take(MAX_KEYS_SHOWN).collect();
+    let mut names: Vec<&str> = keys
+        .keys()
+        .map(String::as_str)
+        .take(MAX_KEYS_SHOWN)
+        .collect();
     if keys.len() > MAX_KEYS_SHOWN {
         names.push("…");
     }
@@ -214,7 +220,9 @@ mod tests {
         let secret = document(r#"{"slack_token":"xoxb-hidden-1","wiki_url":"https://w","port":8}"#);
         assert_eq!(secret.pick("s", Some("wiki_url")).unwrap(), "https://w");
         assert_eq!(secret.pick("s", Some("port")).unwrap(), "8");
-        let miss = secret.pick("wn/chatops/secret", Some("slack_tokn")).unwrap_err();
+        let miss = secret
+            .pick("wn/chatops/secret", Some("slack_tokn"))
+            .unwrap_err();
         assert_eq!(
             miss,
             "aws-secretsmanager:wn/chatops/secret has no key \"slack_tokn\" \
@@ -228,7 +236,10 @@ mod tests {
         let secret = document("xoxb-plain-hidden");
         assert_eq!(secret.pick("s", None).unwrap(), "xoxb-plain-hidden");
         let why = secret.pick("s", Some("k")).unwrap_err();
-        assert!(why.contains("not a JSON object") && !why.contains("hidden"), "{why}");
+        assert!(
+            why.contains("not a JSON object") && !why.contains("hidden"),
+            "{why}"
+        );
         let nested = document(r#"{"k":{"a":"hidden"}}"#).pick("s", Some("k"));
         assert!(nested.unwrap_err().contains("an object"));
     }
@@ -246,7 +257,10 @@ mod tests {
         ];
         let resolver = Resolver::new(env);
         let local = |reference| resolver.resolve_local(&reference).unwrap();
-        assert_eq!(local(Reference::Env("TOKEN".into())).unwrap(), "xoxb-from-env");
+        assert_eq!(
+            local(Reference::Env("TOKEN".into())).unwrap(),
+            "xoxb-from-env"
+        );
         assert_eq!(
             local(Reference::Credential("bot".into())).unwrap(),
             "xoxb-from-credential"

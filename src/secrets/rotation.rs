@@ -157,7 +157,9 @@ impl Group {
                     changed.push(member.key_path.clone());
                 }
                 Ok(_) => {}
-                Err(why) => warn!(key = %member.key_path, error = %why, "A secret fetched again has no value for this key; the old one stays."),
+                Err(why) => {
+                    warn!(key = %member.key_path, error = %why, "A secret fetched again has no value for this key; the old one stays.")
+                }
             }
         }
         changed
@@ -231,7 +233,10 @@ mod tests {
             fetches: AtomicUsize::new(0),
         });
         let rotation = Rotation::new(Some(store.clone()), None);
-        let (bot, wiki) = (from_manager("slack_token", "bot-1"), from_manager("wiki_api_key", "wiki-1"));
+        let (bot, wiki) = (
+            from_manager("slack_token", "bot-1"),
+            from_manager("wiki_api_key", "wiki-1"),
+        );
         rotation.adopt("slack.bot_token", &bot);
         rotation.adopt("confluence.api_token", &wiki);
         let literal = Secret::from("lit");
@@ -240,18 +245,34 @@ mod tests {
 
         let (first, second) = tokio::join!(bot.refresh(0), bot.refresh(0));
         assert_eq!((first, second), (Refreshed::Renewed, Refreshed::Renewed));
-        assert_eq!(store.fetches.load(Ordering::SeqCst), 1, "refusals at once share a fetch");
+        assert_eq!(
+            store.fetches.load(Ordering::SeqCst),
+            1,
+            "refusals at once share a fetch"
+        );
         assert_eq!(bot.current().expose(), "bot-2");
-        assert_eq!(wiki.refresh(0).await, Refreshed::Renewed, "renewed by the same fetch");
+        assert_eq!(
+            wiki.refresh(0).await,
+            Refreshed::Renewed,
+            "renewed by the same fetch"
+        );
         assert_eq!(wiki.current().expose(), "wiki-2");
 
         assert_eq!(bot.refresh(1).await, Refreshed::TooSoon);
         tokio::time::advance(REFRESH_INTERVAL).await;
-        assert_eq!(bot.refresh(1).await, Refreshed::Unchanged, "fetched, same value");
+        assert_eq!(
+            bot.refresh(1).await,
+            Refreshed::Unchanged,
+            "fetched, same value"
+        );
         *store.value.lock().unwrap() = r#"{"slack_token":"bot-3"}"#.into();
         tokio::time::advance(REFRESH_INTERVAL).await;
         assert_eq!(bot.refresh(1).await, Refreshed::Renewed);
-        assert_eq!(wiki.current().expose(), "wiki-2", "a key gone keeps its value");
+        assert_eq!(
+            wiki.current().expose(),
+            "wiki-2",
+            "a key gone keeps its value"
+        );
         assert_eq!(store.fetches.load(Ordering::SeqCst), 3);
         assert_eq!(literal.refresh(0).await, Refreshed::Unchanged);
     }

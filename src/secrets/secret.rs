@@ -230,7 +230,15 @@ mod tests {
         assert_eq!(before.expose(), "old");
         assert_eq!(clone.current().expose(), "new");
         assert_eq!(clone.generation(), 1);
-        assert_eq!(clone.refresh(0).await, Refreshed::Renewed, "changed since 0");
-        assert_eq!(clone.refresh(1).await, Refreshed::Unchanged, "nothing to fetch");
+        assert_eq!(
+            clone.refresh(0).await,
+            Refreshed::Renewed,
+            "changed since 0"
+        );
+        assert_eq!(
+            clone.refresh(1).await,
+            Refreshed::Unchanged,
+            "nothing to fetch"
+        );
     }
 }

@@ -101,7 +101,8 @@ impl Messenger for AuthWatch {
         thread: Option<&MessageTs>,
         message: &Message,
     ) -> Result<MessageTs, SlackApiError> {
-        self.watch(|| self.inner.post(channel, thread, message)).await
+        self.watch(|| self.inner.post(channel, thread, message))
+            .await
     }
 
     async fn update(
@@ -120,7 +121,8 @@ impl Messenger for AuthWatch {
         thread: Option<&MessageTs>,
         message: &Message,
     ) -> Result<(), SlackApiError> {
-        self.watch(|| self.inner.post_ephemeral(channel, user, thread, message)).await
+        self.watch(|| self.inner.post_ephemeral(channel, user, thread, message))
+            .await
     }
 
     async fn respond(
@@ -129,7 +131,8 @@ impl Messenger for AuthWatch {
         message: &Message,
         visibility: Visibility,
     ) -> Result<(), SlackApiError> {
-        self.watch(|| self.inner.respond(url, message, visibility)).await
+        self.watch(|| self.inner.respond(url, message, visibility))
+            .await
     }
 
     async fn identity(&self) -> Result<BotIdentity, SlackApiError> {
@@ -146,7 +149,8 @@ impl Messenger for AuthWatch {
         ts: &MessageTs,
         markdown: &str,
     ) -> Result<(), SlackApiError> {
-        self.watch(|| self.inner.append_stream(channel, ts, markdown)).await
+        self.watch(|| self.inner.append_stream(channel, ts, markdown))
+            .await
     }
 
     async fn stop_stream(
@@ -155,7 +159,8 @@ impl Messenger for AuthWatch {
         ts: &MessageTs,
         markdown: Option<&str>,
     ) -> Result<(), SlackApiError> {
-        self.watch(|| self.inner.stop_stream(channel, ts, markdown)).await
+        self.watch(|| self.inner.stop_stream(channel, ts, markdown))
+            .await
     }
 
     async fn read_thread(

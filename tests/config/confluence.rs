@@ -24,7 +24,10 @@ fn the_section_is_read_as_written() {
     assert_eq!(confluence.api_root(), "https://wiki.example.com/confluence");
     assert_eq!(confluence.flavor, ConfluenceFlavor::DataCenter);
     assert_eq!(confluence.user.as_deref(), Some("ops-bot"));
-    assert_eq!(confluence.api_token.current().expose(), "pat-0123456789abcdef");
+    assert_eq!(
+        confluence.api_token.current().expose(),
+        "pat-0123456789abcdef"
+    );
     assert_eq!(confluence.space_key, "OPS");
     assert_eq!(confluence.parent_id.as_deref(), Some("98765"));
     assert_eq!(confluence.timeout, Duration::from_secs(45));
@@ -40,7 +43,10 @@ fn cloud_is_the_default_flavour_and_the_rest_take_the_documented_defaults() {
     let confluence = config.confluence.unwrap();
     assert_eq!(confluence.flavor, ConfluenceFlavor::Cloud);
     assert_eq!(confluence.api_root(), "https://example.atlassian.net/wiki");
-    assert_eq!(confluence.api_token.current().expose(), "ATATT3xFfGF0-token");
+    assert_eq!(
+        confluence.api_token.current().expose(),
+        "ATATT3xFfGF0-token"
+    );
     assert_eq!(confluence.parent_id, None);
     assert_eq!(confluence.timeout, Duration::from_secs(20));
 }

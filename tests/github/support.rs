@@ -6,8 +6,8 @@ use chatops_bot::config::{GitHubAuth, GitHubConfig};
 use chatops_bot::integrations::github::{
     DeployAction, DispatchRequest, DispatchSettings, GitHubDeploys,
 };
-use chatops_sandbox::github::{FakeGitHub, GitHubRequest, TEST_APP_PRIVATE_KEY};
 use chatops_bot::secrets::Secret;
+use chatops_sandbox::github::{FakeGitHub, GitHubRequest, TEST_APP_PRIVATE_KEY};
 
 /// `[github]` for the fake with its token.
 pub fn token_config(fake: &FakeGitHub, timeout: Duration) -> GitHubConfig {

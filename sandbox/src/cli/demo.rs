@@ -11,12 +11,12 @@ mod deploy;
 mod report;
 
 use super::bot_process::{bot_binary, sandbox_config, BotProcess};
+use super::serve::TEAM_SECRET;
 use crate::aws::FakeSqs;
 use crate::bedrock::FakeBedrock;
 use crate::confluence::FakeConfluence;
 use crate::github::FakeGitHub;
 use crate::secretsmanager::FakeSecretsManager;
-use super::serve::TEAM_SECRET;
 use crate::slack::{envelopes, FakeSlack, FakeSlackOptions, Target};
 
 #[derive(Debug, Args)]

@@ -26,8 +26,8 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use server::{SecretsCall, SecretsFault};
 pub(crate) use server::{answer, Shared};
+pub use server::{SecretsCall, SecretsFault};
 
 /// How long `shutdown` waits for the server task before aborting it.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);

@@ -188,7 +188,10 @@ pub(crate) async fn answer(shared: &Shared, headers: &HeaderMap, body: &[u8]) ->
         .get("x-amz-target")
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
-    let operation = target.strip_prefix(TARGET_PREFIX).unwrap_or(target).to_owned();
+    let operation = target
+        .strip_prefix(TARGET_PREFIX)
+        .unwrap_or(target)
+        .to_owned();
     let request: Json = serde_json::from_slice(body).unwrap_or(Json::Null);
     let secret_id = request
         .get("SecretId")
@@ -235,9 +238,11 @@ pub(crate) async fn answer(shared: &Shared, headers: &HeaderMap, body: &[u8]) ->
     };
     let (status, body, error) = match outcome {
         Ok(body) => (200, body, None),
-        Err(Failure(status, kind, message)) => {
-            (status, json!({"__type": kind, "message": message}), Some(kind.to_owned()))
-        }
+        Err(Failure(status, kind, message)) => (
+            status,
+            json!({"__type": kind, "message": message}),
+            Some(kind.to_owned()),
+        ),
     };
     shared.lock().calls.push(SecretsCall {
         operation,

@@ -79,7 +79,9 @@ mod tests {
         assert_eq!(tokens.classify(Some("xoxb-sandbox")), AuthKind::Bot);
         assert_eq!(tokens.classify(Some("xapp-1-sandbox")), AuthKind::App);
         assert_eq!(tokens.classify(Some("xoxb-other")), AuthKind::Unknown);
-        tokens.revoked.insert(std::mem::replace(&mut tokens.bot, "xoxb-new".into()));
+        tokens
+            .revoked
+            .insert(std::mem::replace(&mut tokens.bot, "xoxb-new".into()));
         assert_eq!(tokens.classify(Some("xoxb-sandbox")), AuthKind::Revoked);
         assert_eq!(tokens.classify(Some("xoxb-new")), AuthKind::Bot);
     }
