@@ -112,8 +112,8 @@ fn a_url_with_credentials_is_refused_without_echoing_them() {
     assert!(!errors.to_string().contains("hunter2"), "{errors}");
 }
 
-#[test]
-fn the_commented_confluence_example_in_bot_toml_loads() {
+#[tokio::test]
+async fn the_commented_confluence_example_in_bot_toml_loads() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bot.toml");
     let text = std::fs::read_to_string(path).expect("bot.toml is readable");
     let start = text
@@ -125,8 +125,7 @@ fn the_commented_confluence_example_in_bot_toml_loads() {
         .filter(|rest| rest.starts_with('[') || rest.contains(" = "))
         .collect::<Vec<_>>()
         .join("\n");
-    let config = Config::load_from_str("bot.toml example", &example, env(&[]), Purpose::Manifest)
-        .unwrap_or_else(|errors| panic!("{example}\n{errors}"));
+    let config = super::load_documented(&example).await;
     let confluence = config.confluence.expect("the example has [confluence]");
     assert_eq!(confluence.flavor, ConfluenceFlavor::Cloud);
     assert_eq!(confluence.api_root(), "https://example.atlassian.net/wiki");

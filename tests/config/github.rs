@@ -88,8 +88,8 @@ fn neither_the_token_nor_a_bad_key_shows_in_debug_or_in_problems() {
     );
 }
 
-#[test]
-fn the_commented_github_example_in_bot_toml_loads() {
+#[tokio::test]
+async fn the_commented_github_example_in_bot_toml_loads() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bot.toml");
     let text = std::fs::read_to_string(path).expect("bot.toml is readable");
     let start = text
@@ -105,8 +105,7 @@ fn the_commented_github_example_in_bot_toml_loads() {
         .filter(|rest| rest.starts_with('[') || rest.contains(" = "))
         .collect::<Vec<_>>()
         .join("\n");
-    let config = Config::load_from_str("bot.toml example", &example, env(&[]), Purpose::Manifest)
-        .unwrap_or_else(|errors| panic!("{example}\n{errors}"));
+    let config = super::load_documented(&example).await;
     let github = config.github.expect("the example has [github]");
     assert_eq!(github.api_root(), "https://api.github.com");
     assert_eq!(
