@@ -1,4 +1,4 @@
-//! No secret reaches any output: the real binary, with trace-level logs, through `check` with secrets from every source, a config error, start-up, a bot token revoked and fetched again from the fake Secrets Manager (a rotation), and a second revocation that stops it with 77. Everything it printed goes through `.ci/scan-secrets`, the scan CI runs over the whole test suite's output.
+//! No secret reaches any output: the real binary, with trace-level logs, through `check` with secrets from every source, a config error, start-up, an app-level token rotated (its credential file read again), a bot token revoked and fetched again from the fake Secrets Manager, and a second revocation that stops it with 77. Everything it printed goes through `.ci/scan-secrets`, the scan CI runs over the whole test suite's output.
 
 mod support;
 
@@ -256,9 +256,37 @@ async fn a_rotated_bot_token_is_fetched_again_once_and_nothing_leaks() {
         .stderr(Stdio::from(log("stderr.log")))
         .spawn()
         .unwrap();
-    slack.wait_for_connections(1, 10 * SECOND).await.unwrap();
+    let first = slack.wait_for_connections(1, 10 * SECOND).await.unwrap();
     assert_eq!(manager.get_calls(SECRET), 1, "one fetch at start-up");
     mention_answered(slack, 1).await;
+
+    // The app-level token is rotated and its credential file rewritten: the next
+    // apps.connections.open is refused once, the file read again, and the socket reopened.
+    let credential = setup.dir.path().join("credentials/slack_app_token");
+    std::fs::write(&credential, "xapp-1-sandbox-rotated-2\n").unwrap();
+    slack.rotate_app_token("xapp-1-sandbox-rotated-2");
+    slack
+        .disconnect(first[0], "refresh_requested")
+        .await
+        .unwrap();
+    eventually(
+        10 * SECOND,
+        "a connection opened with the new app token",
+        || {
+            let replaced = slack
+                .connection_log()
+                .iter()
+                .any(|c| c.id == first[0] && c.closed_at.is_some());
+            replaced && slack.open_connections().len() == 1
+        },
+    )
+    .await;
+    let opens: Vec<bool> = slack
+        .calls_to("apps.connections.open")
+        .iter()
+        .map(|c| c.ok())
+        .collect();
+    assert_eq!(opens, [true, false, true], "refused once, then opened");
 
     // The workspace rotates the bot token, and the secret is updated.
     slack.rotate_bot_token("xoxb-sandbox-rotated-2");
@@ -293,6 +321,13 @@ async fn a_rotated_bot_token_is_fetched_again_once_and_nothing_leaks() {
     let read = |name: &str| std::fs::read_to_string(setup.dir.path().join(name)).unwrap();
     let (stdout, stderr) = (read("stdout.log"), read("stderr.log"));
     assert!(stderr.contains("token_revoked"), "the reason is logged");
+    for logged in [
+        "Slack refused the app-level token; trying the value fetched again.",
+        "Slack refused the bot token; trying the value fetched again.",
+        "A refused secret was fetched again less than a minute ago",
+    ] {
+        assert!(stderr.contains(logged), "{logged:?} is logged");
+    }
     assert!(
         stderr.contains("confluence.api_token is written as is in"),
         "the warning is logged"
