@@ -1,9 +1,10 @@
-//! The command line: `run`, `check`, `manifest`, `render`.
+//! The command line: `run`, `check`, `manifest`, `test-alarm`, `render`.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -38,6 +39,14 @@ enum Command {
         #[arg(long, short, default_value = "bot.toml", env = "CHATOPS_CONFIG")]
         config: PathBuf,
     },
+    /// Publish a test alarm to alarms.topic_arn and wait until the running bot has posted its card.
+    TestAlarm {
+        #[arg(long, short, default_value = "bot.toml", env = "CHATOPS_CONFIG")]
+        config: PathBuf,
+        /// How long to wait for the card, e.g. 60s or 2m.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
     /// Print the Block Kit JSON of the Slack card an SQS message body would produce.
     Render {
         /// The SQS message body: an SNS envelope or a raw-delivery message.
@@ -55,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Run { config } => run(&config),
         Command::Check { config } => check(&config),
         Command::Manifest { config } => manifest(&config),
+        Command::TestAlarm { config, timeout } => test_alarm(&config, timeout),
         Command::Render { file, attributes } => render(&file, attributes.as_deref()),
     })
 }
@@ -72,15 +82,9 @@ fn run(path: &PathBuf) -> u8 {
         Err(status) => return status,
     };
     telemetry::init(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("Failed to start the async runtime: {e}");
-            return exit::FAILURE;
-        }
+        Err(status) => return status,
     };
     match runtime.block_on(app::run(config, shutdown_signal())) {
         Ok(()) => exit::OK,
@@ -94,6 +98,29 @@ fn run(path: &PathBuf) -> u8 {
             eprintln!("chatops-bot: {e:#}");
             exit::FAILURE
         }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("Failed to start the async runtime: {e}");
+            exit::FAILURE
+        })
+}
+
+/// `test-alarm`: SNS → SQS → the running bot → Slack, timed.
+fn test_alarm(path: &PathBuf, timeout: Duration) -> u8 {
+    telemetry::init_default();
+    let config = match load(path, Purpose::Run) {
+        Ok(config) => config,
+        Err(status) => return status,
+    };
+    match runtime() {
+        Ok(runtime) => runtime.block_on(crate::test_alarm::command(&config, timeout)),
+        Err(status) => status,
     }
 }
 

@@ -19,3 +19,4 @@ pub mod router;
 pub mod slack;
 pub mod store;
 pub mod telemetry;
+pub mod test_alarm;
