@@ -153,8 +153,12 @@ fn check_live(path: &PathBuf, options: crate::preflight::Options) -> u8 {
     runtime.shutdown_timeout(Duration::from_millis(200));
     let table = crate::preflight::render(&rows, started.elapsed());
     let mut stdout = std::io::stdout().lock();
-    let written = writeln!(stdout, "{}: configuration is valid; live check:\n", path.display())
-        .and_then(|()| write!(stdout, "{table}"));
+    let written = writeln!(
+        stdout,
+        "{}: configuration is valid; live check:\n",
+        path.display()
+    )
+    .and_then(|()| write!(stdout, "{table}"));
     if let Err(e) = written {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("Failed to write the report: {e}");

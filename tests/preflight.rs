@@ -124,8 +124,13 @@ token = "{github_token}"
 
     fn config(&self, edit: impl FnOnce(String) -> String) -> Config {
         let text = edit(self.toml());
-        Config::load_from_str("test.toml", &text, Vec::<(String, String)>::new(), Purpose::Run)
-            .unwrap_or_else(|e| panic!("test config is invalid: {e}"))
+        Config::load_from_str(
+            "test.toml",
+            &text,
+            Vec::<(String, String)>::new(),
+            Purpose::Run,
+        )
+        .unwrap_or_else(|e| panic!("test config is invalid: {e}"))
     }
 
     /// The rows of a live check of the config as `edit` changes it, and how long it took.
@@ -217,6 +222,12 @@ fn all_ok_but(rows: &[ProbeResult], except: &[&str]) {
     }
 }
 
+#[test]
+fn the_fake_slack_grants_the_scopes_the_manifest_declares() {
+    // An app installed from the manifest has exactly its scopes; keep the fake's list in step.
+    assert_eq!(DEFAULT_BOT_SCOPES, chatops_bot::slack::manifest::BOT_SCOPES);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_every_fake_up_every_row_is_ok_within_five_seconds() {
     let rig = Rig::start().await;
@@ -296,7 +307,10 @@ async fn a_revoked_bot_token_fails_the_binary_with_the_fix() {
             && output.contains("Slack refused the bot token: token_revoked"),
         "{output}"
     );
-    assert!(output.contains("fix: the bot token was revoked"), "{output}");
+    assert!(
+        output.contains("fix: the bot token was revoked"),
+        "{output}"
+    );
     assert!(output.contains("reinstall the app"), "{output}");
     assert!(output.contains("–  Slack scopes"), "{output}");
 }
@@ -314,8 +328,16 @@ async fn a_wrong_bot_token_and_a_wrong_app_token_name_their_keys() {
         )
         .await;
     failed(&rows, "Slack bot token", "invalid_auth", "slack.bot_token");
-    failed(&rows, "Slack Socket Mode", "invalid_auth", "slack.app_token");
-    all_ok_but(&rows, &["Slack bot token", "Slack scopes", "Slack Socket Mode"]);
+    failed(
+        &rows,
+        "Slack Socket Mode",
+        "invalid_auth",
+        "slack.app_token",
+    );
+    all_ok_but(
+        &rows,
+        &["Slack bot token", "Slack scopes", "Slack Socket Mode"],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -357,7 +379,10 @@ async fn a_missing_queue_and_a_refused_queue_fail_with_what_to_check() {
     let rig = Rig::start().await;
     let missing = rig.queue.replace("chatops-alarms", "no-such-queue");
     let (rows, _) = rig
-        .check_with(|text| text.replace(&rig.queue, &missing), Options::default())
+        .check_with(
+            |text| text.replace(&rig.queue, &missing),
+            Options::default(),
+        )
         .await;
     failed(
         &rows,
@@ -388,12 +413,12 @@ async fn no_dead_letter_queue_warns_without_failing_and_a_full_one_warns_with_it
         .sqs
         .create_queue("bare-alarms", 30 * SECOND, None)
         .unwrap();
-    let (code, output, _) = rig
-        .run_binary(|text| text.replace(&rig.queue, &bare))
-        .await;
+    let (code, output, _) = rig.run_binary(|text| text.replace(&rig.queue, &bare)).await;
     assert_eq!(code, 0, "a warning does not fail the check:\n{output}");
     assert!(
-        output.contains("⚠  SQS dead-letter queue  no dead-letter queue: bare-alarms has no redrive policy"),
+        output.contains(
+            "⚠  SQS dead-letter queue  no dead-letter queue: bare-alarms has no redrive policy"
+        ),
         "{output}"
     );
     assert!(output.contains("1 warning"), "{output}");
@@ -436,7 +461,10 @@ async fn an_unknown_agent_alias_fails_and_invoke_asks_one_word() {
     let (rows, _) = rig.check_with(|text| text, invoke).await;
     let asked = row(&rows, "Bedrock invocation");
     assert_eq!(asked.status, Status::Ok, "{asked:#?}");
-    assert!(asked.detail.starts_with("asked \"ping\", answered in"), "{asked:#?}");
+    assert!(
+        asked.detail.starts_with("asked \"ping\", answered in"),
+        "{asked:#?}"
+    );
     let invocations = rig.bedrock.invocations();
     assert_eq!(invocations.len(), 1);
     assert_eq!(invocations[0].input_text, "ping");
@@ -489,7 +517,12 @@ async fn a_wrong_space_or_token_names_the_key_to_fix_in_both_flavours() {
     let (rows, _) = rig
         .check_with(|text| datacenter(text, "NOPE"), Options::default())
         .await;
-    failed(&rows, "Confluence space", "space NOPE not found", "confluence.space_key");
+    failed(
+        &rows,
+        "Confluence space",
+        "space NOPE not found",
+        "confluence.space_key",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -510,7 +543,8 @@ async fn a_github_404_missing_write_and_an_expiring_token_are_reported() {
     all_ok_but(&rows, &["GitHub repository"]);
 
     rig.github.set_token_push(false);
-    rig.github.set_token_expires_in(Some(3 * 24 * 3600 * SECOND));
+    rig.github
+        .set_token_expires_in(Some(3 * 24 * 3600 * SECOND));
     let rows = rig.check().await;
     failed(
         &rows,

@@ -140,7 +140,10 @@ async fn dead_letter(client: &aws_sdk_sqs::Client, policy: Redrive) -> DeadLette
     let Some((account, name)) = account_and_name(&policy.arn) else {
         return unreadable(QueueCheckError::Failed {
             operation: "GetQueueUrl",
-            detail: format!("the redrive policy's target {} is not an SQS ARN", policy.arn),
+            detail: format!(
+                "the redrive policy's target {} is not an SQS ARN",
+                policy.arn
+            ),
         });
     };
     let url = client

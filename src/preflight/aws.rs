@@ -75,7 +75,7 @@ pub(super) async fn queue(config: &Config) -> Vec<ProbeResult> {
                 .unwrap_or_default();
             let held = dlq_depth.waiting + dlq_depth.in_flight;
             if held == 0 {
-                ProbeResult::ok(DLQ, format!("{dlq} (messages go there{after}): empty"))
+                ProbeResult::ok(DLQ, format!("{dlq}: empty (a message goes there{after})"))
             } else {
                 ProbeResult::warn(
                     DLQ,

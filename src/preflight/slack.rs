@@ -132,7 +132,7 @@ pub(super) async fn socket(config: &Config, limit: Duration) -> Vec<ProbeResult>
             let connections = check
                 .hello
                 .num_connections
-                .map(|n| format!(", {n} connection(s) open"))
+                .map(|n| format!(" (the app's connections: {n}, this one included)"))
                 .unwrap_or_default();
             ProbeResult::ok(
                 SOCKET,
@@ -142,16 +142,14 @@ pub(super) async fn socket(config: &Config, limit: Duration) -> Vec<ProbeResult>
                 ),
             )
         }
-        Err(SocketCheckError::Open(OpenError::RateLimited { retry_after })) => {
-            ProbeResult::warn(
-                SOCKET,
-                format!(
-                    "apps.connections.open is rate limited (retry after {})",
-                    show_duration(retry_after)
-                ),
-                Some("run the check again in a minute".to_owned()),
-            )
-        }
+        Err(SocketCheckError::Open(OpenError::RateLimited { retry_after })) => ProbeResult::warn(
+            SOCKET,
+            format!(
+                "apps.connections.open is rate limited (retry after {})",
+                show_duration(retry_after)
+            ),
+            Some("run the check again in a minute".to_owned()),
+        ),
         Err(error) => ProbeResult::fail(SOCKET, describe(&error), socket_fix(&error)),
     };
     vec![row]
@@ -172,26 +170,28 @@ fn describe(error: &SocketCheckError) -> String {
 
 fn socket_fix(error: &SocketCheckError) -> String {
     match error {
-        SocketCheckError::Open(OpenError::Fatal { code }) => match code.as_str() {
-            "invalid_auth" | "not_authed" => format!(
-                "slack.app_token is not a token Slack knows (mistyped, or another app's): put \
+        SocketCheckError::Open(OpenError::Fatal { code }) => {
+            match code.as_str() {
+                "invalid_auth" | "not_authed" => format!(
+                    "slack.app_token is not a token Slack knows (mistyped, or another app's): put \
                  {APP_TOKEN_PAGE}"
-            ),
-            "not_allowed_token_type" => format!(
-                "slack.app_token holds another kind of token (the bot token?): put \
+                ),
+                "not_allowed_token_type" => format!(
+                    "slack.app_token holds another kind of token (the bot token?): put \
                  {APP_TOKEN_PAGE}"
-            ),
-            "missing_scope" => format!(
-                "the app-level token lacks connections:write: generate a new one with it and \
+                ),
+                "missing_scope" => format!(
+                    "the app-level token lacks connections:write: generate a new one with it and \
                  put {APP_TOKEN_PAGE}"
-            ),
-            "token_revoked" | "token_expired" | "account_inactive" => {
-                format!("the app-level token was revoked: generate a new one and put {APP_TOKEN_PAGE}")
-            }
-            other => format!(
+                ),
+                "token_revoked" | "token_expired" | "account_inactive" => {
+                    format!("the app-level token was revoked: generate a new one and put {APP_TOKEN_PAGE}")
+                }
+                other => format!(
                 "Slack answered {other}: see https://api.slack.com/methods/apps.connections.open"
             ),
-        },
+            }
+        }
         SocketCheckError::Hello(HelloError::Disconnected(reason)) => match reason {
             DisconnectReason::LinkDisabled => "turn Socket Mode on (the app's Settings → Socket \
                  Mode), or update the app from `chatops-bot manifest`, which enables it"

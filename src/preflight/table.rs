@@ -55,12 +55,7 @@ pub fn render(rows: &[ProbeResult], elapsed: Duration) -> String {
     if skipped > 0 {
         parts.push(format!("{skipped} not checked"));
     }
-    let _ = writeln!(
-        out,
-        "\n{} ({})",
-        parts.join(" · "),
-        show_duration(elapsed)
-    );
+    let _ = writeln!(out, "\n{} ({})", parts.join(" · "), show_duration(elapsed));
     out
 }
 

@@ -14,10 +14,10 @@ use axum::Router;
 use futures_util::stream;
 use serde_json::Value;
 
-use crate::bedrock::{control_plane, frames};
 use crate::bedrock::record::AgentInvocation;
 use crate::bedrock::script::{AgentScript, StreamStep};
 use crate::bedrock::shared::Shared;
+use crate::bedrock::{control_plane, frames};
 
 const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
 

@@ -47,7 +47,10 @@ impl Shared {
             seen: watch::channel(0).0,
             shutdown: watch::channel(false).0,
             releases: Semaphore::new(0),
-            aliases: Mutex::new(vec![FakeAlias::prepared(FAKE_AGENT_ID, FAKE_AGENT_ALIAS_ID)]),
+            aliases: Mutex::new(vec![FakeAlias::prepared(
+                FAKE_AGENT_ID,
+                FAKE_AGENT_ALIAS_ID,
+            )]),
             alias_lookups: Mutex::new(Vec::new()),
         }
     }

@@ -164,7 +164,10 @@ mod tests {
             )
         };
         assert_eq!(token(true).missing_for(false), None);
-        assert!(token(false).missing_for(false).unwrap().contains("Contents"));
+        assert!(token(false)
+            .missing_for(false)
+            .unwrap()
+            .contains("Contents"));
         assert_eq!(token(false).describe(), "pull");
         assert_eq!(Permissions::NotStated.missing_for(true), None);
     }
