@@ -233,7 +233,9 @@ fn excerpt(text: &str) -> String {
     }
 }
 
-/// The agent's AWS configuration, as the daemon builds it (app.rs): its own region.
+/// The agent's AWS configuration, as the daemon builds it (app.rs): its own region; the clients
+/// take `bedrock.endpoint_url` (else `aws.endpoint_url`) themselves.
+// TODO(endpoints): `aws.endpoints.bedrock_agent_runtime` (and one for the control plane) here.
 async fn bedrock_sdk(bedrock: &BedrockConfig) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(bedrock.region.clone()))
