@@ -13,6 +13,7 @@ pub mod deploys;
 pub mod exit;
 pub mod integrations;
 pub mod notify;
+pub mod preflight;
 pub mod reply;
 pub mod reporting;
 pub mod router;
