@@ -1,9 +1,10 @@
-//! The command line: `run`, `check`, `manifest`, `render`.
+//! The command line: `run`, `check` (and `check --live`), `manifest`, `test-alarm`, `render`.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -28,16 +29,35 @@ enum Command {
         #[arg(long, short, default_value = "bot.toml", env = "CHATOPS_CONFIG")]
         config: PathBuf,
     },
-    /// Validate the configuration (references resolved) and report every problem at once; list
-    /// where each secret comes from.
+    /// Validate the configuration (references resolved) and report every problem at once, or
+    /// list where each secret comes from; with --live, also probe every configured integration
+    /// over the network.
     Check {
         #[arg(long, short, default_value = "bot.toml", env = "CHATOPS_CONFIG")]
         config: PathBuf,
+        /// Probe Slack, SQS, Bedrock, Confluence and GitHub at the same time and print a ✓/⚠/✗
+        /// table with the fix for each ✗; exit 1 if anything failed. Changes nothing.
+        #[arg(long)]
+        live: bool,
+        /// With --live: also ask the Bedrock agent one word (a real invocation, billed).
+        #[arg(long, requires = "live")]
+        invoke: bool,
+        /// With --live: the longest one probe may take (e.g. 10s, 1500ms).
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+        timeout: Duration,
     },
     /// Print a Slack app manifest for "Create an App → From a manifest".
     Manifest {
         #[arg(long, short, default_value = "bot.toml", env = "CHATOPS_CONFIG")]
         config: PathBuf,
+    },
+    /// Publish a test alarm to alarms.topic_arn and wait until the running bot has posted its card.
+    TestAlarm {
+        #[arg(long, short, default_value = "bot.toml", env = "CHATOPS_CONFIG")]
+        config: PathBuf,
+        /// How long to wait for the card, e.g. 60s or 2m.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
     },
     /// Print the Block Kit JSON of the Slack card an SQS message body would produce.
     Render {
@@ -54,27 +74,25 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     ExitCode::from(match cli.command {
         Command::Run { config } => run(&config),
-        Command::Check { config } => check(&config),
+        Command::Check {
+            config,
+            live: false,
+            ..
+        } => check(&config),
+        Command::Check {
+            config,
+            live: true,
+            invoke,
+            timeout,
+        } => check_live(&config, crate::preflight::Options { invoke, timeout }),
         Command::Manifest { config } => manifest(&config),
+        Command::TestAlarm { config, timeout } => test_alarm(&config, timeout),
         Command::Render { file, attributes } => render(&file, attributes.as_deref()),
     })
 }
 
-/// The async runtime: references are resolved on it (Secrets Manager), and `run` runs on it.
-fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, u8> {
-    let mut builder = if multi_thread {
-        tokio::runtime::Builder::new_multi_thread()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-    };
-    builder.enable_all().build().map_err(|e| {
-        eprintln!("Failed to start the async runtime: {e}");
-        exit::FAILURE
-    })
-}
-
 /// Loads `path` with every reference resolved (`env:`, `file:`, `credential:`,
-/// `aws-secretsmanager:`); problems go to stderr.
+/// `aws-secretsmanager:`) on `runtime`; problems go to stderr.
 fn load(runtime: &tokio::runtime::Runtime, path: &Path, purpose: Purpose) -> Result<Config, u8> {
     runtime
         .block_on(Config::load_resolved(path, purpose))
@@ -109,6 +127,32 @@ fn run(path: &Path) -> u8 {
             eprintln!("chatops-bot: {e:#}");
             exit::FAILURE
         }
+    }
+}
+
+/// The async runtime: references are resolved on it (Secrets Manager), and the command runs on it.
+fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, u8> {
+    let mut builder = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("Failed to start the async runtime: {e}");
+        exit::FAILURE
+    })
+}
+
+/// `test-alarm`: SNS → SQS → the running bot → Slack, timed.
+fn test_alarm(path: &Path, timeout: Duration) -> u8 {
+    telemetry::init_default();
+    let runtime = match runtime(true) {
+        Ok(runtime) => runtime,
+        Err(status) => return status,
+    };
+    match load(&runtime, path, Purpose::Run) {
+        Ok(config) => runtime.block_on(crate::test_alarm::command(&config, timeout)),
+        Err(status) => status,
     }
 }
 
@@ -148,6 +192,44 @@ pub fn describe_sources(sources: &[ValueSource]) -> String {
         }
     }
     text
+}
+
+/// `check --live`: the offline check, then every probe at once; the table on stdout.
+fn check_live(path: &Path, options: crate::preflight::Options) -> u8 {
+    telemetry::init_default();
+    let runtime = match runtime(true) {
+        Ok(runtime) => runtime,
+        Err(status) => return status,
+    };
+    let config = match load(&runtime, path, Purpose::Run) {
+        Ok(config) => config,
+        Err(status) => return status,
+    };
+    for warning in config.literal_secret_warnings(path) {
+        eprintln!("warning: {warning}");
+    }
+    let started = std::time::Instant::now();
+    let rows = runtime.block_on(crate::preflight::run(&config, &options));
+    // A probe cut by its timeout may leave a connection task behind: do not wait for it.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    let table = crate::preflight::render(&rows, started.elapsed());
+    let mut stdout = std::io::stdout().lock();
+    let written = writeln!(
+        stdout,
+        "{}: configuration is valid; live check:\n",
+        path.display()
+    )
+    .and_then(|()| write!(stdout, "{table}"));
+    if let Err(e) = written {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("Failed to write the report: {e}");
+        }
+    }
+    if crate::preflight::failed(&rows) {
+        exit::FAILURE
+    } else {
+        exit::OK
+    }
 }
 
 fn manifest(path: &Path) -> u8 {
