@@ -16,6 +16,8 @@ mod confluence;
 mod deploy;
 #[path = "config/github.rs"]
 mod github;
+#[path = "config/proxy.rs"]
+mod proxy;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

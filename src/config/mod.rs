@@ -5,7 +5,9 @@
 //! `slack.socket.ping_interval`). Loading reports every problem at once, each with its full key
 //! path; unknown keys are problems too. Tokens never appear in `Debug`, `Display` or errors.
 //! Arrays of tables (`[[alarms.route]]`) can only come from the file. Cross-section checks
-//! (`aws.region` against `alarms.queue_url`) run once both sections are read.
+//! (`aws.region` against `alarms.queue_url`) run once both sections are read. The proxy
+//! variables (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`) are read from the same
+//! environment into [`Config::proxy`]; a problem with one is keyed by the variable's name.
 //!
 //! Adding a section: a new file with a struct, its `Default` and a `read(&mut Table)`, plus one
 //! field and one `root.section(…)` line in [`Config::from_tree`].
@@ -20,6 +22,8 @@ mod errors;
 mod github;
 mod load;
 mod log;
+mod no_proxy;
+mod proxy;
 mod reach;
 mod route;
 mod runbook;
@@ -34,7 +38,7 @@ use std::path::Path;
 use ::config::{Map, Value};
 
 pub use alarms::{AlarmsConfig, MAX_VISIBILITY_TIMEOUT, MIN_VISIBILITY_TIMEOUT};
-pub use aws::{region_of_queue_url, AwsConfig};
+pub use aws::{region_of_queue_url, AwsConfig, AwsService};
 pub use bedrock::{
     BedrockConfig, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT, DEFAULT_PER_CHANNEL_PER_HOUR,
     DEFAULT_PER_USER_PER_HOUR, DEFAULT_TIMEOUT, MAX_AGENT_ID_LEN,
@@ -51,6 +55,8 @@ pub use deploy_environment::{
 pub use errors::{ConfigErrors, ConfigProblem};
 pub use github::{GitHubAuth, GitHubConfig, DEFAULT_GITHUB_API_URL, DEFAULT_GITHUB_TIMEOUT};
 pub use log::{LogConfig, LogFormat};
+pub use no_proxy::NoProxy;
+pub use proxy::{Direct, ProxyServer, ProxySettings, Route};
 pub use reach::unreachable_routes;
 pub(crate) use route::glob_problem;
 pub use route::{RouteConfig, RouteMatch, MAX_ROUTE_CHANNELS};
@@ -81,6 +87,9 @@ pub struct Config {
     pub deploy: Option<DeployConfig>,
     /// `[github]`: the repository whose workflow deploys; without `[deploy]` it is unused.
     pub github: Option<GitHubConfig>,
+    /// The outbound proxies, from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` in the
+    /// environment (not the file). Every HTTP, WebSocket and AWS client takes it.
+    pub proxy: ProxySettings,
 }
 
 /// What the configuration is loaded for; decides which keys are required.
@@ -125,8 +134,18 @@ impl Config {
             file: file.to_owned(),
             problems,
         };
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let proxy = ProxySettings::from_env_vars(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let tree = load::merge(text, env).map_err(|problem| errors(vec![problem]))?;
-        Self::from_tree(tree, purpose).map_err(errors)
+        match (Self::from_tree(tree, purpose), proxy) {
+            (Ok(config), Ok(proxy)) => Ok(Self { proxy, ..config }),
+            (Ok(_), Err(problems)) => Err(errors(problems)),
+            (Err(problems), Ok(_)) => Err(errors(problems)),
+            (Err(mut problems), Err(more)) => {
+                problems.extend(more);
+                Err(errors(problems))
+            }
+        }
     }
 
     /// Every slash command the bot registers, in manifest order: `/<prefix>-help`, then the
@@ -184,6 +203,7 @@ impl Config {
                 confluence,
                 deploy,
                 github,
+                proxy: ProxySettings::default(),
             }),
             _ => Err(problems),
         }

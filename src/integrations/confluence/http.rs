@@ -12,6 +12,7 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use super::error::{WikiAction, WikiError, WikiTarget};
+use crate::config::ProxySettings;
 
 /// The longest piece of Confluence's own error message kept for a human line.
 const MAX_MESSAGE_CHARS: usize = 300;
@@ -129,9 +130,10 @@ impl Http {
         auth: Auth,
         target: WikiTarget,
         timeout: Duration,
+        proxy: &ProxySettings,
     ) -> anyhow::Result<Self> {
         use anyhow::Context as _;
-        let client = reqwest::Client::builder()
+        let client = crate::egress::reqwest_builder(proxy)
             .connect_timeout(timeout)
             .tcp_nodelay(true)
             .build()

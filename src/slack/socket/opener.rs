@@ -6,6 +6,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
+use crate::config::ProxySettings;
+
 /// Why no URL could be had.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -48,15 +50,17 @@ struct OpenResponse {
 }
 
 impl ConnectionOpener {
-    /// An opener whose every call (and connect) is bounded by `request_timeout`.
+    /// An opener whose every call (and connect) is bounded by `request_timeout`, connecting
+    /// through `proxy` as it says.
     pub fn new(
         api_url: &Url,
         app_token: SecretString,
         request_timeout: Duration,
+        proxy: &ProxySettings,
     ) -> anyhow::Result<Self> {
         crate::slack::tls::install_crypto_provider();
         let endpoint = api_url.join("apps.connections.open")?;
-        let http = reqwest::Client::builder()
+        let http = crate::egress::reqwest_builder(proxy)
             .connect_timeout(request_timeout)
             .timeout(request_timeout)
             .tcp_nodelay(true)
