@@ -261,3 +261,47 @@ fn control_plane_endpoint<'a>(config: &'a Config, bedrock: &'a BedrockConfig) ->
         .or(own)
         .or(config.aws.endpoint_url.as_ref())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Purpose;
+
+    fn endpoint_for_alias(aws: &str, bedrock: &str) -> Option<String> {
+        let text = format!(
+            "[aws]\nregion = \"eu-west-1\"\n{aws}\n[bedrock]\nagent_id = \"A1\"\n\
+             agent_alias_id = \"TSTALIASID\"\n{bedrock}"
+        );
+        let config = Config::load_from_str("inline", &text, Vec::new(), Purpose::Manifest)
+            .unwrap_or_else(|errors| panic!("{errors}"));
+        let bedrock = config.bedrock.as_ref().unwrap();
+        control_plane_endpoint(&config, bedrock).map(|url| url.to_string())
+    }
+
+    #[test]
+    fn get_agent_alias_never_goes_to_the_runtimes_vpc_endpoint() {
+        let runtime = "[aws.endpoints]\nbedrock_agent_runtime = \"https://vpce-r.example\"\n";
+        assert_eq!(
+            endpoint_for_alias(runtime, ""),
+            None,
+            "Bedrock's own control plane"
+        );
+        let both = "endpoint_url = \"http://127.0.0.1:4566\"\n[aws.endpoints]\n\
+                    bedrock_agent_runtime = \"https://vpce-r.example\"\n";
+        assert_eq!(
+            endpoint_for_alias(both, "").as_deref(),
+            Some("http://127.0.0.1:4566/")
+        );
+        let control = "[aws.endpoints]\nbedrock_agent = \"https://vpce-c.example\"\n";
+        let own = "endpoint_url = \"http://127.0.0.1:4567\"\n";
+        assert_eq!(
+            endpoint_for_alias(control, own).as_deref(),
+            Some("https://vpce-c.example/")
+        );
+        assert_eq!(
+            endpoint_for_alias("", own).as_deref(),
+            Some("http://127.0.0.1:4567/"),
+            "a fake serving both APIs"
+        );
+    }
+}
