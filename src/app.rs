@@ -67,6 +67,7 @@ pub fn shutdown_deadline(config: &Config) -> Duration {
 /// handlers and long polls finish, hand back unhandled alarms, exit within `shutdown_deadline`.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
     let (app_token, bot_token) = tokens(&config)?;
+    crate::egress::log_routes(&config);
     let path = config.store.path.clone();
     let store: Arc<SqliteStore> = Arc::new(unblock(move || SqliteStore::open(&path)).await?);
     let stop = CancellationToken::new();
@@ -136,12 +137,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             idle_timeout: socket.idle_timeout,
             close_timeout: socket.close_timeout,
             hello_timeout: socket.idle_timeout,
+            proxy: config.proxy.clone(),
         },
     };
     let opener = ConnectionOpener::new(
         &config.slack.api_url,
         app_token,
         config.slack.request_timeout,
+        &config.proxy,
     )?;
     let client = SocketModeClient::new(opener, settings, dispatcher.clone());
 
@@ -217,8 +220,7 @@ async fn agent(config: &Config) -> Option<Arc<dyn Agent>> {
     let bedrock = config.bedrock.as_ref()?;
     // Its own AWS config: the SQS one bounds each attempt for long polls, which would cut a
     // streamed answer short. `BedrockAgent` sets the region, endpoint and timeouts.
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(bedrock.region.clone()))
+    let sdk = crate::egress::aws::aws_config_loader(&bedrock.region, &config.proxy)
         .load()
         .await;
     Some(Arc::new(BedrockAgent::new(&sdk, bedrock)))
@@ -256,7 +258,8 @@ fn reports(
         info!("[confluence] is not set: incident reports are off.");
         return Ok(None);
     };
-    let wiki = ConfluenceWiki::new(confluence).context("Failed to build the Confluence client")?;
+    let wiki = ConfluenceWiki::new(confluence, &config.proxy)
+        .context("Failed to build the Confluence client")?;
     let pages: Arc<dyn ReportPages> = store.clone();
     let answers: Arc<dyn AnswerLog> = store.clone();
     info!(base_url = %confluence.base_url, space = %confluence.space_key, flavor = ?confluence.flavor, "Incident reports to Confluence on.");
@@ -306,8 +309,8 @@ async fn deploys(
         workflow: deploy.workflow.as_ref().map(|w| w.file.clone()),
         git_ref: deploy.workflow.as_ref().map(|w| w.git_ref.clone()),
     };
-    let pipeline =
-        GitHubDeploys::new(github, settings).context("Failed to build the GitHub client")?;
+    let pipeline = GitHubDeploys::new(github, settings, &config.proxy)
+        .context("Failed to build the GitHub client")?;
     let requests: Arc<dyn DeployStore> = store.clone();
     let repo = format!("{}/{}", github.owner, github.repo);
     let deploys = Deploys::new(
@@ -342,8 +345,13 @@ fn slack_messenger(
     refusal: &Refusal,
 ) -> anyhow::Result<Arc<dyn Messenger>> {
     let slack = &config.slack;
-    let client = SlackMessenger::new(&slack.api_url, bot_token, slack.request_timeout)
-        .context("Failed to build the Slack client")?;
+    let client = SlackMessenger::new(
+        &slack.api_url,
+        bot_token,
+        slack.request_timeout,
+        &config.proxy,
+    )
+    .context("Failed to build the Slack client")?;
     let (interval, burst) = (slack.channel_interval, slack.channel_burst);
     let client = if interval.is_zero() {
         info!("slack.channel_interval is 0s: messages are not paced per channel.");

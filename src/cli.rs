@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, ConfigErrors, Purpose, ValueSource};
+use crate::config::{Config, ConfigErrors, ProxySettings, Purpose, ValueSource};
 use crate::{app, exit, telemetry};
 
 #[derive(Parser, Debug)]
@@ -94,8 +94,14 @@ pub fn main() -> ExitCode {
 /// Loads `path` with every reference resolved (`env:`, `file:`, `credential:`,
 /// `aws-secretsmanager:`) on `runtime`; problems go to stderr.
 fn load(runtime: &tokio::runtime::Runtime, path: &Path, purpose: Purpose) -> Result<Config, u8> {
+    let env = crate::config::process_env();
+    // A wrong proxy variable is reported by the load itself; Secrets Manager is then reached
+    // directly, as the load fails anyway.
+    let proxy = ProxySettings::from_env_vars(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .unwrap_or_default();
+    let connect = crate::egress::aws::secrets_manager(proxy);
     runtime
-        .block_on(Config::load_resolved(path, purpose))
+        .block_on(Config::load_resolved_with(path, env, purpose, connect))
         .map_err(|errors: ConfigErrors| {
             eprintln!("{errors}");
             exit::CONFIG

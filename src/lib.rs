@@ -10,6 +10,7 @@ pub mod config;
 pub mod context;
 pub mod conversation;
 pub mod deploys;
+pub mod egress;
 pub mod exit;
 pub mod integrations;
 pub mod notify;

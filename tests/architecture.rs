@@ -218,3 +218,26 @@ fn integrations_know_nothing_of_slack() {
         "integrations reach {bad:?}, which know Slack or the alarm pipeline (imports: {graph:?})"
     );
 }
+
+#[test]
+fn every_client_takes_its_route_from_the_proxy_settings() {
+    // One decision, `ProxySettings::for_url`, for every outbound connection (src/egress): no
+    // client may be built around it, read the proxy variables itself, or turn proxies off.
+    let around_egress = [
+        "reqwest::Client::builder",
+        "reqwest::Client::new",
+        "aws_config::defaults",
+        "HttpConnector::new",
+        "connect_async",
+        "TcpStream::connect",
+        ".no_proxy()",
+    ];
+    let bad = offenders(|path, text| {
+        !path.starts_with(src().join("egress")) && around_egress.iter().any(|m| text.contains(m))
+    });
+    assert!(
+        bad.is_empty(),
+        "clients built outside src/egress (use egress::reqwest_builder, connector::ProxyConnector, \
+         tunnel::dial or aws::aws_config_loader): {bad:?}"
+    );
+}

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chatops_bot::config::{secrets_manager, Config, ConfigErrors, LogFormat, Purpose};
+use chatops_bot::config::{Config, ConfigErrors, LogFormat, ProxySettings, Purpose};
+use chatops_bot::egress::aws::secrets_manager;
 use chatops_sandbox::secretsmanager::FakeSecretsManager;
 
 #[path = "config/alarms.rs"]
@@ -16,6 +17,8 @@ mod confluence;
 mod deploy;
 #[path = "config/github.rs"]
 mod github;
+#[path = "config/proxy.rs"]
+mod proxy;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -77,7 +80,7 @@ async fn load_documented(example: &str) -> Config {
         example,
         vars,
         Purpose::Manifest,
-        secrets_manager,
+        secrets_manager(ProxySettings::default()),
     )
     .await
     .unwrap_or_else(|errors| panic!("{example}\n{errors}"));

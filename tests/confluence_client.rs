@@ -34,7 +34,7 @@ fn config(fake: &FakeConfluence, flavor: ConfluenceFlavor) -> ConfluenceConfig {
 }
 
 fn wiki(config: &ConfluenceConfig) -> ConfluenceWiki {
-    ConfluenceWiki::new(config)
+    ConfluenceWiki::new(config, &Default::default())
         .expect("the client builds")
         .with_backoff(RetryBackoff {
             first: Duration::from_millis(20),

@@ -13,7 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use aws_sdk_secretsmanager::primitives::Blob;
-use chatops_bot::config::{secrets_manager, Config, Purpose};
+use chatops_bot::config::{Config, ProxySettings, Purpose};
+use chatops_bot::egress::aws::secrets_manager;
 use serde_json::json;
 use server::MotoServer;
 use support::aws_test_env;
@@ -111,7 +112,7 @@ async fn a_config_resolves_against_moto_secrets_manager() {
         &text,
         env.clone(),
         Purpose::Run,
-        secrets_manager,
+        secrets_manager(ProxySettings::default()),
     )
     .await
     .expect_err("a binary secret is not a token");
@@ -132,7 +133,7 @@ async fn a_config_resolves_against_moto_secrets_manager() {
         &text,
         env.clone(),
         Purpose::Run,
-        secrets_manager,
+        secrets_manager(ProxySettings::default()),
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
@@ -150,9 +151,15 @@ async fn a_config_resolves_against_moto_secrets_manager() {
     assert_eq!(confluence.user.as_deref(), Some("ops@acme.test"));
 
     let missing = text.replace(&team, &unique("wn/missing"));
-    let errors = Config::resolve_from_str("bot.toml", &missing, env, Purpose::Run, secrets_manager)
-        .await
-        .expect_err("no such secret");
+    let errors = Config::resolve_from_str(
+        "bot.toml",
+        &missing,
+        env,
+        Purpose::Run,
+        secrets_manager(ProxySettings::default()),
+    )
+    .await
+    .expect_err("no such secret");
     for key in [
         "slack.bot_token",
         "confluence.base_url",

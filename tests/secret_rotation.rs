@@ -2,7 +2,8 @@
 
 mod support;
 
-use chatops_bot::config::{secrets_manager, Config, Purpose};
+use chatops_bot::config::{Config, ProxySettings, Purpose};
+use chatops_bot::egress::aws::secrets_manager;
 use chatops_bot::integrations::confluence::{ConfluenceWiki, Wiki};
 use chatops_bot::integrations::github::{
     DeployPipeline, DispatchSettings, GitHubDeploys, GitHubError,
@@ -61,13 +62,20 @@ timeout = "10s"
         user = wiki.user(),
     );
     let env = Vec::<(String, String)>::new();
-    let config = Config::resolve_from_str("bot.toml", &text, env, Purpose::Run, secrets_manager)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let config = Config::resolve_from_str(
+        "bot.toml",
+        &text,
+        env,
+        Purpose::Run,
+        secrets_manager(ProxySettings::default()),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(manager.get_calls(SECRET), 1);
     let settings = DispatchSettings::default();
-    let deploys = GitHubDeploys::new(config.github.as_ref().unwrap(), settings).unwrap();
-    let reports = ConfluenceWiki::new(config.confluence.as_ref().unwrap()).unwrap();
+    let deploys =
+        GitHubDeploys::new(config.github.as_ref().unwrap(), settings, &config.proxy).unwrap();
+    let reports = ConfluenceWiki::new(config.confluence.as_ref().unwrap(), &config.proxy).unwrap();
     deploys
         .deployments("staging", 5)
         .await

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chatops_bot::config::{secrets_manager, Config, ConfigErrors, GitHubAuth, Purpose};
+use chatops_bot::config::{Config, ConfigErrors, GitHubAuth, ProxySettings, Purpose};
+use chatops_bot::egress::aws::{http_client, secrets_manager};
 use chatops_bot::secrets::{AwsTarget, SecretStore, SecretsManagerStore};
 use chatops_sandbox::secretsmanager::{FakeSecretsManager, SecretsFault};
 use serde_json::json;
@@ -58,7 +59,14 @@ fn aws(fake: &FakeSecretsManager) -> String {
 }
 
 async fn resolve(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
-    Config::resolve_from_str("bot.toml", text, vars(env), Purpose::Run, secrets_manager).await
+    Config::resolve_from_str(
+        "bot.toml",
+        text,
+        vars(env),
+        Purpose::Run,
+        secrets_manager(ProxySettings::default()),
+    )
+    .await
 }
 
 fn assert_no_values(text: &str) {
@@ -314,7 +322,10 @@ async fn a_hanging_secrets_manager_is_cut_off() {
     );
     let started = Instant::now();
     let connect = |target: AwsTarget| -> Arc<dyn SecretStore> {
-        Arc::new(SecretsManagerStore::new(target).with_timeout(Duration::from_secs(1)))
+        Arc::new(
+            SecretsManagerStore::new(target, http_client(&ProxySettings::default()))
+                .with_timeout(Duration::from_secs(1)),
+        )
     };
     let errors = Config::resolve_from_str("bot.toml", &text, vars(&[]), Purpose::Run, connect)
         .await
@@ -372,9 +383,14 @@ async fn literal_secrets_in_a_file_others_can_read_are_warned_about_by_key() {
     )
     .unwrap();
     let env = vars(&[("APP", "xapp-from-env-1")]);
-    let config = Config::load_resolved_with(&path, env, Purpose::Run, secrets_manager)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let config = Config::load_resolved_with(
+        &path,
+        env,
+        Purpose::Run,
+        secrets_manager(ProxySettings::default()),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let warnings = config.literal_secret_warnings(&path);
     assert_eq!(warnings.len(), 1, "{warnings:?}");

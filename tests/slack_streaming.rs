@@ -19,7 +19,15 @@ const PLACEHOLDER: &str = "🤖 Analyzing *cpu-high* for <@U0ALICE>…";
 fn messenger(slack: &FakeSlack) -> Arc<dyn Messenger> {
     let url = url::Url::parse(&slack.api_url()).unwrap();
     let token = slack.options().bot_token.clone().into();
-    Arc::new(SlackMessenger::new(&url, &token, Duration::from_secs(5)).unwrap())
+    Arc::new(
+        SlackMessenger::new(
+            &url,
+            &token,
+            Duration::from_secs(5),
+            &chatops_bot::config::ProxySettings::default(),
+        )
+        .unwrap(),
+    )
 }
 
 fn target() -> AnswerTarget {
@@ -330,9 +338,14 @@ async fn a_rate_limited_append_is_retried_after_retry_after_and_appends_skip_the
     let url = url::Url::parse(&slack.api_url()).unwrap();
     let token = slack.options().bot_token.clone().into();
     // One message a minute in this channel: a paced append would wait for a minute.
-    let paced = SlackMessenger::new(&url, &token, Duration::from_secs(5))
-        .unwrap()
-        .with_channel_pacer(ChannelPacer::new(Duration::from_secs(60), 1));
+    let paced = SlackMessenger::new(
+        &url,
+        &token,
+        Duration::from_secs(5),
+        &chatops_bot::config::ProxySettings::default(),
+    )
+    .unwrap()
+    .with_channel_pacer(ChannelPacer::new(Duration::from_secs(60), 1));
     let mut writer = AnswerWriter::open(Arc::new(paced), target(), PLACEHOLDER)
         .await
         .unwrap();

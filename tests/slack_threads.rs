@@ -22,7 +22,15 @@ const HANG: Duration = Duration::from_secs(60);
 
 fn messenger(slack: &FakeSlack) -> Arc<SlackMessenger> {
     let url = url::Url::parse(&slack.api_url()).unwrap();
-    Arc::new(SlackMessenger::new(&url, &BOT_TOKEN.to_owned().into(), TIMEOUT).unwrap())
+    Arc::new(
+        SlackMessenger::new(
+            &url,
+            &BOT_TOKEN.to_owned().into(),
+            TIMEOUT,
+            &chatops_bot::config::ProxySettings::default(),
+        )
+        .unwrap(),
+    )
 }
 
 fn channel() -> ChannelId {
@@ -130,9 +138,14 @@ async fn long_threads_are_read_within_the_methods_rate_tier() {
     let root = slack.seed_thread(CHANNEL, &["U0ANN"], 999);
     let url = url::Url::parse(&slack.api_url()).unwrap();
     let pace = Duration::from_millis(300);
-    let messenger = SlackMessenger::new(&url, &BOT_TOKEN.to_owned().into(), TIMEOUT)
-        .unwrap()
-        .with_method_pace("conversations.replies", pace, 2);
+    let messenger = SlackMessenger::new(
+        &url,
+        &BOT_TOKEN.to_owned().into(),
+        TIMEOUT,
+        &chatops_bot::config::ProxySettings::default(),
+    )
+    .unwrap()
+    .with_method_pace("conversations.replies", pace, 2);
     let me = messenger.identity().await.unwrap();
     let t = transcript(&messenger, &me, &root).await.unwrap();
     assert_eq!(t.messages.len(), 1000, "paced, not cut short");

@@ -25,7 +25,13 @@ const BACKOFFS: Duration = Duration::from_millis(1500);
 
 fn messenger(slack: &FakeSlack) -> SlackMessenger {
     let url = url::Url::parse(&slack.api_url()).unwrap();
-    SlackMessenger::new(&url, &BOT_TOKEN.to_owned().into(), TIMEOUT).unwrap()
+    SlackMessenger::new(
+        &url,
+        &BOT_TOKEN.to_owned().into(),
+        TIMEOUT,
+        &chatops_bot::config::ProxySettings::default(),
+    )
+    .unwrap()
 }
 
 fn message(text: &str) -> Message {

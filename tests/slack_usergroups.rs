@@ -21,7 +21,13 @@ const LOOKUP_LIMIT: Duration = Duration::from_secs(20);
 
 fn messenger_with_token(slack: &FakeSlack, token: &str) -> SlackMessenger {
     let url = url::Url::parse(&slack.api_url()).unwrap();
-    SlackMessenger::new(&url, &token.to_owned().into(), TIMEOUT).unwrap()
+    SlackMessenger::new(
+        &url,
+        &token.to_owned().into(),
+        TIMEOUT,
+        &chatops_bot::config::ProxySettings::default(),
+    )
+    .unwrap()
 }
 
 fn messenger(slack: &FakeSlack) -> SlackMessenger {

@@ -52,6 +52,7 @@ fn gated_router(fake: &chatops_sandbox::slack::FakeSlack) -> GatedRouter {
         &api_url,
         &BOT_TOKEN.to_owned().into(),
         std::time::Duration::from_secs(10),
+        &chatops_bot::config::ProxySettings::default(),
     )
     .unwrap();
     let ctx = Context {

@@ -97,7 +97,13 @@ async fn a_30_minute_storm_of_5000_events_is_cut_into_digests_and_each_add_costs
     let fake = FakeSlack::start(FakeSlackOptions::default()).await.unwrap();
     let api = url::Url::parse(&fake.api_url()).unwrap();
     let slack: Arc<dyn Messenger> = Arc::new(
-        SlackMessenger::new(&api, &BOT_TOKEN.to_owned().into(), Duration::from_secs(10)).unwrap(),
+        SlackMessenger::new(
+            &api,
+            &BOT_TOKEN.to_owned().into(),
+            Duration::from_secs(10),
+            &chatops_bot::config::ProxySettings::default(),
+        )
+        .unwrap(),
     );
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(CountingDigests {
@@ -203,7 +209,13 @@ async fn a_digest_outlives_a_restart_and_a_redelivery_replaces_its_line() {
     let fake = FakeSlack::start(FakeSlackOptions::default()).await.unwrap();
     let api = url::Url::parse(&fake.api_url()).unwrap();
     let slack: Arc<dyn Messenger> = Arc::new(
-        SlackMessenger::new(&api, &BOT_TOKEN.to_owned().into(), Duration::from_secs(10)).unwrap(),
+        SlackMessenger::new(
+            &api,
+            &BOT_TOKEN.to_owned().into(),
+            Duration::from_secs(10),
+            &chatops_bot::config::ProxySettings::default(),
+        )
+        .unwrap(),
     );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bot.db");

@@ -5,5 +5,6 @@ pub mod bedrock;
 pub mod cli;
 pub mod confluence;
 pub mod github;
+pub mod proxy;
 pub mod secretsmanager;
 pub mod slack;

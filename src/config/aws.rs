@@ -1,4 +1,6 @@
-//! The `[aws]` section: the region and an optional endpoint override for every AWS client.
+//! The `[aws]` section: the region, an endpoint override for every AWS client, and per-service ones.
+
+use std::collections::BTreeMap;
 
 use url::Url;
 
@@ -16,21 +18,97 @@ pub struct AwsConfig {
     /// `aws.endpoint_url`: replaces the endpoint of every AWS client (VPC endpoints, LocalStack,
     /// moto, tests). http or https.
     pub endpoint_url: Option<Url>,
+    /// `[aws.endpoints]`: one service's endpoint (a VPC interface endpoint without private DNS),
+    /// which wins over `endpoint_url` for that service. Read it through [`AwsConfig::endpoint`].
+    pub endpoints: BTreeMap<AwsService, Url>,
+}
+
+/// The AWS services the bot calls, each with its key in `[aws.endpoints]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AwsService {
+    /// The alarm queue.
+    Sqs,
+    /// `test-alarm` publishes to the alarm topic.
+    Sns,
+    /// `aws-secretsmanager:` references in the configuration.
+    SecretsManager,
+    /// InvokeAgent: the agent's answers.
+    BedrockAgentRuntime,
+    /// The agent's control plane (GetAgentAlias), for `check --live`.
+    BedrockAgent,
+}
+
+impl AwsService {
+    pub const ALL: [AwsService; 5] = [
+        AwsService::Sqs,
+        AwsService::Sns,
+        AwsService::SecretsManager,
+        AwsService::BedrockAgentRuntime,
+        AwsService::BedrockAgent,
+    ];
+
+    /// Its key in `[aws.endpoints]`.
+    pub fn key(self) -> &'static str {
+        match self {
+            AwsService::Sqs => "sqs",
+            AwsService::Sns => "sns",
+            AwsService::SecretsManager => "secretsmanager",
+            AwsService::BedrockAgentRuntime => "bedrock_agent_runtime",
+            AwsService::BedrockAgent => "bedrock_agent",
+        }
+    }
+
+    /// The first label of its public endpoint, `https://<label>.<region>.amazonaws.com`, which is
+    /// also the service name of its VPC interface endpoint (`com.amazonaws.<region>.<label>`).
+    pub fn endpoint_label(self) -> &'static str {
+        match self {
+            AwsService::Sqs => "sqs",
+            AwsService::Sns => "sns",
+            AwsService::SecretsManager => "secretsmanager",
+            AwsService::BedrockAgentRuntime => "bedrock-agent-runtime",
+            AwsService::BedrockAgent => "bedrock-agent",
+        }
+    }
 }
 
 impl AwsConfig {
     pub(crate) fn read(table: &mut Table) -> Option<Self> {
         let region = table.string("region", check_region).optional();
         let endpoint_url = table.string("endpoint_url", parse_endpoint_url).optional();
+        let endpoints = table.section("endpoints", read_endpoints);
         Some(Self {
             region: region?,
             endpoint_url: endpoint_url?,
+            endpoints: endpoints?,
         })
+    }
+
+    /// Where `service`'s client sends its requests: `aws.endpoints.<service>`, else
+    /// `aws.endpoint_url`; `None` means the SDK's own regional endpoint.
+    pub fn endpoint(&self, service: AwsService) -> Option<&Url> {
+        self.endpoints.get(&service).or(self.endpoint_url.as_ref())
+    }
+
+    /// The URL `service` is reached at: [`AwsConfig::endpoint`], else its public regional one
+    /// (`None` without a region). For telling where traffic goes, not for building clients.
+    pub fn effective_endpoint(&self, service: AwsService) -> Option<Url> {
+        if let Some(url) = self.endpoint(service) {
+            return Some(url.clone());
+        }
+        let region = self.region.as_deref()?;
+        let suffix = if region.starts_with("cn-") {
+            "amazonaws.com.cn"
+        } else {
+            "amazonaws.com"
+        };
+        let label = service.endpoint_label();
+        Url::parse(&format!("https://{label}.{region}.{suffix}/")).ok()
     }
 
     /// Settles the region once `[alarms]` is known: taken from the queue URL when not given,
     /// required when the URL does not name one, and it must agree with the URL when both do
-    /// (unless `endpoint_url` sends every request elsewhere anyway). Problems go to `root`.
+    /// (unless an SQS endpoint, `aws.endpoints.sqs` or `aws.endpoint_url`, sends every request
+    /// elsewhere anyway). Problems go to `root`.
     pub(crate) fn settle_region(&mut self, alarms: &AlarmsConfig, root: &mut Table) {
         let Some(queue_url) = &alarms.queue_url else {
             return;
@@ -46,14 +124,17 @@ impl AwsConfig {
                     queue_url.host_str().unwrap_or_default()
                 ),
             ),
-            (Some(given), Some(region)) if given != region && self.endpoint_url.is_none() => root
-                .report(
+            (Some(given), Some(region))
+                if given != region && self.endpoint(AwsService::Sqs).is_none() =>
+            {
+                root.report(
                     "aws.region",
                     format!(
                         "is {given:?} but alarms.queue_url is a queue in {region:?}; \
                          SQS only finds a queue through its own region's endpoint"
                     ),
-                ),
+                )
+            }
             (Some(_), _) => {}
         }
     }
@@ -80,6 +161,22 @@ pub fn region_of_queue_url(url: &Url) -> Option<&str> {
     after_sqs
         .or(before_queue)
         .filter(|label| looks_like_region_code(label))
+}
+
+/// `[aws.endpoints]`: a URL per service key; an unknown key is reported by the table.
+fn read_endpoints(table: &mut Table) -> Option<BTreeMap<AwsService, Url>> {
+    let mut endpoints = BTreeMap::new();
+    let mut valid = true;
+    for service in AwsService::ALL {
+        match table.string(service.key(), parse_endpoint_url).optional() {
+            Some(Some(url)) => {
+                endpoints.insert(service, url);
+            }
+            Some(None) => {}
+            None => valid = false,
+        }
+    }
+    valid.then_some(endpoints)
 }
 
 fn check_region(region: String) -> Result<String, String> {

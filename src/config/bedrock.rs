@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::aws::{parse_endpoint_url, AwsConfig};
+use super::aws::{parse_endpoint_url, AwsConfig, AwsService};
 use super::table::{nonzero, show_duration, within, Table};
 use super::vocabulary::looks_like_region_code;
 
@@ -21,7 +21,7 @@ pub struct BedrockConfig {
     pub agent_alias_id: String,
     /// `bedrock.region`, else `aws.region`.
     pub region: String,
-    /// `bedrock.endpoint_url`, else `aws.endpoint_url`.
+    /// `bedrock.endpoint_url`, else `aws.endpoints.bedrock_agent_runtime`, else `aws.endpoint_url`.
     pub endpoint_url: Option<Url>,
     /// The overall limit for one answer, retries included.
     pub timeout: Duration,
@@ -86,7 +86,8 @@ impl BedrockConfig {
             );
             return None;
         };
-        let endpoint_url = endpoint_url?.or_else(|| aws.and_then(|aws| aws.endpoint_url.clone()));
+        let endpoint_url = endpoint_url?
+            .or_else(|| aws.and_then(|aws| aws.endpoint(AwsService::BedrockAgentRuntime).cloned()));
         let idle_timeout = idle_timeout?;
         let timeout = timeout?;
         if idle_timeout >= timeout {

@@ -8,7 +8,9 @@
 //! each with its full key path; unknown keys are problems too. Tokens are `Secret`s and never
 //! appear in `Debug`, `Display` or errors.
 //! Arrays of tables (`[[alarms.route]]`) can only come from the file. Cross-section checks
-//! (`aws.region` against `alarms.queue_url`) run once both sections are read.
+//! (`aws.region` against `alarms.queue_url`) run once both sections are read. The proxy
+//! variables (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`) are read from the same
+//! environment into [`Config::proxy`]; a problem with one is keyed by the variable's name.
 //!
 //! Adding a section: a new file with a struct, its `Default` and a `read(&mut Table)`, plus one
 //! field and one `root.section(…)` line in [`Config::from_tree`].
@@ -23,6 +25,8 @@ mod errors;
 mod github;
 mod load;
 mod log;
+mod no_proxy;
+mod proxy;
 mod reach;
 mod references;
 mod resolving;
@@ -41,7 +45,7 @@ use std::path::Path;
 use ::config::{Map, Value};
 
 pub use alarms::{AlarmsConfig, MAX_VISIBILITY_TIMEOUT, MIN_VISIBILITY_TIMEOUT};
-pub use aws::{region_of_queue_url, AwsConfig};
+pub use aws::{region_of_queue_url, AwsConfig, AwsService};
 pub use bedrock::{
     BedrockConfig, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT, DEFAULT_PER_CHANNEL_PER_HOUR,
     DEFAULT_PER_USER_PER_HOUR, DEFAULT_TIMEOUT, MAX_AGENT_ID_LEN,
@@ -57,9 +61,11 @@ pub use deploy_environment::{
 };
 pub use errors::{ConfigErrors, ConfigProblem};
 pub use github::{GitHubAuth, GitHubConfig, DEFAULT_GITHUB_API_URL, DEFAULT_GITHUB_TIMEOUT};
+pub(crate) use load::process_env;
 pub use log::{LogConfig, LogFormat};
+pub use no_proxy::NoProxy;
+pub use proxy::{Direct, ProxyServer, ProxySettings, Route};
 pub use reach::unreachable_routes;
-pub use resolving::secrets_manager;
 pub(crate) use route::glob_problem;
 pub use route::{RouteConfig, RouteMatch, MAX_ROUTE_CHANNELS};
 pub use runbook::{Placeholder, RunbookTemplate};
@@ -94,6 +100,9 @@ pub struct Config {
     pub github: Option<GitHubConfig>,
     /// The keys whose value was written as a reference, and the reference (never the value).
     pub references: BTreeMap<String, Reference>,
+    /// The outbound proxies, from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` in the
+    /// environment (not the file). Every HTTP, WebSocket and AWS client takes it.
+    pub proxy: ProxySettings,
 }
 
 /// What the configuration is loaded for; decides which keys are required.
@@ -203,6 +212,7 @@ impl Config {
                 deploy,
                 github,
                 references: BTreeMap::new(),
+                proxy: ProxySettings::default(),
             }),
             _ => Err(problems),
         }

@@ -11,28 +11,10 @@ use super::aws::{parse_endpoint_url, region_of_queue_url};
 use super::errors::{ConfigErrors, ConfigProblem};
 use super::references::{self, Found};
 use super::vocabulary::looks_like_region_code;
-use super::{load, Config, Purpose};
-use crate::secrets::{
-    AwsTarget, Reference, Resolution, Resolver, Rotation, SecretStore, SecretsManagerStore,
-};
-
-/// The store `run`, `check` and `manifest` fetch `aws-secretsmanager:` references from: AWS
-/// Secrets Manager at `target`, with the process's AWS credentials.
-pub fn secrets_manager(target: AwsTarget) -> Arc<dyn SecretStore> {
-    Arc::new(SecretsManagerStore::new(target))
-}
+use super::{load, Config, ProxySettings, Purpose};
+use crate::secrets::{AwsTarget, Reference, Resolution, Resolver, Rotation, SecretStore};
 
 impl Config {
-    /// Loads `path` with the process environment and every reference resolved; Secrets Manager
-    /// is reached through `aws.region` and `aws.endpoint_url`. What `run`, `check` and
-    /// `manifest` use.
-    pub async fn load_resolved(
-        path: impl AsRef<Path>,
-        purpose: Purpose,
-    ) -> Result<Self, ConfigErrors> {
-        Self::load_resolved_with(path, load::process_env(), purpose, secrets_manager).await
-    }
-
     /// Loads `path` layered with `env`, resolving references; `connect` makes the store
     /// `aws-secretsmanager:` references are fetched from (called only when there are some).
     pub async fn load_resolved_with<C>(
@@ -79,6 +61,8 @@ pub(super) struct Pending {
     remote: Vec<Found>,
     resolver: Resolver,
     references: BTreeMap<String, Reference>,
+    /// The proxy variables of the same environment, read or found wrong.
+    proxy: Result<ProxySettings, Vec<ConfigProblem>>,
 }
 
 impl Pending {
@@ -93,6 +77,7 @@ impl Pending {
             problems: vec![problem],
         })?;
         let (found, mut problems) = references::find(&mut tree);
+        let proxy = ProxySettings::from_env_vars(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let resolver = Resolver::new(env);
         let references = found
             .iter()
@@ -114,6 +99,7 @@ impl Pending {
             remote,
             resolver,
             references,
+            proxy,
         })
     }
 
@@ -179,12 +165,18 @@ impl Pending {
             remote,
             resolver,
             references,
+            proxy,
         } = self;
         debug_assert!(remote.is_empty(), "fetched or refused before finishing");
         let rotation = Rotation::new(resolver.store(), resolver.credentials_dir());
+        let proxy = proxy.unwrap_or_else(|more| {
+            problems.extend(more);
+            ProxySettings::default()
+        });
         match Config::from_tree(tree, purpose, &file) {
             Ok(mut config) if problems.is_empty() => {
                 config.references = references;
+                config.proxy = proxy;
                 for (key, secret) in config.secrets() {
                     rotation.adopt(key, secret);
                 }
@@ -203,7 +195,10 @@ impl Pending {
 /// SDK's default) and `aws.endpoint_url`. An unusable one of these is an error: fetching
 /// elsewhere than configured would mislead.
 fn aws_target(tree: &Map<String, Value>) -> Result<AwsTarget, String> {
-    let endpoint_url = match string_setting(tree, "aws.endpoint_url")? {
+    let own_endpoint = references::string_at(tree, "aws.endpoints.secretsmanager");
+    let endpoint_url = match own_endpoint
+        .map_or_else(|| string_setting(tree, "aws.endpoint_url"), |e| Ok(Some(e)))?
+    {
         None => None,
         Some(raw) => Some(
             parse_endpoint_url(raw.to_owned())

@@ -15,7 +15,7 @@ use super::pollers::{self, PollerSettings};
 use super::sqs::{sdk_config, SqsQueue};
 use super::storm::StormSettings;
 use crate::alarms::routing::Routes;
-use crate::config::Config;
+use crate::config::{AwsService, Config};
 use crate::deploys::suspect::SuspectDeploys;
 use crate::slack::messenger::Messenger;
 use crate::store::cards::CardStore;
@@ -50,7 +50,8 @@ pub async fn start(
         .region
         .as_deref()
         .context("aws.region is not set")?;
-    let aws = sdk_config(region, config.aws.endpoint_url.as_ref()).await;
+    let endpoint = config.aws.endpoint(AwsService::Sqs);
+    let aws = sdk_config(region, endpoint, &config.proxy).await;
     let queue = Arc::new(SqsQueue::new(&aws, queue_url.as_str()));
     let routes = Routes::new(alarms).context("Invalid alarm routes")?;
     let settings = LifecycleSettings {

@@ -6,7 +6,6 @@ use std::time::Duration;
 use anyhow::Context;
 use async_trait::async_trait;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sqs::config::StalledStreamProtectionConfig;
 use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
@@ -14,6 +13,7 @@ use aws_sdk_sqs::types::{
 };
 
 use super::queue::{AlarmQueue, DeleteFailure, QueueError, QueueMessage};
+use crate::config::ProxySettings;
 
 /// How long one receive attempt may take beyond its wait before it is abandoned and retried
 /// (aws-sdk-rust #1094: a long poll can hang past its WaitTimeSeconds).
@@ -26,15 +26,19 @@ pub struct SqsQueue {
     queue_url: String,
 }
 
-/// Shared AWS configuration: region, optional endpoint override, the standard credential chain.
-pub async fn sdk_config(region: &str, endpoint_url: Option<&url::Url>) -> aws_config::SdkConfig {
+/// The SQS client's AWS configuration: region, the queue's endpoint (`aws.endpoints.sqs`, else
+/// `aws.endpoint_url`; `None` for SQS's own), the standard credential chain, and the proxy route
+/// `proxy` picks for each request (`egress::aws`).
+pub async fn sdk_config(
+    region: &str,
+    endpoint_url: Option<&url::Url>,
+    proxy: &ProxySettings,
+) -> aws_config::SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .operation_attempt_timeout(MAX_WAIT + ATTEMPT_MARGIN)
         .connect_timeout(Duration::from_secs(5))
         .build();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .timeout_config(timeouts);
+    let mut loader = crate::egress::aws::aws_config_loader(region, proxy).timeout_config(timeouts);
     if let Some(endpoint) = endpoint_url {
         loader = loader.endpoint_url(endpoint.as_str().trim_end_matches('/'));
     }

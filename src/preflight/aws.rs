@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{show_duration, ProbeResult};
-use crate::config::{BedrockConfig, Config};
+use url::Url;
+
+use crate::config::{AwsService, BedrockConfig, Config};
 use crate::integrations::bedrock::{
     agent_alias, Agent, AgentError, AgentRequest, AliasCheckError, BedrockAgent, SessionId,
 };
@@ -16,7 +18,7 @@ const DLQ: &str = "SQS dead-letter queue";
 pub(super) const ALIAS: &str = "Bedrock agent alias";
 pub(super) const INVOKE: &str = "Bedrock invocation";
 pub(super) const HINT: &str = "check the network path to AWS (proxy, VPC endpoint, security \
-     group) and the endpoint overrides (aws.endpoint_url, bedrock.endpoint_url)";
+     group) and the endpoint overrides (aws.endpoints.*, aws.endpoint_url, bedrock.endpoint_url)";
 
 /// The one word the agent is asked with `--invoke`.
 const INVOKE_WORD: &str = "ping";
@@ -39,8 +41,8 @@ pub(super) async fn queue(config: &Config) -> Vec<ProbeResult> {
             "set aws.region to the queue's region",
         )];
     };
-    // TODO(endpoints): per-service `aws.endpoints.sqs` goes here when it lands.
-    let sdk = crate::notify::sqs::sdk_config(region, config.aws.endpoint_url.as_ref()).await;
+    let endpoint = config.aws.endpoint(AwsService::Sqs);
+    let sdk = crate::notify::sqs::sdk_config(region, endpoint, &config.proxy).await;
     let name = queue_url
         .path_segments()
         .and_then(|mut segments| segments.next_back())
@@ -115,10 +117,11 @@ fn queue_fix(error: &QueueCheckError, region: &str) -> String {
 }
 
 /// GetAgentAlias on the configured agent and alias.
-async fn alias_row(bedrock: &BedrockConfig, limit: Duration) -> ProbeResult {
-    let sdk = bedrock_sdk(bedrock).await;
+async fn alias_row(config: &Config, bedrock: &BedrockConfig, limit: Duration) -> ProbeResult {
+    let sdk = bedrock_sdk(config, bedrock).await;
+    let endpoint = control_plane_endpoint(config, bedrock);
     let ids = format!("{}/{}", bedrock.agent_id, bedrock.agent_alias_id);
-    match agent_alias(&sdk, bedrock, limit).await {
+    match agent_alias(&sdk, bedrock, endpoint, limit).await {
         Ok(alias) => {
             let accepts = match alias.invocation_state.as_deref() {
                 Some("REJECT_INVOCATIONS") => ", rejects invocations",
@@ -165,7 +168,7 @@ async fn alias_row(bedrock: &BedrockConfig, limit: Duration) -> ProbeResult {
 pub(super) async fn alias(config: &Config, limit: Duration) -> Vec<ProbeResult> {
     match &config.bedrock {
         None => vec![ProbeResult::not_configured("Bedrock agent", "[bedrock]")],
-        Some(bedrock) => vec![alias_row(bedrock, limit).await],
+        Some(bedrock) => vec![alias_row(config, bedrock, limit).await],
     }
 }
 
@@ -189,7 +192,7 @@ pub(super) async fn invoke(config: &Config, invoke: bool) -> Vec<ProbeResult> {
             "not run: `--invoke` asks the agent one word (a real, billed invocation)",
         )];
     }
-    let sdk = bedrock_sdk(bedrock).await;
+    let sdk = bedrock_sdk(config, bedrock).await;
     let agent = BedrockAgent::new(&sdk, bedrock);
     let session = SessionId::parse(&format!("chatops-check-{}", uuid::Uuid::new_v4()))
         .unwrap_or_else(|| SessionId::for_thread("check", "live"));
@@ -233,12 +236,72 @@ fn excerpt(text: &str) -> String {
     }
 }
 
-/// The agent's AWS configuration, as the daemon builds it (app.rs): its own region; the clients
-/// take `bedrock.endpoint_url` (else `aws.endpoint_url`) themselves.
-// TODO(endpoints): `aws.endpoints.bedrock_agent_runtime` (and one for the control plane) here.
-async fn bedrock_sdk(bedrock: &BedrockConfig) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(bedrock.region.clone()))
+/// The agent's AWS configuration, as the daemon builds it (app.rs): its own region and the
+/// proxy routes; the clients take their endpoints themselves (`bedrock.endpoint_url` for the
+/// runtime, [`control_plane_endpoint`] for GetAgentAlias).
+async fn bedrock_sdk(config: &Config, bedrock: &BedrockConfig) -> aws_config::SdkConfig {
+    crate::egress::aws::aws_config_loader(&bedrock.region, &config.proxy)
         .load()
         .await
+}
+
+/// Where GetAgentAlias goes: `aws.endpoints.bedrock_agent`; else `bedrock.endpoint_url` when
+/// it is not the runtime's VPC endpoint (`aws.endpoints.bedrock_agent_runtime`, another
+/// service), e.g. a fake serving both APIs; else `aws.endpoint_url`; else Bedrock's own.
+fn control_plane_endpoint<'a>(config: &'a Config, bedrock: &'a BedrockConfig) -> Option<&'a Url> {
+    let runtime_vpc_endpoint = config.aws.endpoints.get(&AwsService::BedrockAgentRuntime);
+    let own = bedrock
+        .endpoint_url
+        .as_ref()
+        .filter(|url| Some(*url) != runtime_vpc_endpoint);
+    config
+        .aws
+        .endpoints
+        .get(&AwsService::BedrockAgent)
+        .or(own)
+        .or(config.aws.endpoint_url.as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Purpose;
+
+    fn endpoint_for_alias(aws: &str, bedrock: &str) -> Option<String> {
+        let text = format!(
+            "[aws]\nregion = \"eu-west-1\"\n{aws}\n[bedrock]\nagent_id = \"A1\"\n\
+             agent_alias_id = \"TSTALIASID\"\n{bedrock}"
+        );
+        let config = Config::load_from_str("inline", &text, Vec::new(), Purpose::Manifest)
+            .unwrap_or_else(|errors| panic!("{errors}"));
+        let bedrock = config.bedrock.as_ref().unwrap();
+        control_plane_endpoint(&config, bedrock).map(|url| url.to_string())
+    }
+
+    #[test]
+    fn get_agent_alias_never_goes_to_the_runtimes_vpc_endpoint() {
+        let runtime = "[aws.endpoints]\nbedrock_agent_runtime = \"https://vpce-r.example\"\n";
+        assert_eq!(
+            endpoint_for_alias(runtime, ""),
+            None,
+            "Bedrock's own control plane"
+        );
+        let both = "endpoint_url = \"http://127.0.0.1:4566\"\n[aws.endpoints]\n\
+                    bedrock_agent_runtime = \"https://vpce-r.example\"\n";
+        assert_eq!(
+            endpoint_for_alias(both, "").as_deref(),
+            Some("http://127.0.0.1:4566/")
+        );
+        let control = "[aws.endpoints]\nbedrock_agent = \"https://vpce-c.example\"\n";
+        let own = "endpoint_url = \"http://127.0.0.1:4567\"\n";
+        assert_eq!(
+            endpoint_for_alias(control, own).as_deref(),
+            Some("https://vpce-c.example/")
+        );
+        assert_eq!(
+            endpoint_for_alias("", own).as_deref(),
+            Some("http://127.0.0.1:4567/"),
+            "a fake serving both APIs"
+        );
+    }
 }

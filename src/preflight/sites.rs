@@ -22,7 +22,7 @@ pub(super) async fn confluence(config: &Config) -> Vec<ProbeResult> {
     let Some(confluence) = &config.confluence else {
         return vec![ProbeResult::not_configured("Confluence", "[confluence]")];
     };
-    let wiki = match ConfluenceWiki::new(confluence) {
+    let wiki = match ConfluenceWiki::new(confluence, &config.proxy) {
         Ok(wiki) => wiki,
         Err(error) => {
             return vec![ProbeResult::fail(
@@ -90,7 +90,7 @@ pub(super) async fn github(config: &Config) -> Vec<ProbeResult> {
     };
     let repo = format!("{}/{}", github.owner, github.repo);
     let app = matches!(github.auth, GitHubAuth::App { .. });
-    let client = match GitHubDeploys::new(github, settings) {
+    let client = match GitHubDeploys::new(github, settings, &config.proxy) {
         Ok(client) => client,
         Err(error) => {
             return vec![ProbeResult::fail(

@@ -34,7 +34,7 @@ pub(super) async fn token(config: &Config, limit: Duration) -> Vec<ProbeResult> 
             format!("put {BOT_TOKEN_PAGE}"),
         )];
     };
-    match check_bot_token(&config.slack.api_url, token, limit).await {
+    match check_bot_token(&config.slack.api_url, &config.proxy, token, limit).await {
         Ok(check) => vec![
             ProbeResult::ok(
                 TOKEN,
@@ -121,6 +121,7 @@ pub(super) async fn socket(config: &Config, limit: Duration) -> Vec<ProbeResult>
     let request_timeout = slack.request_timeout.min(limit);
     let checked = check_socket_mode(
         &slack.api_url,
+        &config.proxy,
         token,
         request_timeout,
         limit,

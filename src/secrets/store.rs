@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 use url::Url;
@@ -65,14 +66,20 @@ pub struct AwsTarget {
 pub struct SecretsManagerStore {
     target: AwsTarget,
     timeout: Duration,
+    /// The SDK's HTTP client, which routes each request through the proxy or not
+    /// (`egress::aws::http_client`).
+    http_client: SharedHttpClient,
     client: OnceCell<aws_sdk_secretsmanager::Client>,
 }
 
 impl SecretsManagerStore {
-    pub fn new(target: AwsTarget) -> Self {
+    /// Secrets Manager at `target`, reached with `http_client` (from `egress::aws`, so the
+    /// proxy settings decide the route as for every other client).
+    pub fn new(target: AwsTarget, http_client: SharedHttpClient) -> Self {
         Self {
             target,
             timeout: FETCH_TIMEOUT,
+            http_client,
             client: OnceCell::new(),
         }
     }
@@ -90,12 +97,13 @@ impl SecretsManagerStore {
                     .connect_timeout(CONNECT_TIMEOUT.min(self.timeout))
                     .operation_timeout(self.timeout)
                     .build();
-                let mut loader =
-                    aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
+                let mut loader = aws_config::ConfigLoader::default()
+                    .behavior_version(BehaviorVersion::latest())
+                    .http_client(self.http_client.clone())
+                    .timeout_config(timeouts);
                 if let Some(region) = &self.target.region {
                     loader = loader.region(Region::new(region.clone()));
                 }
-                // TODO(endpoints): aws.endpoints.secretsmanager, once it exists, wins over aws.endpoint_url.
                 if let Some(endpoint) = &self.target.endpoint_url {
                     loader = loader.endpoint_url(endpoint.as_str().trim_end_matches('/'));
                 }

@@ -7,7 +7,6 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
 use slack_morphism::prelude::*;
 use url::Url;
 
@@ -15,6 +14,8 @@ use super::blocks;
 use super::interaction::{ChannelId, MessageTs, ResponseUrl, TeamId, UserId};
 use super::message::{Message, Visibility};
 use super::pacing::ChannelPacer;
+use crate::config::ProxySettings;
+use crate::egress::connector::ProxyConnector;
 use crate::secrets::Secret;
 
 mod call;
@@ -167,7 +168,7 @@ struct PostedMessage {
 #[derive(serde::Deserialize)]
 struct UpdatedMessage {}
 
-type Connector = SlackClientHyperConnector<HttpsConnector<HttpConnector>>;
+type Connector = SlackClientHyperConnector<HttpsConnector<ProxyConnector>>;
 
 /// Retries of one call after 429s before giving up; each waits as long as Slack asked.
 const MAX_RATE_LIMITED_RETRIES: u32 = 8;
@@ -214,27 +215,25 @@ pub struct SlackMessenger {
 
 impl SlackMessenger {
     /// A client of the Web API at `api_url` whose every attempt (and every connect) is bounded by
-    /// `request_timeout`. Unpaced until `with_channel_pacer`.
+    /// `request_timeout`, connecting through `proxy` as it says. Unpaced until `with_channel_pacer`.
     pub fn new(
         api_url: &Url,
         bot_token: &Secret,
         request_timeout: Duration,
+        proxy: &ProxySettings,
     ) -> anyhow::Result<Self> {
         super::tls::install_crypto_provider();
-        // slack-morphism sets no timeout of its own: the connect timeout goes on the connector,
-        // the request timeout around each attempt (`call`).
-        let mut http_connector = HttpConnector::new();
-        http_connector.enforce_http(false);
-        http_connector.set_connect_timeout(Some(request_timeout));
+        // slack-morphism sets no timeout of its own: the connect timeout (a proxy tunnel
+        // included) goes on the connector, the request timeout around each attempt (`call`).
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()?
             .https_or_http()
             .enable_http1()
-            .wrap_connector(http_connector);
+            .wrap_connector(ProxyConnector::new(proxy, request_timeout));
         let connector = SlackClientHyperConnector::with_connector(https)
             .with_slack_api_url(api_url.as_str().trim_end_matches('/'));
         let token = ArcSwap::from_pointee(bot_token_of(bot_token));
-        let http = reqwest::Client::builder()
+        let http = crate::egress::reqwest_builder(proxy)
             .connect_timeout(request_timeout)
             .timeout(request_timeout)
             .build()?;

@@ -9,6 +9,7 @@ use url::Url;
 use super::manifest::{ScopeNeed, BOT_SCOPES, SCOPE_NEEDS};
 use super::socket::connection::{hello_and_close, HelloError, HelloSeen};
 use super::socket::opener::{ConnectionOpener, OpenError};
+use crate::config::ProxySettings;
 use crate::secrets::Secret;
 
 /// Who the bot token belongs to (`auth.test`), and the scopes Slack granted it.
@@ -89,9 +90,11 @@ struct AuthTest {
     user_id: String,
 }
 
-/// `auth.test` with `token`, read with its `x-oauth-scopes` header; bounded by `timeout`.
+/// `auth.test` with `token`, read with its `x-oauth-scopes` header; bounded by `timeout`;
+/// through `proxy` as it says.
 pub async fn check_bot_token(
     api_url: &Url,
+    proxy: &ProxySettings,
     token: &Secret,
     timeout: Duration,
 ) -> Result<TokenCheck, TokenCheckError> {
@@ -104,7 +107,7 @@ pub async fn check_bot_token(
         .map_err(|e| TokenCheckError::Transport {
             detail: format!("slack.api_url cannot take a method name: {e}"),
         })?;
-    let http = reqwest::Client::builder()
+    let http = crate::egress::reqwest_builder(proxy)
         .connect_timeout(timeout)
         .timeout(timeout)
         .build()
@@ -176,16 +179,17 @@ pub enum SocketCheckError {
 /// `close_timeout`). Nothing it might receive is handled.
 pub async fn check_socket_mode(
     api_url: &Url,
+    proxy: &ProxySettings,
     app_token: &Secret,
     request_timeout: Duration,
     hello_timeout: Duration,
     close_timeout: Duration,
 ) -> Result<SocketCheck, SocketCheckError> {
     let started = Instant::now();
-    let opener = ConnectionOpener::new(api_url, app_token.clone(), request_timeout)
+    let opener = ConnectionOpener::new(api_url, app_token.clone(), request_timeout, proxy)
         .map_err(|e| SocketCheckError::Client(format!("{e:#}")))?;
     let url = opener.open().await?;
-    let hello = hello_and_close(&url, hello_timeout, close_timeout).await?;
+    let hello = hello_and_close(&url, proxy, hello_timeout, close_timeout).await?;
     Ok(SocketCheck {
         hello,
         elapsed: started.elapsed(),

@@ -5,7 +5,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::{plan, publish_and_wait, SnsTopic, TestAlarmError, TopicArn};
-use crate::config::Config;
+use crate::config::{AwsService, Config};
 use crate::exit;
 use crate::slack::messenger::SlackMessenger;
 
@@ -28,7 +28,8 @@ async fn run(config: &Config, timeout: Duration) -> anyhow::Result<()> {
         .as_deref()
         .and_then(TopicArn::parse)
         .ok_or(TestAlarmError::NoTopic)?;
-    let sdk = crate::notify::sqs::sdk_config(&topic.region, config.aws.endpoint_url.as_ref()).await;
+    let endpoint = config.aws.endpoint(AwsService::Sns);
+    let sdk = crate::notify::sqs::sdk_config(&topic.region, endpoint, &config.proxy).await;
     let topic = SnsTopic::new(&sdk, topic);
     let bot_token = config.slack.bot_token.as_ref().ok_or_else(|| {
         anyhow::anyhow!("slack.bot_token is not set: test-alarm reads the channel to find the card")
@@ -37,6 +38,7 @@ async fn run(config: &Config, timeout: Duration) -> anyhow::Result<()> {
         &config.slack.api_url,
         bot_token,
         config.slack.request_timeout,
+        &config.proxy,
     )?;
     let channels: Vec<&str> = plan.channels.iter().map(|c| c.0.as_str()).collect();
     println!(

@@ -38,7 +38,7 @@ pub fn app_key() -> &'static str {
 }
 
 pub fn client(config: &GitHubConfig, settings: DispatchSettings) -> GitHubDeploys {
-    GitHubDeploys::new(config, settings).expect("the client builds")
+    GitHubDeploys::new(config, settings, &Default::default()).expect("the client builds")
 }
 
 /// A token client with a 10 s budget, dispatching repository_dispatch.

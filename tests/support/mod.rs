@@ -249,6 +249,7 @@ impl RunningClient {
             &api_url,
             APP_TOKEN.to_owned().into(),
             Duration::from_secs(5),
+            &Default::default(),
         )
         .unwrap();
         let settings = ClientSettings {
@@ -261,6 +262,7 @@ impl RunningClient {
                 idle_timeout: Duration::from_secs(3),
                 close_timeout: Duration::from_millis(500),
                 hello_timeout: Duration::from_secs(3),
+                proxy: Default::default(),
             },
         };
         let client = SocketModeClient::new(opener, settings, dispatcher.clone());

@@ -116,7 +116,7 @@ fn connections_open(shared: &Shared, auth: AuthKind) -> Outcome {
     lock(&shared.tickets).insert(ticket.clone());
     let url = format!(
         "ws://{}/link/?ticket={ticket}&app_id={APP_ID}",
-        shared.ws_addr
+        shared.public(shared.ws_addr)
     );
     Outcome::Json(json!({"ok": true, "url": url}))
 }

@@ -148,9 +148,10 @@ impl FakeSlack {
         })
     }
 
-    /// `http://127.0.0.1:PORT/api/` (with the trailing slash Slack clients append methods to).
+    /// `http://127.0.0.1:PORT/api/` (with the trailing slash Slack clients append methods to),
+    /// or with `FakeSlackOptions::public_host` in place of 127.0.0.1.
     pub fn api_url(&self) -> String {
-        format!("http://{}/api/", self.shared.api_addr)
+        format!("http://{}/api/", self.shared.public(self.shared.api_addr))
     }
 
     /// `http://127.0.0.1:PORT/hooks/`: the base of the `response_url`s in sent envelopes.

@@ -25,6 +25,11 @@ pub struct FakeSlackOptions {
     pub api_port: u16,
     /// Port for the Socket Mode WebSocket listener on 127.0.0.1 (0: any free port).
     pub ws_port: u16,
+    /// The host name written into the URLs the fake hands out: `api_url()`, the `ws://` URL of
+    /// `apps.connections.open` and the `response_url`s (default `None`: 127.0.0.1). A name no
+    /// resolver knows, such as `slack.sandbox.invalid`, lets a client reach the fake only through
+    /// a proxy that maps it (`crate::proxy::TestProxy`), so nothing can go around the proxy.
+    pub public_host: Option<String>,
 }
 
 impl Default for FakeSlackOptions {
@@ -39,6 +44,7 @@ impl Default for FakeSlackOptions {
             known_channels: None,
             api_port: 0,
             ws_port: 0,
+            public_host: None,
         }
     }
 }

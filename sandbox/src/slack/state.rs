@@ -86,7 +86,15 @@ impl Shared {
     }
 
     pub(crate) fn hooks_url(&self) -> String {
-        format!("http://{}/hooks/", self.api_addr)
+        format!("http://{}/hooks/", self.public(self.api_addr))
+    }
+
+    /// `addr` as the URLs handed out name it: `public_host:port`, or the address itself.
+    pub(crate) fn public(&self, addr: SocketAddr) -> String {
+        match &self.opts.public_host {
+            Some(host) => format!("{host}:{}", addr.port()),
+            None => addr.to_string(),
+        }
     }
 
     pub(crate) fn note(&self, kind: TimelineKind, text: String) {

@@ -51,10 +51,12 @@ pub enum AliasCheckError {
     Failed { detail: String },
 }
 
-/// GetAgentAlias for `bedrock`'s agent and alias, within `timeout`, without retries.
+/// GetAgentAlias for `bedrock`'s agent and alias at `endpoint` (`None`: the control plane's
+/// own regional endpoint), within `timeout`, without retries.
 pub async fn agent_alias(
     sdk: &aws_config::SdkConfig,
     bedrock: &BedrockConfig,
+    endpoint: Option<&url::Url>,
     timeout: Duration,
 ) -> Result<AliasInfo, AliasCheckError> {
     let timeouts = TimeoutConfig::builder()
@@ -65,9 +67,7 @@ pub async fn agent_alias(
         .region(Region::new(bedrock.region.clone()))
         .retry_config(RetryConfig::disabled())
         .timeout_config(timeouts);
-    // TODO(endpoints): the control plane (bedrock-agent) has its own VPC endpoint; until
-    // `aws.endpoints.*` names one, it shares the agent's endpoint override.
-    if let Some(endpoint) = &bedrock.endpoint_url {
+    if let Some(endpoint) = endpoint {
         config = config.endpoint_url(endpoint.as_str().trim_end_matches('/'));
     }
     let client = aws_sdk_bedrockagent::Client::from_conf(config.build());

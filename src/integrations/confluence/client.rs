@@ -10,7 +10,7 @@ use super::error::{WikiError, WikiTarget};
 use super::http::{Auth, Http, RetryBackoff};
 use super::storage::StorageXml;
 use super::{PageRef, Wiki};
-use crate::config::{ConfluenceConfig, ConfluenceFlavor};
+use crate::config::{ConfluenceConfig, ConfluenceFlavor, ProxySettings};
 
 /// Most read-then-write rounds of one update before a version conflict is given up.
 pub const MAX_UPDATE_ATTEMPTS: u32 = 4;
@@ -29,9 +29,9 @@ enum Api {
 
 impl ConfluenceWiki {
     /// A client for `config`: Basic auth (user and API token) on Cloud, the personal access
-    /// token as Bearer on Data Center. Fails only if Cloud has no user (the config check
-    /// prevents that) or the HTTP client cannot be built.
-    pub fn new(config: &ConfluenceConfig) -> anyhow::Result<Self> {
+    /// token as Bearer on Data Center, connecting through `proxy` as it says. Fails only if
+    /// Cloud has no user (the config check prevents that) or the HTTP client cannot be built.
+    pub fn new(config: &ConfluenceConfig, proxy: &ProxySettings) -> anyhow::Result<Self> {
         let (auth, api) = match config.flavor {
             ConfluenceFlavor::Cloud => {
                 let user = config.user.clone().ok_or_else(|| {
@@ -53,7 +53,13 @@ impl ConfluenceWiki {
             user: config.user.clone(),
             personal_access_token: config.flavor == ConfluenceFlavor::DataCenter,
         };
-        let http = Http::new(config.api_root().to_owned(), auth, target, config.timeout)?;
+        let http = Http::new(
+            config.api_root().to_owned(),
+            auth,
+            target,
+            config.timeout,
+            proxy,
+        )?;
         Ok(Self {
             http,
             api,

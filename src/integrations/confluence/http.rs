@@ -12,6 +12,7 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use super::error::{WikiAction, WikiError, WikiTarget};
+use crate::config::ProxySettings;
 use crate::secrets::Secret;
 
 /// The longest piece of Confluence's own error message kept for a human line.
@@ -138,9 +139,10 @@ impl Http {
         auth: Auth,
         target: WikiTarget,
         timeout: Duration,
+        proxy: &ProxySettings,
     ) -> anyhow::Result<Self> {
         use anyhow::Context as _;
-        let client = reqwest::Client::builder()
+        let client = crate::egress::reqwest_builder(proxy)
             .connect_timeout(timeout)
             .tcp_nodelay(true)
             .build()

@@ -16,7 +16,7 @@ use super::model::{
     RunProgress, RunSummary, DEFAULT_WORKFLOW_REF,
 };
 use super::{payload, wire, DeployPipeline};
-use crate::config::{GitHubAuth, GitHubConfig};
+use crate::config::{GitHubAuth, GitHubConfig, ProxySettings};
 
 /// Runs fetched by one `find_run` look (GitHub's page maximum).
 const RUNS_PER_LOOK: u32 = 100;
@@ -48,9 +48,14 @@ impl fmt::Debug for GitHubDeploys {
 }
 
 impl GitHubDeploys {
-    /// A client for `config` that dispatches as `settings` say. Fails only if the App's key
-    /// does not parse (the config check prevents that) or the HTTP client cannot be built.
-    pub fn new(config: &GitHubConfig, settings: DispatchSettings) -> anyhow::Result<Self> {
+    /// A client for `config` that dispatches as `settings` say, connecting through `proxy` as it
+    /// says. Fails only if the App's key does not parse (the config check prevents that) or the
+    /// HTTP client cannot be built.
+    pub fn new(
+        config: &GitHubConfig,
+        settings: DispatchSettings,
+        proxy: &ProxySettings,
+    ) -> anyhow::Result<Self> {
         let auth = match &config.auth {
             GitHubAuth::Token(token) => Auth::Token(token.clone()),
             GitHubAuth::App {
@@ -65,6 +70,7 @@ impl GitHubDeploys {
             repo.clone(),
             auth,
             config.timeout,
+            proxy,
         )?;
         Ok(Self {
             http,

@@ -20,6 +20,7 @@ use super::auth::{Auth, InstallationToken};
 use super::error::{cause_chain, error_message, GitHubError};
 use super::rate::RateSigns;
 use super::wire;
+use crate::config::ProxySettings;
 
 /// GitHub's REST API version every request asks for.
 const API_VERSION: &str = "2022-11-28";
@@ -129,9 +130,10 @@ impl Http {
         repo: String,
         auth: Auth,
         timeout: Duration,
+        proxy: &ProxySettings,
     ) -> anyhow::Result<Self> {
         use anyhow::Context as _;
-        let client = reqwest::Client::builder()
+        let client = crate::egress::reqwest_builder(proxy)
             .connect_timeout(timeout)
             .tcp_nodelay(true)
             .build()

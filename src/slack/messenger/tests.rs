@@ -18,7 +18,13 @@ const SECOND: Duration = Duration::from_secs(1);
 /// A messenger whose `call`s are driven by the tests' own attempts; its URL is never dialled.
 fn messenger() -> SlackMessenger {
     let url = url::Url::parse("http://127.0.0.1:9/api/").unwrap();
-    SlackMessenger::new(&url, &"xoxb-unit-test".to_owned().into(), TIMEOUT).unwrap()
+    SlackMessenger::new(
+        &url,
+        &"xoxb-unit-test".to_owned().into(),
+        TIMEOUT,
+        &crate::config::ProxySettings::default(),
+    )
+    .unwrap()
 }
 
 fn server_error() -> SlackClientError {

@@ -3,17 +3,20 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{interval_at, timeout, timeout_at, Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::protocol::{
     frame::coding::CloseCode, CloseFrame, WebSocketConfig,
 };
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tracing::{debug, info, warn};
 use url::Url;
 
 use super::dispatch::Dispatcher;
 use super::frame::{ack_frame, DisconnectReason, Frame};
+use crate::config::ProxySettings;
 
 /// Timings for one connection, from `[slack.socket]`.
 #[derive(Clone, Debug)]
@@ -24,6 +27,8 @@ pub struct ConnectionSettings {
     pub close_timeout: Duration,
     /// How long to wait for the TCP/TLS/WebSocket handshake and then for `hello`.
     pub hello_timeout: Duration,
+    /// How the WebSocket is reached: through the HTTPS proxy's `CONNECT` tunnel, or directly.
+    pub proxy: ProxySettings,
 }
 
 /// What a connection tells its supervisor.
@@ -85,6 +90,26 @@ pub fn spawn(
     }
 }
 
+/// An open Socket Mode WebSocket.
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens the WebSocket at `url`: TCP (a `CONNECT` tunnel when `proxy` sends `url` through a
+/// proxy, with TCP_NODELAY: acks are tiny frames and must not wait on delayed ACKs), then TLS
+/// for `wss://`, then the handshake. Bounding the time is the caller's.
+pub async fn open(url: &Url, proxy: &ProxySettings) -> Result<Socket, String> {
+    let stream = crate::egress::tunnel::dial(proxy, url)
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let handshake = tokio_tungstenite::client_async_tls_with_config(
+        url.as_str(),
+        stream,
+        Some(ws_config()),
+        None,
+    );
+    let (ws, _response) = handshake.await.map_err(|e| e.to_string())?;
+    Ok(ws)
+}
+
 fn ws_config() -> WebSocketConfig {
     // Slack's frames are small, but view payloads reach ~100 KB; cap well above that.
     WebSocketConfig::default()
@@ -101,12 +126,10 @@ async fn run(
     mut close_rx: oneshot::Receiver<()>,
 ) -> ConnectionEnd {
     let started = Instant::now();
-    // TCP_NODELAY (the `true`): acks are tiny frames and must not wait on delayed ACKs.
-    let connect =
-        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(ws_config()), true);
+    let connect = open(&url, &settings.proxy);
     let mut ws = tokio::select! {
         result = timeout(settings.hello_timeout, connect) => match result {
-            Ok(Ok((ws, _response))) => ws,
+            Ok(Ok(ws)) => ws,
             Ok(Err(e)) => return ConnectionEnd::Lost(format!("WebSocket handshake failed: {e}")),
             Err(_) => return ConnectionEnd::Lost("WebSocket handshake timed out".into()),
         },
@@ -243,15 +266,14 @@ pub enum HelloError {
 /// it to another connection; nothing is dispatched from here.
 pub async fn hello_and_close(
     url: &Url,
+    proxy: &ProxySettings,
     hello_timeout: Duration,
     close_timeout: Duration,
 ) -> Result<HelloSeen, HelloError> {
     let deadline = Instant::now() + hello_timeout;
-    let connect =
-        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(ws_config()), true);
-    let mut ws = match timeout_at(deadline, connect).await {
-        Ok(Ok((ws, _response))) => ws,
-        Ok(Err(e)) => return Err(HelloError::Handshake(e.to_string())),
+    let mut ws = match timeout_at(deadline, open(url, proxy)).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => return Err(HelloError::Handshake(e)),
         Err(_) => return Err(HelloError::NoHello(hello_timeout)),
     };
     loop {

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+use crate::config::ProxySettings;
 use crate::secrets::Secret;
 
 /// Why no URL could be had.
@@ -57,15 +58,17 @@ struct OpenResponse {
 }
 
 impl ConnectionOpener {
-    /// An opener whose every call (and connect) is bounded by `request_timeout`.
+    /// An opener whose every call (and connect) is bounded by `request_timeout`, connecting
+    /// through `proxy` as it says.
     pub fn new(
         api_url: &Url,
         app_token: Secret,
         request_timeout: Duration,
+        proxy: &ProxySettings,
     ) -> anyhow::Result<Self> {
         crate::slack::tls::install_crypto_provider();
         let endpoint = api_url.join("apps.connections.open")?;
-        let http = reqwest::Client::builder()
+        let http = crate::egress::reqwest_builder(proxy)
             .connect_timeout(request_timeout)
             .timeout(request_timeout)
             .tcp_nodelay(true)

@@ -1,0 +1,107 @@
+//! Outbound connections: every client the bot builds reaches the outside through here, honouring `Config::proxy`.
+//!
+//! The proxy settings are read once, with the configuration (`config::ProxySettings`), and
+//! every client builder takes them: [`reqwest_builder`] for reqwest (`apps.connections.open`,
+//! `response_url`, Confluence, GitHub), [`connector::ProxyConnector`] under slack-morphism's
+//! hyper client (the Web API), [`tunnel::dial`] for the Socket Mode WebSocket, and
+//! [`aws::http_client`] for every AWS SDK client and the credential providers. They all decide
+//! with `ProxySettings::for_url`, so `NO_PROXY` means the same everywhere.
+
+pub mod aws;
+pub mod connector;
+pub mod tunnel;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tracing::info;
+use url::Url;
+
+use crate::config::{AwsService, Config, Direct, ProxySettings, Route};
+
+/// A reqwest client builder that sends every request the way `proxy` says (its own reading of
+/// the proxy variables is replaced, so no client reads the environment again). Never call
+/// `.no_proxy()` on it: that would send everything direct.
+pub fn reqwest_builder(proxy: &ProxySettings) -> reqwest::ClientBuilder {
+    let proxy = Arc::new(proxy.clone());
+    let choose = move |url: &Url| {
+        proxy
+            .for_url(url)
+            .map(|server| server.url_with_credentials())
+    };
+    reqwest::Client::builder().proxy(reqwest::Proxy::custom(choose))
+}
+
+/// Logs, once at start-up, which proxy each outside system is reached through (or that it is
+/// reached directly, and why). Credentials are never shown.
+pub fn log_routes(config: &Config) {
+    let proxy = &config.proxy;
+    if proxy.is_off() {
+        info!("No outbound proxy (HTTPS_PROXY, HTTP_PROXY and ALL_PROXY are unset): every connection is direct.");
+        return;
+    }
+    let mut routes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (what, url) in targets(config) {
+        let route = match proxy.route(&url) {
+            Route::Proxy(server) => format!("proxy {server} from {}", server.variable()),
+            Route::Direct(Direct::Exempt) => "direct (NO_PROXY)".to_owned(),
+            Route::Direct(Direct::LinkLocal) => "direct (link-local)".to_owned(),
+            Route::Direct(Direct::NoProxySet) => {
+                format!("direct (no proxy set for {}://)", url.scheme())
+            }
+        };
+        let target = format!(
+            "{what} ({}:{})",
+            url.host_str().unwrap_or_default(),
+            url.port_or_known_default().unwrap_or_default()
+        );
+        routes.entry(route).or_default().push(target);
+    }
+    for (route, targets) in routes {
+        info!(route = %route, targets = %targets.join(", "), "Outbound connections.");
+    }
+}
+
+/// What the bot connects to with this configuration, named for the log.
+pub fn targets(config: &Config) -> Vec<(&'static str, Url)> {
+    let api = &config.slack.api_url;
+    let mut targets = vec![("Slack Web API", api.clone())];
+    targets.extend(socket_mode_url(api).map(|url| ("Slack Socket Mode", url)));
+    if config.alarms.queue_url.is_some() {
+        targets.extend(
+            config
+                .aws
+                .effective_endpoint(AwsService::Sqs)
+                .map(|url| ("SQS", url)),
+        );
+    }
+    if let Some(bedrock) = &config.bedrock {
+        let url = bedrock.endpoint_url.clone().or_else(|| {
+            let label = AwsService::BedrockAgentRuntime.endpoint_label();
+            Url::parse(&format!(
+                "https://{label}.{}.amazonaws.com/",
+                bedrock.region
+            ))
+            .ok()
+        });
+        targets.extend(url.map(|url| ("Bedrock agent", url)));
+    }
+    if let Some(confluence) = &config.confluence {
+        targets.push(("Confluence", confluence.base_url.clone()));
+    }
+    if let (Some(_), Some(github)) = (&config.deploy, &config.github) {
+        targets.push(("GitHub", github.api_url.clone()));
+    }
+    targets
+}
+
+/// Where Socket Mode connects, as far as it is known before `apps.connections.open` answers:
+/// Slack's `wss-primary.slack.com`, or the Web API's host with the WebSocket scheme.
+fn socket_mode_url(api: &Url) -> Option<Url> {
+    let scheme = if api.scheme() == "https" { "wss" } else { "ws" };
+    let host = match api.host_str()? {
+        "slack.com" => "wss-primary.slack.com",
+        other => other,
+    };
+    Url::parse(&format!("{scheme}://{host}/")).ok()
+}
