@@ -17,6 +17,7 @@ use crate::conversation::Conversations;
 use crate::deploys::alarm_links::FiringAlarms;
 use crate::deploys::suspect::SuspectDeploys;
 use crate::deploys::Deploys;
+use crate::health::{Health, HealthLimits};
 use crate::integrations::bedrock::{Agent, BedrockAgent};
 use crate::integrations::confluence::ConfluenceWiki;
 use crate::integrations::github::{DispatchSettings, GitHubDeploys};
@@ -70,6 +71,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let path = config.store.path.clone();
     let store: Arc<SqliteStore> = Arc::new(unblock(move || SqliteStore::open(&path)).await?);
     let stop = CancellationToken::new();
+    // Under systemd: READY once every part is up, STATUS, the watchdog, STOPPING on `stop`.
+    let health = Arc::new(Health::new(HealthLimits::from_config(&config)));
+    let systemd = tokio::spawn(crate::systemd::supervise(health.clone(), stop.clone()));
     let refusal = Refusal::new(stop.clone());
     let slack = slack_messenger(&config, &bot_token, &refusal)?;
     let bot = identify(&*slack).await?;
@@ -85,6 +89,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         store.clone(),
         suspects.clone(),
         stop.clone(),
+        health.clone(),
     )
     .await?;
     let cards = alarms
@@ -143,7 +148,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         app_token,
         config.slack.request_timeout,
     )?;
-    let client = SocketModeClient::new(opener, settings, dispatcher.clone());
+    let client = SocketModeClient::new(opener, settings, dispatcher.clone()).with_health(health);
 
     tokio::spawn(crate::store::retention::prune_loop(
         Blocking::new(store.clone()),
@@ -201,7 +206,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             deploys.stop(grace).await;
         }
     };
-    let (ended, (), (), ()) = tokio::join!(sockets, pollers, answers, tracking);
+    let (ended, (), (), (), _) = tokio::join!(sockets, pollers, answers, tracking, systemd);
     info!(metrics = ?metrics.snapshot(), elapsed = ?started.elapsed(), "Stopped.");
     if let Some(code) = refusal.code() {
         return Err(RunError::SlackRefused { code });
