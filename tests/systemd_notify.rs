@@ -88,9 +88,12 @@ impl Systemd {
 
     /// Waits until `count` watchdog pings have arrived (bounded); every message until then.
     async fn pings(&self, count: usize, limit: Duration) -> Vec<String> {
-        let mut seen = vec![];
+        let mut seen: Vec<String> = vec![];
         while seen.iter().filter(|m| has(m, "WATCHDOG=1")).count() < count {
-            seen.extend(self.until(limit, "WATCHDOG=1", |m| has(m, "WATCHDOG=1")).await);
+            seen.extend(
+                self.until(limit, "WATCHDOG=1", |m| has(m, "WATCHDOG=1"))
+                    .await,
+            );
         }
         seen
     }
@@ -277,7 +280,9 @@ receive_wait = "1s"
     assert_eq!(fake.open_connections().len(), 1);
     let ready = status(up.last().unwrap()).unwrap().to_owned();
     assert!(
-        ready.starts_with("1/1 Slack connections · alarms: 0 since start, 0 in progress · last poll"),
+        ready.starts_with(
+            "1/1 Slack connections · alarms: 0 since start, 0 in progress · last poll"
+        ),
         "{ready}"
     );
     systemd.pings(3, 5 * SECOND).await;

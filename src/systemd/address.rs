@@ -165,7 +165,11 @@ mod tests {
         let half = Some(Duration::from_secs(15));
         assert_eq!(period(Some("30000000"), None), Ok(half));
         assert_eq!(period(Some("30000000"), Some("4242")), Ok(half));
-        assert_eq!(period(Some("30000000"), Some("1")), Ok(None), "another process's");
+        assert_eq!(
+            period(Some("30000000"), Some("1")),
+            Ok(None),
+            "another process's"
+        );
         assert_eq!(period(None, Some("4242")), Ok(None), "no watchdog");
     }
 

@@ -39,7 +39,9 @@ impl Notifier {
     pub fn new(address: NotifyAddress) -> Result<Self, NotifierError> {
         let to = address.socket_addr()?;
         let socket = UnixDatagram::unbound().map_err(NotifierError::Socket)?;
-        socket.set_nonblocking(true).map_err(NotifierError::Socket)?;
+        socket
+            .set_nonblocking(true)
+            .map_err(NotifierError::Socket)?;
         Ok(Self {
             socket,
             to,

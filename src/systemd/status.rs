@@ -13,14 +13,14 @@ pub fn line(snapshot: &HealthSnapshot, verdict: &Result<(), Unhealthy>, ready: b
     if let Err(unhealthy) = verdict {
         parts.push(format!("Unhealthy: {unhealthy}"));
     }
-    let mut slack = format!(
+    let slack = format!(
         "{}/{} Slack connections",
         snapshot.connections, snapshot.limits.connections
     );
-    if let Some(down) = snapshot.slack_down_for.filter(|_| ready) {
-        slack.push_str(&format!(" (reconnecting for {})", seconds(down)));
-    }
-    parts.push(slack);
+    parts.push(match snapshot.slack_down_for.filter(|_| ready) {
+        Some(down) => format!("{slack} (reconnecting for {})", seconds(down)),
+        None => slack,
+    });
     match &snapshot.alarms {
         None => parts.push("alarms off".to_owned()),
         Some(alarms) if !alarms.started => parts.push("alarms: pollers starting".to_owned()),

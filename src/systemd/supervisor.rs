@@ -195,7 +195,10 @@ mod tests {
     fn the_watchdog_is_fed_only_while_healthy() {
         let (health, mut supervisor) = supervisor(Some(15 * SECOND));
         let start = Instant::now();
-        assert!(supervisor.tick(start).watchdog, "starting, within the allowance");
+        assert!(
+            supervisor.tick(start).watchdog,
+            "starting, within the allowance"
+        );
         let step = supervisor.tick(start + 11 * SECOND);
         assert!(!step.watchdog);
         assert!(step.verdict.is_err());
