@@ -76,7 +76,17 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let systemd = tokio::spawn(crate::systemd::supervise(health.clone(), stop.clone()));
     let refusal = Refusal::new(stop.clone());
     let slack = slack_messenger(&config, &bot_token, &refusal)?;
-    let bot = identify(&*slack).await?;
+    tokio::pin!(shutdown);
+    let bot = tokio::select! {
+        bot = identify(&*slack) => bot?,
+        () = &mut shutdown => {
+            // auth.test may retry for a while; nothing else has started yet.
+            info!("Stopped while starting.");
+            stop.cancel();
+            let _ = systemd.await;
+            return Ok(());
+        }
+    };
     info!(bot_user = %bot.user_id, team = %bot.team, "Authenticated with Slack.");
 
     let metrics = Arc::new(Metrics::default());
@@ -159,7 +169,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     tokio::spawn(log_metrics(metrics.clone(), stop.clone()));
 
     let client = client.run(stop.clone().cancelled_owned());
-    tokio::pin!(client, shutdown);
+    tokio::pin!(client);
     let socket_ended = tokio::select! {
         ended = &mut client => Some(ended), // Slack refused the app token for good
         _ = stop.cancelled() => None,       // a Web API call found the bot token refused

@@ -1,7 +1,8 @@
 //! The systemd notify protocol, with the real binary and no service manager: the test binds the
 //! notify socket (a path, or an abstract name) and reads what the bot sends: no READY before
 //! every Slack connection said hello, READY=1 after, STATUS lines, WATCHDOG=1 only while the
-//! health verdict is good (Slack refusing connections, SQS hanging), STOPPING=1 on SIGTERM.
+//! health verdict is good (Slack refusing connections, SQS hanging), STOPPING=1 on SIGTERM,
+//! also while the bot is still starting.
 
 mod support;
 
@@ -10,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chatops_sandbox::aws::{FakeSqs, SqsFault};
-use chatops_sandbox::slack::FakeSlack;
+use chatops_sandbox::slack::{FakeSlack, HttpFault};
 use support::*;
 use tokio::net::UnixDatagram;
 use tokio::time::Instant;
@@ -309,4 +310,30 @@ receive_wait = "1s"
     );
 
     stop(child, &systemd, dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_starting_stops_cleanly_and_says_so() {
+    let fake = fake_slack().await;
+    // auth.test keeps failing: the bot retries it for about 8 s before giving up.
+    fake.outage(&["auth.test"], HttpFault::ServerError, 60 * SECOND);
+    let dir = tempfile::tempdir().unwrap();
+    let systemd = Systemd::at_path(&dir.path().join("notify"));
+    let child = spawn_bot(&fake, dir.path(), 2, &systemd, "", &[]);
+    let starting = systemd
+        .until(10 * SECOND, "a starting status", |m| {
+            status(m).is_some_and(|s| s.starts_with("Starting:"))
+        })
+        .await;
+    fake.wait_for_call("auth.test", |_| true, 10 * SECOND)
+        .await
+        .unwrap();
+    assert!(!starting.iter().any(|m| has(m, "READY=1")));
+    let started = Instant::now();
+    stop(child, &systemd, dir.path()).await;
+    assert!(
+        started.elapsed() < 3 * SECOND,
+        "the stop waited {:?} for auth.test's retries",
+        started.elapsed()
+    );
 }
