@@ -108,6 +108,18 @@ fn status(message: &str) -> Option<&str> {
     message.lines().find_map(|l| l.strip_prefix("STATUS="))
 }
 
+/// The bot's process, killed if a failed assertion leaves it running.
+struct Bot(Child);
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// The real bot with `NOTIFY_SOCKET` and `WATCHDOG_USEC` set; `extra` is appended to the test
 /// config and `overrides` are `CHATOPS_*` variables. Logs go to `dir/bot.log`.
 fn spawn_bot(
@@ -117,7 +129,7 @@ fn spawn_bot(
     systemd: &Systemd,
     extra: &str,
     overrides: &[(&str, &str)],
-) -> Child {
+) -> Bot {
     let config = format!(
         "{}\n{extra}",
         config_toml(fake, &dir.join("bot.db"), connections)
@@ -125,7 +137,7 @@ fn spawn_bot(
     let path = dir.join("bot.toml");
     std::fs::write(&path, config).unwrap();
     let log = std::fs::File::create(dir.join("bot.log")).unwrap();
-    Command::new(bot_binary())
+    let child = Command::new(bot_binary())
         .args(["run", "--config"])
         .arg(&path)
         .env("RUST_LOG", "info")
@@ -139,13 +151,14 @@ fn spawn_bot(
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
-        .unwrap()
+        .unwrap();
+    Bot(child)
 }
 
 /// SIGTERM: STOPPING=1 arrives, and the bot exits 0 (bounded).
-async fn stop(child: Child, systemd: &Systemd, dir: &Path) {
+async fn stop(mut bot: Bot, systemd: &Systemd, dir: &Path) {
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &bot.0.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
@@ -156,11 +169,11 @@ async fn stop(child: Child, systemd: &Systemd, dir: &Path) {
         status(stopping.last().unwrap()).is_some_and(|s| s.starts_with("Stopping")),
         "{stopping:#?}"
     );
-    let (code, log) = wait_exit(child, dir, 15 * SECOND).await;
+    let (code, log) = wait_exit(&mut bot.0, dir, 15 * SECOND).await;
     assert_eq!(code, 0, "log:\n{log}");
 }
 
-async fn wait_exit(mut child: Child, dir: &Path, limit: Duration) -> (i32, String) {
+async fn wait_exit(child: &mut Child, dir: &Path, limit: Duration) -> (i32, String) {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -186,7 +199,7 @@ async fn ready_only_after_hello_and_the_watchdog_only_while_slack_is_reachable()
     let systemd = Systemd::at_path(&dir.path().join("notify"));
     // Reconnecting may take backoff_max 1s + request_timeout 1s + idle_timeout 3s = 5s.
     let overrides = [("CHATOPS_SLACK__REQUEST_TIMEOUT", "1s")];
-    let child = spawn_bot(&fake, dir.path(), 2, &systemd, "", &overrides);
+    let bot = spawn_bot(&fake, dir.path(), 2, &systemd, "", &overrides);
 
     // Starting, within the reconnect allowance: fed, not ready.
     let starting = systemd.pings(2, 10 * SECOND).await;
@@ -240,7 +253,7 @@ async fn ready_only_after_hello_and_the_watchdog_only_while_slack_is_reachable()
     );
     systemd.pings(3, 5 * SECOND).await;
 
-    stop(child, &systemd, dir.path()).await;
+    stop(bot, &systemd, dir.path()).await;
     assert!(
         !std::fs::read_to_string(dir.path().join("bot.log"))
             .unwrap()
@@ -273,7 +286,7 @@ receive_wait = "1s"
 "#,
         endpoint = sqs.endpoint_url(),
     );
-    let child = spawn_bot(&fake, dir.path(), 1, &systemd, &alarms, &[]);
+    let bot = spawn_bot(&fake, dir.path(), 1, &systemd, &alarms, &[]);
 
     let up = systemd
         .until(15 * SECOND, "READY=1", |m| has(m, "READY=1"))
@@ -309,7 +322,7 @@ receive_wait = "1s"
         "{fed}"
     );
 
-    stop(child, &systemd, dir.path()).await;
+    stop(bot, &systemd, dir.path()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -319,7 +332,7 @@ async fn sigterm_while_starting_stops_cleanly_and_says_so() {
     fake.outage(&["auth.test"], HttpFault::ServerError, 60 * SECOND);
     let dir = tempfile::tempdir().unwrap();
     let systemd = Systemd::at_path(&dir.path().join("notify"));
-    let child = spawn_bot(&fake, dir.path(), 2, &systemd, "", &[]);
+    let bot = spawn_bot(&fake, dir.path(), 2, &systemd, "", &[]);
     let starting = systemd
         .until(10 * SECOND, "a starting status", |m| {
             status(m).is_some_and(|s| s.starts_with("Starting:"))
@@ -330,7 +343,7 @@ async fn sigterm_while_starting_stops_cleanly_and_says_so() {
         .unwrap();
     assert!(!starting.iter().any(|m| has(m, "READY=1")));
     let started = Instant::now();
-    stop(child, &systemd, dir.path()).await;
+    stop(bot, &systemd, dir.path()).await;
     assert!(
         started.elapsed() < 3 * SECOND,
         "the stop waited {:?} for auth.test's retries",
