@@ -1,9 +1,10 @@
-//! The command line: `run`, `check`, `manifest`, `render`.
+//! The command line: `run`, `check` (and `check --live`), `manifest`, `test-alarm`, `render`.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -28,15 +29,34 @@ enum Command {
         #[arg(long, short, default_value = "bot.toml", env = "CHATOPS_CONFIG")]
         config: PathBuf,
     },
-    /// Validate the configuration and report every problem at once.
+    /// Validate the configuration and report every problem at once; with --live, also probe
+    /// every configured integration over the network.
     Check {
         #[arg(long, short, default_value = "bot.toml", env = "CHATOPS_CONFIG")]
         config: PathBuf,
+        /// Probe Slack, SQS, Bedrock, Confluence and GitHub at the same time and print a ✓/⚠/✗
+        /// table with the fix for each ✗; exit 1 if anything failed. Changes nothing.
+        #[arg(long)]
+        live: bool,
+        /// With --live: also ask the Bedrock agent one word (a real invocation, billed).
+        #[arg(long, requires = "live")]
+        invoke: bool,
+        /// With --live: the longest one probe may take (e.g. 10s, 1500ms).
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+        timeout: Duration,
     },
     /// Print a Slack app manifest for "Create an App → From a manifest".
     Manifest {
         #[arg(long, short, default_value = "bot.toml", env = "CHATOPS_CONFIG")]
         config: PathBuf,
+    },
+    /// Publish a test alarm to alarms.topic_arn and wait until the running bot has posted its card.
+    TestAlarm {
+        #[arg(long, short, default_value = "bot.toml", env = "CHATOPS_CONFIG")]
+        config: PathBuf,
+        /// How long to wait for the card, e.g. 60s or 2m.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
     },
     /// Print the Block Kit JSON of the Slack card an SQS message body would produce.
     Render {
@@ -53,8 +73,19 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     ExitCode::from(match cli.command {
         Command::Run { config } => run(&config),
-        Command::Check { config } => check(&config),
+        Command::Check {
+            config,
+            live: false,
+            ..
+        } => check(&config),
+        Command::Check {
+            config,
+            live: true,
+            invoke,
+            timeout,
+        } => check_live(&config, crate::preflight::Options { invoke, timeout }),
         Command::Manifest { config } => manifest(&config),
+        Command::TestAlarm { config, timeout } => test_alarm(&config, timeout),
         Command::Render { file, attributes } => render(&file, attributes.as_deref()),
     })
 }
@@ -72,15 +103,9 @@ fn run(path: &PathBuf) -> u8 {
         Err(status) => return status,
     };
     telemetry::init(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("Failed to start the async runtime: {e}");
-            return exit::FAILURE;
-        }
+        Err(status) => return status,
     };
     // Listen for SIGTERM before anything starts: one that arrives while the bot is still
     // starting (systemd stopping it before READY=1) then stops it cleanly too, not by default.
@@ -103,6 +128,29 @@ fn run(path: &PathBuf) -> u8 {
     }
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("Failed to start the async runtime: {e}");
+            exit::FAILURE
+        })
+}
+
+/// `test-alarm`: SNS → SQS → the running bot → Slack, timed.
+fn test_alarm(path: &PathBuf, timeout: Duration) -> u8 {
+    telemetry::init_default();
+    let config = match load(path, Purpose::Run) {
+        Ok(config) => config,
+        Err(status) => return status,
+    };
+    match runtime() {
+        Ok(runtime) => runtime.block_on(crate::test_alarm::command(&config, timeout)),
+        Err(status) => status,
+    }
+}
+
 fn check(path: &PathBuf) -> u8 {
     telemetry::init_default();
     match load(path, Purpose::Run) {
@@ -111,6 +159,47 @@ fn check(path: &PathBuf) -> u8 {
             exit::OK
         }
         Err(status) => status,
+    }
+}
+
+/// `check --live`: the offline check, then every probe at once; the table on stdout.
+fn check_live(path: &PathBuf, options: crate::preflight::Options) -> u8 {
+    telemetry::init_default();
+    let config = match load(path, Purpose::Run) {
+        Ok(config) => config,
+        Err(status) => return status,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("Failed to start the async runtime: {e}");
+            return exit::FAILURE;
+        }
+    };
+    let started = std::time::Instant::now();
+    let rows = runtime.block_on(crate::preflight::run(&config, &options));
+    // A probe cut by its timeout may leave a connection task behind: do not wait for it.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    let table = crate::preflight::render(&rows, started.elapsed());
+    let mut stdout = std::io::stdout().lock();
+    let written = writeln!(
+        stdout,
+        "{}: configuration is valid; live check:\n",
+        path.display()
+    )
+    .and_then(|()| write!(stdout, "{table}"));
+    if let Err(e) = written {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("Failed to write the report: {e}");
+        }
+    }
+    if crate::preflight::failed(&rows) {
+        exit::FAILURE
+    } else {
+        exit::OK
     }
 }
 

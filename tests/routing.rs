@@ -176,3 +176,29 @@ fn routes_need_a_default_channel_and_valid_globs() {
         other => panic!("expected InvalidGlob, got {other:?}"),
     }
 }
+
+#[test]
+fn a_test_alarm_goes_where_its_route_says_but_mentions_nobody() {
+    let config = alarms_config(
+        r##"
+        [[alarms.route]]
+        name = "checkout"
+        match.name = "chatops-bot-test-*"
+        channels = ["#checkout"]
+        mention = "S0CHECKOUT"
+        "##,
+    );
+    let routes = routes(&config);
+    let real = alarm_named("chatops-bot-test-20261207T120000Z");
+    assert_eq!(routes.route(&real).mention.as_deref(), Some("S0CHECKOUT"));
+    let mut attributes = BTreeMap::new();
+    attributes.insert("chatops_test".to_owned(), "1".to_owned());
+    let mut alarm: Value = serde_json::from_str(&body("alarm_raw_no_arn")).unwrap();
+    alarm["AlarmName"] = Value::String("chatops-bot-test-20261207T120000Z".into());
+    let test = parse_sqs_message(&alarm.to_string(), &attributes);
+    assert!(test.is_test());
+    let decision = routes.route(&test);
+    assert_eq!(decision.channels, ["#checkout"]);
+    assert_eq!(decision.route.as_deref(), Some("checkout"));
+    assert_eq!(decision.mention, None);
+}

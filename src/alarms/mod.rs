@@ -50,7 +50,7 @@ pub use envelope::content_id;
 pub use notification::{
     ActionsSuppression, Alarm, AlarmKey, AlarmSource, AlarmState, UnknownAlarmState,
 };
-pub use notification::{Delivery, Event, Notification};
+pub use notification::{Delivery, Event, Notification, TEST_ALARM_ATTRIBUTE};
 pub use other_events::{
     ApiCallEvent, CallerIdentity, CustomNotification, FailedAction, GenericNotification,
     PipelineEvent, PipelineOrigin, PipelineOutcome, PipelineService, TextFormat,

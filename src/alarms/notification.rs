@@ -61,9 +61,20 @@ impl Event {
     }
 }
 
+/// The message attribute `chatops-bot test-alarm` publishes with (value `1`).
+pub const TEST_ALARM_ATTRIBUTE: &str = "chatops_test";
+
 impl Notification {
     pub fn kind(&self) -> NotificationKind {
         self.event.kind()
+    }
+
+    /// Sent by `chatops-bot test-alarm` (attribute `chatops_test=1`): its card says it is a test
+    /// and it mentions nobody.
+    pub fn is_test(&self) -> bool {
+        self.attributes
+            .get(TEST_ALARM_ATTRIBUTE)
+            .is_some_and(|value| value.trim() == "1")
     }
 
     /// The account the event is about; for kinds without one, the SNS topic's account.

@@ -23,6 +23,9 @@ const DEFAULT_UNWATCHED_NUDGE: Duration = Duration::from_secs(15 * 60);
 pub struct AlarmsConfig {
     /// `alarms.queue_url`: the SQS queue to long-poll. `None` turns the pipeline off.
     pub queue_url: Option<Url>,
+    /// `alarms.topic_arn`: the SNS topic the alarms publish to, which the queue is subscribed
+    /// to. Only `chatops-bot test-alarm` uses it: it publishes a test alarm there.
+    pub topic_arn: Option<String>,
     /// `alarms.default_channel`: where notifications no route matches go. Required with
     /// `queue_url`.
     pub default_channel: Option<String>,
@@ -59,6 +62,7 @@ impl Default for AlarmsConfig {
     fn default() -> Self {
         Self {
             queue_url: None,
+            topic_arn: None,
             default_channel: None,
             reopen_window: Duration::from_secs(60 * 60),
             unwatched_nudge: Some(DEFAULT_UNWATCHED_NUDGE),
@@ -84,6 +88,7 @@ impl AlarmsConfig {
     pub(crate) fn read(table: &mut Table) -> Option<Self> {
         let defaults = Self::default();
         let queue_url = table.string("queue_url", parse_queue_url).optional();
+        let topic_arn = table.string("topic_arn", check_topic_arn).optional();
         let default_channel = table.string("default_channel", check_channel).optional();
         if let Some((Some(_), None)) = queue_url.as_ref().zip(default_channel.as_ref()) {
             table.report(
@@ -138,6 +143,7 @@ impl AlarmsConfig {
         let routes = read_routes(table);
         Some(Self {
             queue_url: queue_url?,
+            topic_arn: topic_arn?,
             default_channel: default_channel?,
             reopen_window: reopen_window?,
             unwatched_nudge: unwatched_nudge?,
@@ -209,6 +215,39 @@ fn parse_queue_url(raw: String) -> Result<Url, String> {
     } else {
         Err(format!("must be a queue URL such as {shape}, got {raw:?}"))
     }
+}
+
+/// `arn:<partition>:sns:<region>:<12-digit account>:<topic name>`.
+fn check_topic_arn(raw: String) -> Result<String, String> {
+    let shape = "arn:aws:sns:<region>:<account id>:<topic name>";
+    let parts: Vec<&str> = raw.split(':').collect();
+    let well_formed = match parts.as_slice() {
+        ["arn", partition, "sns", region, account, name] => {
+            partition.starts_with("aws")
+                && !region.is_empty()
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && is_topic_name(name)
+        }
+        _ => false,
+    };
+    if well_formed {
+        Ok(raw)
+    } else {
+        Err(format!(
+            "must be an SNS topic ARN such as {shape}, got {raw:?}"
+        ))
+    }
+}
+
+/// 1 to 256 ASCII letters, digits, `-` and `_`, with `.fifo` allowed at the end.
+fn is_topic_name(name: &str) -> bool {
+    let base = name.strip_suffix(".fifo").unwrap_or(name);
+    (1..=256).contains(&name.len())
+        && !base.is_empty()
+        && base
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn check_receive_wait(wait: Duration) -> Result<Duration, String> {

@@ -10,6 +10,7 @@ pub mod markup;
 pub mod message;
 pub mod messenger;
 pub mod pacing;
+pub mod preflight;
 pub mod socket;
 pub mod thread;
 pub mod time_text;

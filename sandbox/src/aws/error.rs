@@ -174,6 +174,17 @@ impl SqsError {
         )
     }
 
+    /// The caller's policy does not allow the operation (not retried).
+    pub(crate) fn access_denied() -> Self {
+        Self::new(
+            403,
+            "com.amazon.coral.service#AccessDeniedException",
+            "AccessDenied",
+            "User: arn:aws:sts::123456789012:assumed-role/chatops-bot/i-0sandbox is not \
+             authorized to perform this operation on the queue",
+        )
+    }
+
     /// An internal failure (HTTP 500, retried by the SDK).
     pub(crate) fn internal_error() -> Self {
         Self::new(

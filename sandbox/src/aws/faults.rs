@@ -20,6 +20,8 @@ pub enum SqsFault {
     RequestThrottled,
     /// Wait this long (or until shutdown), then answer normally.
     Delay(Duration),
+    /// HTTP 403 `AccessDenied`: the caller's IAM policy does not allow the operation.
+    AccessDenied,
 }
 
 impl SqsFault {
@@ -29,6 +31,7 @@ impl SqsFault {
             SqsFault::ServerError => Some(SqsError::internal_error()),
             SqsFault::ThrottlingException => Some(SqsError::throttling_exception()),
             SqsFault::RequestThrottled => Some(SqsError::request_throttled()),
+            SqsFault::AccessDenied => Some(SqsError::access_denied()),
             SqsFault::Delay(_) => None,
         }
     }
@@ -41,6 +44,7 @@ impl std::fmt::Display for SqsFault {
             SqsFault::ThrottlingException => write!(f, "400 ThrottlingException"),
             SqsFault::RequestThrottled => write!(f, "400 RequestThrottled"),
             SqsFault::Delay(delay) => write!(f, "delay {delay:?}"),
+            SqsFault::AccessDenied => write!(f, "403 AccessDenied"),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! A local Amazon Bedrock Agents runtime: InvokeAgent over loopback, answering in the real
 //! `application/vnd.amazon.eventstream` framing, so the real SDK client is what tests drive.
 //! Each request is recorded and answered by a script: chunks in many parts with delays, trace
-//! events, citations, in-stream exceptions, HTTP errors, or a stall.
+//! events, citations, in-stream exceptions, HTTP errors, or a stall. The control plane's
+//! GetAgentAlias answers for the aliases the fake knows (`add_agent_alias`).
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -17,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+mod control_plane;
 mod frames;
 mod record;
 mod script;
@@ -31,6 +33,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use control_plane::{FAKE_AGENT_ALIAS_ID, FAKE_AGENT_ID};
 pub use record::{AgentInvocation, SentChunk};
 pub use script::{AgentScript, FakeCitation, StreamStep};
 

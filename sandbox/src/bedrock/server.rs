@@ -1,5 +1,6 @@
 //! The HTTP side of the fake agent: `POST /agents/{agentId}/agentAliases/{aliasId}/sessions/{sessionId}/text`
-//! answered per its script, as an event stream or an HTTP error. SigV4 is accepted unchecked.
+//! answered per its script, as an event stream or an HTTP error, and the control plane's
+//! GetAgentAlias (`control_plane.rs`). SigV4 is accepted unchecked.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,24 +9,29 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use futures_util::stream;
 use serde_json::Value;
 
-use crate::bedrock::frames;
 use crate::bedrock::record::AgentInvocation;
 use crate::bedrock::script::{AgentScript, StreamStep};
 use crate::bedrock::shared::Shared;
+use crate::bedrock::{control_plane, frames};
 
 const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    // GetAgentAlias: the SDK's serializer writes the path without a trailing slash, the API
+    // reference with one; both are served.
+    let alias = get(control_plane::get_agent_alias);
     Router::new()
         .route(
             "/agents/{agent_id}/agentAliases/{alias_id}/sessions/{session_id}/text",
             post(invoke_agent),
         )
+        .route("/agents/{agent_id}/agentaliases/{alias_id}", alias.clone())
+        .route("/agents/{agent_id}/agentaliases/{alias_id}/", alias)
         .with_state(shared)
 }
 
@@ -69,7 +75,7 @@ async fn invoke_agent(
     }
 }
 
-fn error_response(status: u16, error_type: &str, message: &str) -> Response {
+pub(crate) fn error_response(status: u16, error_type: &str, message: &str) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::json!({ "message": message }).to_string();
     (

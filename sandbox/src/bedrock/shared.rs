@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::{watch, Semaphore};
 
+use crate::bedrock::control_plane::{FakeAlias, FAKE_AGENT_ALIAS_ID, FAKE_AGENT_ID};
 use crate::bedrock::record::{AgentInvocation, SentChunk};
 use crate::bedrock::script::AgentScript;
 
@@ -23,6 +24,10 @@ pub(crate) struct Shared {
     pub(crate) shutdown: watch::Sender<bool>,
     /// One permit per `FakeBedrock::release`, taken by a `WaitForRelease` step.
     pub(crate) releases: Semaphore,
+    /// The aliases GetAgentAlias finds (`control_plane.rs`).
+    pub(crate) aliases: Mutex<Vec<FakeAlias>>,
+    /// Every GetAgentAlias asked, as (agent id, alias id).
+    pub(crate) alias_lookups: Mutex<Vec<(String, String)>>,
 }
 
 /// Scripts queued for the next requests, and the one used when the queue is empty.
@@ -42,6 +47,11 @@ impl Shared {
             seen: watch::channel(0).0,
             shutdown: watch::channel(false).0,
             releases: Semaphore::new(0),
+            aliases: Mutex::new(vec![FakeAlias::prepared(
+                FAKE_AGENT_ID,
+                FAKE_AGENT_ALIAS_ID,
+            )]),
+            alias_lookups: Mutex::new(Vec::new()),
         }
     }
 

@@ -1,5 +1,5 @@
-//! The fake's Data Center REST v1 routes: content by space key and title, one page, create
-//! (with `ancestors`) and update, in v1's JSON shapes.
+//! The fake's Data Center REST v1 routes: one space by key, content by space key and title, one
+//! page, create (with `ancestors`) and update, in v1's JSON shapes.
 
 use axum::response::Response;
 use serde_json::{json, Value};
@@ -10,6 +10,23 @@ use crate::confluence::server::{json_response, malformed, param, refused, Params
 use crate::confluence::shared::{lock, Shared};
 
 const DATACENTER: WikiFlavor = WikiFlavor::DataCenter;
+
+/// `GET /wiki/rest/api/space/{key}`: the space (its id a number, as Data Center writes it), or
+/// 404 "No space with key".
+pub(crate) fn space(shared: &Shared, key: &str) -> Response {
+    let store = lock(&shared.store);
+    let Some(id) = store.space_id(key) else {
+        return refused(DATACENTER, Refusal::NoSpace(key.to_owned()));
+    };
+    let id: Value = id.parse::<u64>().map_or_else(|_| json!(id), |n| json!(n));
+    json_response(
+        200,
+        json!({
+            "id": id, "key": key, "name": key, "type": "global", "status": "current",
+            "_links": { "webui": format!("/display/{key}"), "base": shared.base_url() },
+        }),
+    )
+}
 
 /// `GET /wiki/rest/api/content?spaceKey=…&title=…&expand=version`: items carry no
 /// `_links.base`, the list does. An unknown space is an empty list.

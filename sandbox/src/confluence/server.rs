@@ -35,6 +35,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/wiki/api/v2/spaces", get(cloud_spaces))
         .route("/wiki/api/v2/pages", get(cloud_find).post(cloud_create))
         .route("/wiki/api/v2/pages/{id}", get(cloud_get).put(cloud_update))
+        .route("/wiki/rest/api/space/{key}", get(datacenter_space))
         .route(
             "/wiki/rest/api/content",
             get(datacenter_find).post(datacenter_create),
@@ -225,6 +226,20 @@ async fn cloud_update(
     let request = (&method, &uri, &headers, &body);
     serve(&shared, WikiFlavor::Cloud, request, |shared, _, body| {
         cloud_routes::update(shared, &id, body)
+    })
+}
+
+async fn datacenter_space(
+    State(shared): State<Arc<Shared>>,
+    Path(key): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request = (&method, &uri, &headers, &body);
+    serve(&shared, WikiFlavor::DataCenter, request, |shared, _, _| {
+        datacenter_routes::space(shared, &key)
     })
 }
 

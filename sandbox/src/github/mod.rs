@@ -22,6 +22,7 @@ mod auth;
 mod deployments;
 mod keys;
 mod record;
+mod repository;
 mod routes;
 mod runs;
 mod server;
@@ -41,6 +42,7 @@ pub use keys::{TEST_APP_PRIVATE_KEY, TEST_APP_PUBLIC_KEY, TEST_OTHER_PRIVATE_KEY
 pub use record::{AuthKind, FaultKind, GitHubFault, GitHubRequest};
 pub use runs::{FakeRun, Phase, RunOutcome, RunTimings};
 
+use repository::Access;
 use shared::{Settings, Shared, State};
 
 /// How long `shutdown` waits for the server task before aborting it.
@@ -83,6 +85,7 @@ impl FakeGitHub {
             omit_request_id: false,
             old_server: false,
             timings: RunTimings::default(),
+            access: Access::default(),
         };
         let shared = Arc::new(Shared {
             addr,

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::github::repository;
 use crate::github::runs::{stamp, FakeRun, RunOutcome};
 use crate::github::shared::State;
 
@@ -80,7 +81,7 @@ pub(crate) fn mint_token(state: &mut State, installation: &str, now: Instant) ->
     Answer::json(
         201,
         json!({"token": token, "expires_at": stamp(expires_at),
-               "permissions": {"actions": "read", "contents": "write", "deployments": "read"},
+               "permissions": repository::installation_permissions(state),
                "repository_selection": "selected"}),
     )
 }

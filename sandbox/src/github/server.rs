@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use crate::github::auth;
 use crate::github::record::{AuthKind, FaultKind, GitHubRequest};
+use crate::github::repository;
 use crate::github::routes::{self, whole_seconds, Answer, Params};
 use crate::github::shared::{Shared, State as FakeState, RATE_LIMIT};
 
@@ -97,7 +98,9 @@ fn decide(
             let (answer, extra) = match state.spend_rate_limit() {
                 Ok((remaining, reset)) => {
                     let answer = route(&mut state, method, &path, &params, auth, body, &api, now);
-                    (answer, rate_headers(remaining, reset))
+                    let mut headers = rate_headers(remaining, reset);
+                    headers.extend(repository::token_headers(&state, auth));
+                    (answer, headers)
                 }
                 Err(reset) => (
                     Answer::error(403, "API rate limit exceeded for installation."),
@@ -193,6 +196,7 @@ fn route(
         return Answer::error(404, "Not Found");
     }
     match (method.clone(), rest) {
+        (Method::GET, []) => repository::repository(state, auth, api),
         (Method::POST, ["dispatches"]) => routes::repository_dispatch(state, body, now),
         (Method::POST, ["actions", "workflows", _, "dispatches"]) => {
             routes::workflow_dispatch(state, body, now)

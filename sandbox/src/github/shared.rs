@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use crate::github::deployments::Deployments;
 use crate::github::record::{GitHubFault, GitHubRequest};
+use crate::github::repository::Access;
 use crate::github::runs::{FakeRun, Phase, RunOutcome, RunTimings};
 
 /// Most requests kept in the record (the oldest are dropped past it).
@@ -31,6 +32,8 @@ pub(crate) struct Settings {
     pub(crate) omit_request_id: bool,
     pub(crate) old_server: bool,
     pub(crate) timings: RunTimings,
+    /// What the credentials may do (`repository.rs`).
+    pub(crate) access: Access,
 }
 
 pub(crate) struct State {

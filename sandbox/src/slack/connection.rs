@@ -191,13 +191,20 @@ impl ConnTask {
         let open_count = lock(&self.shared.conns)
             .with_state(|s| s != ConnectionState::Closed)
             .len();
-        if open_count > self.shared.opts.max_connections {
-            let frame = disconnect_frame("too_many_websockets");
-            lock(&self.handle.record).disconnect_reason = Some("too_many_websockets".into());
+        let refusal = if !lock(&self.shared.app).socket_mode {
+            Some("link_disabled")
+        } else if open_count > self.shared.opts.max_connections {
+            Some("too_many_websockets")
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            let frame = disconnect_frame(reason);
+            lock(&self.handle.record).disconnect_reason = Some(reason.into());
             if let Err(error) = self.write_text(frame).await {
                 return write_end(error);
             }
-            return self.server_close("too_many_websockets").await;
+            return self.server_close(reason).await;
         }
         let hello = json!({
             "type": "hello",

@@ -50,6 +50,9 @@ pub(crate) fn handle(shared: &Shared, method: &str, params: &Params, auth: AuthK
         return Outcome::error("unknown_method");
     }
     match auth {
+        AuthKind::Bot if lock(&shared.app).bot_token_revoked => {
+            return Outcome::error("token_revoked")
+        }
         AuthKind::Bot => {}
         AuthKind::Missing => return Outcome::error("not_authed"),
         AuthKind::App => return Outcome::error("not_allowed_token_type"),

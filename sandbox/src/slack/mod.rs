@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+mod app_settings;
 mod clock;
 mod connection;
 mod control;
@@ -45,6 +46,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use app_settings::DEFAULT_BOT_SCOPES;
 pub use delivery::{SentEnvelope, Target};
 pub use envelope::{Envelope, HOOKS_PLACEHOLDER};
 pub use faults::HttpFault;

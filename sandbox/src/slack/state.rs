@@ -9,6 +9,7 @@ use anyhow::bail;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::slack::app_settings::AppSettings;
 use crate::slack::connection::ConnHandle;
 use crate::slack::delivery::Delivery;
 use crate::slack::faults::FaultTable;
@@ -38,6 +39,8 @@ pub(crate) struct Shared {
     pub(crate) tickets: Mutex<HashSet<String>>,
     pub(crate) faults: FaultTable,
     pub(crate) open_error: Mutex<Option<String>>,
+    /// Scopes, a revoked bot token, Socket Mode on or off (`app_settings.rs`).
+    pub(crate) app: Mutex<AppSettings>,
     /// The error the streaming methods answer with, when set (`FakeSlack::refuse_streaming`).
     pub(crate) stream_refusal: Mutex<Option<String>>,
     pub(crate) messages: Mutex<MessageStore>,
@@ -67,6 +70,7 @@ impl Shared {
             tickets: Mutex::new(HashSet::new()),
             faults: FaultTable::default(),
             open_error: Mutex::new(None),
+            app: Mutex::new(AppSettings::default()),
             stream_refusal: Mutex::new(None),
             messages: Mutex::new(MessageStore::default()),
             users: Mutex::new(UserDirectory::default()),

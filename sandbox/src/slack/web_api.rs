@@ -156,7 +156,15 @@ async fn api(
         at,
         &outcome,
     );
-    outcome.into_response()
+    let mut response = outcome.into_response();
+    if auth == AuthKind::Bot {
+        // Slack tells a bot token's scopes on every answer.
+        let scopes = lock(&shared.app).bot_scopes.join(",");
+        if let Ok(value) = HeaderValue::from_str(&scopes) {
+            response.headers_mut().insert("x-oauth-scopes", value);
+        }
+    }
+    response
 }
 
 async fn hook(

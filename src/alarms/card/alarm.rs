@@ -16,6 +16,10 @@ const CONDITION_BUDGET: usize = 1500;
 /// Watchers named on a card before the rest are only counted.
 pub(super) const MAX_WATCHERS_SHOWN: usize = 20;
 
+/// The line on a card for an alarm that `chatops-bot test-alarm` sent.
+pub(super) const TEST_ALARM_NOTE: &str =
+    "🧪 *Test alarm* sent by `chatops-bot test-alarm`: nothing is wrong and nobody is paged.";
+
 /// Emoji, colour and label of an alarm state.
 pub(super) fn look(state: AlarmState) -> (&'static str, Accent) {
     match state {
@@ -33,11 +37,14 @@ pub(super) fn card(
 ) -> RenderedCard {
     let (emoji, accent) = look(alarm.state);
     let mention = match (&opts.mention, alarm.state) {
-        (Some(group), AlarmState::Alarm) => Some(group_mention(group)),
+        (Some(group), AlarmState::Alarm) if !n.is_test() => Some(group_mention(group)),
         _ => None,
     };
     let mut b = CardBuilder::default();
     b.header(emoji, &alarm.name);
+    if n.is_test() {
+        b.context(vec![Mrkdwn::trusted(TEST_ALARM_NOTE)]);
+    }
     let status = status(&mut b, alarm, state, mention.as_deref());
     b.section(status);
 

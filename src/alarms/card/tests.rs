@@ -379,3 +379,25 @@ fn digest_counts_worst_first_and_moves_long_lists_to_the_thread() {
         .blocks
         .contains(&Block::Context(vec![note])));
 }
+
+#[test]
+fn a_test_alarm_says_so_and_pages_nobody() {
+    let paging = CardOptions {
+        mention: Some("S0123ABCD".into()),
+        ..CardOptions::default()
+    };
+    let real = alarm("checkout-5xx", "up", "ALARM", "EU (Ireland)");
+    let mut test = real.clone();
+    test.attributes
+        .insert(crate::alarms::TEST_ALARM_ATTRIBUTE.into(), "1".into());
+    assert!(test.is_test() && !real.is_test());
+
+    let real_card = card(&real, &CardState::default(), &paging).message;
+    assert!(format!("{real_card:?}").contains("<!subteam^S0123ABCD>"));
+    assert!(!format!("{real_card:?}").contains("Test alarm"));
+
+    let test_card = card(&test, &CardState::default(), &paging).message;
+    let shown = format!("{test_card:?}");
+    assert!(!shown.contains("subteam"), "{shown}");
+    assert!(shown.contains(super::alarm::TEST_ALARM_NOTE), "{shown}");
+}

@@ -5,6 +5,7 @@
 //! plain data ([`AlarmContext`], [`alarm_input`]), so this module knows neither Slack nor the
 //! alarm pipeline's types.
 
+mod alias;
 mod answer;
 mod client;
 mod error;
@@ -15,6 +16,7 @@ mod stream;
 use async_trait::async_trait;
 use tokio::sync::mpsc::UnboundedSender;
 
+pub use alias::{agent_alias, AliasCheckError, AliasInfo};
 pub use answer::{AgentAnswer, Citation};
 pub use client::{BedrockAgent, RetryBackoff};
 pub use error::{AgentError, AgentTarget};

@@ -72,6 +72,20 @@ impl ConfluenceWiki {
         &self.http.target
     }
 
+    /// Reads the configured space (`check --live`) and returns its id: Cloud looks it up by key
+    /// (`GET /api/v2/spaces?keys=KEY`, kept as the page calls keep it), Data Center reads
+    /// `GET /rest/api/space/KEY`. A 401 is `Unauthorized`; a missing space `NotFound`.
+    pub async fn space_id(&self) -> Result<String, WikiError> {
+        let deadline = self.http.deadline();
+        match &self.api {
+            Api::Cloud(cloud) => cloud
+                .space_id(&self.http, deadline)
+                .await
+                .map(str::to_owned),
+            Api::DataCenter => datacenter::space_id(&self.http, deadline).await,
+        }
+    }
+
     async fn get_within(&self, id: &str, deadline: Instant) -> Result<PageRef, WikiError> {
         match &self.api {
             Api::Cloud(cloud) => cloud.get_page(&self.http, id, deadline).await,

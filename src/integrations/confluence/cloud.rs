@@ -26,7 +26,7 @@ impl CloudApi {
 
     /// `GET /api/v2/spaces?keys=KEY`, once; an empty answer means the space is not there or
     /// the user may not see it. A failed lookup is not cached.
-    async fn space_id(&self, http: &Http, deadline: Instant) -> Result<&str, WikiError> {
+    pub(super) async fn space_id(&self, http: &Http, deadline: Instant) -> Result<&str, WikiError> {
         let id = self
             .space_id
             .get_or_try_init(|| async {

@@ -9,7 +9,7 @@ use super::cloud::path_segment;
 use super::error::{WikiAction, WikiError};
 use super::http::{Call, Http};
 use super::storage::StorageXml;
-use super::wire::{WireList, WirePage};
+use super::wire::{WireList, WirePage, WireSpace};
 use super::PageRef;
 
 /// `GET /rest/api/content?type=page&spaceKey=…&title=…&expand=version`.
@@ -35,6 +35,15 @@ pub(super) async fn find_page(
         .find(|page| page.title == title)
         .map(|page| page.into_ref(base.as_deref(), http.root(), None))
         .transpose()
+}
+
+/// `GET /rest/api/space/{key}`: the configured space's id (404 when it is not there or the
+/// token's user may not see it).
+pub(super) async fn space_id(http: &Http, deadline: Instant) -> Result<String, WikiError> {
+    let action = WikiAction::FindSpace;
+    let path = format!("/rest/api/space/{}", path_segment(&http.target.space_key));
+    let space: WireSpace = http.send(&Call::get(path, &action), deadline).await?;
+    Ok(space.id)
 }
 
 /// `GET /rest/api/content/{id}?expand=version`.

@@ -41,6 +41,8 @@ impl Auth {
 pub(super) struct InstallationToken {
     pub(super) secret: SecretString,
     refresh_at: Instant,
+    /// What GitHub said the token may do when it minted it (`contents` → `write`…).
+    pub(super) permissions: std::collections::BTreeMap<String, String>,
 }
 
 impl InstallationToken {
@@ -51,6 +53,7 @@ impl InstallationToken {
         Self {
             secret,
             refresh_at: Instant::now() + left.saturating_sub(TOKEN_REFRESH_MARGIN),
+            permissions: std::collections::BTreeMap::new(),
         }
     }
 

@@ -28,10 +28,10 @@ const JOBS_PER_RUN: u32 = 100;
 
 /// One repository's deploy workflow, as `[github]` and the dispatch settings name it.
 pub struct GitHubDeploys {
-    http: Http,
-    settings: DispatchSettings,
+    pub(super) http: Http,
+    pub(super) settings: DispatchSettings,
     /// `/repos/{owner}/{repo}`.
-    repo_path: String,
+    pub(super) repo_path: String,
 }
 
 impl fmt::Debug for GitHubDeploys {

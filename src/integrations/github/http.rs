@@ -76,11 +76,37 @@ impl Call {
 pub(super) struct Answer {
     pub(super) status: u16,
     pub(super) body: Vec<u8>,
+    pub(super) token: TokenSigns,
+}
+
+/// What GitHub says about the credentials in its headers.
+#[derive(Clone, Debug, Default)]
+pub(super) struct TokenSigns {
+    /// `github-authentication-token-expiration` (a token with an expiry date).
+    pub(super) expiration: Option<String>,
+    /// `x-oauth-scopes` (a classic personal access token).
+    pub(super) oauth_scopes: Option<String>,
+}
+
+impl TokenSigns {
+    fn read(headers: &reqwest::header::HeaderMap) -> Self {
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        Self {
+            expiration: text("github-authentication-token-expiration"),
+            oauth_scopes: text("x-oauth-scopes"),
+        }
+    }
 }
 
 struct Reply {
     status: u16,
     signs: RateSigns,
+    token: TokenSigns,
     body: Vec<u8>,
 }
 
@@ -163,6 +189,7 @@ impl Http {
                 return Ok(Answer {
                     status: reply.status,
                     body: reply.body,
+                    token: reply.token,
                 });
             }
             let message = error_message(&reply.body);
@@ -279,7 +306,9 @@ impl Http {
             };
             let answer = self.attempts(&exchange, deadline).await?;
             let minted: wire::InstallationToken = wire::read_json(&answer.body)?;
-            let token = InstallationToken::new(SecretString::from(minted.token), minted.expires_at);
+            let mut token =
+                InstallationToken::new(SecretString::from(minted.token), minted.expires_at);
+            token.permissions = minted.permissions;
             let secret = token.secret.clone();
             *kept = Some(token);
             tracing::debug!(
@@ -288,6 +317,21 @@ impl Http {
             );
             Ok(secret)
         })
+    }
+
+    /// The permissions of the App's installation token in use, if one was minted.
+    pub(super) async fn installation_permissions(
+        &self,
+    ) -> Option<std::collections::BTreeMap<String, String>> {
+        match &self.auth {
+            Auth::Token(_) => None,
+            Auth::App(app) => app
+                .token
+                .lock()
+                .await
+                .as_ref()
+                .map(|token| token.permissions.clone()),
+        }
     }
 
     /// Drops a kept installation token; says whether there was one to drop.
@@ -321,6 +365,7 @@ impl Http {
         let response = request.send().await?;
         let status = response.status().as_u16();
         let signs = RateSigns::read(response.headers());
+        let token = TokenSigns::read(response.headers());
         let body = response.bytes().await?.to_vec();
         tracing::debug!(
             method = %call.method,
@@ -333,6 +378,7 @@ impl Http {
         Ok(Reply {
             status,
             signs,
+            token,
             body,
         })
     }

@@ -7,6 +7,7 @@
 //! `human_message`. A dispatch is never sent twice: when its answer is lost, the caller finds
 //! the run by its request id.
 
+mod access;
 mod auth;
 mod client;
 mod error;
@@ -19,6 +20,7 @@ mod wire;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+pub use access::{Permissions, RepoAccess};
 pub use client::GitHubDeploys;
 pub use error::GitHubError;
 pub use model::{

@@ -23,6 +23,19 @@ pub(super) struct InstallationToken {
     pub(super) token: String,
     #[serde(with = "time::serde::rfc3339")]
     pub(super) expires_at: OffsetDateTime,
+    /// What the token may do, e.g. `{"contents": "write", "metadata": "read"}`.
+    #[serde(default)]
+    pub(super) permissions: std::collections::BTreeMap<String, String>,
+}
+
+/// `GET /repos/{owner}/{repo}`, as far as `check --live` reads it.
+#[derive(Deserialize)]
+pub(super) struct Repository {
+    pub(super) full_name: String,
+    /// The caller's rights on the repository (`admin`, `maintain`, `push`, `triage`, `pull`),
+    /// present when a user's token asks.
+    #[serde(default)]
+    pub(super) permissions: Option<std::collections::BTreeMap<String, bool>>,
 }
 
 /// A workflow_dispatch answered with `return_run_details`.

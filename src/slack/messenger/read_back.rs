@@ -87,6 +87,21 @@ impl SlackMessenger {
         Ok(MessageTs(response.ts.0))
     }
 
+    /// The top-level message in `channel` carrying any of the client-side ids `ids`, posted at or
+    /// after `since` give or take the clock margin (`conversations.history`, a few pages).
+    /// `chatops-bot test-alarm` looks for its card this way.
+    pub async fn find_post(
+        &self,
+        channel: &ChannelId,
+        ids: &[String],
+        since: SystemTime,
+    ) -> Result<Option<MessageTs>, SlackApiError> {
+        self.call("conversations.history", None, || {
+            self.find_any_posted(channel, None, ids, since)
+        })
+        .await
+    }
+
     /// The ts of the message carrying the client-side id `id` in `channel` (or in `thread`),
     /// posted at or after `since` give or take the clock margin. `None` when it is not there, or
     /// when Slack refuses the read (e.g. `not_in_channel` where the bot posts without being a
@@ -96,6 +111,17 @@ impl SlackMessenger {
         channel: &ChannelId,
         thread: Option<&MessageTs>,
         id: &str,
+        since: SystemTime,
+    ) -> ClientResult<Option<MessageTs>> {
+        self.find_any_posted(channel, thread, &[id], since).await
+    }
+
+    /// [`Self::find_posted`] for the first of several ids found.
+    async fn find_any_posted(
+        &self,
+        channel: &ChannelId,
+        thread: Option<&MessageTs>,
+        ids: &[impl AsRef<str>],
         since: SystemTime,
     ) -> ClientResult<Option<MessageTs>> {
         let method = read_back_method(thread);
@@ -124,9 +150,10 @@ impl SlackMessenger {
                 Err(e) => return Err(e),
             };
             let found = page.messages.iter().find(|m| {
-                m.metadata
-                    .as_ref()
-                    .is_some_and(|metadata| blocks::carries_post_id(metadata, id))
+                m.metadata.as_ref().is_some_and(|metadata| {
+                    ids.iter()
+                        .any(|id| blocks::carries_post_id(metadata, id.as_ref()))
+                })
             });
             if let Some(found) = found {
                 return Ok(Some(MessageTs(found.ts.0.clone())));

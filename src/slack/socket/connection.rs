@@ -218,6 +218,72 @@ async fn run(
     }
 }
 
+/// What a connection opened only to be looked at (`check --live`) saw: Slack's `hello`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelloSeen {
+    pub num_connections: Option<u32>,
+}
+
+/// Why a connection opened only to be looked at never said `hello`.
+#[derive(Debug, thiserror::Error)]
+pub enum HelloError {
+    #[error("WebSocket handshake failed: {0}")]
+    Handshake(String),
+    /// Slack said `disconnect` instead of `hello` (`link_disabled`: Socket Mode is off).
+    #[error("Slack disconnected before hello: {}", .0.as_str())]
+    Disconnected(DisconnectReason),
+    #[error("no hello within {0:?}")]
+    NoHello(Duration),
+    #[error("{0}")]
+    Lost(String),
+}
+
+/// Opens `url`, waits for `hello` (handshake included, within `hello_timeout`), then closes with
+/// the bounded close handshake. An envelope that arrives first is left unacked, so Slack gives
+/// it to another connection; nothing is dispatched from here.
+pub async fn hello_and_close(
+    url: &Url,
+    hello_timeout: Duration,
+    close_timeout: Duration,
+) -> Result<HelloSeen, HelloError> {
+    let deadline = Instant::now() + hello_timeout;
+    let connect =
+        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(ws_config()), true);
+    let mut ws = match timeout_at(deadline, connect).await {
+        Ok(Ok((ws, _response))) => ws,
+        Ok(Err(e)) => return Err(HelloError::Handshake(e.to_string())),
+        Err(_) => return Err(HelloError::NoHello(hello_timeout)),
+    };
+    loop {
+        let text = match timeout_at(deadline, ws.next()).await {
+            Err(_) => return Err(HelloError::NoHello(hello_timeout)),
+            Ok(None) => return Err(HelloError::Lost("closed without a close frame".into())),
+            Ok(Some(Err(e))) => return Err(HelloError::Lost(format!("read failed: {e}"))),
+            Ok(Some(Ok(Message::Text(text)))) => text,
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                let reason = frame
+                    .map(|f| format!("{} {}", f.code, f.reason))
+                    .unwrap_or_default();
+                return Err(HelloError::Lost(format!(
+                    "Slack closed the connection before hello ({reason})"
+                )));
+            }
+            Ok(Some(Ok(_))) => continue,
+        };
+        match Frame::parse(&text) {
+            Ok(Frame::Hello { num_connections }) => {
+                close(ws, close_timeout, "checked").await;
+                return Ok(HelloSeen { num_connections });
+            }
+            Ok(Frame::Disconnect { reason }) => {
+                close(ws, close_timeout, "disconnected by Slack").await;
+                return Err(HelloError::Disconnected(reason));
+            }
+            Ok(Frame::Envelope(_)) | Err(_) => continue,
+        }
+    }
+}
+
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
