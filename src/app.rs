@@ -7,7 +7,6 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use anyhow::Context as _;
-use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
@@ -25,6 +24,7 @@ use crate::notify;
 use crate::reporting::service::Reporter;
 use crate::reporting::summary::SUMMARY_TIMEOUT;
 use crate::router::Router;
+use crate::secrets::Secret;
 use crate::slack::auth_watch::{AuthWatch, Refusal};
 use crate::slack::messenger::{BotIdentity, Messenger, SlackMessenger};
 use crate::slack::pacing::ChannelPacer;
@@ -349,10 +349,11 @@ async fn deploys(
 }
 
 /// The Web API client, paced per channel unless `slack.channel_interval` is zero.
-/// Every call goes through `AuthWatch`, so a refused bot token stops the daemon.
+/// Every call goes through `AuthWatch`: a refused bot token is fetched again once (a rotation),
+/// and stops the daemon when that brings no new value.
 fn slack_messenger(
     config: &Config,
-    bot_token: &SecretString,
+    bot_token: &Secret,
     refusal: &Refusal,
 ) -> anyhow::Result<Arc<dyn Messenger>> {
     let slack = &config.slack;
@@ -365,10 +366,14 @@ fn slack_messenger(
     } else {
         client.with_channel_pacer(ChannelPacer::new(interval, burst))
     };
-    Ok(Arc::new(AuthWatch::new(Arc::new(client), refusal.clone())))
+    Ok(Arc::new(AuthWatch::new(
+        Arc::new(client),
+        refusal.clone(),
+        bot_token.clone(),
+    )))
 }
 
-fn tokens(config: &Config) -> anyhow::Result<(SecretString, SecretString)> {
+fn tokens(config: &Config) -> anyhow::Result<(Secret, Secret)> {
     let app = config
         .slack
         .app_token

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, ConfigErrors, Purpose};
+use crate::config::{Config, ConfigErrors, Purpose, ValueSource};
 use crate::{app, exit, telemetry};
 
 #[derive(Parser, Debug)]
@@ -29,8 +29,9 @@ enum Command {
         #[arg(long, short, default_value = "bot.toml", env = "CHATOPS_CONFIG")]
         config: PathBuf,
     },
-    /// Validate the configuration and report every problem at once; with --live, also probe
-    /// every configured integration over the network.
+    /// Validate the configuration (references resolved) and report every problem at once, or
+    /// list where each secret comes from; with --live, also probe every configured integration
+    /// over the network.
     Check {
         #[arg(long, short, default_value = "bot.toml", env = "CHATOPS_CONFIG")]
         config: PathBuf,
@@ -90,20 +91,19 @@ pub fn main() -> ExitCode {
     })
 }
 
-fn load(path: &PathBuf, purpose: Purpose) -> Result<Config, u8> {
-    Config::load(path, purpose).map_err(|errors: ConfigErrors| {
-        eprintln!("{errors}");
-        exit::CONFIG
-    })
+/// Loads `path` with every reference resolved (`env:`, `file:`, `credential:`,
+/// `aws-secretsmanager:`) on `runtime`; problems go to stderr.
+fn load(runtime: &tokio::runtime::Runtime, path: &Path, purpose: Purpose) -> Result<Config, u8> {
+    runtime
+        .block_on(Config::load_resolved(path, purpose))
+        .map_err(|errors: ConfigErrors| {
+            eprintln!("{errors}");
+            exit::CONFIG
+        })
 }
 
-fn run(path: &PathBuf) -> u8 {
-    let config = match load(path, Purpose::Run) {
-        Ok(config) => config,
-        Err(status) => return status,
-    };
-    telemetry::init(&config.log);
-    let runtime = match runtime() {
+fn run(path: &Path) -> u8 {
+    let runtime = match runtime(true) {
         Ok(runtime) => runtime,
         Err(status) => return status,
     };
@@ -113,6 +113,14 @@ fn run(path: &PathBuf) -> u8 {
         let _runtime = runtime.enter();
         shutdown_signal()
     };
+    let config = match load(&runtime, path, Purpose::Run) {
+        Ok(config) => config,
+        Err(status) => return status,
+    };
+    telemetry::init(&config.log);
+    for warning in config.literal_secret_warnings(path) {
+        tracing::warn!("{warning}");
+    }
     match runtime.block_on(app::run(config, shutdown)) {
         Ok(()) => exit::OK,
         Err(e @ app::RunError::SlackRefused { .. }) => {
@@ -128,57 +136,84 @@ fn run(path: &PathBuf) -> u8 {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, u8> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            eprintln!("Failed to start the async runtime: {e}");
-            exit::FAILURE
-        })
+/// The async runtime: references are resolved on it (Secrets Manager), and the command runs on it.
+fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, u8> {
+    let mut builder = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("Failed to start the async runtime: {e}");
+        exit::FAILURE
+    })
 }
 
 /// `test-alarm`: SNS → SQS → the running bot → Slack, timed.
-fn test_alarm(path: &PathBuf, timeout: Duration) -> u8 {
+fn test_alarm(path: &Path, timeout: Duration) -> u8 {
     telemetry::init_default();
-    let config = match load(path, Purpose::Run) {
-        Ok(config) => config,
+    let runtime = match runtime(true) {
+        Ok(runtime) => runtime,
         Err(status) => return status,
     };
-    match runtime() {
-        Ok(runtime) => runtime.block_on(crate::test_alarm::command(&config, timeout)),
+    match load(&runtime, path, Purpose::Run) {
+        Ok(config) => runtime.block_on(crate::test_alarm::command(&config, timeout)),
         Err(status) => status,
     }
 }
 
-fn check(path: &PathBuf) -> u8 {
+fn check(path: &Path) -> u8 {
     telemetry::init_default();
-    match load(path, Purpose::Run) {
-        Ok(_) => {
+    let loaded = runtime(false).and_then(|runtime| load(&runtime, path, Purpose::Run));
+    match loaded {
+        Ok(config) => {
+            for warning in config.literal_secret_warnings(path) {
+                eprintln!("warning: {warning}");
+            }
             println!("{}: configuration is valid.", path.display());
+            print!("{}", describe_sources(&config.sources()));
             exit::OK
         }
         Err(status) => status,
     }
 }
 
+/// Where each secret, and each value written as a reference, comes from: one line per key,
+/// never a value. Empty when there are none.
+pub fn describe_sources(sources: &[ValueSource]) -> String {
+    let width = sources.iter().map(|s| s.key.len()).max().unwrap_or(0);
+    let mut text = String::new();
+    for (secret, title) in [
+        (true, "Secrets, and where each comes from:"),
+        (false, "Other values read through references:"),
+    ] {
+        let rows: Vec<&ValueSource> = sources.iter().filter(|s| s.secret == secret).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        text.push_str(title);
+        text.push('\n');
+        for row in rows {
+            text.push_str(&format!("  {:width$}  {}\n", row.key, row.source));
+        }
+    }
+    text
+}
+
 /// `check --live`: the offline check, then every probe at once; the table on stdout.
-fn check_live(path: &PathBuf, options: crate::preflight::Options) -> u8 {
+fn check_live(path: &Path, options: crate::preflight::Options) -> u8 {
     telemetry::init_default();
-    let config = match load(path, Purpose::Run) {
+    let runtime = match runtime(true) {
+        Ok(runtime) => runtime,
+        Err(status) => return status,
+    };
+    let config = match load(&runtime, path, Purpose::Run) {
         Ok(config) => config,
         Err(status) => return status,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("Failed to start the async runtime: {e}");
-            return exit::FAILURE;
-        }
-    };
+    for warning in config.literal_secret_warnings(path) {
+        eprintln!("warning: {warning}");
+    }
     let started = std::time::Instant::now();
     let rows = runtime.block_on(crate::preflight::run(&config, &options));
     // A probe cut by its timeout may leave a connection task behind: do not wait for it.
@@ -203,9 +238,10 @@ fn check_live(path: &PathBuf, options: crate::preflight::Options) -> u8 {
     }
 }
 
-fn manifest(path: &PathBuf) -> u8 {
+fn manifest(path: &Path) -> u8 {
     telemetry::init_default();
-    match load(path, Purpose::Manifest) {
+    let loaded = runtime(false).and_then(|runtime| load(&runtime, path, Purpose::Manifest));
+    match loaded {
         Ok(config) => {
             let manifest = crate::slack::manifest::render(&config);
             match serde_json::to_string_pretty(&manifest) {

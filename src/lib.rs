@@ -18,6 +18,7 @@ pub mod preflight;
 pub mod reply;
 pub mod reporting;
 pub mod router;
+pub mod secrets;
 pub mod slack;
 pub mod store;
 pub mod systemd;

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chatops_bot::config::{Config, ConfigErrors, LogFormat, Purpose};
-use secrecy::ExposeSecret;
+use chatops_bot::config::{secrets_manager, Config, ConfigErrors, LogFormat, Purpose};
+use chatops_sandbox::secretsmanager::FakeSecretsManager;
 
 #[path = "config/alarms.rs"]
 mod alarms;
@@ -36,6 +36,56 @@ fn load(name: &str, vars: &[(&str, &str)], purpose: Purpose) -> Result<Config, C
 
 fn load_ok(name: &str, vars: &[(&str, &str)], purpose: Purpose) -> Config {
     load(name, vars, purpose).unwrap_or_else(|errors| panic!("{name} should load:\n{errors}"))
+}
+
+/// Loads an example from bot.toml as `run` would: its references resolved, the team's secret
+/// (`wn/chatops/secret`, with the team's keys) served by the fake Secrets Manager over loopback,
+/// and the credentials the examples name in a `$CREDENTIALS_DIRECTORY`.
+async fn load_documented(example: &str) -> Config {
+    for (name, value) in [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ] {
+        std::env::set_var(name, value);
+    }
+    let secrets = FakeSecretsManager::start().await.unwrap();
+    secrets.set_json(
+        "wn/chatops/secret",
+        &serde_json::json!({
+            "slack_token": "bot-token-example",
+            "wiki_api_key": "wiki-key-example",
+            "wiki_url": "https://example.atlassian.net/wiki",
+            "wiki_user": "bot@example.com",
+            "bedrock_agent": "AGENT12345",
+            "bedrock_agent_alias": "TSTALIASID",
+        }),
+    );
+    let credentials = tempfile::tempdir().unwrap();
+    for name in ["slack_app_token", "github_token"] {
+        std::fs::write(credentials.path().join(name), "credential-example\n").unwrap();
+    }
+    let directory = credentials.path().display().to_string();
+    let endpoint = secrets.endpoint_url();
+    let vars = env(&[
+        ("CREDENTIALS_DIRECTORY", &directory),
+        ("CHATOPS_AWS__ENDPOINT_URL", &endpoint),
+        ("CHATOPS_AWS__REGION", "eu-west-1"),
+    ]);
+    let config = Config::resolve_from_str(
+        "bot.toml example",
+        example,
+        vars,
+        Purpose::Manifest,
+        secrets_manager,
+    )
+    .await
+    .unwrap_or_else(|errors| panic!("{example}\n{errors}"));
+    assert!(
+        secrets.get_calls("wn/chatops/secret") <= 1,
+        "one fetch for every key"
+    );
+    config
 }
 
 /// Asserts the problems are exactly `expected`, in order: "full.key: message substring".
@@ -247,7 +297,7 @@ fn environment_variables_override_the_file_in_order() {
         Duration::from_secs(7 * 24 * 60 * 60)
     );
     let app_token = slack.app_token.as_ref().expect("SLACK_APP_TOKEN is used");
-    assert_eq!(app_token.expose_secret(), "xapp-env-app-token");
+    assert_eq!(app_token.current().expose(), "xapp-env-app-token");
     assert!(
         slack.bot_token.is_none(),
         "an empty variable counts as unset"
@@ -275,7 +325,7 @@ fn chatops_variables_beat_bolt_variables_which_beat_the_file() {
             .slack
             .bot_token
             .as_ref()
-            .map(|token| token.expose_secret().to_owned())
+            .map(|token| token.current().expose().to_owned())
     };
     assert_eq!(
         bot_token(&from_file).as_deref(),

@@ -9,8 +9,8 @@ use chatops_bot::integrations::confluence::storage::{Document, Inline, StatusCol
 use chatops_bot::integrations::confluence::{
     ConfluenceWiki, RetryBackoff, StorageXml, Wiki, WikiError, MAX_UPDATE_ATTEMPTS,
 };
+use chatops_bot::secrets::Secret;
 use chatops_sandbox::confluence::{FakeConfluence, WikiFault, WikiFlavor};
-use secrecy::SecretString;
 use tokio::time::Instant;
 
 const FLAVORS: [ConfluenceFlavor; 2] = [ConfluenceFlavor::Cloud, ConfluenceFlavor::DataCenter];
@@ -25,7 +25,7 @@ fn config(fake: &FakeConfluence, flavor: ConfluenceFlavor) -> ConfluenceConfig {
             .parse()
             .expect("the fake's URL parses"),
         user,
-        api_token: SecretString::from(token),
+        api_token: Secret::from(token),
         space_key: "OPS".into(),
         parent_id: None,
         flavor,
@@ -289,7 +289,7 @@ async fn a_server_that_never_answers_is_cut_by_the_timeout() {
 async fn refused_credentials_missing_rights_and_missing_things_say_what_to_check() {
     let fake = fake_with_ops().await;
     let mut bad_cloud = config(&fake, ConfluenceFlavor::Cloud);
-    bad_cloud.api_token = SecretString::from("wrong-token-value".to_owned());
+    bad_cloud.api_token = Secret::from("wrong-token-value".to_owned());
     let error = wiki(&bad_cloud).find_page("T").await.unwrap_err();
     assert!(matches!(error, WikiError::Unauthorized { .. }), "{error:?}");
     let line = error.human_message();
@@ -299,7 +299,7 @@ async fn refused_credentials_missing_rights_and_missing_things_say_what_to_check
     );
     assert!(!line.contains("wrong-token-value"), "{line}");
     let mut bad_datacenter = config(&fake, ConfluenceFlavor::DataCenter);
-    bad_datacenter.api_token = SecretString::from("wrong-pat".to_owned());
+    bad_datacenter.api_token = Secret::from("wrong-pat".to_owned());
     let line = wiki(&bad_datacenter)
         .find_page("T")
         .await

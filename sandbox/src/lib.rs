@@ -5,4 +5,5 @@ pub mod bedrock;
 pub mod cli;
 pub mod confluence;
 pub mod github;
+pub mod secretsmanager;
 pub mod slack;

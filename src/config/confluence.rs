@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::aws::parse_endpoint_url;
 use super::table::{show_duration, Table};
+use crate::secrets::Secret;
 
 /// Default of `confluence.timeout`.
 pub const DEFAULT_CONFLUENCE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -54,7 +54,7 @@ pub struct ConfluenceConfig {
     pub user: Option<String>,
     /// `confluence.api_token` (the secret's `wiki_api_key`): a Cloud API token, or a Data Center
     /// personal access token. Never in logs, `Debug` or messages.
-    pub api_token: SecretString,
+    pub api_token: Secret,
     /// `confluence.space_key`: the space reports are written in, such as `OPS`.
     pub space_key: String,
     /// `confluence.parent_id`: the page reports are created under; the space's root otherwise.
@@ -76,7 +76,7 @@ impl ConfluenceConfig {
     pub(crate) fn read(table: &mut Table) -> Option<Self> {
         let base_url = table.string("base_url", check_base_url).optional();
         let user = table.string("user", check_user).optional();
-        let api_token = table.secret_string("api_token", check_token).optional();
+        let api_token = table.secret("api_token", check_token).optional();
         let space_key = table.string("space_key", check_space_key).optional();
         let parent_id = table.string("parent_id", check_page_id).optional();
         let flavor = table
@@ -188,16 +188,14 @@ fn check_user(user: String) -> Result<String, String> {
     Ok(user)
 }
 
-fn check_token(raw: String) -> Result<SecretString, String> {
-    let token = SecretString::from(raw);
-    let text = token.expose_secret();
+fn check_token(text: &str) -> Result<(), String> {
     if text.is_empty() {
         return Err("must not be empty".to_owned());
     }
     if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("contains whitespace or control characters (a stray newline?)".to_owned());
     }
-    Ok(token)
+    Ok(())
 }
 
 /// A space key: letters and digits, or a personal space's `~` followed by its account id.

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::aws::parse_endpoint_url;
 use super::table::{show_duration, within, Table};
+use crate::secrets::Secret;
 
 /// Default of `github.api_url`.
 pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
@@ -28,14 +28,14 @@ pub enum GitHubAuth {
     /// `github.token`: a fine-grained personal access token (the old Lambda's
     /// `GITHUB_PERSONAL_ACCESS_TOKEN`), sent as `Authorization: Bearer`. It needs Actions: read,
     /// Contents: read & write, Deployments: read and Metadata: read on the repository.
-    Token(SecretString),
+    Token(Secret),
     /// A GitHub App installed on the repository: the bot signs a JWT with the app's key and
     /// trades it for short-lived installation tokens.
     App {
         /// `github.app_id`: the app's client id (preferred) or numeric app id, as text.
         app_id: String,
         /// `github.private_key`: the app's RSA private key, PEM text. Checked at load time.
-        private_key: SecretString,
+        private_key: Secret,
         /// `github.installation_id`: the app's installation on the repository's owner.
         installation_id: u64,
     },
@@ -73,11 +73,9 @@ impl GitHubConfig {
             .map(|url| url.unwrap_or_else(default_api_url));
         let owner = table.string("owner", check_owner).optional();
         let repo = table.string("repo", check_repo).optional();
-        let token = table.secret_string("token", check_token).optional();
+        let token = table.secret("token", check_token).optional();
         let app_id = table.string("app_id", check_app_id).optional();
-        let private_key = table
-            .secret_string("private_key", check_private_key)
-            .optional();
+        let private_key = table.secret("private_key", check_private_key).optional();
         let installation_id = table
             .integer("installation_id", within(1..=i64::MAX))
             .optional();
@@ -105,9 +103,9 @@ fn default_api_url() -> Url {
 /// Exactly one way to sign in: the token, or all three App keys.
 fn read_auth(
     table: &mut Table,
-    token: Option<Option<SecretString>>,
+    token: Option<Option<Secret>>,
     app_id: Option<Option<String>>,
-    private_key: Option<Option<SecretString>>,
+    private_key: Option<Option<Secret>>,
     installation_id: Option<Option<u64>>,
 ) -> Option<GitHubAuth> {
     let token_given = matches!(token, None | Some(Some(_)));
@@ -206,16 +204,14 @@ fn check_repo(repo: String) -> Result<String, String> {
     }
 }
 
-fn check_token(raw: String) -> Result<SecretString, String> {
-    let token = SecretString::from(raw);
-    let text = token.expose_secret();
+fn check_token(text: &str) -> Result<(), String> {
     if text.is_empty() {
         return Err("must not be empty".to_owned());
     }
     if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("contains whitespace or control characters (a stray newline?)".to_owned());
     }
-    Ok(token)
+    Ok(())
 }
 
 fn check_app_id(app_id: String) -> Result<String, String> {
@@ -232,15 +228,15 @@ fn check_app_id(app_id: String) -> Result<String, String> {
 
 /// The key must sign: it is parsed as an RSA private key (PKCS#1 or PKCS#8 PEM) and used once.
 /// Messages never quote it.
-fn check_private_key(raw: String) -> Result<SecretString, String> {
-    let key = SecretString::from(raw);
+fn check_private_key(key: &str) -> Result<(), String> {
+    // The message names the PEM header without writing it out: CI scans every log for PEM headers.
     let unusable = |why: &str| {
         Err(format!(
-            "must be the app's RSA private key in PEM form (the .pem file GitHub gave, \
-             \"-----BEGIN RSA PRIVATE KEY-----\" …): {why}"
+            "must be the app's RSA private key in PEM form (the .pem file GitHub gave, which \
+             starts with a BEGIN RSA PRIVATE KEY line): {why}"
         ))
     };
-    let encoding = match jsonwebtoken::EncodingKey::from_rsa_pem(key.expose_secret().as_bytes()) {
+    let encoding = match jsonwebtoken::EncodingKey::from_rsa_pem(key.as_bytes()) {
         Ok(encoding) => encoding,
         Err(_) => return unusable("it does not parse as an RSA private key"),
     };
@@ -251,7 +247,7 @@ fn check_private_key(raw: String) -> Result<SecretString, String> {
             "it parses, but cannot sign (RS256 needs an RSA key of 2048 bits or more)",
         );
     }
-    Ok(key)
+    Ok(())
 }
 
 fn check_timeout(timeout: Duration) -> Result<Duration, String> {

@@ -19,6 +19,10 @@ const OVERRIDE_PREFIX: &str = "CHATOPS";
 const OVERRIDE_SEPARATOR: &str = "__";
 /// Tags the origin of every value that came from an environment variable.
 const ENV_ORIGIN_TAG: &str = "env:";
+/// Tags the origin of every value a reference resolved to: `ref:aws-secretsmanager:…`.
+const REFERENCE_ORIGIN_TAG: &str = "ref:";
+/// The origin of a reference that could not be resolved (its problem is already recorded).
+const UNRESOLVED_ORIGIN: &str = "unresolved-reference";
 /// Bolt's variable names for the two tokens, and the keys they set.
 const TOKEN_VARIABLES: [(&str, &str); 2] = [
     ("SLACK_APP_TOKEN", "slack.app_token"),
@@ -35,6 +39,27 @@ pub(crate) fn process_env() -> Vec<(String, String)> {
 /// The name of the environment variable `value` came from, if it came from one.
 pub(crate) fn env_var_of(value: &Value) -> Option<&str> {
     value.origin()?.strip_prefix(ENV_ORIGIN_TAG)
+}
+
+/// The reference `value` was resolved from (`aws-secretsmanager:…#key`), if it was.
+pub(crate) fn reference_of(value: &Value) -> Option<&str> {
+    value.origin()?.strip_prefix(REFERENCE_ORIGIN_TAG)
+}
+
+/// Whether `value` stands for a reference that could not be resolved.
+pub(crate) fn is_unresolved(value: &Value) -> bool {
+    value.origin() == Some(UNRESOLVED_ORIGIN)
+}
+
+/// What `reference` resolved to, tagged with it.
+pub(crate) fn resolved_value(reference: &str, text: String) -> Value {
+    let origin = format!("{REFERENCE_ORIGIN_TAG}{reference}");
+    Value::new(Some(&origin), ValueKind::String(text))
+}
+
+/// Stands for a reference that could not be resolved: the typed readers skip it quietly.
+pub(crate) fn unresolved_value() -> Value {
+    Value::new(Some(&UNRESOLVED_ORIGIN.to_owned()), ValueKind::Nil)
 }
 
 /// Reads the configuration file as text.

@@ -2,8 +2,11 @@
 //!
 //! Layers (later wins): the TOML file; `SLACK_APP_TOKEN` / `SLACK_BOT_TOKEN`; any
 //! `CHATOPS_<SECTION>__<KEY>` variable (`CHATOPS_SLACK__SOCKET__PING_INTERVAL` sets
-//! `slack.socket.ping_interval`). Loading reports every problem at once, each with its full key
-//! path; unknown keys are problems too. Tokens never appear in `Debug`, `Display` or errors.
+//! `slack.socket.ping_interval`). Then any string value may be a reference (`env:NAME`,
+//! `file:PATH`, `credential:NAME`, `aws-secretsmanager:ID#key`; `literal:` escapes one),
+//! resolved before the typed readers (`resolving.rs`). Loading reports every problem at once,
+//! each with its full key path; unknown keys are problems too. Tokens are `Secret`s and never
+//! appear in `Debug`, `Display` or errors.
 //! Arrays of tables (`[[alarms.route]]`) can only come from the file. Cross-section checks
 //! (`aws.region` against `alarms.queue_url`) run once both sections are read.
 //!
@@ -21,14 +24,18 @@ mod github;
 mod load;
 mod log;
 mod reach;
+mod references;
+mod resolving;
 mod route;
 mod runbook;
 mod slack;
 mod socket;
+mod sources;
 mod store;
 mod table;
 mod vocabulary;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use ::config::{Map, Value};
@@ -52,17 +59,21 @@ pub use errors::{ConfigErrors, ConfigProblem};
 pub use github::{GitHubAuth, GitHubConfig, DEFAULT_GITHUB_API_URL, DEFAULT_GITHUB_TIMEOUT};
 pub use log::{LogConfig, LogFormat};
 pub use reach::unreachable_routes;
+pub use resolving::secrets_manager;
 pub(crate) use route::glob_problem;
 pub use route::{RouteConfig, RouteMatch, MAX_ROUTE_CHANNELS};
 pub use runbook::{Placeholder, RunbookTemplate};
 pub use slack::{CommandNames, SlackConfig, SlashCommandSpec};
 pub use socket::SocketConfig;
+pub use sources::ValueSource;
 pub use store::StoreConfig;
 pub(crate) use vocabulary::compile_glob;
 pub use vocabulary::{
     alarm_state_name, looks_like_region_code, NotificationKind, UnknownNotificationKind,
 };
 
+use crate::secrets::Reference;
+use resolving::Pending;
 use table::Table;
 
 /// The whole configuration of the bot.
@@ -81,6 +92,8 @@ pub struct Config {
     pub deploy: Option<DeployConfig>,
     /// `[github]`: the repository whose workflow deploys; without `[deploy]` it is unused.
     pub github: Option<GitHubConfig>,
+    /// The keys whose value was written as a reference, and the reference (never the value).
+    pub references: BTreeMap<String, Reference>,
 }
 
 /// What the configuration is loaded for; decides which keys are required.
@@ -114,19 +127,20 @@ impl Config {
         Self::load_from_str(&file, &text, env, purpose)
     }
 
-    /// Loads TOML `text` (named `file` in errors), overridden by `env`.
+    /// Loads TOML `text` (named `file` in errors), overridden by `env`. `env:`, `file:` and
+    /// `credential:` references are resolved; an `aws-secretsmanager:` one is a problem here
+    /// (use [`Config::resolve_from_str`], which fetches it).
     pub fn load_from_str(
         file: &str,
         text: &str,
         env: impl IntoIterator<Item = (String, String)>,
         purpose: Purpose,
     ) -> Result<Self, ConfigErrors> {
-        let errors = |problems| ConfigErrors {
-            file: file.to_owned(),
-            problems,
-        };
-        let tree = load::merge(text, env).map_err(|problem| errors(vec![problem]))?;
-        Self::from_tree(tree, purpose).map_err(errors)
+        let mut pending = Pending::new(file, text, env.into_iter().collect())?;
+        pending.refuse_remote(
+            "Secrets Manager is read only when the bot runs (chatops-bot run, check, manifest)",
+        );
+        pending.finish(purpose)
     }
 
     /// Every slash command the bot registers, in manifest order: `/<prefix>-help`, then the
@@ -140,8 +154,12 @@ impl Config {
         commands
     }
 
-    fn from_tree(tree: Map<String, Value>, purpose: Purpose) -> Result<Self, Vec<ConfigProblem>> {
-        let mut root = Table::root(tree);
+    fn from_tree(
+        tree: Map<String, Value>,
+        purpose: Purpose,
+        file: &str,
+    ) -> Result<Self, Vec<ConfigProblem>> {
+        let mut root = Table::root(tree, file);
         let slack = root.section("slack", |table| SlackConfig::read(table, purpose));
         let store = root.section("store", StoreConfig::read);
         let log = root.section("log", LogConfig::read);
@@ -184,6 +202,7 @@ impl Config {
                 confluence,
                 deploy,
                 github,
+                references: BTreeMap::new(),
             }),
             _ => Err(problems),
         }

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::socket::SocketConfig;
 use super::table::{show_duration, within, Table};
 use super::Purpose;
+use crate::secrets::Secret;
 
 const DEFAULT_API_URL: &str = "https://slack.com/api/";
 const APP_NAME_MAX_CHARS: usize = 35;
@@ -23,9 +23,9 @@ const REQUEST_TIMEOUT_MAX: Duration = Duration::from_secs(120);
 #[derive(Clone, Debug)]
 pub struct SlackConfig {
     /// `slack.app_token`: app-level token (`xapp-…`, scope `connections:write`) for Socket Mode.
-    pub app_token: Option<SecretString>,
+    pub app_token: Option<Secret>,
     /// `slack.bot_token`: bot token (`xoxb-…`) for the Web API.
-    pub bot_token: Option<SecretString>,
+    pub bot_token: Option<Secret>,
     /// `slack.api_url`: Web API base, http or https, always ending in `/`.
     pub api_url: Url,
     /// `slack.connections`: Socket Mode connections held open at once, 1..=10.
@@ -205,10 +205,8 @@ impl TokenKind {
     }
 
     /// Reads this token; `Purpose::Run` requires it.
-    fn read(self, table: &mut Table, purpose: Purpose) -> Option<Option<SecretString>> {
-        let token = table
-            .secret_string(self.key(), |raw| self.check(raw))
-            .optional();
+    fn read(self, table: &mut Table, purpose: Purpose) -> Option<Option<Secret>> {
+        let token = table.secret(self.key(), |raw| self.check(raw)).optional();
         if purpose == Purpose::Run && matches!(token, Some(None)) {
             table.report(self.key(), self.missing_message());
         }
@@ -216,9 +214,7 @@ impl TokenKind {
     }
 
     /// Accepts `raw` as this kind of token. Messages quote at most its first five characters.
-    fn check(self, raw: String) -> Result<SecretString, String> {
-        let token = SecretString::from(raw);
-        let text = token.expose_secret();
+    fn check(self, text: &str) -> Result<(), String> {
         let prefix = self.prefix();
         if !text.starts_with(prefix) {
             return Err(format!(
@@ -233,7 +229,7 @@ impl TokenKind {
         if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err("contains whitespace or control characters (a stray newline?)".to_owned());
         }
-        Ok(token)
+        Ok(())
     }
 
     fn describe_wrong_prefix(self, text: &str) -> String {

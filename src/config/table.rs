@@ -7,7 +7,8 @@ use std::time::Duration;
 use ::config::{Map, Value, ValueKind};
 
 use super::errors::ConfigProblem;
-use super::load::env_var_of;
+use super::load::{env_var_of, is_unresolved, reference_of};
+use crate::secrets::{self, Secret, Source};
 
 mod collections;
 
@@ -50,20 +51,23 @@ enum Echo {
 /// whatever is left at [`Table::finish`] is unknown.
 pub(crate) struct Table {
     path: String,
+    /// The configuration file's name, for secrets written in it.
+    file: String,
     entries: BTreeMap<String, Value>,
     known: Vec<String>,
     problems: Vec<ConfigProblem>,
 }
 
 impl Table {
-    /// The top of the merged tree.
-    pub(crate) fn root(entries: Map<String, Value>) -> Self {
-        Self::at(String::new(), entries)
+    /// The top of the merged tree of the configuration file named `file`.
+    pub(crate) fn root(entries: Map<String, Value>, file: &str) -> Self {
+        Self::at(String::new(), file.to_owned(), entries)
     }
 
-    fn at(path: String, entries: Map<String, Value>) -> Self {
+    fn at(path: String, file: String, entries: Map<String, Value>) -> Self {
         Self {
             path,
+            file,
             entries: entries.into_iter().collect(),
             known: Vec::new(),
             problems: Vec::new(),
@@ -124,7 +128,7 @@ impl Table {
                 }
             }
         };
-        let mut child = Table::at(self.key_path(key), entries);
+        let mut child = Table::at(self.key_path(key), self.file.clone(), entries);
         let value = read(&mut child);
         self.problems.extend(child.finish());
         value
@@ -154,13 +158,38 @@ impl Table {
         self.leaf(key, Echo::Value, "a string", expect_string, check)
     }
 
-    /// A string that must never be quoted back (a token), passed through `check`.
-    pub(crate) fn secret_string<T>(
+    /// A secret (a token, a key): a string never quoted back, passed through `check`, kept as a
+    /// [`Secret`] that remembers where it came from (the file, a variable, a reference).
+    pub(crate) fn secret(
         &mut self,
         key: &str,
-        check: impl FnOnce(String) -> Result<T, String>,
-    ) -> Lookup<T> {
-        self.leaf(key, Echo::TypeOnly, "a string", expect_string, check)
+        check: impl FnOnce(&str) -> Result<(), String>,
+    ) -> Lookup<Secret> {
+        let source = match self.entries.get(key) {
+            Some(value) => self.source_of(value),
+            None => Source::Given,
+        };
+        self.leaf(key, Echo::TypeOnly, "a string", expect_string, |raw| {
+            check(&raw)?;
+            Ok(Secret::new(raw, source))
+        })
+    }
+
+    /// Where a value came from: a reference, a variable, or the file itself.
+    fn source_of(&self, value: &Value) -> Source {
+        let reference = reference_of(value).and_then(|text| match secrets::parse(text) {
+            secrets::Parsed::Reference(reference) => Some(reference),
+            _ => None,
+        });
+        match (reference, env_var_of(value)) {
+            (Some(reference), _) => Source::Reference(reference),
+            (None, Some(variable)) => {
+                Source::Reference(secrets::Reference::Env(variable.to_owned()))
+            }
+            (None, None) => Source::Literal {
+                file: self.file.clone(),
+            },
+        }
     }
 
     /// An integer (a TOML integer, or an environment variable that parses as one).
@@ -198,15 +227,34 @@ impl Table {
         let Some(value) = self.entries.remove(key) else {
             return Lookup::Absent;
         };
+        if is_unresolved(&value) {
+            return Lookup::Invalid;
+        }
         let env_var = env_var_of(&value).map(str::to_owned);
+        let reference = reference_of(&value).map(str::to_owned);
+        let resolved_text = match (&reference, &value.kind) {
+            (Some(_), ValueKind::String(text)) => Some(text.clone()),
+            _ => None,
+        };
+        // A value from a reference is never quoted: a wrong `#key` could name a secret.
+        let echo = if reference.is_some() {
+            Echo::TypeOnly
+        } else {
+            echo
+        };
         let got = describe(&value.kind, echo);
-        let outcome = match extract(value.kind, env_var.is_some()) {
+        let outcome = match extract(value.kind, env_var.is_some() || reference.is_some()) {
             None => Err(format!("expected {expected}, got {got}")),
             Some(raw) => raw.and_then(check),
         };
-        match outcome {
-            Ok(value) => Lookup::Found(value),
-            Err(message) => {
+        match (outcome, reference) {
+            (Ok(value), _) => Lookup::Found(value),
+            (Err(message), Some(reference)) => {
+                let message = redact(message, resolved_text.as_deref(), &reference);
+                self.report(key, message);
+                Lookup::Invalid
+            }
+            (Err(message), None) => {
                 self.report_from(key, env_var.as_deref(), message);
                 Lookup::Invalid
             }
@@ -223,6 +271,29 @@ impl Table {
             self.report_from(&key, first_env_var(&value), message);
         }
         self.problems
+    }
+}
+
+/// `message` about a value `reference` resolved to, with the value itself taken out and the
+/// reference named.
+fn redact(message: String, value: Option<&str>, reference: &str) -> String {
+    let stand_in = format!("the value of {reference}");
+    let message = match value {
+        Some(value) if !value.is_empty() => {
+            let quoted = format!("{value:?}");
+            let message = message.replace(&quoted, &stand_in);
+            if value.chars().count() >= 4 {
+                message.replace(value, "…")
+            } else {
+                message
+            }
+        }
+        _ => message,
+    };
+    if message.contains(reference) {
+        message
+    } else {
+        format!("{message} (from {reference})")
     }
 }
 

@@ -8,6 +8,7 @@
 //! only with `--invoke`, because an invocation costs money.
 
 mod aws;
+mod secrets;
 mod sites;
 mod slack;
 mod table;
@@ -138,7 +139,7 @@ pub async fn run(config: &Config, options: &Options) -> Vec<ProbeResult> {
             slack::socket(config, limit),
         )),
         boxed(bounded(aws::QUEUE, limit, aws::HINT, aws::queue(config))),
-        boxed(async { secrets_probe(config) }),
+        boxed(async { secrets::probe(config) }),
         boxed(bounded(
             aws::ALIAS,
             limit,
@@ -169,15 +170,6 @@ pub async fn run(config: &Config, options: &Options) -> Vec<ProbeResult> {
 
 fn boxed<'a>(probe: impl Future<Output = Vec<ProbeResult>> + Send + 'a) -> Probe<'a> {
     Box::pin(probe)
-}
-
-/// The hook for Secrets Manager (issue #12, "Secrets"): one row per `aws-secretsmanager:`
-/// reference, saying the secret id and key resolved. Config references to Secrets Manager are
-/// added on another branch, which also lists where each secret came from; until that lands,
-/// there is nothing to probe and this returns no rows.
-// TODO(secrets): at merge, fill this from the secrets module's list of sources.
-pub fn secrets_probe(_config: &Config) -> Vec<ProbeResult> {
-    Vec::new()
 }
 
 /// Runs `probe`, or gives one ✗ row for `what` when it is still running after `limit`.

@@ -1,16 +1,18 @@
-//! `AuthWatch`: a `Messenger` wrapper that stops the bot once Slack no longer accepts its token.
+//! `AuthWatch`: a `Messenger` wrapper that fetches a refused bot token again once, and stops the bot when Slack still does not accept it.
 
+use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
-use tracing::error;
+use tracing::{error, info};
 
 use super::interaction::{ChannelId, MessageTs, ResponseUrl, UserId};
 use super::message::{Message, Visibility};
 use super::messenger::{
     BotIdentity, Messenger, NameLookup, SlackApiError, StreamStart, ThreadRead,
 };
+use crate::secrets::Secret;
 
 /// Trips once: keeps the first refusal's Slack error code and cancels the daemon's stop token.
 #[derive(Clone)]
@@ -45,18 +47,43 @@ impl Refusal {
     }
 }
 
-/// Passes every call through, and trips `Refusal` on an answer that `is_auth_failure`.
+/// Passes every call through. When Slack refuses the token itself (`invalid_auth`,
+/// `token_revoked`), the bot token is fetched again where it came from (at most once a minute
+/// per secret id) and, if that brought a new value, the call is made once more with it. An
+/// answer that `is_auth_failure` after that trips `Refusal`.
 pub struct AuthWatch {
     inner: Arc<dyn Messenger>,
     refusal: Refusal,
+    /// `slack.bot_token`, the one `inner` sends.
+    token: Secret,
 }
 
 impl AuthWatch {
-    pub fn new(inner: Arc<dyn Messenger>, refusal: Refusal) -> Self {
-        Self { inner, refusal }
+    pub fn new(inner: Arc<dyn Messenger>, refusal: Refusal, token: Secret) -> Self {
+        Self {
+            inner,
+            refusal,
+            token,
+        }
     }
 
-    fn watch<T>(&self, result: Result<T, SlackApiError>) -> Result<T, SlackApiError> {
+    /// Runs `call`; after a refused token, once more if the token was renewed.
+    async fn watch<T, F, Fut>(&self, call: F) -> Result<T, SlackApiError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SlackApiError>>,
+    {
+        let seen = self.token.generation();
+        let result = call().await;
+        let refused = matches!(&result, Err(e) if e.is_token_refused());
+        let result = if refused && self.token.refresh(seen).await.renewed() {
+            if let Err(SlackApiError::Rejected { method, code }) = &result {
+                info!(method, code, source = %self.token, "Slack refused the bot token; trying the value fetched again.");
+            }
+            call().await
+        } else {
+            result
+        };
         if let Err(e @ SlackApiError::Rejected { method, code }) = &result {
             if e.is_auth_failure() {
                 self.refusal.trip(method, code);
@@ -74,7 +101,8 @@ impl Messenger for AuthWatch {
         thread: Option<&MessageTs>,
         message: &Message,
     ) -> Result<MessageTs, SlackApiError> {
-        self.watch(self.inner.post(channel, thread, message).await)
+        self.watch(|| self.inner.post(channel, thread, message))
+            .await
     }
 
     async fn update(
@@ -83,7 +111,7 @@ impl Messenger for AuthWatch {
         ts: &MessageTs,
         message: &Message,
     ) -> Result<(), SlackApiError> {
-        self.watch(self.inner.update(channel, ts, message).await)
+        self.watch(|| self.inner.update(channel, ts, message)).await
     }
 
     async fn post_ephemeral(
@@ -93,11 +121,8 @@ impl Messenger for AuthWatch {
         thread: Option<&MessageTs>,
         message: &Message,
     ) -> Result<(), SlackApiError> {
-        self.watch(
-            self.inner
-                .post_ephemeral(channel, user, thread, message)
-                .await,
-        )
+        self.watch(|| self.inner.post_ephemeral(channel, user, thread, message))
+            .await
     }
 
     async fn respond(
@@ -106,15 +131,16 @@ impl Messenger for AuthWatch {
         message: &Message,
         visibility: Visibility,
     ) -> Result<(), SlackApiError> {
-        self.watch(self.inner.respond(url, message, visibility).await)
+        self.watch(|| self.inner.respond(url, message, visibility))
+            .await
     }
 
     async fn identity(&self) -> Result<BotIdentity, SlackApiError> {
-        self.watch(self.inner.identity().await)
+        self.watch(|| self.inner.identity()).await
     }
 
     async fn start_stream(&self, start: &StreamStart) -> Result<MessageTs, SlackApiError> {
-        self.watch(self.inner.start_stream(start).await)
+        self.watch(|| self.inner.start_stream(start)).await
     }
 
     async fn append_stream(
@@ -123,7 +149,8 @@ impl Messenger for AuthWatch {
         ts: &MessageTs,
         markdown: &str,
     ) -> Result<(), SlackApiError> {
-        self.watch(self.inner.append_stream(channel, ts, markdown).await)
+        self.watch(|| self.inner.append_stream(channel, ts, markdown))
+            .await
     }
 
     async fn stop_stream(
@@ -132,7 +159,8 @@ impl Messenger for AuthWatch {
         ts: &MessageTs,
         markdown: Option<&str>,
     ) -> Result<(), SlackApiError> {
-        self.watch(self.inner.stop_stream(channel, ts, markdown).await)
+        self.watch(|| self.inner.stop_stream(channel, ts, markdown))
+            .await
     }
 
     async fn read_thread(
@@ -140,15 +168,15 @@ impl Messenger for AuthWatch {
         channel: &ChannelId,
         thread: &MessageTs,
     ) -> Result<ThreadRead, SlackApiError> {
-        self.watch(self.inner.read_thread(channel, thread).await)
+        self.watch(|| self.inner.read_thread(channel, thread)).await
     }
 
     async fn group_members(&self, group: &str) -> Result<Vec<UserId>, SlackApiError> {
-        self.watch(self.inner.group_members(group).await)
+        self.watch(|| self.inner.group_members(group)).await
     }
 
     async fn user_name(&self, user: &UserId) -> Result<NameLookup, SlackApiError> {
-        self.watch(self.inner.user_name(user).await)
+        self.watch(|| self.inner.user_name(user)).await
     }
 
     async fn permalink(
@@ -156,7 +184,7 @@ impl Messenger for AuthWatch {
         channel: &ChannelId,
         ts: &MessageTs,
     ) -> Result<String, SlackApiError> {
-        self.watch(self.inner.permalink(channel, ts).await)
+        self.watch(|| self.inner.permalink(channel, ts)).await
     }
 }
 
@@ -246,7 +274,11 @@ mod tests {
 
     async fn post_through_watch(code: &'static str) -> Refusal {
         let refusal = Refusal::new(CancellationToken::new());
-        let watch = AuthWatch::new(Arc::new(Refusing(code)), refusal.clone());
+        let watch = AuthWatch::new(
+            Arc::new(Refusing(code)),
+            refusal.clone(),
+            Secret::from("xoxb-unit-test"),
+        );
         let message = Message::markdown(crate::slack::message::Mrkdwn::escaped("hi"));
         assert!(watch
             .post(&ChannelId("C1".into()), None, &message)

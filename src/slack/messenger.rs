@@ -4,10 +4,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
-use secrecy::{ExposeSecret, SecretString};
 use slack_morphism::prelude::*;
 use url::Url;
 
@@ -15,6 +15,7 @@ use super::blocks;
 use super::interaction::{ChannelId, MessageTs, ResponseUrl, TeamId, UserId};
 use super::message::{Message, Visibility};
 use super::pacing::ChannelPacer;
+use crate::secrets::Secret;
 
 mod call;
 mod permalink;
@@ -61,6 +62,12 @@ impl SlackApiError {
     /// True when the bot's token is no longer usable: nothing but an operator can fix this.
     pub fn is_auth_failure(&self) -> bool {
         matches!(self, Self::Rejected { code, .. } if super::socket::opener::FATAL_CODES.contains(&code.as_str()))
+    }
+
+    /// True when Slack refused the token itself (`invalid_auth`, `token_revoked`…): a rotated
+    /// token fetched again may be accepted.
+    pub fn is_token_refused(&self) -> bool {
+        matches!(self, Self::Rejected { code, .. } if super::socket::opener::is_token_refused(code))
     }
 }
 
@@ -178,10 +185,19 @@ const METHOD_TIERS: [(&str, Duration, u32); 2] = [
     ("users.info", Duration::from_millis(600), 100),
 ];
 
+/// The bot token as slack-morphism takes it, for one generation of the `Secret`.
+struct BotToken {
+    generation: u64,
+    token: SlackApiToken,
+}
+
 /// The real `Messenger`: slack-morphism pointed at `slack.api_url`.
 pub struct SlackMessenger {
     client: SlackClient<Connector>,
-    token: SlackApiToken,
+    /// `slack.bot_token`; read again when it was fetched again after a refusal.
+    bot_token: Secret,
+    /// `bot_token` made a `SlackApiToken` once per generation, not once per call.
+    token: ArcSwap<BotToken>,
     http: reqwest::Client,
     gates: Mutex<HashMap<&'static str, Arc<MethodGate>>>,
     /// `slack.request_timeout`: the bound on each attempt, connecting included.
@@ -201,7 +217,7 @@ impl SlackMessenger {
     /// `request_timeout`. Unpaced until `with_channel_pacer`.
     pub fn new(
         api_url: &Url,
-        bot_token: &SecretString,
+        bot_token: &Secret,
         request_timeout: Duration,
     ) -> anyhow::Result<Self> {
         super::tls::install_crypto_provider();
@@ -217,13 +233,14 @@ impl SlackMessenger {
             .wrap_connector(http_connector);
         let connector = SlackClientHyperConnector::with_connector(https)
             .with_slack_api_url(api_url.as_str().trim_end_matches('/'));
-        let token = SlackApiToken::new(SlackApiTokenValue(bot_token.expose_secret().to_owned()));
+        let token = ArcSwap::from_pointee(bot_token_of(bot_token));
         let http = reqwest::Client::builder()
             .connect_timeout(request_timeout)
             .timeout(request_timeout)
             .build()?;
         Ok(Self {
             client: SlackClient::new(connector),
+            bot_token: bot_token.clone(),
             token,
             http,
             gates: Mutex::new(HashMap::new()),
@@ -258,8 +275,27 @@ impl SlackMessenger {
         }
     }
 
-    fn session(&self) -> SlackClientSession<'_, Connector> {
-        self.client.open_session(&self.token)
+    /// The bot token of this moment: the same `Arc` until the `Secret` changes.
+    fn token(&self) -> Arc<BotToken> {
+        let cached = self.token.load_full();
+        if cached.generation == self.bot_token.generation() {
+            return cached;
+        }
+        let fresh = Arc::new(bot_token_of(&self.bot_token));
+        self.token.store(fresh.clone());
+        fresh
+    }
+
+    fn session<'a>(&'a self, token: &'a BotToken) -> SlackClientSession<'a, Connector> {
+        self.client.open_session(&token.token)
+    }
+}
+
+fn bot_token_of(secret: &Secret) -> BotToken {
+    let current = secret.current();
+    BotToken {
+        generation: current.generation(),
+        token: SlackApiToken::new(SlackApiTokenValue(current.expose().to_owned())),
     }
 }
 
@@ -279,7 +315,8 @@ impl Messenger for SlackMessenger {
         }
         // Slack echoes the whole message back; only its ts is needed, so only that is decoded.
         let response = self.call("chat.postMessage", Some(channel), || async {
-            self.session()
+            let token = self.token();
+            self.session(&token)
                 .http_session_api
                 .http_post::<_, PostedMessage>("chat.postMessage", &request, None)
                 .await
@@ -299,7 +336,8 @@ impl Messenger for SlackMessenger {
             ts.0.clone().into(),
         );
         self.call("chat.update", Some(channel), || async {
-            self.session()
+            let token = self.token();
+            self.session(&token)
                 .http_session_api
                 .http_post::<_, UpdatedMessage>("chat.update", &request, None)
                 .await
@@ -322,7 +360,8 @@ impl Messenger for SlackMessenger {
         )
         .opt_thread_ts(thread.map(|t| t.0.clone().into()));
         self.call("chat.postEphemeral", None, || async {
-            self.session().chat_post_ephemeral(&request).await
+            let token = self.token();
+            self.session(&token).chat_post_ephemeral(&request).await
         })
         .await
         .map(|_| ())
@@ -375,7 +414,8 @@ impl Messenger for SlackMessenger {
     async fn identity(&self) -> Result<BotIdentity, SlackApiError> {
         let response = self
             .call("auth.test", None, || async {
-                self.session().auth_test().await
+                let token = self.token();
+                self.session(&token).auth_test().await
             })
             .await?;
         Ok(BotIdentity {

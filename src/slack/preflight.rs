@@ -3,13 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
 use super::manifest::{ScopeNeed, BOT_SCOPES, SCOPE_NEEDS};
 use super::socket::connection::{hello_and_close, HelloError, HelloSeen};
 use super::socket::opener::{ConnectionOpener, OpenError};
+use crate::secrets::Secret;
 
 /// Who the bot token belongs to (`auth.test`), and the scopes Slack granted it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,7 +92,7 @@ struct AuthTest {
 /// `auth.test` with `token`, read with its `x-oauth-scopes` header; bounded by `timeout`.
 pub async fn check_bot_token(
     api_url: &Url,
-    token: &SecretString,
+    token: &Secret,
     timeout: Duration,
 ) -> Result<TokenCheck, TokenCheckError> {
     super::tls::install_crypto_provider();
@@ -111,7 +111,7 @@ pub async fn check_bot_token(
         .map_err(transport)?;
     let response = http
         .post(endpoint)
-        .bearer_auth(token.expose_secret())
+        .bearer_auth(token.current().expose())
         .header("content-type", "application/x-www-form-urlencoded")
         .send()
         .await
@@ -176,7 +176,7 @@ pub enum SocketCheckError {
 /// `close_timeout`). Nothing it might receive is handled.
 pub async fn check_socket_mode(
     api_url: &Url,
-    app_token: &SecretString,
+    app_token: &Secret,
     request_timeout: Duration,
     hello_timeout: Duration,
     close_timeout: Duration,

@@ -242,12 +242,11 @@ fn bot_toml_example_uncommented() -> String {
         .join("\n")
 }
 
-#[test]
-fn the_commented_alarm_example_in_bot_toml_loads_with_the_documented_values() {
+#[tokio::test]
+async fn the_commented_alarm_example_in_bot_toml_loads_with_the_documented_values() {
     let example = bot_toml_example_uncommented();
     assert!(example.contains("[[alarms.route]]"), "{example}");
-    let config = Config::load_from_str("bot.toml example", &example, env(&[]), Purpose::Manifest)
-        .unwrap_or_else(|errors| panic!("{example}\n{errors}"));
+    let config = super::load_documented(&example).await;
     assert_eq!(config.aws.region.as_deref(), Some("eu-west-1"));
     let alarms = &config.alarms;
     assert!(alarms.enabled());

@@ -52,8 +52,8 @@ fn its_own_region_and_endpoint_win_and_the_rest_take_the_documented_defaults() {
     assert_eq!(bedrock.per_channel_per_hour, 60);
 }
 
-#[test]
-fn the_commented_bedrock_example_in_bot_toml_loads() {
+#[tokio::test]
+async fn the_commented_bedrock_example_in_bot_toml_loads() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bot.toml");
     let text = std::fs::read_to_string(path).expect("bot.toml is readable");
     let start = text
@@ -65,8 +65,7 @@ fn the_commented_bedrock_example_in_bot_toml_loads() {
         .filter(|rest| rest.starts_with('[') || rest.contains(" = "))
         .collect::<Vec<_>>()
         .join("\n");
-    let config = Config::load_from_str("bot.toml example", &example, env(&[]), Purpose::Manifest)
-        .unwrap_or_else(|errors| panic!("{example}\n{errors}"));
+    let config = super::load_documented(&example).await;
     let bedrock = config.bedrock.expect("the example has [bedrock]");
     assert_eq!(bedrock.agent_alias_id, "TSTALIASID");
     assert_eq!(bedrock.region, "eu-west-1");

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use chatops_bot::config::{Config, GitHubAuth, Purpose};
 use chatops_sandbox::github::TEST_APP_PRIVATE_KEY;
-use secrecy::ExposeSecret;
 
 use super::{env, fixture, load_ok};
 
@@ -25,7 +24,7 @@ fn the_section_is_read_as_written() {
     let GitHubAuth::Token(token) = &github.auth else {
         panic!("token sign-in expected, got {:?}", github.auth);
     };
-    assert_eq!(token.expose_secret(), "github_pat_11ABCDEFG0123456789");
+    assert_eq!(token.current().expose(), "github_pat_11ABCDEFG0123456789");
     assert_eq!(github.timeout, Duration::from_secs(45));
 }
 
@@ -39,7 +38,7 @@ fn the_defaults_are_githubs_api_and_thirty_seconds() {
     assert_eq!(github.api_root(), "https://api.github.com");
     assert_eq!(github.timeout, Duration::from_secs(30));
     assert!(
-        matches!(&github.auth, GitHubAuth::Token(token) if token.expose_secret() == "github_pat_from_env")
+        matches!(&github.auth, GitHubAuth::Token(token) if token.current().expose() == "github_pat_from_env")
     );
 }
 
@@ -61,7 +60,7 @@ fn an_app_signs_in_with_its_key_from_the_environment() {
     };
     assert_eq!(app_id, "Iv23liABCDEF");
     assert_eq!(*installation_id, 4242);
-    assert_eq!(private_key.expose_secret(), TEST_APP_PRIVATE_KEY);
+    assert_eq!(private_key.current().expose(), TEST_APP_PRIVATE_KEY);
     let shown = format!("{config:?}");
     assert!(
         !shown.contains("PRIVATE KEY") && !shown.contains(&TEST_APP_PRIVATE_KEY[40..90]),
@@ -89,8 +88,8 @@ fn neither_the_token_nor_a_bad_key_shows_in_debug_or_in_problems() {
     );
 }
 
-#[test]
-fn the_commented_github_example_in_bot_toml_loads() {
+#[tokio::test]
+async fn the_commented_github_example_in_bot_toml_loads() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bot.toml");
     let text = std::fs::read_to_string(path).expect("bot.toml is readable");
     let start = text
@@ -106,8 +105,7 @@ fn the_commented_github_example_in_bot_toml_loads() {
         .filter(|rest| rest.starts_with('[') || rest.contains(" = "))
         .collect::<Vec<_>>()
         .join("\n");
-    let config = Config::load_from_str("bot.toml example", &example, env(&[]), Purpose::Manifest)
-        .unwrap_or_else(|errors| panic!("{example}\n{errors}"));
+    let config = super::load_documented(&example).await;
     let github = config.github.expect("the example has [github]");
     assert_eq!(github.api_root(), "https://api.github.com");
     assert_eq!(

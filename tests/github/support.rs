@@ -6,8 +6,8 @@ use chatops_bot::config::{GitHubAuth, GitHubConfig};
 use chatops_bot::integrations::github::{
     DeployAction, DispatchRequest, DispatchSettings, GitHubDeploys,
 };
+use chatops_bot::secrets::Secret;
 use chatops_sandbox::github::{FakeGitHub, GitHubRequest, TEST_APP_PRIVATE_KEY};
-use secrecy::SecretString;
 
 /// `[github]` for the fake with its token.
 pub fn token_config(fake: &FakeGitHub, timeout: Duration) -> GitHubConfig {
@@ -15,7 +15,7 @@ pub fn token_config(fake: &FakeGitHub, timeout: Duration) -> GitHubConfig {
         api_url: fake.api_url().parse().expect("the fake's URL parses"),
         owner: fake.owner(),
         repo: fake.repo(),
-        auth: GitHubAuth::Token(SecretString::from(fake.token())),
+        auth: GitHubAuth::Token(Secret::from(fake.token())),
         timeout,
     }
 }
@@ -26,7 +26,7 @@ pub fn app_config(fake: &FakeGitHub, key: &str) -> GitHubConfig {
     GitHubConfig {
         auth: GitHubAuth::App {
             app_id,
-            private_key: SecretString::from(key.to_owned()),
+            private_key: Secret::from(key.to_owned()),
             installation_id,
         },
         ..token_config(fake, Duration::from_secs(10))

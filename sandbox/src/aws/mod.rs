@@ -112,6 +112,12 @@ impl FakeSqs {
         self.shared.addr
     }
 
+    /// Answers Secrets Manager calls on this port too, from `secrets`: the bot has one
+    /// `aws.endpoint_url` for every AWS client.
+    pub fn serve_secrets_manager(&self, secrets: &crate::secretsmanager::FakeSecretsManager) {
+        *record::lock(&self.shared.secrets) = Some(secrets.shared());
+    }
+
     /// When the fake started (timeline offsets count from here).
     pub fn started(&self) -> Instant {
         self.shared.started

@@ -13,13 +13,15 @@ use tokio::time::Instant;
 
 use crate::aws::error::SqsError;
 use crate::aws::faults::SqsFault;
-use crate::aws::record::{SqsCall, SqsTimelineKind as Kind};
+use crate::aws::record::{lock, SqsCall, SqsTimelineKind as Kind};
 use crate::aws::shared::Shared;
 use crate::aws::store::queue_name_of;
 use crate::aws::{ids, message_ops, queue_ops, receive};
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 const TARGET_PREFIX: &str = "AmazonSQS.";
+/// Calls for a fake Secrets Manager served on this port (`FakeSqs::serve_secrets_manager`).
+const SECRETS_MANAGER_PREFIX: &str = "secretsmanager.";
 
 /// A successful operation's JSON answer and the message ids it touched.
 #[derive(Debug)]
@@ -73,6 +75,12 @@ async fn answer(shared: Arc<Shared>, method: Method, headers: HeaderMap, body: B
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
+    if target.starts_with(SECRETS_MANAGER_PREFIX) {
+        let secrets = lock(&shared.secrets).clone();
+        if let Some(secrets) = secrets {
+            return crate::secretsmanager::answer(&secrets, &headers, &body).await;
+        }
+    }
     let operation = target
         .strip_prefix(TARGET_PREFIX)
         .unwrap_or(&target)

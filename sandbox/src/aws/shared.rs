@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -24,6 +24,8 @@ pub(crate) struct Shared {
     pub(crate) calls_signal: watch::Sender<u64>,
     pub(crate) timeline: Timeline,
     pub(crate) shutdown: watch::Sender<bool>,
+    /// A fake Secrets Manager answering `secretsmanager.*` calls on this port too.
+    pub(crate) secrets: Mutex<Option<Arc<crate::secretsmanager::Shared>>>,
 }
 
 impl Shared {
@@ -40,6 +42,7 @@ impl Shared {
             calls_signal: watch::channel(0).0,
             timeline: Timeline::new(started),
             shutdown: watch::channel(false).0,
+            secrets: Mutex::new(None),
         }
     }
 

@@ -11,10 +11,12 @@ mod deploy;
 mod report;
 
 use super::bot_process::{bot_binary, sandbox_config, BotProcess};
+use super::serve::TEAM_SECRET;
 use crate::aws::FakeSqs;
 use crate::bedrock::FakeBedrock;
 use crate::confluence::FakeConfluence;
 use crate::github::FakeGitHub;
+use crate::secretsmanager::FakeSecretsManager;
 use crate::slack::{envelopes, FakeSlack, FakeSlackOptions, Target};
 
 #[derive(Debug, Args)]
@@ -63,6 +65,14 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let wiki = FakeConfluence::start().await?;
     wiki.add_space("OPS");
     let github = FakeGitHub::start().await?;
+    // The team's secret holds the Confluence keys; the fake SQS's port answers for it too.
+    let secrets = FakeSecretsManager::start().await?;
+    sqs.serve_secrets_manager(&secrets);
+    let keys: serde_json::Map<String, Value> = report::secret_keys(&wiki)
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), Value::from(value)))
+        .collect();
+    secrets.set_json(TEAM_SECRET, &Value::Object(keys));
     let mut t = Transcript {
         fake: &fake,
         sqs: &sqs,
@@ -87,7 +97,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         2,
     ) + &alarms_config(&sqs.endpoint_url(), &queue)
         + &agent::config(&bedrock)
-        + &report::config(&wiki)
+        + &report::config()
         + &deploy::config(&github);
     let log_level = if args.bot_logs { "info" } else { "warn" };
     let bot = BotProcess::spawn(&bin, &config, log_level, args.bot_logs)?;
@@ -98,7 +108,12 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         .context("the bot did not connect")?;
     t.say(
         "bot",
-        &format!("holds {} Socket Mode connections", conns.len()),
+        &format!(
+            "holds {} Socket Mode connections; [confluence] came from {TEAM_SECRET} in Secrets \
+             Manager ({} GetSecretValue for its three keys)",
+            conns.len(),
+            secrets.get_calls(TEAM_SECRET)
+        ),
     );
 
     t.say("alice", "@ChatOps Bot help   (in #ops)");
@@ -144,6 +159,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     bedrock.shutdown().await;
     wiki.shutdown().await;
     github.shutdown().await;
+    secrets.shutdown().await;
     Ok(())
 }
 

@@ -1,5 +1,6 @@
-//! `chatops-sandbox serve`: run the fake Slack (and, with `--bedrock`, the fake Bedrock agent) in
-//! the foreground and print the Slack timeline as it grows.
+//! `chatops-sandbox serve`: run the fake Slack (and, with `--bedrock`, the fake Bedrock agent;
+//! with `--secrets-manager`, a fake Secrets Manager holding `wn/chatops/secret`) in the
+//! foreground and print the Slack timeline as it grows.
 
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::bedrock::FakeBedrock;
+use crate::secretsmanager::FakeSecretsManager;
 use crate::slack::{FakeSlack, FakeSlackOptions, Redelivery};
 
 /// How often the timeline is polled for new lines.
@@ -33,7 +35,17 @@ pub struct ServeArgs {
     /// Port of the fake Bedrock agent on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 0)]
     pub port_bedrock: u16,
+    /// Also run a fake Secrets Manager whose `wn/chatops/secret` holds the fake Slack's bot token
+    /// as `slack_token` (GetSecretValue, CreateSecret, PutSecretValue).
+    #[arg(long)]
+    pub secrets_manager: bool,
+    /// Port of the fake Secrets Manager on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port_secrets_manager: u16,
 }
+
+/// The team's secret, as the sandbox seeds it.
+pub const TEAM_SECRET: &str = "wn/chatops/secret";
 
 /// Starts the fake, prints where it listens, then tails the timeline until Ctrl-C.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -64,6 +76,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             bedrock.endpoint_url()
         );
     }
+    let secrets = if args.secrets_manager {
+        let secrets = FakeSecretsManager::start_on_port(args.port_secrets_manager).await?;
+        let token = slack.options().bot_token.clone();
+        secrets.set_json(TEAM_SECRET, &serde_json::json!({ "slack_token": token }));
+        println!(
+            "secrets:   {} (aws.endpoint_url), slack.bot_token = \"aws-secretsmanager:{TEAM_SECRET}#slack_token\"",
+            secrets.endpoint_url()
+        );
+        Some(secrets)
+    } else {
+        None
+    };
     println!("Ctrl-C to stop.");
     let mut printed = 0;
     let ctrl_c = tokio::signal::ctrl_c();
@@ -84,6 +108,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     slack.shutdown().await;
     if let Some(bedrock) = bedrock {
         bedrock.shutdown().await;
+    }
+    if let Some(secrets) = secrets {
+        secrets.shutdown().await;
     }
     Ok(())
 }

@@ -111,6 +111,16 @@ impl FakeConfluence {
         lock(&self.shared.credentials).personal_access_token.clone()
     }
 
+    /// From now on only `new` is the Cloud API token (a rotation): the old one gets 401.
+    pub fn set_api_token(&self, new: &str) {
+        lock(&self.shared.credentials).api_token = new.to_owned();
+    }
+
+    /// From now on only `new` is the Data Center personal access token: the old one gets 401.
+    pub fn set_personal_access_token(&self, new: &str) {
+        lock(&self.shared.credentials).personal_access_token = new.to_owned();
+    }
+
     /// Adds a space (if new); returns its id (what Cloud's `spaceId` is).
     pub fn add_space(&self, key: &str) -> String {
         lock(&self.shared.store).add_space(key)

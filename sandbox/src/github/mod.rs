@@ -133,6 +133,11 @@ impl FakeGitHub {
         self.shared.state().settings.token.clone()
     }
 
+    /// From now on only `new` is the personal access token (a rotation): the old one gets 401.
+    pub fn set_token(&self, new: &str) {
+        self.shared.state().settings.token = new.to_owned();
+    }
+
     /// The App's id (`iss` of its JWTs) and installation id; its key is [`TEST_APP_PRIVATE_KEY`].
     pub fn app(&self) -> (String, u64) {
         let state = self.shared.state();

@@ -57,6 +57,7 @@ pub(crate) fn handle(shared: &Shared, method: &str, params: &Params, auth: AuthK
         AuthKind::Missing => return Outcome::error("not_authed"),
         AuthKind::App => return Outcome::error("not_allowed_token_type"),
         AuthKind::Unknown => return Outcome::error("invalid_auth"),
+        AuthKind::Revoked => return Outcome::error("token_revoked"),
     }
     let result = match method {
         "auth.test" => Ok(json!({
@@ -103,6 +104,7 @@ fn connections_open(shared: &Shared, auth: AuthKind) -> Outcome {
         AuthKind::Missing => return Outcome::error("not_authed"),
         AuthKind::Bot => return Outcome::error("not_allowed_token_type"),
         AuthKind::Unknown => return Outcome::error("invalid_auth"),
+        AuthKind::Revoked => return Outcome::error("token_revoked"),
     }
     let ticket = format!(
         "sbx-{:x}-{:08x}",

@@ -35,6 +35,7 @@ mod socket;
 mod state;
 mod streams;
 mod timeline;
+mod tokens;
 mod usergroups;
 mod web_api;
 

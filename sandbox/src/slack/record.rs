@@ -26,6 +26,8 @@ pub enum AuthKind {
     App,
     /// Some other token.
     Unknown,
+    /// A bot or app-level token rotated away (`FakeSlack::rotate_bot_token`).
+    Revoked,
 }
 
 /// One HTTP request to the fake, Web API or response_url hook.

@@ -20,6 +20,7 @@ use crate::slack::record::{
     AckRecord, ApiCall, ConnId, ConnectionState, HandshakeRejection, MalformedFrame,
 };
 use crate::slack::timeline::{lock, Timeline, TimelineKind};
+use crate::slack::tokens::Tokens;
 use crate::slack::usergroups::GroupDirectory;
 
 /// Everything the listeners, connection tasks and the control API share.
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
     pub(crate) tickets: Mutex<HashSet<String>>,
     pub(crate) faults: FaultTable,
     pub(crate) open_error: Mutex<Option<String>>,
+    /// The tokens accepted now, and the ones rotated away.
+    pub(crate) tokens: Mutex<Tokens>,
     /// Scopes, a revoked bot token, Socket Mode on or off (`app_settings.rs`).
     pub(crate) app: Mutex<AppSettings>,
     /// The error the streaming methods answer with, when set (`FakeSlack::refuse_streaming`).
@@ -54,6 +57,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(opts: FakeSlackOptions, api_addr: SocketAddr, ws_addr: SocketAddr) -> Self {
+        let tokens = Tokens::new(&opts);
         Shared {
             opts,
             api_addr,
@@ -70,6 +74,7 @@ impl Shared {
             tickets: Mutex::new(HashSet::new()),
             faults: FaultTable::default(),
             open_error: Mutex::new(None),
+            tokens: Mutex::new(tokens),
             app: Mutex::new(AppSettings::default()),
             stream_refusal: Mutex::new(None),
             messages: Mutex::new(MessageStore::default()),

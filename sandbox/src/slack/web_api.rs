@@ -13,7 +13,6 @@ use serde_json::{json, Map, Value};
 
 use crate::slack::faults::HttpFault;
 use crate::slack::methods;
-use crate::slack::options::FakeSlackOptions;
 use crate::slack::record::{abbreviate, ApiCall, AuthKind};
 use crate::slack::state::Shared;
 use crate::slack::timeline::{lock, TimelineKind};
@@ -127,7 +126,7 @@ async fn api(
         .remove("token")
         .and_then(|v| v.as_str().map(str::to_string));
     let token = bearer_token(&headers).or(form_token);
-    let auth = classify(&shared.opts, token.as_deref());
+    let auth = lock(&shared.tokens).classify(token.as_deref());
     let injected = take_fault(&shared, &method).await;
     let drop_answer = matches!(injected, Injected::HandleThenDrop);
     let outcome = match injected {
@@ -320,15 +319,6 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
     Some(token.trim().to_string())
 }
 
-fn classify(opts: &FakeSlackOptions, token: Option<&str>) -> AuthKind {
-    match token {
-        None | Some("") => AuthKind::Missing,
-        Some(token) if token == opts.bot_token => AuthKind::Bot,
-        Some(token) if token == opts.app_token => AuthKind::App,
-        Some(_) => AuthKind::Unknown,
-    }
-}
-
 /// Query parameters plus the JSON or form body, as one JSON object.
 fn parse_params(
     headers: &HeaderMap,
@@ -433,14 +423,5 @@ mod tests {
         let ok = parse_params(&headers, Some("x=1"), br#"{"channel":"C1"}"#).expect("json");
         assert_eq!(ok["x"], "1");
         assert_eq!(ok["channel"], "C1");
-    }
-
-    #[test]
-    fn tokens_are_classified_without_being_kept() {
-        let opts = FakeSlackOptions::default();
-        assert_eq!(classify(&opts, None), AuthKind::Missing);
-        assert_eq!(classify(&opts, Some("xoxb-sandbox")), AuthKind::Bot);
-        assert_eq!(classify(&opts, Some("xapp-1-sandbox")), AuthKind::App);
-        assert_eq!(classify(&opts, Some("xoxb-other")), AuthKind::Unknown);
     }
 }

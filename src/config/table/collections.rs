@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use ::config::ValueKind;
 
-use super::{describe, env_var_of, first_env_var, ConfigProblem, Echo, Lookup, Table};
+use super::{
+    describe, env_var_of, first_env_var, is_unresolved, ConfigProblem, Echo, Lookup, Table,
+};
 
 impl Table {
     /// An array of strings, each passed through `check`. Problems with one item are reported
@@ -32,6 +34,10 @@ impl Table {
         let mut valid = true;
         for (index, item) in items.into_iter().enumerate() {
             let item_key = format!("{key}[{index}]");
+            if is_unresolved(&item) {
+                valid = false;
+                continue;
+            }
             let outcome = match item.kind {
                 ValueKind::String(text) => check(text),
                 other => Err(format!(
@@ -80,6 +86,10 @@ impl Table {
         let mut checked = BTreeMap::new();
         let mut valid = true;
         for (name, item) in entries {
+            if is_unresolved(&item) {
+                valid = false;
+                continue;
+            }
             let outcome = match item.kind {
                 ValueKind::String(text) => check(text),
                 other => Err(format!(
@@ -138,7 +148,7 @@ impl Table {
             let item_key = format!("{key}[{index}]");
             match item.kind {
                 ValueKind::Table(entries) => {
-                    let mut child = Table::at(self.key_path(&item_key), entries);
+                    let mut child = Table::at(self.key_path(&item_key), self.file.clone(), entries);
                     let value = read(&mut child, index);
                     self.problems.extend(child.finish());
                     read_items.push(value);
@@ -185,7 +195,7 @@ impl Table {
             let item_env_var = first_env_var(&item).map(str::to_owned);
             match item.kind {
                 ValueKind::Table(entries) => {
-                    let mut child = Table::at(self.key_path(&item_key), entries);
+                    let mut child = Table::at(self.key_path(&item_key), self.file.clone(), entries);
                     let value = read(&mut child, &name);
                     self.problems.extend(child.finish());
                     read_items.insert(name, value);

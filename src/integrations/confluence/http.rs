@@ -1,17 +1,18 @@
 //! One Confluence REST call as a loop of attempts: auth, JSON, 429/503 retried after
-//! `Retry-After` (or a jittered, growing wait), every attempt and wait inside one deadline.
+//! `Retry-After` (or a jittered, growing wait), a 401 retried once with the token fetched again
+//! (a rotation), every attempt and wait inside one deadline.
 
 use std::time::Duration;
 
 use rand::Rng;
 use reqwest::header::{HeaderMap, ACCEPT, RETRY_AFTER, USER_AGENT};
 use reqwest::{Method, StatusCode};
-use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use tokio::time::Instant;
 
 use super::error::{WikiAction, WikiError, WikiTarget};
+use crate::secrets::Secret;
 
 /// The longest piece of Confluence's own error message kept for a human line.
 const MAX_MESSAGE_CHARS: usize = 300;
@@ -66,9 +67,17 @@ fn millis(duration: Duration) -> u64 {
 /// How requests prove who they are.
 pub(super) enum Auth {
     /// Cloud: the account's email and an API token.
-    Basic { user: String, token: SecretString },
+    Basic { user: String, token: Secret },
     /// Data Center: a personal access token.
-    Bearer(SecretString),
+    Bearer(Secret),
+}
+
+impl Auth {
+    fn secret(&self) -> &Secret {
+        match self {
+            Self::Basic { token, .. } | Self::Bearer(token) => token,
+        }
+    }
 }
 
 /// One request: method, path under the site root, query, JSON body, and what it is for.
@@ -164,7 +173,9 @@ impl Http {
         deadline: Instant,
     ) -> Result<T, WikiError> {
         let mut attempt = 1;
+        let mut renewed = false;
         loop {
+            let seen = self.auth.secret().generation();
             let reply = match tokio::time::timeout_at(deadline, self.attempt(call)).await {
                 Err(_) => {
                     return Err(WikiError::Timeout {
@@ -187,6 +198,10 @@ impl Http {
                     message,
                 } => (status, retry_after, message),
             };
+            if status == StatusCode::UNAUTHORIZED && !renewed && self.renew(seen, deadline).await {
+                renewed = true;
+                continue;
+            }
             let throttled = matches!(
                 status,
                 StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
@@ -215,6 +230,18 @@ impl Http {
         }
     }
 
+    /// After a 401: fetches the token again (at most once a minute); whether it changed.
+    async fn renew(&self, seen: u64, deadline: Instant) -> bool {
+        let secret = self.auth.secret();
+        let renewed = tokio::time::timeout_at(deadline, secret.refresh(seen))
+            .await
+            .is_ok_and(|refreshed| refreshed.renewed());
+        if renewed {
+            tracing::info!(source = %secret, "Confluence refused the token; trying the value fetched again");
+        }
+        renewed
+    }
+
     async fn attempt(&self, call: &Call<'_>) -> Result<Reply, reqwest::Error> {
         let url = format!("{}{}", self.root, call.path);
         let mut request = self
@@ -229,8 +256,8 @@ impl Http {
             request = request.query(&call.query);
         }
         request = match &self.auth {
-            Auth::Basic { user, token } => request.basic_auth(user, Some(token.expose_secret())),
-            Auth::Bearer(token) => request.bearer_auth(token.expose_secret()),
+            Auth::Basic { user, token } => request.basic_auth(user, Some(token.current().expose())),
+            Auth::Bearer(token) => request.bearer_auth(token.current().expose()),
         };
         if let Some(body) = &call.body {
             request = request.json(body);

@@ -4,12 +4,13 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use super::error::GitHubError;
+use crate::secrets::Secret;
 
 /// How far in the past a JWT's `iat` is put, against clock drift (GitHub's advice).
 const JWT_BACKDATE: Duration = Duration::from_secs(60);
@@ -20,8 +21,8 @@ const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 /// The credentials of every call.
 pub(super) enum Auth {
-    /// A fine-grained personal access token, sent as is.
-    Token(SecretString),
+    /// A fine-grained personal access token, sent as is; fetched again once after a 401.
+    Token(Secret),
     /// A GitHub App's installation.
     App(AppAuth),
 }
@@ -82,10 +83,10 @@ impl AppAuth {
     /// Reads the PEM key (checked at config load; checked again here).
     pub(super) fn new(
         app_id: String,
-        private_key: &SecretString,
+        private_key: &Secret,
         installation_id: u64,
     ) -> anyhow::Result<Self> {
-        let key = EncodingKey::from_rsa_pem(private_key.expose_secret().as_bytes())
+        let key = EncodingKey::from_rsa_pem(private_key.current().expose().as_bytes())
             .map_err(|_| anyhow::anyhow!("github.private_key is not an RSA private key (PEM)"))?;
         Ok(Self {
             app_id,

@@ -1,7 +1,8 @@
 //! One GitHub REST call as a loop of attempts inside one deadline: GitHub's headers and the
 //! credentials on every attempt, rate limits waited out when the budget allows, 502/503/504 and
 //! transport failures retried with jittered backoff (never for a call that may have landed), and
-//! an App's installation token minted again once after a 401.
+//! after a 401 an App's installation token minted again once, or a token fetched again once (a
+//! rotation).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -161,8 +162,10 @@ impl Http {
         let mut untold_waits = 0;
         let mut limit_waits = 0;
         let mut minted_again = false;
+        let mut renewed = false;
         loop {
             self.wait_for_reset(deadline).await?;
+            let seen = self.token_generation();
             let bearer = self.bearer(call, deadline).await?;
             let reply = match self.attempt(call, &bearer).await {
                 Ok(reply) => reply,
@@ -196,6 +199,9 @@ impl Http {
             match reply.status {
                 401 if call.jwt.is_none() && !minted_again && self.forget_token().await => {
                     minted_again = true;
+                }
+                401 if call.jwt.is_none() && !renewed && self.renew_token(seen).await => {
+                    renewed = true;
                 }
                 401 => return Err(unauthorized(call, message)),
                 403 | 429 => {
@@ -288,7 +294,7 @@ impl Http {
                 return Ok(jwt.clone());
             }
             let app = match &self.auth {
-                Auth::Token(token) => return Ok(token.clone()),
+                Auth::Token(token) => return Ok(SecretString::from(token.current().expose())),
                 Auth::App(app) => app,
             };
             let mut kept = app.token.lock().await;
@@ -317,6 +323,27 @@ impl Http {
             );
             Ok(secret)
         })
+    }
+
+    /// The generation of the configured token (0 for an App, whose tokens are minted).
+    fn token_generation(&self) -> u64 {
+        match &self.auth {
+            Auth::Token(token) => token.generation(),
+            Auth::App(_) => 0,
+        }
+    }
+
+    /// After a 401: fetches the configured token again (at most once a minute); whether it
+    /// changed. An App mints instead.
+    async fn renew_token(&self, seen: u64) -> bool {
+        let Auth::Token(token) = &self.auth else {
+            return false;
+        };
+        let renewed = token.refresh(seen).await.renewed();
+        if renewed {
+            tracing::info!(source = %token, "GitHub refused the token; trying the value fetched again");
+        }
+        renewed
     }
 
     /// The permissions of the App's installation token in use, if one was minted.

@@ -16,7 +16,9 @@ impl SlackMessenger {
             SlackApiChatGetPermalinkRequest::new(channel.0.clone().into(), ts.0.clone().into());
         let response = self
             .call("chat.getPermalink", None, || async {
-                self.session().chat_get_permalink(&request).await
+                self.session(&self.token())
+                    .chat_get_permalink(&request)
+                    .await
             })
             .await?;
         Ok(response.permalink.to_string())

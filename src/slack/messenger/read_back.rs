@@ -74,7 +74,7 @@ impl SlackMessenger {
                 // Pessimistic: an attempt that never finishes (a timeout drops it) may have landed.
                 maybe_posted.store(true, Ordering::Release);
                 let result = self
-                    .session()
+                    .session(&self.token())
                     .http_session_api
                     .http_post::<_, PostedMessage>("chat.postMessage", request, None)
                     .await;
@@ -137,7 +137,7 @@ impl SlackMessenger {
                 ("cursor", cursor.as_deref()),
             ];
             let page = match self
-                .session()
+                .session(&self.token())
                 .http_session_api
                 .http_get::<History, _, _>(method, &params, None)
                 .await

@@ -181,7 +181,7 @@ impl SlackMessenger {
             ];
             let page = self
                 .call(METHOD, None, || async {
-                    self.session()
+                    self.session(&self.token())
                         .http_session_api
                         .http_get::<RepliesPage, _, _>(METHOD, &params, None)
                         .await

@@ -38,7 +38,9 @@ impl SlackMessenger {
             .with_markdown_text(start.markdown.clone());
         let response = self
             .call("chat.startStream", Some(&start.channel), || async {
-                self.session().chat_start_stream(&request).await
+                self.session(&self.token())
+                    .chat_start_stream(&request)
+                    .await
             })
             .await?;
         Ok(MessageTs(response.ts.0))
@@ -54,7 +56,9 @@ impl SlackMessenger {
             SlackApiChatAppendStreamRequest::new(channel.0.clone().into(), ts.0.clone().into())
                 .with_markdown_text(markdown.to_owned());
         self.call("chat.appendStream", None, || async {
-            self.session().chat_append_stream(&request).await
+            self.session(&self.token())
+                .chat_append_stream(&request)
+                .await
         })
         .await
         .map(|_| ())
@@ -73,7 +77,7 @@ impl SlackMessenger {
             content,
         );
         self.call("chat.stopStream", Some(channel), || async {
-            self.session().chat_stop_stream(&request).await
+            self.session(&self.token()).chat_stop_stream(&request).await
         })
         .await
         .map(|_| ())

@@ -94,7 +94,7 @@ impl SlackMessenger {
         let params = vec![("usergroup", Some(group))];
         let users = self
             .call("usergroups.users.list", None, || async {
-                self.session()
+                self.session(&self.token())
                     .http_session_api
                     .http_get::<GroupUsers, _, _>("usergroups.users.list", &params, None)
                     .await

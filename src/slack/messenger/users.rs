@@ -118,7 +118,7 @@ impl SlackMessenger {
         let params = vec![("user", Some(user.0.as_str()))];
         let answer = self
             .call("users.info", None, || async {
-                self.session()
+                self.session(&self.token())
                     .http_session_api
                     .http_get::<UserInfo, _, _>("users.info", &params, None)
                     .await

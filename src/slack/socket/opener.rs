@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
+
+use crate::secrets::Secret;
 
 /// Why no URL could be had.
 #[derive(Debug, thiserror::Error)]
@@ -32,12 +33,20 @@ pub const FATAL_CODES: &[&str] = &[
     "missing_scope",
 ];
 
+/// The codes that refuse the token itself: one fetched again after a rotation may pass.
+const TOKEN_REFUSED_CODES: &[&str] = &["invalid_auth", "token_revoked", "token_expired"];
+
+/// Whether `code` refuses the token itself (`invalid_auth`, `token_revoked`, `token_expired`).
+pub fn is_token_refused(code: &str) -> bool {
+    TOKEN_REFUSED_CODES.contains(&code)
+}
+
 /// Asks Slack for WebSocket URLs, with the app-level token.
 #[derive(Clone)]
 pub struct ConnectionOpener {
     http: reqwest::Client,
     endpoint: Url,
-    app_token: SecretString,
+    app_token: Secret,
 }
 
 #[derive(Deserialize)]
@@ -51,7 +60,7 @@ impl ConnectionOpener {
     /// An opener whose every call (and connect) is bounded by `request_timeout`.
     pub fn new(
         api_url: &Url,
-        app_token: SecretString,
+        app_token: Secret,
         request_timeout: Duration,
     ) -> anyhow::Result<Self> {
         crate::slack::tls::install_crypto_provider();
@@ -68,12 +77,33 @@ impl ConnectionOpener {
         })
     }
 
+    /// A fresh WebSocket URL. When Slack refuses the app-level token itself, the token is
+    /// fetched again where it came from (at most once a minute) and, if it changed, the call is
+    /// made once more with it.
     pub async fn open(&self) -> Result<Url, OpenError> {
+        let seen = self.app_token.generation();
+        match self.open_once().await {
+            Err(OpenError::Fatal { code }) if is_token_refused(&code) => {
+                if !self.app_token.refresh(seen).await.renewed() {
+                    return Err(OpenError::Fatal { code });
+                }
+                tracing::info!(
+                    code,
+                    source = %self.app_token,
+                    "Slack refused the app-level token; trying the value fetched again."
+                );
+                self.open_once().await
+            }
+            outcome => outcome,
+        }
+    }
+
+    async fn open_once(&self) -> Result<Url, OpenError> {
         let transient = |e: anyhow::Error| OpenError::Transient(e);
         let response = self
             .http
             .post(self.endpoint.clone())
-            .bearer_auth(self.app_token.expose_secret())
+            .bearer_auth(self.app_token.current().expose())
             .header("content-type", "application/x-www-form-urlencoded")
             .send()
             .await

@@ -7,6 +7,7 @@ use anyhow::Context;
 
 use super::{indent, Transcript, ALARM_ARN, ALERTS, WAIT};
 use crate::bedrock::{AgentScript, FakeBedrock};
+use crate::cli::serve::TEAM_SECRET;
 use crate::confluence::FakeConfluence;
 use crate::slack::{envelopes, Target};
 
@@ -22,14 +23,23 @@ const SUMMARY: &str = "What happened\n\
     Follow-ups\n\
     - Add a canary stage to the checkout pipeline.";
 
-/// `[confluence]` for the demo's bot, pointed at the fake Confluence.
-pub(super) fn config(wiki: &FakeConfluence) -> String {
+/// `[confluence]` for the demo's bot: site, user and token from the team's secret (as the
+/// team's `wiki_url`, `wiki_user` and `wiki_api_key`), which `secret_keys` fills.
+pub(super) fn config() -> String {
     format!(
-        "\n[confluence]\nbase_url = \"{}\"\nuser = \"{}\"\napi_token = \"{}\"\nspace_key = \"OPS\"\n",
-        wiki.base_url(),
-        wiki.user(),
-        wiki.api_token()
+        "\n[confluence]\nbase_url = \"aws-secretsmanager:{TEAM_SECRET}#wiki_url\"\n\
+         user = \"aws-secretsmanager:{TEAM_SECRET}#wiki_user\"\n\
+         api_token = \"aws-secretsmanager:{TEAM_SECRET}#wiki_api_key\"\nspace_key = \"OPS\"\n"
     )
+}
+
+/// The team secret's keys for the fake Confluence.
+pub(super) fn secret_keys(wiki: &FakeConfluence) -> [(&'static str, String); 3] {
+    [
+        ("wiki_url", wiki.base_url()),
+        ("wiki_user", wiki.user()),
+        ("wiki_api_key", wiki.api_token()),
+    ]
 }
 
 pub(super) async fn scenario(
