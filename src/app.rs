@@ -16,6 +16,7 @@ use crate::conversation::Conversations;
 use crate::deploys::alarm_links::FiringAlarms;
 use crate::deploys::suspect::SuspectDeploys;
 use crate::deploys::Deploys;
+use crate::health::{Health, HealthLimits};
 use crate::integrations::bedrock::{Agent, BedrockAgent};
 use crate::integrations::confluence::ConfluenceWiki;
 use crate::integrations::github::{DispatchSettings, GitHubDeploys};
@@ -71,9 +72,22 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let path = config.store.path.clone();
     let store: Arc<SqliteStore> = Arc::new(unblock(move || SqliteStore::open(&path)).await?);
     let stop = CancellationToken::new();
+    // Under systemd: READY once every part is up, STATUS, the watchdog, STOPPING on `stop`.
+    let health = Arc::new(Health::new(HealthLimits::from_config(&config)));
+    let systemd = tokio::spawn(crate::systemd::supervise(health.clone(), stop.clone()));
     let refusal = Refusal::new(stop.clone());
     let slack = slack_messenger(&config, &bot_token, &refusal)?;
-    let bot = identify(&*slack).await?;
+    tokio::pin!(shutdown);
+    let bot = tokio::select! {
+        bot = identify(&*slack) => bot?,
+        () = &mut shutdown => {
+            // auth.test may retry for a while; nothing else has started yet.
+            info!("Stopped while starting.");
+            stop.cancel();
+            let _ = systemd.await;
+            return Ok(());
+        }
+    };
     info!(bot_user = %bot.user_id, team = %bot.team, "Authenticated with Slack.");
 
     let metrics = Arc::new(Metrics::default());
@@ -86,6 +100,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         store.clone(),
         suspects.clone(),
         stop.clone(),
+        health.clone(),
     )
     .await?;
     let cards = alarms
@@ -146,7 +161,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         config.slack.request_timeout,
         &config.proxy,
     )?;
-    let client = SocketModeClient::new(opener, settings, dispatcher.clone());
+    let client = SocketModeClient::new(opener, settings, dispatcher.clone()).with_health(health);
 
     tokio::spawn(crate::store::retention::prune_loop(
         Blocking::new(store.clone()),
@@ -157,7 +172,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     tokio::spawn(log_metrics(metrics.clone(), stop.clone()));
 
     let client = client.run(stop.clone().cancelled_owned());
-    tokio::pin!(client, shutdown);
+    tokio::pin!(client);
     let socket_ended = tokio::select! {
         ended = &mut client => Some(ended), // Slack refused the app token for good
         _ = stop.cancelled() => None,       // a Web API call found the bot token refused
@@ -204,7 +219,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             deploys.stop(grace).await;
         }
     };
-    let (ended, (), (), ()) = tokio::join!(sockets, pollers, answers, tracking);
+    let (ended, (), (), (), _) = tokio::join!(sockets, pollers, answers, tracking, systemd);
     info!(metrics = ?metrics.snapshot(), elapsed = ?started.elapsed(), "Stopped.");
     if let Some(code) = refusal.code() {
         return Err(RunError::SlackRefused { code });

@@ -113,6 +113,12 @@ fn run(path: &Path) -> u8 {
         Ok(runtime) => runtime,
         Err(status) => return status,
     };
+    // Listen for SIGTERM before anything starts: one that arrives while the bot is still
+    // starting (systemd stopping it before READY=1) then stops it cleanly too, not by default.
+    let shutdown = {
+        let _runtime = runtime.enter();
+        shutdown_signal()
+    };
     let config = match load(&runtime, path, Purpose::Run) {
         Ok(config) => config,
         Err(status) => return status,
@@ -121,7 +127,7 @@ fn run(path: &Path) -> u8 {
     for warning in config.literal_secret_warnings(path) {
         tracing::warn!("{warning}");
     }
-    match runtime.block_on(app::run(config, shutdown_signal())) {
+    match runtime.block_on(app::run(config, shutdown)) {
         Ok(()) => exit::OK,
         Err(e @ app::RunError::SlackRefused { .. }) => {
             tracing::error!(error = %e, "Stopping for good.");
@@ -318,19 +324,31 @@ fn render(file: &Path, attributes: Option<&Path>) -> u8 {
     }
 }
 
-/// Resolves on SIGTERM (systemd stop) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
+/// Resolves on SIGTERM (systemd stop) or SIGINT (Ctrl-C). Both are caught from this call on,
+/// not from the first poll, so a signal during start-up is kept until the daemon looks.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "Cannot listen for SIGTERM; only Ctrl-C will stop the bot.");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let listen = |kind: SignalKind, name: &'static str| {
+        let stream = signal(kind);
+        async move {
+            match stream {
+                Ok(mut stream) => {
+                    stream.recv().await;
+                    tracing::info!("{name} received.");
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "Cannot listen for {name}; it will not stop the bot.");
+                    std::future::pending::<()>().await;
+                }
+            }
         }
     };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received."),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received."),
+    let term = listen(SignalKind::terminate(), "SIGTERM");
+    let int = listen(SignalKind::interrupt(), "SIGINT");
+    async move {
+        tokio::select! {
+            () = term => {}
+            () = int => {}
+        }
     }
 }

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::queue::{AlarmQueue, QueueError, QueueMessage};
+use crate::health::Health;
 
 /// Whatever turns one queue message into Slack messages. `Ok` means it may be deleted.
 #[async_trait]
@@ -57,6 +58,7 @@ pub struct Consumer {
     queue: Arc<dyn AlarmQueue>,
     sink: Arc<dyn NotificationSink>,
     settings: ConsumerSettings,
+    health: Arc<Health>,
 }
 
 /// What one receive gave the poller.
@@ -80,7 +82,14 @@ impl Consumer {
             queue,
             sink,
             settings,
+            health: Arc::default(),
         }
+    }
+
+    /// Report every ended receive and the notifications in hand to `health` (atomics only).
+    pub fn with_health(mut self, health: Arc<Health>) -> Self {
+        self.health = health;
+        self
     }
 
     /// One receive, then handle and delete what arrived (nobody stopping).
@@ -99,7 +108,11 @@ impl Consumer {
     /// One receive. While the bot is stopping, what it returns is handed back rather than taken.
     pub(super) async fn take(&self, signals: &StopSignals) -> Result<Taken, QueueError> {
         let batch = tokio::select! {
-            batch = self.receive() => batch?,
+            batch = self.receive() => {
+                let batch = batch?;
+                self.health.polled();
+                batch
+            }
             _ = signals.abandon_receive.cancelled() => {
                 warn!("A long poll was still running at the shutdown deadline; abandoned.");
                 return Ok(Taken::Stopping(PollOutcome::default()));
@@ -145,6 +158,7 @@ impl Consumer {
         if batch.is_empty() {
             return outcome;
         }
+        let _in_hand = self.health.alarms_in_hand(batch.len());
         let results = self
             .with_heartbeat(&batch, self.deliver_all(&batch, &signals.abandon_work))
             .await;
@@ -164,6 +178,7 @@ impl Consumer {
             }
         }
         outcome.delivered = done.len();
+        self.health.alarms_handled(done.len());
         self.delete(&done, &mut outcome).await;
         if signals.stop.is_cancelled() {
             self.hand_back(&undone, &mut outcome).await;

@@ -17,6 +17,7 @@ use super::storm::StormSettings;
 use crate::alarms::routing::Routes;
 use crate::config::{AwsService, Config};
 use crate::deploys::suspect::SuspectDeploys;
+use crate::health::Health;
 use crate::slack::messenger::Messenger;
 use crate::store::cards::CardStore;
 use crate::store::Blocking;
@@ -33,12 +34,14 @@ const HAND_BACK_RESERVE: Duration = Duration::from_secs(2);
 
 /// Start the pipeline if `alarms.queue_url` is set. Tasks stop when `stop` is cancelled.
 /// `suspects` (deploys on): cards of alarms that fire just after a deploy offer a rollback.
+/// The pollers report their receives to `health`.
 pub async fn start(
     config: &Config,
     slack: Arc<dyn Messenger>,
     store: Arc<dyn CardStore>,
     suspects: Option<Arc<SuspectDeploys>>,
     stop: CancellationToken,
+    health: Arc<Health>,
 ) -> anyhow::Result<Option<AlarmService>> {
     let alarms = &config.alarms;
     let Some(queue_url) = &alarms.queue_url else {
@@ -71,15 +74,18 @@ pub async fn start(
         settings,
         suspects,
     )?);
-    let consumer = Arc::new(Consumer::new(
-        queue,
-        keeper.clone(),
-        ConsumerSettings {
-            wait: alarms.receive_wait,
-            visibility: alarms.visibility_timeout,
-            batch: 10,
-        },
-    ));
+    let consumer = Arc::new(
+        Consumer::new(
+            queue,
+            keeper.clone(),
+            ConsumerSettings {
+                wait: alarms.receive_wait,
+                visibility: alarms.visibility_timeout,
+                batch: 10,
+            },
+        )
+        .with_health(health.clone()),
+    );
     let signals = StopSignals {
         stop: stop.clone(),
         ..StopSignals::default()
@@ -91,6 +97,7 @@ pub async fn start(
         linger: alarms.receive_linger,
     };
     pollers::spawn(consumer, pollers, &signals, &mut tasks);
+    health.pollers_started();
     if let Some(after) = alarms.unwatched_nudge {
         tasks.spawn(nudge_loop(keeper.clone(), after, stop.clone()));
     }

@@ -18,22 +18,19 @@ pub fn bot_binary() -> anyhow::Result<PathBuf> {
     if let Some(cargo) = std::env::var_os("CARGO") {
         let release = dir.file_name().is_some_and(|n| n == "release");
         eprintln!(
-            "Building chatops-bot ({}) …",
+            "Building chatops-bot ({}); the first build takes a few minutes …",
             if release { "release" } else { "debug" }
         );
         let mut build = Command::new(cargo);
-        build.args([
-            "build",
-            "--quiet",
-            "-p",
-            "chatops-bot",
-            "--bin",
-            "chatops-bot",
-        ]);
+        // Not --quiet: cargo's own progress (a bar on a terminal, a "Compiling …" line per
+        // crate otherwise) goes to our stderr, so a first build does not look hung.
+        build.args(["build", "-p", "chatops-bot", "--bin", "chatops-bot"]);
         if release {
             build.arg("--release");
         }
         let status = build
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
             .status()
             .context("Failed to run cargo build for chatops-bot")?;
         if !status.success() {

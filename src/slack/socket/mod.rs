@@ -23,6 +23,8 @@ use dispatch::Dispatcher;
 use frame::DisconnectReason;
 use opener::{ConnectionOpener, OpenError};
 
+use crate::health::Health;
+
 /// Why the client gave up for good.
 #[derive(Debug, thiserror::Error)]
 pub enum SocketModeError {
@@ -87,6 +89,7 @@ pub struct SocketModeClient {
     opener: ConnectionOpener,
     settings: ClientSettings,
     dispatcher: Dispatcher,
+    health: Arc<Health>,
 }
 
 /// A connection that lived at least this long resets the reconnect backoff when it ends.
@@ -100,7 +103,14 @@ impl SocketModeClient {
             opener,
             settings,
             dispatcher,
+            health: Arc::default(),
         }
+    }
+
+    /// Report each slot's connection coming and going to `health` (one atomic each).
+    pub fn with_health(mut self, health: Arc<Health>) -> Self {
+        self.health = health;
+        self
     }
 
     /// Run until `shutdown` resolves (then close every socket) or Slack refuses us for good.
@@ -119,6 +129,7 @@ impl SocketModeClient {
                 ids: ids.clone(),
                 cancel: cancel.child_token(),
                 sockets: socket_thread.handle.clone(),
+                health: self.health.clone(),
             };
             let delay = self.settings.stagger * slot as u32;
             slots.spawn(slot_runner.run(delay));
@@ -152,6 +163,7 @@ struct Slot {
     cancel: CancellationToken,
     /// The socket thread's runtime, where connection tasks run.
     sockets: tokio::runtime::Handle,
+    health: Arc<Health>,
 }
 
 /// The connections one slot has: the one carrying traffic, the one being opened, the ones closing.
@@ -211,6 +223,8 @@ impl Slot {
         let mut backoff = Backoff::new(Duration::from_millis(500), self.settings.backoff_max);
         // When to open a connection next; None while one is up or being opened.
         let mut open_at = Some(Instant::now());
+        // Whether `health` counts this slot's connection as up.
+        let mut up = false;
         let result = loop {
             if state.pending.is_none() && open_at.is_some_and(|at| at <= Instant::now()) {
                 open_at = None;
@@ -259,14 +273,29 @@ impl Slot {
                 _ = self.cancel.cancelled() => break Ok(()),
                 _ = sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {}
                 Some((id, signal)) = signals.recv() => {
-                    if let Err(e) = self.on_signal(id, signal, &mut state, &mut backoff, &mut open_at) {
+                    let handled = self.on_signal(id, signal, &mut state, &mut backoff, &mut open_at);
+                    self.report(state.active.is_some(), &mut up);
+                    if let Err(e) = handled {
                         break Err(e);
                     }
                 }
             }
         };
         self.close_all(&mut state, &mut signals).await;
+        self.report(false, &mut up);
         result
+    }
+
+    /// Tell `health` when this slot's traffic-carrying connection comes or goes.
+    fn report(&self, now_up: bool, up: &mut bool) {
+        if now_up != *up {
+            *up = now_up;
+            if now_up {
+                self.health.connection_up();
+            } else {
+                self.health.connection_down();
+            }
+        }
     }
 
     fn on_signal(
