@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::{plan, publish_and_wait, SnsTopic, TestAlarmError, TopicArn};
+use super::{plan, publish_and_wait, SnsTopic};
 use crate::config::{AwsService, Config};
 use crate::exit;
 use crate::slack::messenger::SlackMessenger;
@@ -22,15 +22,9 @@ pub async fn command(config: &Config, timeout: Duration) -> u8 {
 
 async fn run(config: &Config, timeout: Duration) -> anyhow::Result<()> {
     let plan = plan(&config.alarms, OffsetDateTime::now_utc())?;
-    let topic = config
-        .alarms
-        .topic_arn
-        .as_deref()
-        .and_then(TopicArn::parse)
-        .ok_or(TestAlarmError::NoTopic)?;
     let endpoint = config.aws.endpoint(AwsService::Sns);
-    let sdk = crate::notify::sqs::sdk_config(&topic.region, endpoint, &config.proxy).await;
-    let topic = SnsTopic::new(&sdk, topic);
+    let sdk = crate::notify::sqs::sdk_config(&plan.topic.region, endpoint, &config.proxy).await;
+    let topic = SnsTopic::new(&sdk, plan.topic.clone());
     let bot_token = config.slack.bot_token.as_ref().ok_or_else(|| {
         anyhow::anyhow!("slack.bot_token is not set: test-alarm reads the channel to find the card")
     })?;
@@ -44,7 +38,7 @@ async fn run(config: &Config, timeout: Duration) -> anyhow::Result<()> {
     println!(
         "Publishing {} to {} and waiting up to {} for its card in {} …",
         plan.alarm.name,
-        config.alarms.topic_arn.as_deref().unwrap_or_default(),
+        plan.topic.arn,
         humantime::format_duration(timeout),
         channels.join(", ")
     );

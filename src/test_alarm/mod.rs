@@ -69,6 +69,8 @@ pub struct Sighting {
 /// The test alarm, and where the bot will post it.
 #[derive(Debug)]
 pub struct Plan {
+    /// `alarms.topic_arn`, parsed.
+    pub topic: TopicArn,
     pub alarm: TestAlarm,
     pub channels: Vec<ChannelId>,
 }
@@ -91,6 +93,7 @@ pub fn plan(alarms: &AlarmsConfig, at: OffsetDateTime) -> Result<Plan, TestAlarm
         return Err(TestAlarmError::NoChannelIds(names.join(", ")));
     }
     Ok(Plan {
+        topic,
         alarm,
         channels: ids.into_iter().map(ChannelId).collect(),
     })
