@@ -37,6 +37,9 @@ const PROXY_VARIABLES: [&str; 8] = [
     "no_proxy",
 ];
 
+/// Where rustls-native-certs looks for trusted CAs instead of the system store.
+const TRUST_VARIABLES: [&str; 2] = ["SSL_CERT_FILE", "SSL_CERT_DIR"];
+
 /// The fakes and the bot process: Slack, SQS with the alarm queue, the Bedrock agent.
 struct Rig {
     slack: FakeSlack,
@@ -49,10 +52,12 @@ struct Rig {
 }
 
 impl Rig {
-    /// Starts the fakes (Slack and SQS named `public` hosts when given) and the bot with `env`.
-    async fn start(public: Option<(&str, &str)>, env: &[(&str, String)]) -> Rig {
+    /// Starts the fakes (Slack and SQS named `public` hosts when given, with `https://` and
+    /// `wss://` URLs when `tls`) and the bot with `env`.
+    async fn start(public: Option<(&str, &str)>, tls: bool, env: &[(&str, String)]) -> Rig {
         let slack = FakeSlack::start(FakeSlackOptions {
             public_host: public.map(|(slack, _)| slack.to_owned()),
+            public_tls: tls,
             ..FakeSlackOptions::default()
         })
         .await
@@ -63,7 +68,11 @@ impl Rig {
             .create_queue("chatops-alarms", 30 * SECOND, None)
             .unwrap();
         let sqs_endpoint = match public {
-            Some((_, host)) => format!("http://{host}:{}", sqs.addr().port()),
+            Some((_, host)) => format!(
+                "{}://{host}:{}",
+                if tls { "https" } else { "http" },
+                sqs.addr().port()
+            ),
             None => sqs.endpoint_url(),
         };
         let queue_url = queue.replace(&sqs.endpoint_url(), &sqs_endpoint);
@@ -88,7 +97,7 @@ impl Rig {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        for name in PROXY_VARIABLES {
+        for name in PROXY_VARIABLES.iter().chain(&TRUST_VARIABLES) {
             command.env_remove(name);
         }
         for (name, value) in env {
@@ -218,6 +227,7 @@ async fn socket_mode_web_api_and_sqs_all_go_through_the_proxy() {
     // The agent is on 127.0.0.1, which NO_PROXY exempts: it must be reached directly.
     let rig = Rig::start(
         Some((SLACK_HOST, SQS_HOST)),
+        false,
         &[
             ("HTTPS_PROXY", proxy_url.clone()),
             ("http_proxy", proxy_url.clone()),
@@ -293,7 +303,7 @@ async fn socket_mode_web_api_and_sqs_all_go_through_the_proxy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bot_listens_on_nothing() {
-    let rig = Rig::start(None, &[]).await;
+    let rig = Rig::start(None, false, &[]).await;
     rig.use_every_client().await;
     let pid = rig.bot.id();
     let inodes = listening::socket_inodes(pid);
@@ -336,4 +346,107 @@ async fn a_refused_tunnel_is_a_clear_error_that_never_shows_the_password() {
     let record = proxy.records().pop().expect("the proxy saw the CONNECT");
     assert_eq!(record.outcome, ProxyOutcome::AuthRequired);
     assert_eq!(record.kind, ProxyKind::Tunnel);
+}
+
+/// A TLS-inspecting proxy, as many private VPCs have: the bot speaks TLS inside every tunnel
+/// (Socket Mode `wss`, Web API and SQS `https`, each with the right server name) and trusts the
+/// proxy's CA only because `SSL_CERT_FILE` names it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_inside_the_tunnels_is_verified_against_ssl_cert_file() {
+    let proxy = TestProxy::start(
+        ProxyOptions::default()
+            .map_host(SLACK_HOST)
+            .map_host(SQS_HOST)
+            .intercept_tls(),
+    )
+    .await
+    .unwrap();
+    let trust = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(trust.path(), proxy.ca_pem().unwrap()).unwrap();
+    let rig = Rig::start(
+        Some((SLACK_HOST, SQS_HOST)),
+        true,
+        &[
+            ("HTTPS_PROXY", proxy.url()),
+            ("NO_PROXY", "127.0.0.1".to_owned()),
+            ("SSL_CERT_FILE", trust.path().display().to_string()),
+        ],
+    )
+    .await;
+    rig.use_every_client().await;
+
+    let records = proxy.records();
+    let tls_tunnel = |host: &str, port: u16| {
+        records.iter().any(|r| {
+            r.kind == ProxyKind::Tunnel
+                && r.target == format!("{host}:{port}")
+                && r.outcome == ProxyOutcome::Relayed
+                && r.tls_server_name.as_deref() == Some(host)
+        })
+    };
+    assert!(
+        tls_tunnel(SLACK_HOST, rig.slack.ws_addr().port()),
+        "Socket Mode over TLS in a tunnel: {records:#?}"
+    );
+    assert!(
+        tls_tunnel(SLACK_HOST, rig.slack.api_addr().port()),
+        "the Web API over TLS in a tunnel: {records:#?}"
+    );
+    assert!(
+        tls_tunnel(SQS_HOST, rig.sqs.addr().port()),
+        "SQS over TLS in a tunnel: {records:#?}"
+    );
+    let other: Vec<&ProxyRecord> = records
+        .iter()
+        .filter(|r| r.kind != ProxyKind::Tunnel || r.tls_server_name.is_none())
+        .collect();
+    assert!(
+        other.is_empty(),
+        "nothing in plain text, nothing untunnelled: {other:#?}"
+    );
+    rig.stop().await;
+}
+
+/// The same proxy without its CA trusted: the bot refuses the certificate (nothing reaches the
+/// fakes, nothing is posted) and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_interception_certificate_is_refused() {
+    let proxy = TestProxy::start(
+        ProxyOptions::default()
+            .map_host(SLACK_HOST)
+            .map_host(SQS_HOST)
+            .intercept_tls(),
+    )
+    .await
+    .unwrap();
+    let rig = Rig::start(
+        Some((SLACK_HOST, SQS_HOST)),
+        true,
+        &[("HTTPS_PROXY", proxy.url())],
+    )
+    .await;
+    let refused = proxy
+        .wait_for("a refused handshake", 15 * SECOND, |r| {
+            matches!(r.outcome, ProxyOutcome::TlsFailed(_))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nbot log:\n{}", rig.log()));
+    assert_eq!(refused.host(), SLACK_HOST);
+    support::eventually(
+        10 * SECOND,
+        "the bot's log names the refused issuer",
+        || rig.log().contains("InvalidCertificate(UnknownIssuer)"),
+    )
+    .await;
+    assert!(
+        proxy
+            .records()
+            .iter()
+            .all(|r| r.outcome != ProxyOutcome::Relayed),
+        "no tunnel carried a request: {:#?}",
+        proxy.records()
+    );
+    let heard = rig.slack.calls();
+    assert!(heard.is_empty(), "the fake Slack heard nothing: {heard:#?}");
+    rig.stop().await;
 }

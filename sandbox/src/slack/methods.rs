@@ -114,8 +114,9 @@ fn connections_open(shared: &Shared, auth: AuthKind) -> Outcome {
             .map_or(0, |d| d.subsec_nanos())
     );
     lock(&shared.tickets).insert(ticket.clone());
+    let scheme = if shared.opts.public_tls { "wss" } else { "ws" };
     let url = format!(
-        "ws://{}/link/?ticket={ticket}&app_id={APP_ID}",
+        "{scheme}://{}/link/?ticket={ticket}&app_id={APP_ID}",
         shared.public(shared.ws_addr)
     );
     Outcome::Json(json!({"ok": true, "url": url}))

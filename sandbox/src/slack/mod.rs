@@ -149,9 +149,14 @@ impl FakeSlack {
     }
 
     /// `http://127.0.0.1:PORT/api/` (with the trailing slash Slack clients append methods to),
-    /// or with `FakeSlackOptions::public_host` in place of 127.0.0.1.
+    /// or with `FakeSlackOptions::public_host` in place of 127.0.0.1 (and `https` with
+    /// `public_tls`).
     pub fn api_url(&self) -> String {
-        format!("http://{}/api/", self.shared.public(self.shared.api_addr))
+        format!(
+            "{}://{}/api/",
+            self.shared.http_scheme(),
+            self.shared.public(self.shared.api_addr)
+        )
     }
 
     /// `http://127.0.0.1:PORT/hooks/`: the base of the `response_url`s in sent envelopes.

@@ -30,6 +30,10 @@ pub struct FakeSlackOptions {
     /// resolver knows, such as `slack.sandbox.invalid`, lets a client reach the fake only through
     /// a proxy that maps it (`crate::proxy::TestProxy`), so nothing can go around the proxy.
     pub public_host: Option<String>,
+    /// Whether those URLs say `https://` and `wss://` (default `false`: `http://`, `ws://`). The
+    /// fake itself speaks plain HTTP: something in front must end the TLS, such as a
+    /// `crate::proxy::TestProxy` that intercepts it, as a TLS-inspecting egress proxy does.
+    pub public_tls: bool,
 }
 
 impl Default for FakeSlackOptions {
@@ -45,6 +49,7 @@ impl Default for FakeSlackOptions {
             api_port: 0,
             ws_port: 0,
             public_host: None,
+            public_tls: false,
         }
     }
 }

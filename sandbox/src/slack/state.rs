@@ -86,7 +86,20 @@ impl Shared {
     }
 
     pub(crate) fn hooks_url(&self) -> String {
-        format!("http://{}/hooks/", self.public(self.api_addr))
+        format!(
+            "{}://{}/hooks/",
+            self.http_scheme(),
+            self.public(self.api_addr)
+        )
+    }
+
+    /// `https` with `public_tls`, else `http`.
+    pub(crate) fn http_scheme(&self) -> &'static str {
+        if self.opts.public_tls {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     /// `addr` as the URLs handed out name it: `public_host:port`, or the address itself.

@@ -1,5 +1,8 @@
 //! A small HTTP proxy for tests: `CONNECT` tunnels and absolute-form forwarding, host names only it resolves, a record of every target.
 //!
+//! With [`ProxyOptions::intercept_tls`] it also ends the TLS inside tunnels to mapped names, with a
+//! CA of its own ([`TestProxy::ca_pem`]), as a TLS-inspecting corporate proxy does.
+//!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
 //! use chatops_sandbox::proxy::{ProxyOptions, TestProxy};
@@ -21,6 +24,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
+mod intercept;
+
+use intercept::Interceptor;
+
 /// The longest request head the proxy reads.
 const MAX_HEAD: usize = 64 * 1024;
 
@@ -33,6 +40,9 @@ pub struct ProxyOptions {
     /// `(user, password)` every request must carry as `Proxy-Authorization: Basic`; others get
     /// 407. `None`: no credentials needed.
     pub credentials: Option<(String, String)>,
+    /// Whether the proxy ends the TLS clients speak inside `CONNECT` tunnels to mapped names (a
+    /// certificate for every mapped name, from its own CA) and relays the plain bytes inside.
+    pub intercept_tls: bool,
 }
 
 impl ProxyOptions {
@@ -46,6 +56,13 @@ impl ProxyOptions {
     /// Requires these Basic credentials.
     pub fn with_credentials(mut self, user: &str, password: &str) -> Self {
         self.credentials = Some((user.to_owned(), password.to_owned()));
+        self
+    }
+
+    /// Ends the TLS in tunnels to mapped names, as a TLS-inspecting proxy does: map the names
+    /// first, then trust [`TestProxy::ca_pem`] in the client (`SSL_CERT_FILE`).
+    pub fn intercept_tls(mut self) -> Self {
+        self.intercept_tls = true;
         self
     }
 }
@@ -67,6 +84,9 @@ pub enum ProxyOutcome {
     AuthRequired,
     /// Answered 502: the name is not mapped or the connection failed.
     Unreachable(String),
+    /// The tunnel opened, but the client's TLS handshake with the intercepting proxy failed (a
+    /// client that does not trust its CA ends the handshake with an alert).
+    TlsFailed(String),
 }
 
 /// One request the proxy received.
@@ -77,6 +97,8 @@ pub struct ProxyRecord {
     pub target: String,
     /// The method and path of a forwarded request (`POST /api/chat.postMessage`).
     pub request: Option<String>,
+    /// With TLS interception: the server name (SNI) of the client's TLS hello in this tunnel.
+    pub tls_server_name: Option<String>,
     pub outcome: ProxyOutcome,
 }
 
@@ -89,6 +111,7 @@ impl ProxyRecord {
 
 struct Shared {
     options: ProxyOptions,
+    interceptor: Option<Interceptor>,
     records: Mutex<Vec<ProxyRecord>>,
 }
 
@@ -107,8 +130,14 @@ impl TestProxy {
             .await
             .context("binding the test proxy on 127.0.0.1")?;
         let addr = listener.local_addr().context("reading the proxy address")?;
+        let interceptor = if options.intercept_tls {
+            Some(Interceptor::new(options.hosts.keys().cloned().collect())?)
+        } else {
+            None
+        };
         let shared = Arc::new(Shared {
             options,
+            interceptor,
             records: Mutex::new(Vec::new()),
         });
         let (stop, stopped) = watch::channel(false);
@@ -128,6 +157,11 @@ impl TestProxy {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The intercepting CA's certificate (PEM) with `intercept_tls`, for the client's trust store.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.shared.interceptor.as_ref().map(Interceptor::ca_pem)
     }
 
     /// Every request so far, in arrival order.
@@ -236,6 +270,7 @@ async fn serve(client: TcpStream, shared: Arc<Shared>) {
         kind,
         target: authority.clone(),
         request: path.as_ref().map(|path| format!("{method} {path}")),
+        tls_server_name: None,
         outcome,
     };
     if !authorized(&shared.options, &headers) {
@@ -255,6 +290,36 @@ async fn serve(client: TcpStream, shared: Arc<Shared>) {
             return;
         }
     };
+    let intercepted = shared.interceptor.as_ref().filter(|_| {
+        kind == ProxyKind::Tunnel
+            && shared
+                .options
+                .hosts
+                .contains_key(&record(ProxyOutcome::Relayed).host().to_ascii_lowercase())
+    });
+    if let Some(interceptor) = intercepted {
+        if reader
+            .get_mut()
+            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .await
+            .is_err()
+        {
+            return;
+        }
+        // The reader keeps any bytes the client sent early: they are the start of its hello.
+        match interceptor.accept(reader).await {
+            Ok((mut tls, name)) => {
+                lock(&shared.records).push(ProxyRecord {
+                    tls_server_name: name,
+                    ..record(ProxyOutcome::Relayed)
+                });
+                let mut upstream = upstream;
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
+            }
+            Err(why) => lock(&shared.records).push(record(ProxyOutcome::TlsFailed(why))),
+        }
+        return;
+    }
     lock(&shared.records).push(record(ProxyOutcome::Relayed));
     let buffered = reader.buffer().to_vec();
     let mut client = reader.into_inner();
