@@ -9,7 +9,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::Notify;
 
@@ -67,7 +67,9 @@ pub struct Health {
     pollers_started: AtomicBool,
     /// When the last receive ended (the start until the pollers started).
     last_poll: AtomicU64,
-    alarms_handled: AtomicU64,
+    /// Notifications delivered on `alarms_day` (UTC days since the epoch).
+    alarms_today: AtomicU64,
+    alarms_day: AtomicU64,
     alarms_in_hand: AtomicUsize,
     /// Wakes a reader when a connection comes or goes, or the pollers start.
     changed: Notify,
@@ -88,7 +90,8 @@ impl Health {
             slack_down_since: AtomicU64::new(0),
             pollers_started: AtomicBool::new(false),
             last_poll: AtomicU64::new(0),
-            alarms_handled: AtomicU64::new(0),
+            alarms_today: AtomicU64::new(0),
+            alarms_day: AtomicU64::new(utc_day(SystemTime::now())),
             alarms_in_hand: AtomicUsize::new(0),
             changed: Notify::new(),
         }
@@ -140,8 +143,27 @@ impl Health {
 
     /// `count` notifications were delivered to Slack.
     pub fn alarms_handled(&self, count: usize) {
-        self.alarms_handled
-            .fetch_add(count as u64, Ordering::Relaxed);
+        self.count_delivered(count as u64, SystemTime::now());
+    }
+
+    /// `count` notifications delivered at `at`: added to the day's count, which starts again from
+    /// zero on a new UTC day. At start-up the store's count of the day so far goes in this way.
+    pub fn count_delivered(&self, count: u64, at: SystemTime) {
+        let day = utc_day(at);
+        if self.alarms_day.swap(day, Ordering::AcqRel) == day {
+            self.alarms_today.fetch_add(count, Ordering::Relaxed);
+        } else {
+            self.alarms_today.store(count, Ordering::Relaxed);
+        }
+    }
+
+    /// Notifications delivered on the UTC day of `at` (0 once that day has no deliveries yet).
+    pub fn delivered_on_day_of(&self, at: SystemTime) -> u64 {
+        if self.alarms_day.load(Ordering::Acquire) == utc_day(at) {
+            self.alarms_today.load(Ordering::Relaxed)
+        } else {
+            0
+        }
     }
 
     /// Resolves after a connection came or went or the pollers started (at once if that
@@ -164,7 +186,7 @@ impl Health {
             alarms: self.limits.poll_within.map(|_| AlarmsHealth {
                 started: self.pollers_started.load(Ordering::Acquire),
                 since_poll: since(&self.last_poll),
-                handled: self.alarms_handled.load(Ordering::Relaxed),
+                today: self.delivered_on_day_of(SystemTime::now()),
                 in_hand: self.alarms_in_hand.load(Ordering::Relaxed),
             }),
         }
@@ -212,8 +234,8 @@ pub struct AlarmsHealth {
     pub started: bool,
     /// Since the last receive ended (since the start until the pollers started).
     pub since_poll: Duration,
-    /// Notifications delivered since the start.
-    pub handled: u64,
+    /// Notifications delivered today (UTC), before a restart too.
+    pub today: u64,
     /// Notifications received and still being handled.
     pub in_hand: usize,
 }
@@ -298,6 +320,17 @@ impl fmt::Display for Problem {
             ),
         }
     }
+}
+
+/// Days since the Unix epoch, UTC.
+fn utc_day(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs() / 86_400)
+}
+
+/// Midnight UTC at the start of `at`'s day.
+pub fn start_of_utc_day(at: SystemTime) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(utc_day(at) * 86_400)
 }
 
 /// A duration in whole seconds, the humantime way ("1m 5s"); "0s" below one second.
@@ -414,7 +447,26 @@ mod tests {
         health.alarms_handled(2);
         drop(batch);
         let alarms = health.snapshot(Instant::now()).alarms.unwrap();
-        assert_eq!((alarms.in_hand, alarms.handled), (0, 2));
+        assert_eq!((alarms.in_hand, alarms.today), (0, 2));
+    }
+
+    #[test]
+    fn the_day_count_starts_from_the_store_and_again_at_midnight_utc() {
+        let health = Health::new(limits(true));
+        // 2026-12-07T23:59:30Z, 30 s before midnight, and the next day.
+        let evening = UNIX_EPOCH + Duration::from_secs(1_796_687_970);
+        let morning = evening + 60 * SECOND;
+        assert_eq!(
+            start_of_utc_day(evening),
+            UNIX_EPOCH + Duration::from_secs(1_796_601_600)
+        );
+        health.count_delivered(14, evening);
+        health.count_delivered(2, evening);
+        assert_eq!(health.delivered_on_day_of(evening), 16);
+        assert_eq!(health.delivered_on_day_of(morning), 0, "nothing yet today");
+        health.count_delivered(1, morning);
+        assert_eq!(health.delivered_on_day_of(morning), 1);
+        assert_eq!(health.delivered_on_day_of(evening), 0, "yesterday is gone");
     }
 
     #[test]

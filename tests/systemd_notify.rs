@@ -8,8 +8,10 @@ mod support;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use chatops_bot::store::cards::{CardStore, DeliveryCommit};
+use chatops_bot::store::{unblock, SqliteStore};
 use chatops_sandbox::aws::{FakeSqs, SqsFault};
 use chatops_sandbox::slack::{FakeSlack, HttpFault};
 use support::*;
@@ -286,6 +288,27 @@ receive_wait = "1s"
 "#,
         endpoint = sqs.endpoint_url(),
     );
+    // Two alarms delivered earlier today (a restart ago) and one yesterday: "2 today".
+    let path = dir.path().join("bot.db");
+    unblock(move || {
+        let store = SqliteStore::open(&path)?;
+        let midnight = chatops_bot::health::start_of_utc_day(SystemTime::now());
+        let delivered = |id: &str, at: SystemTime| DeliveryCommit {
+            message_id: id.to_owned(),
+            channel: "C0ALERTS01".to_owned(),
+            delivered_at: at,
+            card: None,
+            transition: None,
+        };
+        store.commit_deliveries(&[
+            delivered("yesterday", midnight - SECOND),
+            delivered("early", midnight),
+            delivered("later", SystemTime::now()),
+        ])?;
+        Ok(())
+    })
+    .await
+    .unwrap();
     let bot = spawn_bot(&fake, dir.path(), 1, &systemd, &alarms, &[]);
 
     let up = systemd
@@ -294,9 +317,7 @@ receive_wait = "1s"
     assert_eq!(fake.open_connections().len(), 1);
     let ready = status(up.last().unwrap()).unwrap().to_owned();
     assert!(
-        ready.starts_with(
-            "1/1 Slack connections · alarms: 0 since start, 0 in progress · last poll"
-        ),
+        ready.starts_with("1/1 Slack connections · alarms: 2 today, 0 in progress · last poll"),
         "{ready}"
     );
     systemd.pings(3, 5 * SECOND).await;

@@ -1,7 +1,7 @@
 //! Wiring of the alarm pipeline: SQS pollers, the card keeper and the nudge loop, under one stop token.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use tokio::task::JoinSet;
@@ -17,7 +17,7 @@ use super::storm::StormSettings;
 use crate::alarms::routing::Routes;
 use crate::config::{AwsService, Config};
 use crate::deploys::suspect::SuspectDeploys;
-use crate::health::Health;
+use crate::health::{start_of_utc_day, Health};
 use crate::slack::messenger::Messenger;
 use crate::store::cards::CardStore;
 use crate::store::Blocking;
@@ -67,6 +67,13 @@ pub async fn start(
             max_duration: alarms.storm_max_duration,
         },
     };
+    // The systemd status counts the day's alarms, the ones before a restart included.
+    let now = SystemTime::now();
+    let today = Blocking::new(store.clone())
+        .run(move |store| store.notifications_delivered_since(start_of_utc_day(now)))
+        .await
+        .context("Failed to read today's alarm count from the store")?;
+    health.count_delivered(today, now);
     let keeper = Arc::new(CardKeeper::new(
         slack,
         Blocking::new(store),

@@ -128,6 +128,9 @@ pub trait CardStore: DigestStore + Send + Sync + 'static {
     /// first (cards without one last).
     fn cards_in_state(&self, state: &str) -> anyhow::Result<Vec<CardRecord>>;
     fn forget_deliveries_before(&self, cutoff: SystemTime) -> anyhow::Result<usize>;
+    /// How many notifications (SQS messages, whatever their channels) were delivered at or after
+    /// `since`.
+    fn notifications_delivered_since(&self, since: SystemTime) -> anyhow::Result<u64>;
 }
 
 pub(crate) fn to_millis(t: SystemTime) -> i64 {

@@ -1,6 +1,7 @@
 //! Unit tests for retention: what goes, what stays, in batches; and an index for every periodic query.
 
 use std::collections::BTreeMap;
+use std::time::UNIX_EPOCH;
 
 use super::*;
 use crate::store::cards::{CardRecord, CardStore, DeliveryCommit, Transition};
@@ -174,6 +175,9 @@ fn every_periodic_query_uses_an_index() {
         "SELECT channel, ts FROM storm_digests WHERE closed = 0 AND last_added < ?1",
         // `forget_deliveries_before` and `forget_events_before`
         "DELETE FROM delivered_notifications WHERE delivered_at < ?1",
+        // `notifications_delivered_since` (the day's count, at start-up)
+        "SELECT count(DISTINCT message_id) FROM delivered_notifications \
+         INDEXED BY delivered_notifications_by_time WHERE delivered_at >= ?1",
         "DELETE FROM seen_events WHERE seen_at < ?1",
         // retention
         "SELECT alarm_key, channel FROM alarm_cards WHERE state = 'OK' AND resolved_at < ?1 LIMIT ?2",
@@ -225,4 +229,35 @@ fn agent_answers_past_the_cutoff_go_and_recent_ones_stay() {
     assert_eq!(pruned.answers, 2, "one per batch of one row");
     assert_eq!(count(&store, "agent_answers"), 1);
     assert_eq!(store.answers_in_thread("C1", "2.1").unwrap().len(), 1);
+}
+
+#[test]
+fn deliveries_are_counted_from_a_time_once_per_message() {
+    let store = SqliteStore::in_memory().unwrap();
+    let midnight = UNIX_EPOCH + 20_000 * DAY;
+    let delivery = |id: &str, channel: &str, at: SystemTime| DeliveryCommit {
+        message_id: id.into(),
+        channel: channel.into(),
+        delivered_at: at,
+        card: None,
+        transition: None,
+    };
+    let second = Duration::from_secs(1);
+    store
+        .commit_deliveries(&[
+            delivery("yesterday", "C1", midnight - second),
+            delivery("at-midnight", "C1", midnight),
+            delivery("fanned-out", "C1", midnight + 60 * second),
+            delivery("fanned-out", "C2", midnight + 60 * second),
+        ])
+        .unwrap();
+    assert_eq!(store.notifications_delivered_since(midnight).unwrap(), 2);
+    assert_eq!(
+        store.notifications_delivered_since(midnight - DAY).unwrap(),
+        3
+    );
+    assert_eq!(
+        store.notifications_delivered_since(midnight + DAY).unwrap(),
+        0
+    );
 }

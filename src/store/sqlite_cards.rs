@@ -216,6 +216,20 @@ impl CardStore for SqliteStore {
         .with_context(|| format!("Failed to list the cards in {state}"))
     }
 
+    fn notifications_delivered_since(&self, since: SystemTime) -> anyhow::Result<u64> {
+        self.with(|c| {
+            c.query_row(
+                // Without the hint SQLite walks the whole table in key order for the DISTINCT.
+                "SELECT count(DISTINCT message_id) FROM delivered_notifications \
+                 INDEXED BY delivered_notifications_by_time WHERE delivered_at >= ?1",
+                [to_millis(since)],
+                |row| row.get::<_, i64>(0),
+            )
+        })
+        .map(|count| count.max(0) as u64)
+        .context("Failed to count today's deliveries")
+    }
+
     fn forget_deliveries_before(&self, cutoff: SystemTime) -> anyhow::Result<usize> {
         self.with(|c| {
             let cutoff = to_millis(cutoff);

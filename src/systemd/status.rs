@@ -6,7 +6,7 @@ use crate::health::{seconds, HealthSnapshot, Unhealthy};
 pub const STOPPING: &str =
     "Stopping: finishing the work in hand, handing unhandled alarms back to SQS";
 
-/// For example "2/2 Slack connections · alarms: 14 since start, 0 in progress · last poll 3s
+/// For example "2/2 Slack connections · alarms: 14 today, 0 in progress · last poll 3s
 /// ago", with "Starting: " before READY and "Unhealthy: <why> · " while the verdict says so.
 pub fn line(snapshot: &HealthSnapshot, verdict: &Result<(), Unhealthy>, ready: bool) -> String {
     let mut parts = vec![];
@@ -26,8 +26,8 @@ pub fn line(snapshot: &HealthSnapshot, verdict: &Result<(), Unhealthy>, ready: b
         Some(alarms) if !alarms.started => parts.push("alarms: pollers starting".to_owned()),
         Some(alarms) => {
             parts.push(format!(
-                "alarms: {} since start, {} in progress",
-                alarms.handled, alarms.in_hand
+                "alarms: {} today, {} in progress",
+                alarms.today, alarms.in_hand
             ));
             parts.push(format!("last poll {} ago", seconds(alarms.since_poll)));
         }
@@ -66,7 +66,7 @@ mod tests {
         Some(AlarmsHealth {
             started: true,
             since_poll,
-            handled: 14,
+            today: 14,
             in_hand: 0,
         })
     }
@@ -79,7 +79,7 @@ mod tests {
     fn a_running_bot_shows_its_connections_and_alarms() {
         assert_eq!(
             show(&snapshot(2, polling(3 * SECOND)), true),
-            "2/2 Slack connections · alarms: 14 since start, 0 in progress · last poll 3s ago"
+            "2/2 Slack connections · alarms: 14 today, 0 in progress · last poll 3s ago"
         );
         assert_eq!(
             show(&snapshot(2, None), true),
@@ -110,7 +110,7 @@ mod tests {
         assert_eq!(
             show(&snapshot(2, polling(45 * SECOND)), true),
             "Unhealthy: no SQS receive for 45s (allowed 40s) · 2/2 Slack connections · \
-             alarms: 14 since start, 0 in progress · last poll 45s ago"
+             alarms: 14 today, 0 in progress · last poll 45s ago"
         );
     }
 }
