@@ -1,5 +1,6 @@
-//! Logging setup and the daemon's counters.
+//! Logging setup, the daemon's counters, and the latencies it measures.
 
+pub mod latency;
 pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
