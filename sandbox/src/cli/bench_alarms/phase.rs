@@ -54,6 +54,8 @@ pub struct PhaseResult {
     pub send: SendStats,
     /// `chat.postMessage` calls during the phase (one per alarm unless something was repeated).
     pub posts: usize,
+    /// The phase's alarms with more than one successful `chat.postMessage`: shown twice.
+    pub shown_twice: usize,
     /// The subject's VmHWM (KiB) once the phase's work is done.
     pub peak_rss_kib: u64,
     /// ReceiveMessage calls that handed out at least one of the phase's messages.
@@ -235,6 +237,7 @@ async fn measured(
         settled,
         send: SendStats::default(),
         posts: latencies.posts,
+        shown_twice: latencies.shown_twice,
         peak_rss_kib: rig.subject.peak_rss_kib()?,
         receives: receives_since(rig, first_visible),
     })
@@ -254,6 +257,8 @@ struct PostLatencies {
     sorted: Vec<Duration>,
     /// Every `chat.postMessage` of the phase.
     posts: usize,
+    /// Alarms with more than one successful post.
+    shown_twice: usize,
 }
 
 /// Matches each post since `posts_before` to its message (by alarm name or message id).
@@ -272,6 +277,7 @@ fn post_latencies(
     let calls = slack.calls_to("chat.postMessage");
     let phase_calls = calls.get(posts_before..).unwrap_or_default();
     let mut first_post: Vec<Option<StdInstant>> = vec![None; ids.len()];
+    let mut shown: Vec<u32> = vec![0; ids.len()];
     for call in phase_calls {
         let Some(i) = call
             .param_str("text")
@@ -282,6 +288,9 @@ fn post_latencies(
         };
         let slot = &mut first_post[*i];
         *slot = Some(slot.map_or(call.at, |t| t.min(call.at)));
+        if call.status == 200 && call.response["ok"] == true {
+            shown[*i] += 1;
+        }
     }
     let mut sorted = Vec::with_capacity(ids.len());
     for (i, posted) in first_post.iter().enumerate() {
@@ -292,5 +301,6 @@ fn post_latencies(
     Ok(PostLatencies {
         sorted,
         posts: phase_calls.len(),
+        shown_twice: shown.iter().filter(|n| **n > 1).count(),
     })
 }

@@ -264,13 +264,13 @@ fn every_run(out: &mut String, setup: &Setup, runs: &[RunResult]) {
     let _ = writeln!(out, "\n### Every run\n");
     let _ = writeln!(
         out,
-        "| # | consumer | paced p50 / p99 / max (ms) | paced CPU µs/alarm | burst alarms/s | burst CPU µs/alarm | burst p50 / p99 (ms) | posts | peak RSS MB | exit after SIGTERM | targets missed |"
+        "| # | consumer | paced p50 / p99 / max (ms) | paced CPU µs/alarm | burst alarms/s | burst CPU µs/alarm | burst p50 / p99 (ms) | posts (alarms shown twice) | peak RSS MB | exit after SIGTERM | targets missed |"
     );
     let _ = writeln!(out, "|---|---|---|---:|---:|---:|---|---:|---:|---|---|");
     for run in runs {
         let _ = writeln!(
             out,
-            "| {} | {} | {:.2} / {:.2} / {:.1} | {:.0} | {} | {:.0} | {:.0} / {:.0} | {} | {:.1} | {}{} | {} |",
+            "| {} | {} | {:.2} / {:.2} / {:.1} | {:.0} | {} | {:.0} | {:.0} / {:.0} | {} ({}) | {:.1} | {}{} | {} |",
             run.repeat,
             run.kind,
             ms(run.paced.p50),
@@ -282,6 +282,7 @@ fn every_run(out: &mut String, setup: &Setup, runs: &[RunResult]) {
             ms(run.burst.p50),
             ms(run.burst.p99),
             run.paced.posts + run.burst.posts,
+            run.paced.shown_twice + run.burst.shown_twice,
             kib_to_mb(run.burst.peak_rss_kib),
             run.exit,
             if run.paced.settled && run.burst.settled {

@@ -113,6 +113,10 @@ impl RunResult {
         if p99 > ms(TARGET_P99) {
             missed.push(format!("paced p99 {p99:.1} ms > {:.0}", ms(TARGET_P99)));
         }
+        let twice = self.paced.shown_twice + self.burst.shown_twice;
+        if twice > 0 {
+            missed.push(format!("{twice} alarms shown twice"));
+        }
         missed
     }
 }
