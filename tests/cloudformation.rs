@@ -1,7 +1,9 @@
-//! deploy/aws/chatops-bot.yaml deployed to moto's CloudFormation: the queue (SSE, redrive to the
-//! dead-letter queue after 5 receives), the topic and its subscription exist; an alarm published
-//! to the topic reaches the queue as the SNS envelope the bot parses; the BotToml output is a
-//! config the bot accepts, naming them; the bot's policy holds what the parameters ask for.
+//! deploy/aws/chatops-bot.yaml on moto's CloudFormation: the stack makes what bot.toml needs.
+//!
+//! The queue (SSE, redrive to the dead-letter queue after 5 receives), the topic and its
+//! subscription exist; an alarm published to the topic reaches the queue as the SNS envelope the
+//! bot parses; the BotToml output is a config the bot accepts, naming them; the bot's policies
+//! hold what the parameters ask for.
 //!
 //! moto's CloudFormation skips the queue policy, the topic policy and the CloudWatch alarm (it
 //! has no model for them; `cfn-lint` in .ci/run checks their shape). Finds moto as
@@ -317,6 +319,12 @@ async fn the_stack_makes_the_queue_the_topic_and_an_envelope_subscription() -> a
     assert!(config.bedrock.is_none());
 
     // Least privilege: the queue, the dead-letter queue's depth, the topic; nothing optional.
+    for optional in ["AgentPolicyArn", "SecretPolicyArn"] {
+        assert!(
+            !outputs.contains_key(optional),
+            "no {optional}: {outputs:?}"
+        );
+    }
     let statements = moto
         .policy_statements(output(&outputs, "BotPolicyArn")?)
         .await?;
@@ -372,8 +380,10 @@ async fn a_role_a_secret_and_an_agent_widen_the_policy_and_the_config() -> anyho
             ("BedrockAgentAliasId", "ALIAS12345"),
         ])
         .await?;
-    let policy = output(&outputs, "BotPolicyArn")?;
-    let statements = moto.policy_statements(policy).await?;
+    // One policy per feature, each attached to the role.
+    let agent_policy = output(&outputs, "AgentPolicyArn")?;
+    let statements = moto.policy_statements(agent_policy).await?;
+    assert_eq!(sids(&statements), BTreeSet::from(["AskBedrockAgent"]));
     let agent = statement(&statements, "AskBedrockAgent")?;
     let alias = format!("arn:aws:bedrock:{REGION}:123456789012:agent-alias/AGENT12345/ALIAS12345");
     assert_eq!(agent["Resource"], json!(alias));
@@ -381,11 +391,14 @@ async fn a_role_a_secret_and_an_agent_widen_the_policy_and_the_config() -> anyho
         agent["Action"],
         json!(["bedrock:InvokeAgent", "bedrock:GetAgentAlias"])
     );
+    let secret_policy = output(&outputs, "SecretPolicyArn")?;
+    let statements = moto.policy_statements(secret_policy).await?;
+    assert_eq!(sids(&statements), BTreeSet::from(["ReadConfigSecret"]));
     let read = statement(&statements, "ReadConfigSecret")?;
     let secret_arn = format!("arn:aws:secretsmanager:{REGION}:123456789012:secret:{secret}-??????");
     assert_eq!(read["Resource"], json!(secret_arn));
     assert_eq!(read["Action"], json!("secretsmanager:GetSecretValue"));
-    let attached = moto
+    let listed = moto
         .query
         .call(
             IAM,
@@ -394,11 +407,14 @@ async fn a_role_a_secret_and_an_agent_widen_the_policy_and_the_config() -> anyho
             &[("RoleName", &role)],
         )
         .await?;
-    assert_eq!(
-        query::texts(&attached, "PolicyArn")?,
-        vec![policy.to_owned()],
-        "attached to {role}"
-    );
+    let attached: BTreeSet<String> = query::texts(&listed, "PolicyArn")?.into_iter().collect();
+    let expected = [
+        output(&outputs, "BotPolicyArn")?,
+        agent_policy,
+        secret_policy,
+    ];
+    let expected: BTreeSet<String> = expected.into_iter().map(str::to_owned).collect();
+    assert_eq!(attached, expected, "attached to {role}");
 
     // BotToml reads the bot token from the secret and asks the agent.
     let credentials = credentials()?;
