@@ -216,6 +216,8 @@ async fn the_stack_makes_the_queue_the_topic_and_an_envelope_subscription() -> a
         redrive["deadLetterTargetArn"].as_str(),
         dlq_attributes.get(&Attr::QueueArn).map(String::as_str)
     );
+    let dlq_arn = dlq_attributes.get(&Attr::QueueArn).map(String::as_str);
+    assert_eq!(Some(output(&outputs, "DeadLetterQueueArn")?), dlq_arn);
     let max_receives = &redrive["maxReceiveCount"];
     assert!(
         *max_receives == 5 || *max_receives == "5",
