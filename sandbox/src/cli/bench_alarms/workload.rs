@@ -38,8 +38,15 @@ pub fn subject(name: &str) -> String {
     format!("ALARM: \"{name}\" in EU (Ireland)")
 }
 
-/// The CloudWatch alarm state change SNS carries in `Message`, as a JSON string.
+/// The CloudWatch alarm state change SNS carries in `Message`, as a JSON string. It changed state
+/// just now, as a live alarm has (an old `StateChangeTime` makes the card's nudge, "nobody has
+/// pressed Watching for 15m", due at once: posts a slow run would count as the pipeline's).
 pub fn cloudwatch_alarm(name: &str) -> String {
+    let now = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]+0000"
+        ))
+        .unwrap_or_else(|_| "2026-11-23T14:20:05.517+0000".to_owned());
     json!({
         "AlarmName": name,
         "AlarmDescription": "5xx responses on the checkout API (benchmark)",
@@ -47,7 +54,7 @@ pub fn cloudwatch_alarm(name: &str) -> String {
         "AlarmConfigurationUpdatedTimestamp": "2026-11-02T09:12:44.120+0000",
         "NewStateValue": "ALARM",
         "NewStateReason": "Threshold Crossed: 3 datapoints [61.0, 74.0, 90.0] were greater than the threshold (30.0).",
-        "StateChangeTime": "2026-11-23T14:20:05.517+0000",
+        "StateChangeTime": now,
         "Region": "EU (Ireland)",
         "AlarmArn": format!("arn:aws:cloudwatch:eu-west-1:210987654321:alarm:{name}"),
         "OldStateValue": "OK",
