@@ -32,13 +32,13 @@ use crate::slack::socket::connection::ConnectionSettings;
 use crate::slack::socket::dispatch::Dispatcher;
 use crate::slack::socket::opener::ConnectionOpener;
 use crate::slack::socket::{ClientSettings, SocketModeClient, SocketModeError};
+use crate::stats::LatencyStats;
 use crate::store::answers::AnswerLog;
 use crate::store::deploys::DeployStore;
+use crate::store::latencies::LatencySketches;
 use crate::store::reports::ReportPages;
 use crate::store::{unblock, Blocking, SqliteStore, Store, StoreLedger, EVENT_ID_RETENTION};
-use crate::stats::LatencyStats;
-use crate::store::latencies::LatencySketches;
-use crate::telemetry::latency::{LatencySink, Latencies};
+use crate::telemetry::latency::{Latencies, LatencySink};
 use crate::telemetry::metrics::Metrics;
 
 /// Why the daemon stopped other than by a clean shutdown.
@@ -98,14 +98,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let stats = LatencyStats::new(Blocking::new(store.clone() as Arc<dyn LatencySketches>));
     let latencies = Latencies::new(vec![stats.clone() as Arc<dyn LatencySink>]);
     let agent = agent(&config).await;
-    let conversations = conversations(
-        &config,
-        agent.clone(),
-        slack.clone(),
-        &store,
-        &latencies,
-    )
-    .await?;
+    let conversations =
+        conversations(&config, agent.clone(), slack.clone(), &store, &latencies).await?;
     let suspects = suspect_deploys(&config, &store);
     let alarms = notify::service::start(
         &config,

@@ -33,19 +33,34 @@ fn distributions() -> Vec<(&'static str, Vec<u64>)> {
             .collect()
     };
     vec![
-        ("uniform 1 ms … 10 s", draw(&mut |r| r.random_range(1e3..1e7))),
+        (
+            "uniform 1 ms … 10 s",
+            draw(&mut |r| r.random_range(1e3..1e7)),
+        ),
         // From 1 µs to an hour, evenly over the orders of magnitude.
-        ("log-uniform 1 µs … 1 h", draw(&mut |r| (r.random::<f64>() * 3.6e9f64.ln()).exp())),
+        (
+            "log-uniform 1 µs … 1 h",
+            draw(&mut |r| (r.random::<f64>() * 3.6e9f64.ln()).exp()),
+        ),
         // Socket Mode acks: mostly a few hundred µs, a slow tail of seconds.
-        ("bimodal acks", draw(&mut |r| {
-            if r.random::<f64>() < 0.95 {
-                r.random_range(150.0..900.0)
-            } else {
-                r.random_range(1e6..3e7)
-            }
-        })),
-        ("exponential, mean 2 s", draw(&mut |r| -(1.0 - r.random::<f64>()).ln() * 2e6)),
-        ("pareto tail", draw(&mut |r| 5e3 / (1.0 - r.random::<f64>()).powf(1.0 / 1.2))),
+        (
+            "bimodal acks",
+            draw(&mut |r| {
+                if r.random::<f64>() < 0.95 {
+                    r.random_range(150.0..900.0)
+                } else {
+                    r.random_range(1e6..3e7)
+                }
+            }),
+        ),
+        (
+            "exponential, mean 2 s",
+            draw(&mut |r| -(1.0 - r.random::<f64>()).ln() * 2e6),
+        ),
+        (
+            "pareto tail",
+            draw(&mut |r| 5e3 / (1.0 - r.random::<f64>()).powf(1.0 / 1.2)),
+        ),
         ("constant 42 ms", vec![42_000; N]),
     ]
 }
@@ -114,7 +129,11 @@ fn a_sketch_survives_its_bytes_and_clamps_what_is_too_long() {
     let mut sketch = sketch_of(&[1, 250, 12_345, 9_999_999]);
     sketch.record(Duration::from_secs(30 * 24 * 3600));
     let bytes = sketch.encode().unwrap();
-    assert!(bytes.len() < 200, "sparse sketches stay small: {} bytes", bytes.len());
+    assert!(
+        bytes.len() < 200,
+        "sparse sketches stay small: {} bytes",
+        bytes.len()
+    );
     let back = LatencySketch::decode(&bytes).unwrap();
     assert_eq!(back.count(), 5);
     for q in [0.0, 0.2, 0.4, 0.6, 0.8, 1.0] {
@@ -178,7 +197,10 @@ async fn the_hour_and_the_day_merge_the_store_and_memory_and_survive_reopening_t
     let agent = summary.kind(LatencyKind::AgentAnswer).unwrap();
     assert_eq!(agent.hour, None, "older than an hour");
     assert_eq!(agent.day.as_ref().map(|d| d.count), Some(4));
-    for kind in [LatencyKind::AlarmStateChangeToPost, LatencyKind::AlarmVisibleToPost] {
+    for kind in [
+        LatencyKind::AlarmStateChangeToPost,
+        LatencyKind::AlarmVisibleToPost,
+    ] {
         assert_eq!(summary.kind(kind).unwrap().day, None, "no data");
     }
 
@@ -215,11 +237,12 @@ async fn sketches_older_than_a_day_and_an_hour_are_pruned() {
 }
 
 /// The stats table of a reply (the code block of its section), if it is one.
-fn table(call: &ApiCall) -> Option<String> {
+fn table_of(call: &ApiCall) -> Option<String> {
     let blocks = call.params.get("blocks")?.as_array()?;
     blocks.iter().find_map(|block| {
         let text = block.pointer("/text/text").and_then(Value::as_str)?;
-        text.starts_with("```").then(|| text.trim_matches('`').trim().to_owned())
+        text.starts_with("```")
+            .then(|| text.trim_matches('`').trim().to_owned())
     })
 }
 
@@ -241,12 +264,12 @@ async fn ask_stats(rig: &AlarmSandbox) -> String {
     let reply = slack
         .wait_for_call(
             "chat.postMessage",
-            |c| c.seq > before && table(c).is_some(),
+            |c| c.seq > before && table_of(c).is_some(),
             10 * SECOND,
         )
         .await
         .unwrap();
-    table(&reply).unwrap()
+    table_of(&reply).unwrap()
 }
 
 fn cloudwatch_time(at: SystemTime) -> String {
@@ -278,9 +301,15 @@ async fn stats_show_the_alarms_delivered_and_keep_them_across_a_restart() {
     }
     // The mention itself was acked before it was handled.
     let (ack_hour, _) = rows(&table, "Socket Mode ack: read → ack");
-    assert!(ack_hour.contains("p95 ") && !ack_hour.contains("no data"), "{table}");
+    assert!(
+        ack_hour.contains("p95 ") && !ack_hour.contains("no data"),
+        "{table}"
+    );
     let (agent_hour, agent_day) = rows(&table, "Bedrock answer: question → answer");
-    assert!(agent_hour.ends_with("no data") && agent_day.ends_with("no data"), "{table}");
+    assert!(
+        agent_hour.ends_with("no data") && agent_day.ends_with("no data"),
+        "{table}"
+    );
 
     // The slash command answers privately through its response_url.
     let slack = &rig.slack;
@@ -291,8 +320,16 @@ async fn stats_show_the_alarms_delivered_and_keep_them_across_a_restart() {
         .wait_for_call("hooks", |c| c.seq > before, 10 * SECOND)
         .await
         .unwrap();
-    assert_eq!(reply.params["response_type"], "ephemeral", "{}", reply.params);
-    assert!(table(&reply).unwrap().contains("n=3"), "{}", reply.params);
+    assert_eq!(
+        reply.params["response_type"], "ephemeral",
+        "{}",
+        reply.params
+    );
+    assert!(
+        table_of(&reply).unwrap().contains("n=3"),
+        "{}",
+        reply.params
+    );
 
     // A restart keeps the day: the minutes in memory were stored when the bot stopped.
     let rig = rig.restart().await;
@@ -304,5 +341,65 @@ async fn stats_show_the_alarms_delivered_and_keep_them_across_a_restart() {
         let (hour, day) = rows(&table, title);
         assert!(hour.ends_with("n=3") && day.ends_with("n=3"), "{table}");
     }
+    // Acks: the first mention and the slash command before the restart, this mention after.
+    let (ack_hour, ack_day) = rows(&table, "Socket Mode ack: read → ack");
+    assert!(
+        ack_hour.ends_with("n=3") && ack_day.ends_with("n=3"),
+        "{table}"
+    );
+    rig.bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_count_the_agent_answers_and_are_no_question_to_the_agent() {
+    let agent = chatops_sandbox::bedrock::FakeBedrock::start()
+        .await
+        .unwrap();
+    agent.set_default_script(chatops_sandbox::bedrock::AgentScript::answer_in_pieces(
+        "A slow dependency, most likely.",
+        4,
+        Duration::from_millis(100),
+    ));
+    let bedrock = format!(
+        "\n[bedrock]\nagent_id = \"AGENT1\"\nagent_alias_id = \"ALIAS1\"\nendpoint_url = \"{}\"\n",
+        agent.endpoint_url()
+    );
+    let rig = AlarmSandbox::start(&bedrock, &[]).await;
+    let question = envelopes::app_mention(CHANNEL, "U0ALICE", "<@U0BOT> why is it slow?");
+    let sent = rig.slack.send(Target::Any, question).await.unwrap();
+    let thread = sent
+        .envelope
+        .json()
+        .and_then(|e| e.pointer("/payload/event/ts"))
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_owned();
+    // The answer's time is recorded before the answer is logged in the store.
+    let path = rig.bot.dir.path().join("bot.db");
+    let mut logged = false;
+    for _ in 0..200 {
+        let (path, thread) = (path.clone(), thread.clone());
+        let answers = unblock(move || {
+            use chatops_bot::store::answers::AnswerLog;
+            SqliteStore::open(&path)?.answers_in_thread(CHANNEL, &thread)
+        })
+        .await
+        .unwrap();
+        if !answers.is_empty() {
+            logged = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(logged, "the answer was logged within 20 s");
+
+    let table = ask_stats(&rig).await;
+    let (hour, day) = rows(&table, "Bedrock answer: question → answer");
+    assert!(hour.ends_with("n=1") && day.ends_with("n=1"), "{table}");
+    assert_eq!(
+        agent.invocations().len(),
+        1,
+        "`stats` is a command, not a question"
+    );
     rig.bot.stop().await.unwrap();
 }

@@ -23,7 +23,7 @@ use crate::slack::message::{Message, Mrkdwn};
 use crate::slack::messenger::Messenger;
 use crate::store::answers::{AnswerLog, AnswerRecord};
 use crate::store::Blocking;
-use crate::telemetry::latency::{LatencyKind, Latencies};
+use crate::telemetry::latency::{Latencies, LatencyKind};
 pub use question::{AlarmThread, Question};
 
 /// Why a question was not taken (each is told to the asker, ephemeral).

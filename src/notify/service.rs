@@ -76,14 +76,10 @@ pub async fn start(
         .await
         .context("Failed to read today's alarm count from the store")?;
     health.count_delivered(today, now);
-    let keeper = Arc::new(CardKeeper::new(
-        slack,
-        Blocking::new(store),
-        routes,
-        settings,
-        suspects,
-    )?
-    .with_latencies(latencies));
+    let keeper = Arc::new(
+        CardKeeper::new(slack, Blocking::new(store), routes, settings, suspects)?
+            .with_latencies(latencies),
+    );
     let consumer = Arc::new(
         Consumer::new(
             queue,

@@ -36,7 +36,8 @@ pub struct LatencyStats {
 
 impl LatencySink for LatencyStats {
     fn record(&self, kind: LatencyKind, value: Duration) {
-        self.minutes.record(kind, value, minute_of(SystemTime::now()));
+        self.minutes
+            .record(kind, value, minute_of(SystemTime::now()));
     }
 }
 
@@ -60,7 +61,10 @@ impl LatencyStats {
                 _ = every.tick() => {}
             }
             if let Err(e) = self.flush(SystemTime::now(), false).await {
-                warn!(error = format!("{e:#}"), "Failed to store latency sketches; they are kept in memory for the next try.");
+                warn!(
+                    error = format!("{e:#}"),
+                    "Failed to store latency sketches; they are kept in memory for the next try."
+                );
             }
         }
     }
@@ -69,7 +73,10 @@ impl LatencyStats {
     /// one too, so the next process finds it.
     pub async fn flush_at_stop(&self) {
         if let Err(e) = self.flush(SystemTime::now(), true).await {
-            warn!(error = format!("{e:#}"), "Failed to store the last latency sketches.");
+            warn!(
+                error = format!("{e:#}"),
+                "Failed to store the last latency sketches."
+            );
         }
     }
 
@@ -128,7 +135,12 @@ impl LatencyStats {
                     let Some(kind) = kind_named(&row.kind) else {
                         continue; // a kind this version no longer measures
                     };
-                    merged.add(kind, row.minute, &LatencySketch::decode(&row.sketch)?, hour_from);
+                    merged.add(
+                        kind,
+                        row.minute,
+                        &LatencySketch::decode(&row.sketch)?,
+                        hour_from,
+                    );
                 }
                 Ok(merged)
             })
@@ -150,7 +162,13 @@ struct Merged {
 }
 
 impl Merged {
-    fn add(&mut self, kind: LatencyKind, minute: Minute, sketch: &LatencySketch, hour_from: Minute) {
+    fn add(
+        &mut self,
+        kind: LatencyKind,
+        minute: Minute,
+        sketch: &LatencySketch,
+        hour_from: Minute,
+    ) {
         let index = match self.kinds.iter().position(|(k, _, _)| *k == kind) {
             Some(index) => index,
             None => {

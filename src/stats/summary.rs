@@ -7,7 +7,8 @@ use super::sketch::{LatencySketch, MAX_LATENCY};
 use crate::telemetry::latency::LatencyKind;
 
 /// The quantiles shown, in order.
-pub const QUANTILES: [(f64, &str); 4] = [(0.50, "p50"), (0.90, "p90"), (0.95, "p95"), (0.99, "p99")];
+pub const QUANTILES: [(f64, &str); 4] =
+    [(0.50, "p50"), (0.90, "p90"), (0.95, "p95"), (0.99, "p99")];
 
 /// One window of one kind: how many values, and the quantiles of `QUANTILES`.
 #[derive(Clone, Debug, PartialEq)]
