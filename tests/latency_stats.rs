@@ -19,6 +19,39 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use support::alarm_sandbox::{AlarmSandbox, CHANNEL};
 
+/// Counts the allocations made on a thread while it asks to (`allocations_in`).
+struct CountingAllocator;
+
+thread_local! {
+    static COUNTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static ALLOCATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if COUNTING.with(|c| c.get()) {
+            ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        }
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// How many allocations `work` made on this thread.
+fn allocations_in(work: impl FnOnce()) -> usize {
+    ALLOCATIONS.with(|a| a.set(0));
+    COUNTING.with(|c| c.set(true));
+    work();
+    COUNTING.with(|c| c.set(false));
+    ALLOCATIONS.with(|a| a.get())
+}
+
 const N: usize = 100_000;
 const SECOND: Duration = Duration::from_secs(1);
 const MS: Duration = Duration::from_millis(1);
@@ -144,6 +177,45 @@ fn a_sketch_survives_its_bytes_and_clamps_what_is_too_long() {
         Some(chatops_bot::stats::sketch::MAX_LATENCY)
     );
     assert!(LatencySketch::decode(b"not a sketch").is_err());
+}
+
+#[test]
+fn recording_allocates_nothing_even_when_a_minute_closes() {
+    use chatops_bot::stats::minutes::Minutes;
+    use chatops_bot::telemetry::latency::Latencies;
+    let minutes = Minutes::default();
+    let mut value = 0u64;
+    let mut record = |minutes: &Minutes, minute: Minute| {
+        for kind in LatencyKind::ALL {
+            for _ in 0..10_000 {
+                value = (value * 7 + 13) % 3_600_000_000;
+                minutes.record(kind, Duration::from_micros(value), minute);
+            }
+        }
+    };
+    // A minute, then the next (the first is closed: its sketch swapped for a spare).
+    assert_eq!(allocations_in(|| record(&minutes, 100)), 0);
+    assert_eq!(allocations_in(|| record(&minutes, 101)), 0);
+    // The flush (off the hot path) takes minute 100 and hands its sketches back as spares.
+    let taken = minutes.take_closed(101, false);
+    assert_eq!(taken.len(), LatencyKind::ALL.len());
+    minutes.give_back(taken);
+    assert_eq!(allocations_in(|| record(&minutes, 102)), 0);
+    // Through the handle and the daemon's sink, clock read included.
+    let store = Arc::new(SqliteStore::in_memory().unwrap());
+    let stats = LatencyStats::new(Blocking::new(store));
+    let latencies = Latencies::new(vec![stats as Arc<dyn LatencySink>]);
+    let through_the_handle = allocations_in(|| {
+        for i in 0..10_000 {
+            latencies.record(LatencyKind::SocketAck, Duration::from_micros(i));
+        }
+    });
+    assert_eq!(through_the_handle, 0);
+    // The counter does see allocations.
+    assert_eq!(
+        allocations_in(|| drop(std::hint::black_box(vec![1u8; 10]))),
+        1
+    );
 }
 
 fn stored(kind: LatencyKind, minute: Minute, value: Duration, count: usize) -> StoredSketch {
