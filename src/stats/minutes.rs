@@ -13,6 +13,9 @@ pub type Minute = i64;
 
 /// Reset sketches kept per kind for the next minutes (the flush hands them back).
 const SPARES: usize = 1;
+/// Closed minutes kept per kind while the store refuses them: an hour (about 2 MB for the
+/// four kinds); older ones are dropped, so a long store outage cannot grow memory.
+pub const MAX_UNFLUSHED: usize = 60;
 
 /// One kind's minutes.
 struct Slot {
@@ -104,13 +107,20 @@ impl Minutes {
         }
     }
 
-    /// Minutes taken whose store write failed: kept for the next flush.
-    pub fn put_back(&self, closed: Vec<ClosedMinute>) {
+    /// Minutes taken whose store write failed: kept for the next flush, at most
+    /// `MAX_UNFLUSHED` per kind (the oldest go first). Returns how many were dropped.
+    pub fn put_back(&self, closed: Vec<ClosedMinute>) -> usize {
+        let mut dropped = 0;
         for closed in closed {
-            self.slot(closed.kind)
-                .closed
-                .push((closed.minute, closed.sketch));
+            let mut slot = self.slot(closed.kind);
+            slot.closed.push((closed.minute, closed.sketch));
+            slot.closed.sort_by_key(|(minute, _)| *minute);
+            while slot.closed.len() > MAX_UNFLUSHED {
+                slot.closed.remove(0);
+                dropped += 1;
+            }
         }
+        dropped
     }
 
     /// Copies of what memory holds for `kind` from `since` on (the current minute and any not
@@ -171,5 +181,19 @@ mod tests {
         assert_eq!(taken.len(), 1);
         assert_eq!(taken[0].minute, 102);
         assert!(minutes.unflushed(LatencyKind::SocketAck, 0).is_empty());
+    }
+
+    #[test]
+    fn minutes_the_store_refused_are_kept_an_hour_at_most() {
+        let minutes = Minutes::default();
+        for minute in 0..(MAX_UNFLUSHED as Minute + 5) {
+            minutes.record(LatencyKind::SocketAck, MS, minute);
+            let taken = minutes.take_closed(minute + 1, false);
+            let dropped = minutes.put_back(taken);
+            assert_eq!(dropped, usize::from(minute >= MAX_UNFLUSHED as Minute));
+        }
+        let kept = minutes.unflushed(LatencyKind::SocketAck, 0);
+        assert_eq!(kept.len(), MAX_UNFLUSHED);
+        assert_eq!(kept[0].0, 5, "the oldest went first");
     }
 }

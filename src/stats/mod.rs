@@ -114,7 +114,10 @@ impl LatencyStats {
                 Ok(count)
             }
             Err((e, closed)) => {
-                self.minutes.put_back(closed);
+                let dropped = self.minutes.put_back(closed);
+                if dropped > 0 {
+                    warn!(dropped, "The store refused latency sketches for an hour; the oldest minutes are dropped.");
+                }
                 Err(e)
             }
         }
@@ -131,15 +134,20 @@ impl LatencyStats {
             .run(move |store| {
                 let rows = store.sketches_since(day_from)?;
                 let mut merged = Merged::default();
+                let mut unreadable = 0;
                 for row in rows {
                     let Some(kind) = kind_named(&row.kind) else {
                         continue; // a kind this version no longer measures
                     };
-                    merged.add(
-                        kind,
-                        row.minute,
-                        &LatencySketch::decode(&row.sketch)?,
-                        hour_from,
+                    match LatencySketch::decode(&row.sketch) {
+                        Ok(sketch) => merged.add(kind, row.minute, &sketch, hour_from),
+                        Err(_) => unreadable += 1,
+                    }
+                }
+                if unreadable > 0 {
+                    warn!(
+                        unreadable,
+                        "Latency sketches in the store do not decode; left out."
                     );
                 }
                 Ok(merged)
@@ -207,4 +215,56 @@ fn kind_named(name: &str) -> Option<LatencyKind> {
 pub fn minute_of(at: SystemTime) -> Minute {
     at.duration_since(UNIX_EPOCH)
         .map_or(0, |d| (d.as_secs() / 60) as Minute)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// A store that refuses writes while `refuse` is set.
+    #[derive(Default)]
+    struct Flaky {
+        refuse: AtomicBool,
+        rows: Mutex<Vec<StoredSketch>>,
+    }
+
+    impl LatencySketches for Flaky {
+        fn save_sketches(&self, sketches: &[StoredSketch]) -> anyhow::Result<()> {
+            anyhow::ensure!(!self.refuse.load(Ordering::SeqCst), "disk full");
+            self.rows.lock().unwrap().extend_from_slice(sketches);
+            Ok(())
+        }
+        fn sketches_since(&self, since: i64) -> anyhow::Result<Vec<StoredSketch>> {
+            let rows = self.rows.lock().unwrap();
+            Ok(rows.iter().filter(|r| r.minute >= since).cloned().collect())
+        }
+        fn forget_sketches_before(&self, _: i64, _: usize) -> anyhow::Result<usize> {
+            Ok(0)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_flush_keeps_the_minutes_for_the_next_one_and_reads_still_see_them() {
+        let store = Arc::new(Flaky::default());
+        let stats = LatencyStats::new(Blocking::new(store.clone() as Arc<dyn LatencySketches>));
+        let now = SystemTime::now();
+        stats.record(LatencyKind::AgentAnswer, Duration::from_secs(3));
+        let later = now + Duration::from_secs(120);
+        store.refuse.store(true, Ordering::SeqCst);
+        assert!(stats.flush(later, false).await.is_err());
+        let seen = stats.summary(later).await.unwrap();
+        let day = seen.kind(LatencyKind::AgentAnswer).unwrap().day.clone();
+        assert_eq!(day.map(|d| d.count), Some(1), "still in memory");
+        store.refuse.store(false, Ordering::SeqCst);
+        assert_eq!(stats.flush(later, false).await.unwrap(), 1);
+        assert_eq!(store.rows.lock().unwrap().len(), 1);
+        assert_eq!(
+            stats.summary(later).await.unwrap(),
+            seen,
+            "now from the store"
+        );
+    }
 }
