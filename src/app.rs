@@ -32,10 +32,13 @@ use crate::slack::socket::connection::ConnectionSettings;
 use crate::slack::socket::dispatch::Dispatcher;
 use crate::slack::socket::opener::ConnectionOpener;
 use crate::slack::socket::{ClientSettings, SocketModeClient, SocketModeError};
+use crate::stats::LatencyStats;
 use crate::store::answers::AnswerLog;
 use crate::store::deploys::DeployStore;
+use crate::store::latencies::LatencySketches;
 use crate::store::reports::ReportPages;
 use crate::store::{unblock, Blocking, SqliteStore, Store, StoreLedger, EVENT_ID_RETENTION};
+use crate::telemetry::latency::{Latencies, LatencySink};
 use crate::telemetry::metrics::Metrics;
 
 /// Why the daemon stopped other than by a clean shutdown.
@@ -91,8 +94,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     info!(bot_user = %bot.user_id, team = %bot.team, "Authenticated with Slack.");
 
     let metrics = Arc::new(Metrics::default());
+    // The latencies measured go to every sink: the stats sketches behind `@bot stats`.
+    let stats = LatencyStats::new(Blocking::new(store.clone() as Arc<dyn LatencySketches>));
+    let latencies = Latencies::new(vec![stats.clone() as Arc<dyn LatencySink>]);
     let agent = agent(&config).await;
-    let conversations = conversations(&config, agent.clone(), slack.clone(), &store).await?;
+    let conversations =
+        conversations(&config, agent.clone(), slack.clone(), &store, &latencies).await?;
     let suspects = suspect_deploys(&config, &store);
     let alarms = notify::service::start(
         &config,
@@ -101,6 +108,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         suspects.clone(),
         stop.clone(),
         health.clone(),
+        latencies.clone(),
     )
     .await?;
     let cards = alarms
@@ -131,6 +139,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         conversations: conversations.clone(),
         reports,
         deploys: deploys.clone(),
+        stats: stats.clone(),
     });
     let socket = &config.slack.socket;
     let dispatcher = Dispatcher::new(
@@ -141,7 +150,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             max_queued: socket.max_queued,
         },
         metrics.clone(),
-    );
+    )
+    .with_latencies(latencies);
     let settings = ClientSettings {
         connections: config.slack.connections as usize,
         stagger: socket.stagger,
@@ -170,6 +180,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     ));
     tokio::spawn(prune_event_ids(Blocking::new(store), stop.clone()));
     tokio::spawn(log_metrics(metrics.clone(), stop.clone()));
+    tokio::spawn(stats.clone().flush_loop(stop.clone()));
 
     let client = client.run(stop.clone().cancelled_owned());
     tokio::pin!(client);
@@ -220,6 +231,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         }
     };
     let (ended, (), (), (), _) = tokio::join!(sockets, pollers, answers, tracking, systemd);
+    stats.flush_at_stop().await; // every latency is recorded by now
     info!(metrics = ?metrics.snapshot(), elapsed = ?started.elapsed(), "Stopped.");
     if let Some(code) = refusal.code() {
         return Err(RunError::SlackRefused { code });
@@ -247,13 +259,15 @@ async fn conversations(
     agent: Option<Arc<dyn Agent>>,
     slack: Arc<dyn Messenger>,
     store: &Arc<SqliteStore>,
+    latencies: &Latencies,
 ) -> anyhow::Result<Option<Arc<Conversations>>> {
     let (Some(bedrock), Some(agent)) = (&config.bedrock, agent) else {
         info!("[bedrock] is not set: the agent is off.");
         return Ok(None);
     };
     let answers: Arc<dyn AnswerLog> = store.clone();
-    let conversations = Conversations::new(agent, slack, Blocking::new(answers), bedrock)
+    let answers = Blocking::new(answers);
+    let conversations = Conversations::new(agent, slack, answers, bedrock, latencies.clone())
         .await
         .context("Failed to start the agent conversations")?;
     info!(agent = %bedrock.agent_id, alias = %bedrock.agent_alias_id, region = %bedrock.region, "Bedrock agent on.");

@@ -10,6 +10,7 @@ use crate::deploys::Deploys;
 use crate::reporting::facts::AlarmFacts;
 use crate::reporting::service::Reporter;
 use crate::slack::messenger::{BotIdentity, Messenger};
+use crate::stats::LatencyStats;
 use crate::store::{Blocking, Store};
 
 /// Shared by all handlers. Handlers never build clients themselves.
@@ -27,6 +28,8 @@ pub struct Context {
     pub reports: Option<Arc<Reporter>>,
     /// Deploys through GitHub Actions (it holds the `DeployPipeline` trait), when `[deploy]` is set.
     pub deploys: Option<Arc<Deploys>>,
+    /// The latency sketches behind `@bot stats` (they hold the store's `LatencySketches`).
+    pub stats: Arc<LatencyStats>,
 }
 
 /// What handlers may do to alarm cards: the narrow view of the alarm pipeline's card keeper

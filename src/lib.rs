@@ -21,6 +21,7 @@ pub mod reporting;
 pub mod router;
 pub mod secrets;
 pub mod slack;
+pub mod stats;
 pub mod store;
 pub mod systemd;
 pub mod telemetry;

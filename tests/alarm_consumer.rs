@@ -30,6 +30,7 @@ impl MemoryQueue {
                 body: format!("body {id}"),
                 attributes: BTreeMap::new(),
                 receive_count: 1,
+                sent_at: None,
             })
             .collect();
         q

@@ -39,6 +39,7 @@ impl LongPollQueue {
                 id,
                 attributes: BTreeMap::new(),
                 receive_count: 1,
+                sent_at: None,
             }));
         self.added.notify_waiters();
     }

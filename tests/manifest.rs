@@ -177,17 +177,18 @@ fn name_and_commands_come_from_the_config() {
     let specs = config.slash_commands();
     assert_eq!(commands.len(), specs.len());
     for (command, spec) in commands.iter().zip(&specs) {
-        assert_eq!(
-            command,
-            &json!({
-                "command": spec.name,
-                "description": spec.description,
-                "usage_hint": spec.usage_hint,
-                "should_escape": false,
-            })
-        );
+        let mut expected = json!({
+            "command": spec.name,
+            "description": spec.description,
+            "should_escape": false,
+        });
+        if !spec.usage_hint.is_empty() {
+            expected["usage_hint"] = json!(spec.usage_hint);
+        }
+        assert_eq!(command, &expected);
     }
     assert_eq!(commands[0]["command"], json!("/ops-help"));
+    assert_eq!(commands[1]["command"], json!("/ops-stats"));
 }
 
 #[test]
@@ -199,9 +200,15 @@ fn with_deploys_on_the_three_deploy_commands_follow_the_prefix_and_the_manifest_
     assert!(errors.is_empty(), "{errors:#?}\n{manifest:#}");
     assert_eq!(
         command_names(&manifest),
-        ["/ops-help", "/ops-deploy", "/ops-status", "/ops-rollback"]
+        [
+            "/ops-help",
+            "/ops-stats",
+            "/ops-deploy",
+            "/ops-status",
+            "/ops-rollback"
+        ]
     );
-    let deploy_commands = &manifest["features"]["slash_commands"].as_array().unwrap()[1..];
+    let deploy_commands = &manifest["features"]["slash_commands"].as_array().unwrap()[2..];
     let hints: Vec<&str> = deploy_commands
         .iter()
         .map(|command| command["usage_hint"].as_str().unwrap())
@@ -222,19 +229,20 @@ fn with_deploys_on_the_three_deploy_commands_follow_the_prefix_and_the_manifest_
 }
 
 #[test]
-fn without_deploy_only_help_is_registered() {
+fn without_deploy_only_help_and_stats_are_registered() {
     let github_alone = "[github]\nowner = \"acme\"\nrepo = \"app\"\ntoken = \"github_pat_test\"\n";
     for toml in ["[slack]\ncommand_prefix = \"ops\"\n", github_alone] {
         let config = load_config(toml);
         assert!(config.deploy.is_none(), "{toml}");
         let manifest = manifest::render(&config);
         let names = command_names(&manifest);
-        assert_eq!(names.len(), 1, "{toml}: {names:?}");
+        assert_eq!(names.len(), 2, "{toml}: {names:?}");
         assert!(names[0].ends_with("-help"), "{toml}: {names:?}");
+        assert!(names[1].ends_with("-stats"), "{toml}: {names:?}");
     }
     assert_eq!(
         command_names(&manifest::render(&Config::default())),
-        ["/platform-help"]
+        ["/platform-help", "/platform-stats"]
     );
 }
 

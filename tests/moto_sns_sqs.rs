@@ -191,3 +191,35 @@ async fn a_notification_slack_keeps_refusing_reaches_the_dead_letter_queue() -> 
     bot.stop().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_reads_when_sqs_took_a_message_for_its_delivery_latency() -> anyhow::Result<()> {
+    use chatops_bot::notify::queue::AlarmQueue;
+    use chatops_bot::notify::sqs::{sdk_config, SqsQueue};
+    let Some(moto) = Moto::set_up("chatops-sent").await? else {
+        return Ok(());
+    };
+    let before = std::time::SystemTime::now() - Duration::from_secs(5);
+    moto.publish(None, &alarm(&unique("Sent"), "Threshold Crossed"), None)
+        .await?;
+    let endpoint = url::Url::parse(&moto.server.endpoint)?;
+    let config = sdk_config(REGION, Some(&endpoint), &Default::default()).await;
+    let queue = SqsQueue::new(&config, &moto.raw_queue);
+    let mut received = vec![];
+    for _ in 0..10 {
+        received = queue
+            .receive(10, Duration::from_secs(2), Duration::from_secs(60))
+            .await?;
+        if !received.is_empty() {
+            break;
+        }
+    }
+    ensure!(received.len() == 1, "one message: {received:?}");
+    let sent = received[0].sent_at.context("SentTimestamp was asked for")?;
+    let after = std::time::SystemTime::now() + Duration::from_secs(5);
+    ensure!(
+        before <= sent && sent <= after,
+        "{sent:?} is when it was sent"
+    );
+    Ok(())
+}

@@ -14,6 +14,7 @@ use chatops_bot::router::Router;
 use chatops_bot::slack::interaction::{Interaction, TeamId, UserId};
 use chatops_bot::slack::messenger::{BotIdentity, SlackMessenger};
 use chatops_bot::slack::socket::dispatch::{DispatchLimits, InteractionHandler};
+use chatops_bot::stats::LatencyStats;
 use chatops_bot::store::{Blocking, SqliteStore};
 use chatops_sandbox::slack::envelopes;
 use chatops_sandbox::slack::Target;
@@ -71,6 +72,7 @@ fn gated_router(fake: &chatops_sandbox::slack::FakeSlack) -> GatedRouter {
         conversations: None,
         reports: None,
         deploys: None,
+        stats: LatencyStats::new(Blocking::new(Arc::new(SqliteStore::in_memory().unwrap()))),
     };
     GatedRouter {
         router: Router::new(Arc::new(ctx)),

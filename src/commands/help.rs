@@ -7,6 +7,7 @@ pub fn message(ctx: &Context) -> Message {
     let bot = &ctx.bot.name;
     let mut lines = vec![
         format!("• `@{bot} help` or `{}`: this message.", ctx.commands.help),
+        format!("• `@{bot} stats` or `{}`: how fast I am: alarm delivery, Socket Mode ack and agent answer times (p50/p90/p95/p99, last hour and last 24 h).", ctx.commands.stats),
         "• Alarm cards: CloudWatch alarms and AWS notifications arrive as cards in their channels; the card is updated as the alarm changes state.".to_owned(),
     ];
     if ctx.conversations.is_some() {

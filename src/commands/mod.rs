@@ -3,6 +3,7 @@
 mod ask;
 mod deploy;
 mod help;
+pub mod stats;
 
 use crate::config::CommandNames;
 use crate::context::Context;
@@ -14,6 +15,8 @@ use crate::slack::message::{Message, Mrkdwn};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     Help,
+    /// `@bot stats`, `/<prefix>-stats`: latency percentiles.
+    Stats,
     /// `@bot report` in a thread: make or update the thread's incident report.
     Report,
     /// A deploy slash command, with its text still to be parsed against `[deploy]`.
@@ -42,6 +45,7 @@ impl Command {
         let word = text.split_whitespace().next().unwrap_or("help");
         match word.to_ascii_lowercase().as_str() {
             "help" | "?" => Ok(Command::Help),
+            "stats" => Ok(Command::Stats),
             _ => Err(UnknownCommand(text.to_owned())),
         }
     }
@@ -52,6 +56,9 @@ impl Command {
     ) -> Result<Command, UnknownCommand> {
         if slash.command == names.help {
             return Ok(Command::Help);
+        }
+        if slash.command == names.stats {
+            return Ok(Command::Stats);
         }
         let kind = if slash.command == names.deploy {
             Some(DeployCommandKind::Deploy)
@@ -96,6 +103,7 @@ pub async fn on_slash(ctx: &Context, slash: &SlashCommand) -> HandlerResult {
     match Command::from_slash(slash, &ctx.commands) {
         // Help asked privately is answered privately.
         Ok(Command::Help) => Ok(Reply::Ephemeral(help::message(ctx))),
+        Ok(Command::Stats) => Ok(Reply::Ephemeral(stats::message(ctx).await?)),
         // No slash command names a report (a slash command has no thread).
         Ok(Command::Report) => Ok(Reply::Ephemeral(help::message(ctx))),
         Ok(Command::Deploy(kind, text)) => deploy::slash(ctx, slash, kind, &text).await,
@@ -106,6 +114,7 @@ pub async fn on_slash(ctx: &Context, slash: &SlashCommand) -> HandlerResult {
 async fn run(ctx: &Context, command: Command) -> HandlerResult {
     match command {
         Command::Help => Ok(Reply::InThread(help::message(ctx))),
+        Command::Stats => Ok(Reply::InThread(stats::message(ctx).await?)),
         Command::Report => Err(HandlerError::User(
             "Mention me with `report` inside the thread you want reported.".into(),
         )),
@@ -143,6 +152,7 @@ mod tests {
         assert_eq!(Command::from_mention("help"), Ok(Command::Help));
         assert_eq!(Command::from_mention("  HELP me"), Ok(Command::Help));
         assert_eq!(Command::from_mention(""), Ok(Command::Help));
+        assert_eq!(Command::from_mention(" Stats "), Ok(Command::Stats));
         assert_eq!(Command::from_mention(" Report "), Ok(Command::Report));
         assert_eq!(
             Command::from_mention("report the outage"),

@@ -76,6 +76,15 @@ impl SlackConfig {
         )
     }
 
+    /// `/<prefix>-stats`, always registered.
+    pub fn stats_command(&self) -> SlashCommandSpec {
+        SlashCommandSpec::new(
+            self.command_names().stats,
+            "Show how fast the bot delivers alarms, acks Slack and answers (p50-p99)",
+            "",
+        )
+    }
+
     /// `/<prefix>-deploy`, `/<prefix>-status` and `/<prefix>-rollback`, in manifest order:
     /// registered when `[deploy]` is set (see [`Config::slash_commands`](super::Config::slash_commands)).
     pub fn deploy_commands(&self) -> [SlashCommandSpec; 3] {
@@ -332,6 +341,8 @@ pub struct CommandNames {
     pub status: String,
     /// `/<prefix>-rollback [env] [to version]`.
     pub rollback: String,
+    /// `/<prefix>-stats`: latency percentiles.
+    pub stats: String,
 }
 
 impl CommandNames {
@@ -342,6 +353,7 @@ impl CommandNames {
             deploy: format!("/{prefix}-deploy"),
             status: format!("/{prefix}-status"),
             rollback: format!("/{prefix}-rollback"),
+            stats: format!("/{prefix}-stats"),
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::slack::message::{Message, Mrkdwn};
 use crate::slack::messenger::Messenger;
 use crate::store::answers::{AnswerLog, AnswerRecord};
 use crate::store::Blocking;
+use crate::telemetry::latency::{Latencies, LatencyKind};
 pub use question::{AlarmThread, Question};
 
 /// Why a question was not taken (each is told to the asker, ephemeral).
@@ -62,6 +63,8 @@ pub struct Conversations {
     busy: BusyThreads,
     answering: TaskTracker,
     stopping: CancellationToken,
+    /// Where each full answer's time goes (`LatencyKind::AgentAnswer`).
+    latencies: Latencies,
 }
 
 /// What the bot tells a thread whose answer was cut short by a restart.
@@ -70,12 +73,13 @@ const RESTARTING: &str = "The bot restarted before the agent finished, so this a
 
 impl Conversations {
     /// The service for `[bedrock]`; the hourly limits count the questions of the last hour
-    /// already in `answers` (asked before a restart).
+    /// already in `answers` (asked before a restart). Each full answer's time goes to `latencies`.
     pub async fn new(
         agent: Arc<dyn Agent>,
         slack: Arc<dyn Messenger>,
         answers: Blocking<dyn AnswerLog>,
         config: &BedrockConfig,
+        latencies: Latencies,
     ) -> anyhow::Result<Arc<Self>> {
         let mut limits = HourlyLimits::new(config.per_user_per_hour, config.per_channel_per_hour);
         let since = SystemTime::now() - WINDOW;
@@ -92,6 +96,7 @@ impl Conversations {
             busy: BusyThreads::default(),
             answering: TaskTracker::new(),
             stopping: CancellationToken::new(),
+            latencies,
         }))
     }
 
@@ -211,6 +216,10 @@ impl Conversations {
                     })
                     .collect();
                 let finished = writer.finish(&text, &links).await;
+                if finished.is_ok() {
+                    self.latencies
+                        .record(LatencyKind::AgentAnswer, started.elapsed());
+                }
                 (text, finished.err().map(|e| format!("Slack: {e}")))
             }
             Some(Err(e)) => {

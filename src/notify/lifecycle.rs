@@ -17,6 +17,7 @@ use crate::deploys::suspect::SuspectDeploys;
 
 mod agent_context;
 mod deploy_links;
+mod latency;
 mod post;
 mod records;
 mod report_facts;
@@ -30,6 +31,7 @@ use crate::store::cards::{
     CardRecord, CardStore, ClaimOutcome, ClaimRequest, DeliveryCommit, PostedPart, Transition,
 };
 use crate::store::Blocking;
+use crate::telemetry::latency::Latencies;
 use post::{Claimed, Delivery, Part};
 pub use records::card_state;
 use records::{new_record, system_time, transition_of};
@@ -71,6 +73,8 @@ pub struct CardKeeper {
     progress: Batcher<PostedPart, ()>,
     /// With deploys on: which deploy a firing alarm points at (⏪ Roll back, `deploy_links.rs`).
     suspects: Option<Arc<SuspectDeploys>>,
+    /// Where delivery latencies go (`latency.rs`).
+    latencies: Latencies,
 }
 
 impl CardKeeper {
@@ -118,7 +122,14 @@ impl CardKeeper {
             settings,
             locks: KeyLocks::default(),
             suspects,
+            latencies: Latencies::default(),
         })
+    }
+
+    /// Record each delivery's latencies (`StateChangeTime` and SQS-visible → shown) there.
+    pub fn with_latencies(mut self, latencies: Latencies) -> Self {
+        self.latencies = latencies;
+        self
     }
 
     pub fn options(&self, decision: &RouteDecision) -> CardOptions {
@@ -145,7 +156,7 @@ impl CardKeeper {
                 Event::Pipeline(_) | Event::Custom(_) => {
                     self.threaded_card(&n, channel, &decision, message).await
                 }
-                _ => self.one_off_card(&n, channel, &decision).await,
+                _ => self.one_off_card(&n, channel, &decision, message).await,
             };
             if let Err(e) = delivered {
                 first_error.get_or_insert(
@@ -203,6 +214,7 @@ impl CardKeeper {
         n: &Notification,
         channel: &str,
         decision: &RouteDecision,
+        message: &QueueMessage,
     ) -> anyhow::Result<()> {
         let _guard = self.locks.lock(&card::card_key(n), channel).await;
         let Some(Claimed { delivery, .. }) = self.claim(n, channel, None).await? else {
@@ -217,6 +229,7 @@ impl CardKeeper {
             self.post_card(n, &delivery, &options, &CardState::default())
                 .await?;
         }
+        self.shown(n, message);
         self.commit(n, channel, None, None).await
     }
 
@@ -266,6 +279,7 @@ impl CardKeeper {
                 record.resolved_at = (alarm.state == AlarmState::Ok).then_some(at);
                 self.show_new_card(n, &mut record, &delivery, decision)
                     .await?;
+                self.shown(n, message);
                 let transition = transition_of(&record, alarm, None, at);
                 self.commit(n, channel, Some(record), Some(transition))
                     .await
@@ -328,6 +342,7 @@ impl CardKeeper {
                 .await
                 .context("Failed to post the transition")?;
         }
+        self.shown(n, message);
         let transition = changed.then(|| transition_of(&card, alarm, Some(previous), at));
         let channel = card.channel.clone();
         self.commit(n, &channel, Some(card), transition).await

@@ -1,7 +1,7 @@
 //! `AlarmQueue`: where notifications wait to be handled. The real one is SQS (`sqs.rs`).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
@@ -17,6 +17,9 @@ pub struct QueueMessage {
     pub attributes: BTreeMap<String, String>,
     /// How many times SQS has handed this message out (1 on the first receive).
     pub receive_count: u32,
+    /// When SQS took the message (its `SentTimestamp`): where the SQS-visible → post latency
+    /// starts. `None` if SQS did not say.
+    pub sent_at: Option<SystemTime>,
 }
 
 /// A message SQS did not delete (DeleteMessageBatch answers 200 with these in `Failed`).

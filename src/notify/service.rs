@@ -21,6 +21,7 @@ use crate::health::{start_of_utc_day, Health};
 use crate::slack::messenger::Messenger;
 use crate::store::cards::CardStore;
 use crate::store::Blocking;
+use crate::telemetry::latency::Latencies;
 
 /// The running pipeline.
 pub struct AlarmService {
@@ -34,7 +35,7 @@ const HAND_BACK_RESERVE: Duration = Duration::from_secs(2);
 
 /// Start the pipeline if `alarms.queue_url` is set. Tasks stop when `stop` is cancelled.
 /// `suspects` (deploys on): cards of alarms that fire just after a deploy offer a rollback.
-/// The pollers report their receives to `health`.
+/// The pollers report their receives to `health`; each delivery's latencies go to `latencies`.
 pub async fn start(
     config: &Config,
     slack: Arc<dyn Messenger>,
@@ -42,6 +43,7 @@ pub async fn start(
     suspects: Option<Arc<SuspectDeploys>>,
     stop: CancellationToken,
     health: Arc<Health>,
+    latencies: Latencies,
 ) -> anyhow::Result<Option<AlarmService>> {
     let alarms = &config.alarms;
     let Some(queue_url) = &alarms.queue_url else {
@@ -74,13 +76,10 @@ pub async fn start(
         .await
         .context("Failed to read today's alarm count from the store")?;
     health.count_delivered(today, now);
-    let keeper = Arc::new(CardKeeper::new(
-        slack,
-        Blocking::new(store),
-        routes,
-        settings,
-        suspects,
-    )?);
+    let keeper = Arc::new(
+        CardKeeper::new(slack, Blocking::new(store), routes, settings, suspects)?
+            .with_latencies(latencies),
+    );
     let consumer = Arc::new(
         Consumer::new(
             queue,

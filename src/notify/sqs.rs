@@ -1,7 +1,7 @@
 //! `AlarmQueue` on Amazon SQS through aws-sdk-sqs (long polling, batch delete, visibility heartbeat, hand-back).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -88,6 +88,7 @@ impl AlarmQueue for SqsQueue {
             .visibility_timeout(visibility.as_secs().min(43_200) as i32)
             .message_attribute_names("All")
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
             .send()
             .await
             .map_err(|e| failed("ReceiveMessage", e))?;
@@ -108,12 +109,19 @@ impl AlarmQueue for SqsQueue {
                 .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(1);
+            let sent_at = m
+                .attributes
+                .as_ref()
+                .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
+                .and_then(|millis| millis.parse::<u64>().ok())
+                .map(|millis| UNIX_EPOCH + Duration::from_millis(millis));
             messages.push(QueueMessage {
                 id,
                 receipt,
                 body: m.body.unwrap_or_default(),
                 attributes,
                 receive_count,
+                sent_at,
             });
         }
         Ok(messages)

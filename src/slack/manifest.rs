@@ -1,7 +1,7 @@
 //! Renders the Slack app manifest (JSON) for "Create an App → From a manifest".
 //!
 //! Socket Mode app: no request URLs anywhere. Slash commands come from
-//! [`Config::slash_commands`] (help always, the deploy commands with `[deploy]`), named by
+//! [`Config::slash_commands`] (help and stats always, the deploy commands with `[deploy]`), named by
 //! `slack.command_prefix` as the router matches them.
 
 use serde_json::{json, Value};
@@ -97,12 +97,17 @@ pub fn render(config: &Config) -> Value {
         .slash_commands()
         .into_iter()
         .map(|command| {
-            json!({
+            let mut spec = json!({
                 "command": command.name,
                 "description": command.description,
                 "usage_hint": command.usage_hint,
                 "should_escape": false,
-            })
+            });
+            if command.usage_hint.is_empty() {
+                // A command without arguments has no hint (Slack refuses an empty one).
+                spec.as_object_mut().map(|spec| spec.remove("usage_hint"));
+            }
+            spec
         })
         .collect();
     json!({

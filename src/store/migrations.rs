@@ -201,6 +201,15 @@ const MIGRATIONS: &[&str] = &[
         result      TEXT NOT NULL
     );
     CREATE INDEX deploy_audit_by_time ON deploy_audit (at);",
+    // 11: latency sketches for `@bot stats`: one HdrHistogram (V2 bytes) per kind and minute
+    // flushed, merged on read; kept a day and a margin.
+    "CREATE TABLE latency_sketches (
+        id     INTEGER PRIMARY KEY,
+        kind   TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        sketch BLOB NOT NULL
+    );
+    CREATE INDEX latency_sketches_by_minute ON latency_sketches (minute);",
 ];
 
 /// Bring the database to the latest schema; refuses a database newer than this binary.

@@ -6,6 +6,7 @@ mod blocking;
 pub mod cards;
 pub mod deploys;
 pub mod digests;
+pub mod latencies;
 mod ledger;
 mod migrations;
 pub mod reports;
@@ -17,6 +18,7 @@ mod sqlite_cards;
 mod sqlite_claims;
 mod sqlite_deploys;
 mod sqlite_digests;
+mod sqlite_latencies;
 mod sqlite_reports;
 
 use std::time::{Duration, SystemTime};

@@ -1,5 +1,5 @@
 //! Retention: resolved alarm cards with their history, old history, closed storm digests with their lines, and old agent answers
-//! (deploy state: `retention_deploys`),
+//! (deploy state: `retention_deploys`; latency sketches after a day: `prune_sketches`),
 //! pruned in small batches (one short transaction each) by a periodic task off the hot path.
 
 use std::time::{Duration, SystemTime};
@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
 use super::cards::to_millis;
+use super::latencies::LatencySketches;
 use super::{Blocking, SqliteStore};
 
 /// Rows deleted per transaction: small, so the pipeline's commits never wait long behind one.
@@ -108,6 +109,15 @@ pub async fn prune_loop(
             Ok(_) => {}
             Err(e) => error!(error = format!("{e:#}"), "Failed to prune old alarm state."),
         }
+        let run = store.run(|store| prune_sketches(store, SystemTime::now()));
+        match run.await {
+            Ok(0) => {}
+            Ok(sketches) => info!(sketches, "Pruned old latency sketches."),
+            Err(e) => error!(
+                error = format!("{e:#}"),
+                "Failed to prune old latency sketches."
+            ),
+        }
         let now = SystemTime::now();
         let run = store.run(move |store| {
             store.prune_deploys(now, PRUNE_BATCH, MAX_BATCHES_PER_RUN, PAUSE_BETWEEN_BATCHES)
@@ -123,6 +133,28 @@ pub async fn prune_loop(
             ),
         }
     }
+}
+
+/// How long latency sketches are kept: `@bot stats` reads the last 24 hours; an hour more
+/// covers a clock step and a slow flush.
+pub const SKETCH_RETENTION: Duration = Duration::from_secs(25 * 3600);
+
+/// Latency sketches of minutes older than `SKETCH_RETENTION` before `now`, batch after batch.
+pub fn prune_sketches(store: &dyn LatencySketches, now: SystemTime) -> anyhow::Result<usize> {
+    let cutoff = now - SKETCH_RETENTION;
+    let minute = cutoff
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| (d.as_secs() / 60) as i64);
+    let mut total = 0;
+    for _ in 0..MAX_BATCHES_PER_RUN {
+        let gone = store.forget_sketches_before(minute, PRUNE_BATCH)?;
+        total += gone;
+        if gone < PRUNE_BATCH {
+            break;
+        }
+        std::thread::sleep(PAUSE_BETWEEN_BATCHES);
+    }
+    Ok(total)
 }
 
 /// One batch of resolved cards and their history, within `budget` rows.

@@ -194,6 +194,10 @@ fn every_periodic_query_uses_an_index() {
          (SELECT key FROM storm_digest_lines WHERE channel = ?1 AND ts = ?2 LIMIT ?3)",
         "DELETE FROM agent_answers WHERE id IN \
          (SELECT id FROM agent_answers WHERE asked_at < ?1 LIMIT ?2)",
+        // latency sketches: `@bot stats`, and their pruning
+        "SELECT kind, minute, sketch FROM latency_sketches WHERE minute >= ?1 ORDER BY minute",
+        "DELETE FROM latency_sketches WHERE id IN \
+         (SELECT id FROM latency_sketches WHERE minute < ?1 LIMIT ?2)",
         // agent answers: a thread's (Reporting), and the hourly limits after a restart
         "SELECT answer FROM agent_answers WHERE channel = ?1 AND thread_ts = ?2 ORDER BY asked_at, id",
         "SELECT user_id, channel, asked_at FROM agent_answers WHERE asked_at >= ?1 ORDER BY asked_at",

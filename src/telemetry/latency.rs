@@ -7,13 +7,19 @@ use std::time::Duration;
 /// learn it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LatencyKind {
-    /// An alarm's `StateChangeTime` to its card (or update) posted in Slack.
+    /// An alarm's `StateChangeTime` to its card (or update) posted in Slack. Measured once per
+    /// channel a notification is shown in (posted, updated, or a storm digest line), after the
+    /// Slack call (`notify::lifecycle::CardKeeper::shown`); never for a redelivery already
+    /// delivered. Includes any clock skew between CloudWatch and the bot (negative is zero).
     AlarmStateChangeToPost,
-    /// The SQS message becoming visible (its `SentTimestamp`) to the post in Slack.
+    /// The SQS message becoming visible (its `SentTimestamp`) to the post in Slack, measured
+    /// with `AlarmStateChangeToPost`, for every kind of notification.
     AlarmVisibleToPost,
-    /// A Socket Mode envelope read to its ack written.
+    /// A Socket Mode envelope read to its ack written (`slack::socket::connection`, on the
+    /// socket thread, after the ack frame is sent).
     SocketAck,
-    /// A question to the agent to its full answer.
+    /// A question to the agent to its full answer: from its turn (after any queue for
+    /// `bedrock.max_concurrent`) to the final text shown in Slack; failed answers are not counted.
     AgentAnswer,
 }
 

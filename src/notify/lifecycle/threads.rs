@@ -37,6 +37,7 @@ impl CardKeeper {
                 let mut record = new_record(key, channel, state, at, message);
                 self.show_new_card(n, &mut record, &delivery, decision)
                     .await?;
+                self.shown(n, message);
                 self.commit(n, channel, Some(record), None).await
             }
         }
@@ -95,6 +96,7 @@ impl CardKeeper {
                 .context("Failed to post in the notification's thread")?;
             }
         }
+        self.shown(n, message);
         if newer {
             card.last_body = message.body.clone();
             card.last_attributes = message.attributes.clone();

@@ -17,6 +17,7 @@ use url::Url;
 use super::dispatch::Dispatcher;
 use super::frame::{ack_frame, DisconnectReason, Frame};
 use crate::config::ProxySettings;
+use crate::telemetry::latency::LatencyKind;
 
 /// Timings for one connection, from `[slack.socket]`.
 #[derive(Clone, Debug)]
@@ -136,6 +137,7 @@ async fn run(
         _ = &mut close_rx => return ConnectionEnd::Closed,
     };
     let metrics = dispatcher.metrics();
+    let latencies = dispatcher.latencies();
     metrics.connections_opened.inc();
 
     let mut ping_timer = interval_at(started + settings.ping_interval, settings.ping_interval);
@@ -181,6 +183,7 @@ async fn run(
                         if let Err(e) = ws.send(Message::text(ack_frame(&envelope.envelope_id))).await {
                             return ConnectionEnd::Lost(format!("ack write failed: {e}"));
                         }
+                        latencies.record(LatencyKind::SocketAck, last_frame.elapsed());
                         metrics.acks_sent.inc();
                         dispatcher.dispatch(envelope, id);
                     }

@@ -15,6 +15,7 @@ use super::frame::RawEnvelope;
 use crate::slack::inbound::{parse_payload, Inbound};
 use crate::slack::interaction::Interaction;
 use crate::store::EventLedger;
+use crate::telemetry::latency::Latencies;
 use crate::telemetry::metrics::Metrics;
 
 /// Whoever acts on interactions: the router, in the daemon.
@@ -43,6 +44,8 @@ const BUSY_ANSWERERS: usize = 4;
 #[derive(Clone)]
 pub struct Dispatcher {
     inner: Arc<Inner>,
+    /// Where the connections record each envelope's read → ack latency.
+    latencies: Latencies,
 }
 
 struct Inner {
@@ -109,11 +112,22 @@ impl Dispatcher {
                 work,
                 workers,
             }),
+            latencies: Latencies::default(),
         }
+    }
+
+    /// Connections record each envelope's read → ack latency (`LatencyKind::SocketAck`) there.
+    pub fn with_latencies(mut self, latencies: Latencies) -> Self {
+        self.latencies = latencies;
+        self
     }
 
     pub fn metrics(&self) -> &Metrics {
         &self.inner.work.metrics
+    }
+
+    pub fn latencies(&self) -> &Latencies {
+        &self.latencies
     }
 
     /// Take an already-acked envelope: parse it here (microseconds, so queued work is a small
