@@ -38,6 +38,8 @@ use crate::store::deploys::DeployStore;
 use crate::store::latencies::LatencySketches;
 use crate::store::reports::ReportPages;
 use crate::store::{unblock, Blocking, SqliteStore, Store, StoreLedger, EVENT_ID_RETENTION};
+use crate::telemetry::endpoint;
+use crate::telemetry::instrumented::Instrumented;
 use crate::telemetry::latency::{Latencies, LatencySink};
 use crate::telemetry::metrics::Metrics;
 
@@ -78,8 +80,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     // Under systemd: READY once every part is up, STATUS, the watchdog, STOPPING on `stop`.
     let health = Arc::new(Health::new(HealthLimits::from_config(&config)));
     let systemd = tokio::spawn(crate::systemd::supervise(health.clone(), stop.clone()));
+    let metrics = Arc::new(Metrics::default());
+    let endpoint = endpoint::start(&config, metrics.clone(), health.clone(), stop.clone()).await?;
     let refusal = Refusal::new(stop.clone());
-    let slack = slack_messenger(&config, &bot_token, &refusal)?;
+    let slack = slack_messenger(&config, &bot_token, &refusal, &metrics)?;
     tokio::pin!(shutdown);
     let bot = tokio::select! {
         bot = identify(&*slack) => bot?,
@@ -87,17 +91,20 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             // auth.test may retry for a while; nothing else has started yet.
             info!("Stopped while starting.");
             stop.cancel();
-            let _ = systemd.await;
+            let _ = tokio::join!(systemd, endpoint);
             return Ok(());
         }
     };
     info!(bot_user = %bot.user_id, team = %bot.team, "Authenticated with Slack.");
 
-    let metrics = Arc::new(Metrics::default());
-    // The latencies measured go to every sink: the stats sketches behind `@bot stats`.
+    // The latencies measured go to every sink: the stats sketches behind `@bot stats`, and the
+    // Prometheus histograms.
     let stats = LatencyStats::new(Blocking::new(store.clone() as Arc<dyn LatencySketches>));
-    let latencies = Latencies::new(vec![stats.clone() as Arc<dyn LatencySink>]);
-    let agent = agent(&config).await;
+    let latencies = Latencies::new(vec![
+        stats.clone() as Arc<dyn LatencySink>,
+        metrics.clone() as Arc<dyn LatencySink>,
+    ]);
+    let agent = agent(&config, &metrics).await;
     let conversations =
         conversations(&config, agent.clone(), slack.clone(), &store, &latencies).await?;
     let suspects = suspect_deploys(&config, &store);
@@ -109,6 +116,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         stop.clone(),
         health.clone(),
         latencies.clone(),
+        metrics.clone(),
     )
     .await?;
     let cards = alarms
@@ -117,7 +125,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let links = alarms
         .as_ref()
         .map(|a| a.keeper.clone() as Arc<dyn crate::reporting::facts::ReportLinks>);
-    let reports = reports(&config, agent, slack.clone(), &bot, &store, links)?;
+    let reports = reports(&config, agent, slack.clone(), &bot, &store, links, &metrics)?;
     let firing = alarms
         .as_ref()
         .map(|a| a.keeper.clone() as Arc<dyn FiringAlarms>);
@@ -128,6 +136,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         firing,
         suspects,
         stop.clone(),
+        &metrics,
     )
     .await?;
     let ctx = Arc::new(Context {
@@ -230,7 +239,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             deploys.stop(grace).await;
         }
     };
-    let (ended, (), (), (), _) = tokio::join!(sockets, pollers, answers, tracking, systemd);
+    let (ended, (), (), (), _, _) =
+        tokio::join!(sockets, pollers, answers, tracking, systemd, endpoint);
     stats.flush_at_stop().await; // every latency is recorded by now
     info!(metrics = ?metrics.snapshot(), elapsed = ?started.elapsed(), "Stopped.");
     if let Some(code) = refusal.code() {
@@ -243,14 +253,18 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 }
 
 /// The Bedrock agent, when `[bedrock]` is set: it answers questions and writes report summaries.
-async fn agent(config: &Config) -> Option<Arc<dyn Agent>> {
+async fn agent(config: &Config, metrics: &Metrics) -> Option<Arc<dyn Agent>> {
     let bedrock = config.bedrock.as_ref()?;
     // Its own AWS config: the SQS one bounds each attempt for long polls, which would cut a
     // streamed answer short. `BedrockAgent` sets the region, endpoint and timeouts.
     let sdk = crate::egress::aws::aws_config_loader(&bedrock.region, &config.proxy)
         .load()
         .await;
-    Some(Arc::new(BedrockAgent::new(&sdk, bedrock)))
+    let agent: Arc<dyn Agent> = Arc::new(BedrockAgent::new(&sdk, bedrock));
+    Some(Arc::new(Instrumented::new(
+        agent,
+        metrics.integrations.clone(),
+    )))
 }
 
 /// The conversations with the agent, when `[bedrock]` is set.
@@ -282,6 +296,7 @@ fn reports(
     bot: &BotIdentity,
     store: &Arc<SqliteStore>,
     links: Option<Arc<dyn crate::reporting::facts::ReportLinks>>,
+    metrics: &Metrics,
 ) -> anyhow::Result<Option<Arc<Reporter>>> {
     let Some(confluence) = &config.confluence else {
         info!("[confluence] is not set: incident reports are off.");
@@ -295,7 +310,10 @@ fn reports(
     Ok(Some(Arc::new(Reporter::new(
         slack,
         bot.clone(),
-        Arc::new(wiki),
+        Arc::new(Instrumented::new(
+            Arc::new(wiki),
+            metrics.integrations.clone(),
+        )),
         agent,
         Blocking::new(pages),
         Blocking::new(answers),
@@ -327,6 +345,7 @@ async fn deploys(
     firing: Option<Arc<dyn FiringAlarms>>,
     suspects: Option<Arc<SuspectDeploys>>,
     stop: CancellationToken,
+    metrics: &Metrics,
 ) -> anyhow::Result<Option<Arc<Deploys>>> {
     let (Some(deploy), Some(github), Some(suspects)) = (&config.deploy, &config.github, suspects)
     else {
@@ -346,7 +365,10 @@ async fn deploys(
         deploy.clone(),
         config.slack.command_names(),
         slack,
-        Arc::new(pipeline),
+        Arc::new(Instrumented::new(
+            Arc::new(pipeline),
+            metrics.integrations.clone(),
+        )),
         Blocking::new(requests),
         firing,
         suspects,
@@ -372,6 +394,7 @@ fn slack_messenger(
     config: &Config,
     bot_token: &Secret,
     refusal: &Refusal,
+    metrics: &Metrics,
 ) -> anyhow::Result<Arc<dyn Messenger>> {
     let slack = &config.slack;
     let client = SlackMessenger::new(
@@ -380,7 +403,8 @@ fn slack_messenger(
         slack.request_timeout,
         &config.proxy,
     )
-    .context("Failed to build the Slack client")?;
+    .context("Failed to build the Slack client")?
+    .with_metrics(metrics.slack_api.clone());
     let (interval, burst) = (slack.channel_interval, slack.channel_burst);
     let client = if interval.is_zero() {
         info!("slack.channel_interval is 0s: messages are not paced per channel.");

@@ -177,10 +177,27 @@ fn check(path: &Path) -> u8 {
                 eprintln!("warning: {warning}");
             }
             println!("{}: configuration is valid.", path.display());
+            println!("{}", describe_metrics(&config));
             print!("{}", describe_sources(&config.sources()));
             exit::OK
         }
         Err(status) => status,
+    }
+}
+
+/// The one port the bot listens on, if any (`[metrics]`).
+pub fn describe_metrics(config: &Config) -> String {
+    match &config.metrics {
+        None => "Metrics: off ([metrics] is not set); the bot listens on no port.".to_owned(),
+        Some(metrics) => format!(
+            "Metrics: /metrics and /healthz on http://{}{}",
+            metrics.listen,
+            if metrics.listen.ip().is_loopback() {
+                ""
+            } else {
+                " (reachable from other hosts: metrics.allow_remote = true)"
+            }
+        ),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The daemon's health as its parts report it: atomics the Socket Mode client and the SQS pollers write, and a pure verdict.
 //!
 //! The writers' hooks are one or two atomic operations each, cheap enough for every receive. The
-//! readers (the systemd watchdog in `systemd::supervisor`, and a `/healthz` later) take a
+//! readers (the systemd watchdog in `systemd::supervisor`, and `/healthz` in `telemetry::endpoint`) take a
 //! `HealthSnapshot` at an instant and ask it for its `verdict`. Healthy means: a Slack
 //! connection is up, or none has been up for less than one capped reconnect backoff and one
 //! attempt (`HealthLimits::reconnect_within`); and, with the alarm pipeline on, an SQS receive

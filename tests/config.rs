@@ -17,6 +17,8 @@ mod confluence;
 mod deploy;
 #[path = "config/github.rs"]
 mod github;
+#[path = "config/metrics.rs"]
+mod metrics;
 #[path = "config/proxy.rs"]
 mod proxy;
 

@@ -25,6 +25,7 @@ mod errors;
 mod github;
 mod load;
 mod log;
+mod metrics;
 mod no_proxy;
 mod proxy;
 mod reach;
@@ -63,6 +64,7 @@ pub use errors::{ConfigErrors, ConfigProblem};
 pub use github::{GitHubAuth, GitHubConfig, DEFAULT_GITHUB_API_URL, DEFAULT_GITHUB_TIMEOUT};
 pub(crate) use load::process_env;
 pub use log::{LogConfig, LogFormat};
+pub use metrics::{MetricsConfig, DEFAULT_METRICS_LISTEN};
 pub use no_proxy::NoProxy;
 pub use proxy::{Direct, ProxyServer, ProxySettings, Route};
 pub use reach::unreachable_routes;
@@ -98,6 +100,8 @@ pub struct Config {
     pub deploy: Option<DeployConfig>,
     /// `[github]`: the repository whose workflow deploys; without `[deploy]` it is unused.
     pub github: Option<GitHubConfig>,
+    /// `[metrics]`; `None` (the section absent) means no listener: no `/metrics`, no `/healthz`.
+    pub metrics: Option<MetricsConfig>,
     /// The keys whose value was written as a reference, and the reference (never the value).
     pub references: BTreeMap<String, Reference>,
     /// The outbound proxies, from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` in the
@@ -186,9 +190,10 @@ impl Config {
         }
         let github = root.optional_section("github", GitHubConfig::read);
         root.report_all(deploys_without_github(&deploy, &github));
+        let metrics = root.optional_section("metrics", MetricsConfig::read);
         let problems = root.finish();
         let sections = (
-            slack, store, log, aws, alarms, bedrock, confluence, deploy, github,
+            slack, store, log, aws, alarms, bedrock, confluence, deploy, github, metrics,
         );
         match sections {
             (
@@ -201,6 +206,7 @@ impl Config {
                 Some(confluence),
                 Some(deploy),
                 Some(github),
+                Some(metrics),
             ) if problems.is_empty() => Ok(Self {
                 slack,
                 store,
@@ -211,6 +217,7 @@ impl Config {
                 confluence,
                 deploy,
                 github,
+                metrics,
                 references: BTreeMap::new(),
                 proxy: ProxySettings::default(),
             }),

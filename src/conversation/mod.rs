@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{info, warn};
+use tracing::{info, warn, Instrument as _};
 
 use self::admission::{Admission, Entry, Turn, Waiting};
 use self::busy_threads::{BusyThreads, ThreadBusy};
@@ -119,13 +119,16 @@ impl Conversations {
             }
         };
         let this = self.clone();
-        self.answering.spawn(async move {
-            let Some(turn) = turn.wait(&this.stopping).await else {
-                this.never_answered(&question).await;
-                return;
-            };
-            this.answer(question, busy, turn).await;
-        });
+        self.answering.spawn(
+            async move {
+                let Some(turn) = turn.wait(&this.stopping).await else {
+                    this.never_answered(&question).await;
+                    return;
+                };
+                this.answer(question, busy, turn).await;
+            }
+            .in_current_span(),
+        );
         Ok(accepted)
     }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{info, warn};
+use tracing::{info, warn, Instrument as _};
 
 use super::alarm_links::{FiringAlarm, FiringAlarms};
 use super::audience::Directory;
@@ -386,14 +386,17 @@ impl Deploys {
             return;
         }
         let deploys = self.clone();
-        self.tasks.spawn(async move {
-            deploys.run_to_end(&request_id, resumed).await;
-            deploys
-                .driving
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&request_id);
-        });
+        self.tasks.spawn(
+            async move {
+                deploys.run_to_end(&request_id, resumed).await;
+                deploys
+                    .driving
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&request_id);
+            }
+            .in_current_span(),
+        );
     }
 }
 

@@ -6,10 +6,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::field::Empty;
+use tracing::{debug, info, info_span, warn, Instrument as _};
 
 use super::queue::{AlarmQueue, QueueError, QueueMessage};
 use crate::health::Health;
+use crate::telemetry::metrics::AlarmMetrics;
 
 /// Whatever turns one queue message into Slack messages. `Ok` means it may be deleted.
 #[async_trait]
@@ -59,6 +61,7 @@ pub struct Consumer {
     sink: Arc<dyn NotificationSink>,
     settings: ConsumerSettings,
     health: Arc<Health>,
+    metrics: AlarmMetrics,
 }
 
 /// What one receive gave the poller.
@@ -83,7 +86,14 @@ impl Consumer {
             sink,
             settings,
             health: Arc::default(),
+            metrics: AlarmMetrics::unregistered(),
         }
+    }
+
+    /// Count messages received and failed on `metrics`.
+    pub fn with_metrics(mut self, metrics: AlarmMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Report every ended receive and the notifications in hand to `health` (atomics only).
@@ -111,6 +121,7 @@ impl Consumer {
             batch = self.receive() => {
                 let batch = batch?;
                 self.health.polled();
+                self.metrics.received.inc_by(batch.len() as u64);
                 batch
             }
             _ = signals.abandon_receive.cancelled() => {
@@ -166,10 +177,10 @@ impl Consumer {
         for (message, result) in batch.iter().zip(results) {
             match result {
                 Some(Ok(())) => done.push(message),
-                Some(Err(e)) => {
+                Some(Err(_)) => {
                     outcome.failed += 1;
+                    self.metrics.failed.inc();
                     undone.push(message);
-                    warn!(sqs_message_id = %message.id, receive_count = message.receive_count, error = format!("{e:#}"), "Notification not delivered; it stays in the queue and will come back.");
                 }
                 None => {
                     outcome.abandoned += 1;
@@ -193,7 +204,22 @@ impl Consumer {
         let mut running: FuturesUnordered<_> = batch
             .iter()
             .enumerate()
-            .map(|(index, message)| async move { (index, self.sink.deliver(message).await) })
+            .map(|(index, message)| {
+                // Every line about this message names it, and its card once it is parsed.
+                let span = info_span!("alarm", sqs_message_id = %message.id, card = Empty);
+                async move {
+                    let result = self.sink.deliver(message).await;
+                    if let Err(e) = &result {
+                        warn!(
+                            receive_count = message.receive_count,
+                            error = format!("{e:#}"),
+                            "Notification not delivered; it stays in the queue and will come back."
+                        );
+                    }
+                    (index, result)
+                }
+                .instrument(span)
+            })
             .collect();
         loop {
             tokio::select! {

@@ -32,6 +32,7 @@ use crate::store::cards::{
 };
 use crate::store::Blocking;
 use crate::telemetry::latency::Latencies;
+use crate::telemetry::metrics::AlarmMetrics;
 use post::{Claimed, Delivery, Part};
 pub use records::card_state;
 use records::{new_record, system_time, transition_of};
@@ -75,6 +76,8 @@ pub struct CardKeeper {
     suspects: Option<Arc<SuspectDeploys>>,
     /// Where delivery latencies go (`latency.rs`).
     latencies: Latencies,
+    /// Posted, updated, folded, deduplicated (`with_metrics`; on no registry until then).
+    metrics: AlarmMetrics,
 }
 
 impl CardKeeper {
@@ -123,6 +126,7 @@ impl CardKeeper {
             locks: KeyLocks::default(),
             suspects,
             latencies: Latencies::default(),
+            metrics: AlarmMetrics::unregistered(),
         })
     }
 
@@ -130,6 +134,11 @@ impl CardKeeper {
     pub fn with_latencies(mut self, latencies: Latencies) -> Self {
         self.latencies = latencies;
         self
+    }
+
+    /// Count what each delivery did on `metrics`.
+    pub fn with_metrics(self, metrics: AlarmMetrics) -> Self {
+        Self { metrics, ..self }
     }
 
     pub fn options(&self, decision: &RouteDecision) -> CardOptions {
@@ -147,6 +156,8 @@ impl CardKeeper {
     pub async fn deliver_message(&self, message: &QueueMessage) -> anyhow::Result<()> {
         let _in_progress = self.in_progress.start();
         let n = parse_sqs_message(&message.body, &message.attributes);
+        // The consumer's span for this message (if any) shows the card key from here on.
+        tracing::Span::current().record("card", card::card_key(&n).as_str());
         let decision = self.routes.route(&n);
         let mut first_error = None;
         for channel in &decision.channels {
@@ -200,10 +211,12 @@ impl CardKeeper {
             let entry = digest_entry(n, record.alarm_key.clone());
             record.root_ts = self.storms.fold(&record.channel, entry, arrived).await?;
             record.in_digest = true;
+            self.metrics.folded.inc();
         } else {
             let state = card_state(record);
             let options = self.card_options(decision, record).await;
             record.root_ts = self.post_card(n, delivery, &options, &state).await?.0;
+            self.metrics.posted.inc();
         }
         Ok(())
     }
@@ -218,16 +231,18 @@ impl CardKeeper {
     ) -> anyhow::Result<()> {
         let _guard = self.locks.lock(&card::card_key(n), channel).await;
         let Some(Claimed { delivery, .. }) = self.claim(n, channel, None).await? else {
-            return already_delivered(n, channel);
+            return self.already_delivered(n, channel);
         };
         let arrived = SystemTime::now();
         if self.storms.should_fold(channel, arrived).await? {
             let entry = digest_entry(n, n.message_id.clone());
             self.storms.fold(channel, entry, arrived).await?;
+            self.metrics.folded.inc();
         } else {
             let options = self.options(decision);
             self.post_card(n, &delivery, &options, &CardState::default())
                 .await?;
+            self.metrics.posted.inc();
         }
         self.shown(n, message);
         self.commit(n, channel, None, None).await
@@ -254,7 +269,7 @@ impl CardKeeper {
             card: existing,
         }) = self.claim(n, channel, Some(&key)).await?
         else {
-            return already_delivered(n, channel);
+            return self.already_delivered(n, channel);
         };
         let at = system_time(alarm.changed_at);
         let state = alarm.state.to_string();
@@ -324,6 +339,7 @@ impl CardKeeper {
             self.storms
                 .update_line(&card.channel, &card.root_ts, entry)
                 .await?;
+            self.metrics.folded.inc();
             false
         } else {
             self.update_card(n, &card, &view, decision, delivery, changed)
@@ -367,6 +383,7 @@ impl CardKeeper {
             .update(&delivery.channel, &root, &message)
             .await
             .context("Failed to update the card")?;
+        self.metrics.updated.inc();
         let Some(overflow) = overflow else {
             return Ok(false);
         };
@@ -431,9 +448,12 @@ impl CardKeeper {
     }
 }
 
-fn already_delivered(n: &Notification, channel: &str) -> anyhow::Result<()> {
-    debug!(message_id = %n.message_id, channel, "Already delivered; skipping the redelivery.");
-    Ok(())
+impl CardKeeper {
+    fn already_delivered(&self, n: &Notification, channel: &str) -> anyhow::Result<()> {
+        self.metrics.deduplicated.inc();
+        debug!(message_id = %n.message_id, channel, "Already delivered; skipping the redelivery.");
+        Ok(())
+    }
 }
 
 #[async_trait]

@@ -5,6 +5,7 @@ pub mod consumer;
 pub mod lifecycle;
 pub mod pollers;
 pub mod queue;
+pub mod queue_depth;
 pub mod queue_health;
 pub mod receive_pace;
 pub mod service;

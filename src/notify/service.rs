@@ -12,6 +12,7 @@ use tracing::{error, info};
 use super::consumer::{Consumer, ConsumerSettings, StopSignals};
 use super::lifecycle::{CardKeeper, LifecycleSettings};
 use super::pollers::{self, PollerSettings};
+use super::queue_depth::QueueDepths;
 use super::sqs::{sdk_config, SqsQueue};
 use super::storm::StormSettings;
 use crate::alarms::routing::Routes;
@@ -22,6 +23,7 @@ use crate::slack::messenger::Messenger;
 use crate::store::cards::CardStore;
 use crate::store::Blocking;
 use crate::telemetry::latency::Latencies;
+use crate::telemetry::metrics::Metrics;
 
 /// The running pipeline.
 pub struct AlarmService {
@@ -36,6 +38,7 @@ const HAND_BACK_RESERVE: Duration = Duration::from_secs(2);
 /// Start the pipeline if `alarms.queue_url` is set. Tasks stop when `stop` is cancelled.
 /// `suspects` (deploys on): cards of alarms that fire just after a deploy offer a rollback.
 /// The pollers report their receives to `health`; each delivery's latencies go to `latencies`.
+#[allow(clippy::too_many_arguments)]
 pub async fn start(
     config: &Config,
     slack: Arc<dyn Messenger>,
@@ -44,6 +47,7 @@ pub async fn start(
     stop: CancellationToken,
     health: Arc<Health>,
     latencies: Latencies,
+    metrics: Arc<Metrics>,
 ) -> anyhow::Result<Option<AlarmService>> {
     let alarms = &config.alarms;
     let Some(queue_url) = &alarms.queue_url else {
@@ -78,7 +82,8 @@ pub async fn start(
     health.count_delivered(today, now);
     let keeper = Arc::new(
         CardKeeper::new(slack, Blocking::new(store), routes, settings, suspects)?
-            .with_latencies(latencies),
+            .with_latencies(latencies)
+            .with_metrics(metrics.alarms.clone()),
     );
     let consumer = Arc::new(
         Consumer::new(
@@ -90,7 +95,8 @@ pub async fn start(
                 batch: 10,
             },
         )
-        .with_health(health.clone()),
+        .with_health(health.clone())
+        .with_metrics(metrics.alarms.clone()),
     );
     let signals = StopSignals {
         stop: stop.clone(),
@@ -113,6 +119,10 @@ pub async fn start(
             alarms.storm_window,
             stop.clone(),
         ));
+    }
+    if config.metrics.is_some() {
+        let depths = QueueDepths::new(&aws, queue_url.as_str(), metrics.alarms.clone());
+        tasks.spawn(depths.run(stop.clone()));
     }
     info!(queue = %queue_url, pollers = alarms.pollers, "Alarm pipeline started.");
     Ok(Some(AlarmService {

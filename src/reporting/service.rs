@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use time::OffsetDateTime;
-use tracing::{error, info};
+use tracing::{error, info, Instrument as _};
 
 use super::document::{report_body, ReportInputs};
 use super::facts::{AlarmFacts, ReportLinks};
@@ -108,14 +108,17 @@ impl Reporter {
             return Err(AlreadyReporting);
         }
         let reporter = self.clone();
-        tokio::spawn(async move {
-            reporter.report(&request).await.ok();
-            reporter
-                .busy
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&key);
-        });
+        tokio::spawn(
+            async move {
+                reporter.report(&request).await.ok();
+                reporter
+                    .busy
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&key);
+            }
+            .in_current_span(),
+        );
         Ok(())
     }
 

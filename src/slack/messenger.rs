@@ -17,6 +17,7 @@ use super::pacing::ChannelPacer;
 use crate::config::ProxySettings;
 use crate::egress::connector::ProxyConnector;
 use crate::secrets::Secret;
+use crate::telemetry::metrics::SlackApiMetrics;
 
 mod call;
 mod permalink;
@@ -211,6 +212,8 @@ pub struct SlackMessenger {
     groups: usergroups::GroupCache,
     /// Per-method pace (interval, burst) of the tiered methods: [`METHOD_TIERS`] unless changed.
     tiers: HashMap<&'static str, (Duration, u32)>,
+    /// Every attempt counted by method and result (`with_metrics`); `None` in most tests.
+    metrics: Option<SlackApiMetrics>,
 }
 
 impl SlackMessenger {
@@ -245,6 +248,7 @@ impl SlackMessenger {
             gates: Mutex::new(HashMap::new()),
             request_timeout,
             pacer: None,
+            metrics: None,
             user_names: users::UserNameCache::new(USER_NAME_CACHE_CAPACITY),
             groups: usergroups::GroupCache::default(),
             tiers: METHOD_TIERS
@@ -272,6 +276,12 @@ impl SlackMessenger {
             pacer: Some(pacer),
             ..self
         }
+    }
+
+    /// Counts every attempt of every call by method and result, 429s included.
+    pub fn with_metrics(self, metrics: SlackApiMetrics) -> Self {
+        let metrics = Some(metrics);
+        Self { metrics, ..self }
     }
 
     /// The bot token of this moment: the same `Arc` until the `Secret` changes.

@@ -3,7 +3,7 @@
 use anyhow::Context;
 
 use super::post::{Claimed, Delivery, Part};
-use super::{already_delivered, card_state, new_record, system_time, CardKeeper};
+use super::{card_state, new_record, system_time, CardKeeper};
 use crate::alarms::card::{self, CardState};
 use crate::alarms::routing::RouteDecision;
 use crate::alarms::{Event, Notification};
@@ -27,7 +27,7 @@ impl CardKeeper {
         let key = card::card_key(n);
         let _guard = self.locks.lock(&key, channel).await;
         let Some(Claimed { delivery, card }) = self.claim(n, channel, Some(&key)).await? else {
-            return already_delivered(n, channel);
+            return self.already_delivered(n, channel);
         };
         match card {
             Some(card) => self.follow_up(n, card, decision, message, &delivery).await,
@@ -68,6 +68,7 @@ impl CardKeeper {
                     self.storms
                         .update_line(&card.channel, &card.root_ts, entry)
                         .await?;
+                    self.metrics.folded.inc();
                 } else if newer {
                     full_text_posted = self
                         .update_card(n, &card, &view, decision, delivery, true)
@@ -94,6 +95,7 @@ impl CardKeeper {
                 )
                 .await
                 .context("Failed to post in the notification's thread")?;
+                self.metrics.posted.inc();
             }
         }
         self.shown(n, message);

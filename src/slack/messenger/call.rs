@@ -16,6 +16,7 @@ use super::{
 };
 use crate::slack::interaction::ChannelId;
 use crate::slack::pacing::ChannelPacer;
+use crate::telemetry::metrics::ApiResult;
 
 /// One queue per Web API method: a 429 pauses every later call of that method until Retry-After;
 /// a tiered method is also paced to its tier.
@@ -91,6 +92,9 @@ impl SlackMessenger {
                 let _slot = gate.slots.acquire().await;
                 tokio::time::timeout(self.request_timeout, attempt()).await
             };
+            if let Some(metrics) = &self.metrics {
+                metrics.attempt(method, api_result(&outcome));
+            }
             let failure = match outcome {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(SlackClientError::RateLimitError(e))) => {
@@ -122,6 +126,18 @@ impl SlackMessenger {
                 FailedAttempt::Retryable(error) | FailedAttempt::Final(error) => return Err(error),
             }
         }
+    }
+}
+
+/// How an attempt ended, for `chatops_slack_api_calls_total`.
+fn api_result<T, E>(outcome: &Result<ClientResult<T>, E>) -> ApiResult {
+    match outcome {
+        Ok(Ok(_)) => ApiResult::Ok,
+        Ok(Err(SlackClientError::RateLimitError(_))) => ApiResult::RateLimited,
+        Ok(Err(SlackClientError::ApiError(_))) => ApiResult::Rejected,
+        Ok(Err(SlackClientError::HttpError(_))) => ApiResult::HttpError,
+        Ok(Err(_)) => ApiResult::Transport,
+        Err(_elapsed) => ApiResult::Timeout,
     }
 }
 

@@ -189,6 +189,7 @@ async fn run(
                     }
                     Ok(Frame::Hello { num_connections }) => {
                         hello = true;
+                        metrics.hellos.inc();
                         info!(connection = id, num_connections, "Socket Mode connection ready.");
                         let _ = signals.send((id, Signal::Ready));
                     }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use futures_util::FutureExt;
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, error, info, info_span, warn, Instrument as _};
 
 use super::frame::RawEnvelope;
 use crate::slack::inbound::{parse_payload, Inbound};
@@ -264,12 +264,16 @@ impl Work {
             let next = queue.lock().await.recv().await;
             let Some(parsed) = next else { return };
             let envelope_id = parsed.envelope_id.clone();
+            // Every line logged while handling it names the envelope (and the event, if any).
+            let span = info_span!("interaction", envelope_id = %envelope_id, event_id = parsed.event_id.as_deref());
             let done = match lane {
-                Lane::Handle => AssertUnwindSafe(self.process(parsed)).catch_unwind().await,
+                Lane::Handle => {
+                    let process = AssertUnwindSafe(self.process(parsed)).catch_unwind();
+                    process.instrument(span).await
+                }
                 Lane::AnswerBusy => {
-                    let answered = AssertUnwindSafe(self.handler.answer_busy(parsed.interaction))
-                        .catch_unwind()
-                        .await;
+                    let answer = AssertUnwindSafe(self.handler.answer_busy(parsed.interaction));
+                    let answered = answer.catch_unwind().instrument(span).await;
                     self.metrics.overload_busy_answers.inc();
                     answered
                 }

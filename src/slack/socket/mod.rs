@@ -290,10 +290,13 @@ impl Slot {
     fn report(&self, now_up: bool, up: &mut bool) {
         if now_up != *up {
             *up = now_up;
+            let gauge = &self.dispatcher.metrics().connections_up;
             if now_up {
                 self.health.connection_up();
+                gauge.inc();
             } else {
                 self.health.connection_down();
+                gauge.dec();
             }
         }
     }
@@ -319,6 +322,7 @@ impl Slot {
             }
             Signal::ReplaceMe(reason) => {
                 if state.active.as_ref().is_some_and(|c| c.id == id) && state.pending.is_none() {
+                    self.dispatcher.metrics().reconnected(reason_label(&reason));
                     info!(
                         slot = self.index,
                         connection = id,
@@ -365,7 +369,11 @@ impl Slot {
                     return Ok(());
                 }
                 if role == Role::Active {
-                    self.dispatcher.metrics().reconnects.inc();
+                    let reason = match &end {
+                        ConnectionEnd::Disconnected(reason) => reason_label(reason),
+                        _ => "lost",
+                    };
+                    self.dispatcher.metrics().reconnected(reason);
                     if conn.started.elapsed() >= STABLE_AFTER {
                         backoff.reset();
                     }
@@ -407,5 +415,16 @@ impl Slot {
                 }
             }
         }
+    }
+}
+
+/// A reconnect's reason as a label: Slack's known reasons, else "other".
+fn reason_label(reason: &DisconnectReason) -> &'static str {
+    match reason {
+        DisconnectReason::Warning => "warning",
+        DisconnectReason::RefreshRequested => "refresh_requested",
+        DisconnectReason::TooManyWebsockets => "too_many_websockets",
+        DisconnectReason::LinkDisabled => "link_disabled",
+        DisconnectReason::Other(_) => "other",
     }
 }
