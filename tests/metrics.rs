@@ -44,10 +44,7 @@ impl Bot {
         let path = dir.join("bot.toml");
         std::fs::write(&path, config).unwrap();
         let log = dir.join("bot.log");
-        // CHATOPS_BOT_BINARY: another build of the binary (a target dir shared between checkouts
-        // has one `chatops-bot` for all of them).
-        let binary = std::env::var_os("CHATOPS_BOT_BINARY").map_or_else(bot_binary, PathBuf::from);
-        let child = Command::new(binary)
+        let child = Command::new(bot_binary())
             .args(["run", "--config"])
             .arg(&path)
             .env("RUST_LOG", "info")
