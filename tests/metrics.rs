@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use chatops_sandbox::aws::FakeSqs;
 use chatops_sandbox::slack::envelopes;
-use chatops_sandbox::slack::{FakeSlack, Target};
+use chatops_sandbox::slack::{FakeSlack, HttpFault, Target};
 use support::*;
 use tokio::time::Instant;
 
@@ -381,4 +381,102 @@ async fn json_logs_are_one_object_a_line_and_name_the_envelope_they_are_about() 
         handling["span"]["event_id"].as_str(),
         sent.event_id.as_deref()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_alarm_is_logged_with_its_card_key_and_counted() {
+    let fake = fake_slack().await;
+    let sqs = FakeSqs::start().await.unwrap();
+    let queue = sqs.create_queue("alarms", 30 * SECOND, None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "[aws]\nregion = \"eu-west-1\"\nendpoint_url = \"{}\"\n\n[alarms]\nqueue_url = \"{queue}\"\n\
+         default_channel = \"{CHANNEL}\"\nreceive_wait = \"1s\"\n\n[log]\nformat = \"json\"\n\n\
+         [metrics]\nlisten = \"127.0.0.1:0\"\n",
+        sqs.endpoint_url()
+    );
+    let bot = Bot::spawn(&fake, dir.path(), &extra, &[]);
+    let addr = bot.metrics_addr().await;
+    healthz_becomes(addr, 200, 10 * SECOND).await;
+    // Slack refuses the card: the delivery fails, and the message stays in the queue.
+    fake.fail_next(
+        "chat.postMessage",
+        HttpFault::SlackError("channel_not_found".into()),
+        1,
+    );
+    let body = cloudwatch_alarm(
+        "DiskFull",
+        "ALARM",
+        "OK",
+        "2026-12-07T10:00:00.000+0000",
+        "x",
+    );
+    sqs.publish_sns(
+        &queue,
+        Some("ALARM: \"DiskFull\""),
+        &body,
+        BTreeMap::new(),
+        false,
+    )
+    .unwrap();
+    let line = bot.log_line("Notification not delivered").await;
+    let line: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(line["span"]["name"], "alarm", "{line}");
+    assert_eq!(
+        line["span"]["card"],
+        format!("{ALARM_ARN_PREFIX}DiskFull"),
+        "{line}"
+    );
+    assert!(line["span"]["sqs_message_id"].is_string(), "{line}");
+    let samples = scrape_now(addr).await;
+    assert_eq!(samples["chatops_alarms_received_total"], 1.0);
+    assert_eq!(samples["chatops_alarms_failed_total"], 1.0);
+    assert_eq!(samples["chatops_alarms_posted_total"], 0.0);
+    let rejected = ["method=\"chat.postMessage\"", "result=\"rejected\""];
+    assert_eq!(
+        scrape::total(&samples, "chatops_slack_api_calls_total", &rejected),
+        1.0
+    );
+    let (code, log) = bot.stop().await;
+    assert_eq!(code, 0, "{log}");
+}
+
+#[test]
+fn check_says_where_the_endpoint_listens_or_that_nothing_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bot.toml");
+    let base = "[slack]\napp_token = \"xapp-1-a\"\nbot_token = \"xoxb-b\"\n";
+    for (extra, expected) in [
+        (
+            "",
+            "Metrics: off ([metrics] is not set); the bot listens on no port.",
+        ),
+        (
+            "[metrics]\n",
+            "Metrics: /metrics and /healthz on http://127.0.0.1:9464",
+        ),
+    ] {
+        std::fs::write(&path, format!("{base}{extra}")).unwrap();
+        let output = Command::new(bot_binary())
+            .args(["check", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(0), "{stdout}");
+        assert!(stdout.lines().any(|l| l == expected), "{stdout}");
+    }
+    std::fs::write(
+        &path,
+        format!("{base}[metrics]\nlisten = \"0.0.0.0:9464\"\n"),
+    )
+    .unwrap();
+    let output = Command::new(bot_binary())
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(78), "{stderr}");
+    assert!(stderr.contains("metrics.listen"), "{stderr}");
 }

@@ -296,8 +296,10 @@ pub async fn fake_slack() -> FakeSlack {
 /// The bot's binary; `$CHATOPS_BOT_BINARY` picks another build of it (a target dir shared
 /// between checkouts has one `chatops-bot` for all of them).
 pub fn bot_binary() -> PathBuf {
-    std::env::var_os("CHATOPS_BOT_BINARY")
-        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_chatops-bot")), PathBuf::from)
+    std::env::var_os("CHATOPS_BOT_BINARY").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_chatops-bot")),
+        PathBuf::from,
+    )
 }
 
 /// Poll `cond` every 10 ms for up to `limit`.
