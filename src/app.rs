@@ -188,7 +188,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         stop.clone(),
     ));
     tokio::spawn(prune_event_ids(Blocking::new(store), stop.clone()));
-    tokio::spawn(log_metrics(metrics.clone(), stop.clone()));
+    tokio::spawn(metrics.clone().log_every_minute(stop.clone()));
     tokio::spawn(stats.clone().flush_loop(stop.clone()));
 
     let client = client.run(stop.clone().cancelled_owned());
@@ -485,17 +485,6 @@ async fn prune_event_ids(store: Blocking<SqliteStore>, stop: CancellationToken) 
                 error = format!("{e:#}"),
                 "Failed to prune old delivery records."
             );
-        }
-    }
-}
-
-async fn log_metrics(metrics: Arc<Metrics>, stop: CancellationToken) {
-    let mut every = tokio::time::interval(Duration::from_secs(60));
-    every.tick().await;
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = every.tick() => info!(metrics = ?metrics.snapshot(), "Socket Mode counters."),
         }
     }
 }

@@ -10,7 +10,8 @@ mod integrations;
 mod slack_api;
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -20,6 +21,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
 
 pub use alarms::AlarmMetrics;
 pub use integrations::{IntegrationMetrics, System};
@@ -219,6 +222,18 @@ impl Metrics {
             .inc();
         let mut map = self.redeliveries.lock().unwrap_or_else(|e| e.into_inner());
         *map.entry(reason.to_owned()).or_default() += 1;
+    }
+
+    /// Log the Socket Mode counters once a minute until `stop`.
+    pub async fn log_every_minute(self: Arc<Self>, stop: CancellationToken) {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        every.tick().await;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = every.tick() => info!(metrics = ?self.snapshot(), "Socket Mode counters."),
+            }
+        }
     }
 
     /// The whole registry as OpenMetrics text (`CONTENT_TYPE`), ending in `# EOF`.
