@@ -187,6 +187,7 @@ impl Default for Metrics {
                 "Events API retries seen (retry_attempt > 0), by Slack's retry_reason.",
             ),
             redeliveries: Mutex::default(),
+            // A placeholder while `r` borrows the registry the fields above registered on.
             registry: Registry::default(),
         };
         Self {
