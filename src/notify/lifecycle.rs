@@ -157,7 +157,10 @@ impl CardKeeper {
         let _in_progress = self.in_progress.start();
         let n = parse_sqs_message(&message.body, &message.attributes);
         // The consumer's span for this message (if any) shows the card key from here on.
-        tracing::Span::current().record("card", card::card_key(&n).as_str());
+        let span = tracing::Span::current();
+        if !span.is_disabled() {
+            span.record("card", card::card_key(&n).as_str());
+        }
         let decision = self.routes.route(&n);
         let mut first_error = None;
         for channel in &decision.channels {
