@@ -243,6 +243,19 @@ async fn a_scrape_shows_slack_and_alarm_traffic_and_the_endpoint_is_the_only_lis
     assert_eq!(after["chatops_slack_connections"], 1.0);
     assert_eq!(after["chatops_alarms_dead_lettered_messages"], 1.0);
     assert_eq!(after["chatops_alarms_failed_total"], 0.0);
+    // The latencies measured reach their histograms (the metrics are a `LatencySink`).
+    assert!(
+        moved("chatops_slack_ack_seconds_count", &[]) >= 1.0,
+        "{after:#?}"
+    );
+    assert_eq!(
+        moved("chatops_alarm_state_change_to_post_seconds_count", &[]),
+        1.0
+    );
+    assert_eq!(
+        moved("chatops_alarm_visible_to_post_seconds_count", &[]),
+        1.0
+    );
 
     let (code, log) = bot.stop().await;
     assert_eq!(code, 0, "{log}");
