@@ -23,7 +23,8 @@ pub struct QueueDepths {
 
 impl QueueDepths {
     pub fn new(sdk: &aws_config::SdkConfig, queue_url: &str, metrics: AlarmMetrics) -> Self {
-        // Unknown until read: a DLQ depth of 0 would claim a fact not yet known.
+        // Unknown until read: a depth of 0 would claim a fact not yet known.
+        metrics.queue_messages.set(-1);
         metrics.dead_letter_messages.set(-1);
         Self {
             sdk: sdk.clone(),
