@@ -149,6 +149,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         reports,
         deploys: deploys.clone(),
         stats: stats.clone(),
+        health: health.clone(),
     });
     let socket = &config.slack.socket;
     let dispatcher = Dispatcher::new(

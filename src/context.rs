@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use crate::config::CommandNames;
 use crate::conversation::{AlarmThread, Conversations};
 use crate::deploys::Deploys;
+use crate::health::Health;
 use crate::reporting::facts::AlarmFacts;
 use crate::reporting::service::Reporter;
 use crate::slack::messenger::{BotIdentity, Messenger};
@@ -30,6 +31,8 @@ pub struct Context {
     pub deploys: Option<Arc<Deploys>>,
     /// The latency sketches behind `@bot stats` (they hold the store's `LatencySketches`).
     pub stats: Arc<LatencyStats>,
+    /// The daemon's health as its parts report it (connections up, uptime), for `@bot echo`.
+    pub health: Arc<Health>,
 }
 
 /// What handlers may do to alarm cards: the narrow view of the alarm pipeline's card keeper

@@ -101,6 +101,16 @@ impl Health {
         &self.limits
     }
 
+    /// Since this `Health` was made (at start-up).
+    pub fn uptime(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    /// Socket Mode connections that said `hello` and are up now.
+    pub fn connections_up(&self) -> usize {
+        self.connections_up.load(Ordering::Acquire)
+    }
+
     /// A Socket Mode slot has a connection that said `hello`.
     pub fn connection_up(&self) {
         self.connections_up.fetch_add(1, Ordering::AcqRel);

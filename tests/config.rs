@@ -456,7 +456,7 @@ fn slash_commands_follow_the_command_prefix() {
         .into_iter()
         .map(|command| command.name)
         .collect();
-    assert_eq!(names, ["/ops-2-help", "/ops-2-stats"]);
+    assert_eq!(names, ["/ops-2-help", "/ops-2-stats", "/ops-2-echo"]);
 }
 
 #[test]

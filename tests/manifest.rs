@@ -189,6 +189,7 @@ fn name_and_commands_come_from_the_config() {
     }
     assert_eq!(commands[0]["command"], json!("/ops-help"));
     assert_eq!(commands[1]["command"], json!("/ops-stats"));
+    assert_eq!(commands[2]["command"], json!("/ops-echo"));
 }
 
 #[test]
@@ -203,12 +204,13 @@ fn with_deploys_on_the_three_deploy_commands_follow_the_prefix_and_the_manifest_
         [
             "/ops-help",
             "/ops-stats",
+            "/ops-echo",
             "/ops-deploy",
             "/ops-status",
             "/ops-rollback"
         ]
     );
-    let deploy_commands = &manifest["features"]["slash_commands"].as_array().unwrap()[2..];
+    let deploy_commands = &manifest["features"]["slash_commands"].as_array().unwrap()[3..];
     let hints: Vec<&str> = deploy_commands
         .iter()
         .map(|command| command["usage_hint"].as_str().unwrap())
@@ -229,20 +231,21 @@ fn with_deploys_on_the_three_deploy_commands_follow_the_prefix_and_the_manifest_
 }
 
 #[test]
-fn without_deploy_only_help_and_stats_are_registered() {
+fn without_deploy_only_help_stats_and_echo_are_registered() {
     let github_alone = "[github]\nowner = \"acme\"\nrepo = \"app\"\ntoken = \"github_pat_test\"\n";
     for toml in ["[slack]\ncommand_prefix = \"ops\"\n", github_alone] {
         let config = load_config(toml);
         assert!(config.deploy.is_none(), "{toml}");
         let manifest = manifest::render(&config);
         let names = command_names(&manifest);
-        assert_eq!(names.len(), 2, "{toml}: {names:?}");
+        assert_eq!(names.len(), 3, "{toml}: {names:?}");
         assert!(names[0].ends_with("-help"), "{toml}: {names:?}");
         assert!(names[1].ends_with("-stats"), "{toml}: {names:?}");
+        assert!(names[2].ends_with("-echo"), "{toml}: {names:?}");
     }
     assert_eq!(
         command_names(&manifest::render(&Config::default())),
-        ["/platform-help", "/platform-stats"]
+        ["/platform-help", "/platform-stats", "/platform-echo"]
     );
 }
 

@@ -73,6 +73,7 @@ fn gated_router(fake: &chatops_sandbox::slack::FakeSlack) -> GatedRouter {
         reports: None,
         deploys: None,
         stats: LatencyStats::new(Blocking::new(Arc::new(SqliteStore::in_memory().unwrap()))),
+        health: Arc::new(chatops_bot::health::Health::default()),
     };
     GatedRouter {
         router: Router::new(Arc::new(ctx)),

@@ -8,6 +8,7 @@ pub fn message(ctx: &Context) -> Message {
     let mut lines = vec![
         format!("• `@{bot} help` or `{}`: this message.", ctx.commands.help),
         format!("• `@{bot} stats` or `{}`: how fast I am: alarm delivery, Socket Mode ack and agent answer times (p50/p90/p95/p99, last hour and last 24 h).", ctx.commands.stats),
+        format!("• `@{bot} echo [text]` or `{}`: am I alive? Your text back, with my version, uptime and Slack connections.", ctx.commands.echo),
         "• Alarm cards: CloudWatch alarms and AWS notifications arrive as cards in their channels; the card is updated as the alarm changes state.".to_owned(),
     ];
     if ctx.conversations.is_some() {

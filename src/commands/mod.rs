@@ -2,6 +2,7 @@
 
 mod ask;
 mod deploy;
+pub mod echo;
 mod help;
 pub mod stats;
 
@@ -17,6 +18,8 @@ pub enum Command {
     Help,
     /// `@bot stats`, `/<prefix>-stats`: latency percentiles.
     Stats,
+    /// `@bot echo [text]`, `/<prefix>-echo [text]`: a liveness probe, with the text to echo.
+    Echo(String),
     /// `@bot report` in a thread: make or update the thread's incident report.
     Report,
     /// A deploy slash command, with its text still to be parsed against `[deploy]`.
@@ -46,6 +49,10 @@ impl Command {
         match word.to_ascii_lowercase().as_str() {
             "help" | "?" => Ok(Command::Help),
             "stats" => Ok(Command::Stats),
+            "echo" => {
+                let rest = text.trim_start()[word.len()..].to_owned();
+                Ok(Command::Echo(rest))
+            }
             _ => Err(UnknownCommand(text.to_owned())),
         }
     }
@@ -59,6 +66,9 @@ impl Command {
         }
         if slash.command == names.stats {
             return Ok(Command::Stats);
+        }
+        if slash.command == names.echo {
+            return Ok(Command::Echo(slash.text.clone()));
         }
         let kind = if slash.command == names.deploy {
             Some(DeployCommandKind::Deploy)
@@ -104,6 +114,7 @@ pub async fn on_slash(ctx: &Context, slash: &SlashCommand) -> HandlerResult {
         // Help asked privately is answered privately.
         Ok(Command::Help) => Ok(Reply::Ephemeral(help::message(ctx))),
         Ok(Command::Stats) => Ok(Reply::Ephemeral(stats::message(ctx).await?)),
+        Ok(Command::Echo(text)) => Ok(Reply::Ephemeral(echo::message(ctx, &text))),
         // No slash command names a report (a slash command has no thread).
         Ok(Command::Report) => Ok(Reply::Ephemeral(help::message(ctx))),
         Ok(Command::Deploy(kind, text)) => deploy::slash(ctx, slash, kind, &text).await,
@@ -115,6 +126,7 @@ async fn run(ctx: &Context, command: Command) -> HandlerResult {
     match command {
         Command::Help => Ok(Reply::InThread(help::message(ctx))),
         Command::Stats => Ok(Reply::InThread(stats::message(ctx).await?)),
+        Command::Echo(text) => Ok(Reply::InThread(echo::message(ctx, &text))),
         Command::Report => Err(HandlerError::User(
             "Mention me with `report` inside the thread you want reported.".into(),
         )),
@@ -153,6 +165,14 @@ mod tests {
         assert_eq!(Command::from_mention("  HELP me"), Ok(Command::Help));
         assert_eq!(Command::from_mention(""), Ok(Command::Help));
         assert_eq!(Command::from_mention(" Stats "), Ok(Command::Stats));
+        assert_eq!(
+            Command::from_mention("  ECHO  hello  world "),
+            Ok(Command::Echo("  hello  world ".into()))
+        );
+        assert_eq!(
+            Command::from_mention("echo"),
+            Ok(Command::Echo(String::new()))
+        );
         assert_eq!(Command::from_mention(" Report "), Ok(Command::Report));
         assert_eq!(
             Command::from_mention("report the outage"),

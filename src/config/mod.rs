@@ -156,11 +156,15 @@ impl Config {
         pending.finish(purpose)
     }
 
-    /// Every slash command the bot registers, in manifest order: `/<prefix>-help` and
-    /// `/<prefix>-stats`, then the three deploy commands when `[deploy]` is set (a loaded config
+    /// Every slash command the bot registers, in manifest order: `/<prefix>-help`,
+    /// `/<prefix>-stats` and `/<prefix>-echo`, then the three deploy commands when `[deploy]` is set (a loaded config
     /// with `[deploy]` has `[github]` too, so deploys are on).
     pub fn slash_commands(&self) -> Vec<SlashCommandSpec> {
-        let mut commands = vec![self.slack.help_command(), self.slack.stats_command()];
+        let mut commands = vec![
+            self.slack.help_command(),
+            self.slack.stats_command(),
+            self.slack.echo_command(),
+        ];
         if self.deploy.is_some() {
             commands.extend(self.slack.deploy_commands());
         }

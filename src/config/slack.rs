@@ -85,6 +85,15 @@ impl SlackConfig {
         )
     }
 
+    /// `/<prefix>-echo`, always registered.
+    pub fn echo_command(&self) -> SlashCommandSpec {
+        SlashCommandSpec::new(
+            self.command_names().echo,
+            "Check the bot is alive: your text back, its version, uptime and connections",
+            "[text]",
+        )
+    }
+
     /// `/<prefix>-deploy`, `/<prefix>-status` and `/<prefix>-rollback`, in manifest order:
     /// registered when `[deploy]` is set (see [`Config::slash_commands`](super::Config::slash_commands)).
     pub fn deploy_commands(&self) -> [SlashCommandSpec; 3] {
@@ -343,6 +352,8 @@ pub struct CommandNames {
     pub rollback: String,
     /// `/<prefix>-stats`: latency percentiles.
     pub stats: String,
+    /// `/<prefix>-echo [text]`: a liveness probe.
+    pub echo: String,
 }
 
 impl CommandNames {
@@ -354,6 +365,7 @@ impl CommandNames {
             status: format!("/{prefix}-status"),
             rollback: format!("/{prefix}-rollback"),
             stats: format!("/{prefix}-stats"),
+            echo: format!("/{prefix}-echo"),
         }
     }
 }

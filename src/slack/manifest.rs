@@ -1,7 +1,7 @@
 //! Renders the Slack app manifest (JSON) for "Create an App → From a manifest".
 //!
 //! Socket Mode app: no request URLs anywhere. Slash commands come from
-//! [`Config::slash_commands`] (help and stats always, the deploy commands with `[deploy]`), named by
+//! [`Config::slash_commands`] (help, stats and echo always, the deploy commands with `[deploy]`), named by
 //! `slack.command_prefix` as the router matches them.
 
 use serde_json::{json, Value};
