@@ -7,4 +7,5 @@ pub mod confluence;
 pub mod github;
 pub mod proxy;
 pub mod secretsmanager;
+mod serve;
 pub mod slack;

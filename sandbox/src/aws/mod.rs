@@ -38,8 +38,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -75,26 +73,11 @@ impl FakeSqs {
 
     /// Binds 127.0.0.1:`port` (0 = any free port) and starts serving.
     pub async fn start_on_port(port: u16) -> anyhow::Result<FakeSqs> {
-        let listener = TcpListener::bind(("127.0.0.1", port))
-            .await
-            .with_context(|| format!("binding the fake SQS listener on 127.0.0.1:{port}"))?;
-        let addr = listener
-            .local_addr()
-            .context("reading the fake SQS listener address")?;
+        let (listener, addr) = crate::serve::bind_loopback("the fake SQS", port).await?;
         let shared = Arc::new(Shared::new(addr));
         let app = protocol::router(Arc::clone(&shared));
-        let mut stop = shared.shutdown.subscribe();
-        let task = tokio::spawn(async move {
-            let stopped = async move {
-                let _ = stop.wait_for(|stopping| *stopping).await;
-            };
-            if let Err(error) = axum::serve(listener, app)
-                .with_graceful_shutdown(stopped)
-                .await
-            {
-                tracing::warn!("fake SQS server failed: {error}");
-            }
-        });
+        let task =
+            crate::serve::until_stopped("the fake SQS", listener, app, shared.shutdown.subscribe());
         shared.note(Kind::Queue, format!("fake SQS up: http://{addr}/"));
         Ok(FakeSqs {
             shared,

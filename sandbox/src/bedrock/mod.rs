@@ -30,7 +30,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use control_plane::{FAKE_AGENT_ALIAS_ID, FAKE_AGENT_ID};
@@ -56,26 +55,15 @@ impl FakeBedrock {
 
     /// Binds 127.0.0.1:`port` (0 = any free port) and starts serving.
     pub async fn start_on_port(port: u16) -> anyhow::Result<FakeBedrock> {
-        let listener = TcpListener::bind(("127.0.0.1", port))
-            .await
-            .with_context(|| format!("binding the fake Bedrock listener on 127.0.0.1:{port}"))?;
-        let addr = listener
-            .local_addr()
-            .context("reading the fake Bedrock listener address")?;
+        let (listener, addr) = crate::serve::bind_loopback("the fake Bedrock", port).await?;
         let shared = Arc::new(Shared::new(addr));
         let app = server::router(Arc::clone(&shared));
-        let mut stop = shared.shutdown.subscribe();
-        let task = tokio::spawn(async move {
-            let stopped = async move {
-                let _ = stop.wait_for(|stopping| *stopping).await;
-            };
-            if let Err(error) = axum::serve(listener, app)
-                .with_graceful_shutdown(stopped)
-                .await
-            {
-                tracing::warn!("fake Bedrock server failed: {error}");
-            }
-        });
+        let task = crate::serve::until_stopped(
+            "the fake Bedrock",
+            listener,
+            app,
+            shared.shutdown.subscribe(),
+        );
         Ok(FakeBedrock {
             shared,
             task: Some(task),

@@ -28,8 +28,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use pages::{check_storage, FakePage};
@@ -55,12 +53,7 @@ pub struct FakeConfluence {
 impl FakeConfluence {
     /// Binds 127.0.0.1 on a free port and starts serving, with no spaces yet.
     pub async fn start() -> anyhow::Result<FakeConfluence> {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .context("binding the fake Confluence listener on 127.0.0.1")?;
-        let addr = listener
-            .local_addr()
-            .context("reading the fake Confluence listener address")?;
+        let (listener, addr) = crate::serve::bind_loopback("the fake Confluence", 0).await?;
         let credentials = Credentials {
             user: FAKE_USER.to_owned(),
             api_token: FAKE_API_TOKEN.to_owned(),
@@ -68,18 +61,12 @@ impl FakeConfluence {
         };
         let shared = Arc::new(Shared::new(addr, credentials));
         let app = server::router(Arc::clone(&shared));
-        let mut stop = shared.shutdown.subscribe();
-        let task = tokio::spawn(async move {
-            let stopped = async move {
-                let _ = stop.wait_for(|stopping| *stopping).await;
-            };
-            if let Err(error) = axum::serve(listener, app)
-                .with_graceful_shutdown(stopped)
-                .await
-            {
-                tracing::warn!("fake Confluence server failed: {error}");
-            }
-        });
+        let task = crate::serve::until_stopped(
+            "the fake Confluence",
+            listener,
+            app,
+            shared.shutdown.subscribe(),
+        );
         Ok(FakeConfluence {
             shared,
             task: Some(task),

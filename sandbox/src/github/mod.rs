@@ -32,9 +32,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use time::OffsetDateTime;
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use deployments::FakeDeployment;
@@ -68,12 +66,7 @@ pub struct FakeGitHub {
 impl FakeGitHub {
     /// Binds 127.0.0.1 on a free port and serves `acme/app`, no runs yet.
     pub async fn start() -> anyhow::Result<FakeGitHub> {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .context("binding the fake GitHub listener on 127.0.0.1")?;
-        let addr = listener
-            .local_addr()
-            .context("reading the fake GitHub listener address")?;
+        let (listener, addr) = crate::serve::bind_loopback("the fake GitHub", 0).await?;
         let settings = Settings {
             owner: FAKE_OWNER.to_owned(),
             repo: FAKE_REPO.to_owned(),
@@ -93,18 +86,12 @@ impl FakeGitHub {
             shutdown: tokio::sync::watch::channel(false).0,
         });
         let app = server::router(Arc::clone(&shared));
-        let mut stop = shared.shutdown.subscribe();
-        let task = tokio::spawn(async move {
-            let stopped = async move {
-                let _ = stop.wait_for(|stopping| *stopping).await;
-            };
-            if let Err(error) = axum::serve(listener, app)
-                .with_graceful_shutdown(stopped)
-                .await
-            {
-                tracing::warn!("fake GitHub server failed: {error}");
-            }
-        });
+        let task = crate::serve::until_stopped(
+            "the fake GitHub",
+            listener,
+            app,
+            shared.shutdown.subscribe(),
+        );
         Ok(FakeGitHub {
             shared,
             task: Some(task),

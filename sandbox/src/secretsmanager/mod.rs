@@ -22,8 +22,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub(crate) use server::{answer, Shared};
@@ -47,26 +45,16 @@ impl FakeSecretsManager {
 
     /// Binds 127.0.0.1:`port` (0 = any free port) and starts serving.
     pub async fn start_on_port(port: u16) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", port))
-            .await
-            .with_context(|| format!("binding the fake Secrets Manager on 127.0.0.1:{port}"))?;
-        let addr = listener
-            .local_addr()
-            .context("reading the fake Secrets Manager address")?;
+        let (listener, addr) =
+            crate::serve::bind_loopback("the fake Secrets Manager", port).await?;
         let shared = Arc::new(Shared::default());
         let app = server::router(Arc::clone(&shared));
-        let mut stop = shared.shutdown.subscribe();
-        let task = tokio::spawn(async move {
-            let stopped = async move {
-                let _ = stop.wait_for(|stopping| *stopping).await;
-            };
-            if let Err(error) = axum::serve(listener, app)
-                .with_graceful_shutdown(stopped)
-                .await
-            {
-                tracing::warn!("fake Secrets Manager failed: {error}");
-            }
-        });
+        let task = crate::serve::until_stopped(
+            "the fake Secrets Manager",
+            listener,
+            app,
+            shared.shutdown.subscribe(),
+        );
         Ok(Self {
             shared,
             addr,
