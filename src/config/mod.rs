@@ -119,6 +119,16 @@ pub enum Purpose {
     Manifest,
 }
 
+/// The file's name as messages show it, and its text (a read failure is its one problem).
+fn read_text(path: &Path) -> Result<(String, String), ConfigErrors> {
+    let file = path.display().to_string();
+    let text = load::read_file(path).map_err(|problem| ConfigErrors {
+        file: file.clone(),
+        problems: vec![problem],
+    })?;
+    Ok((file, text))
+}
+
 impl Config {
     /// Loads `path`, overridden by the process environment.
     pub fn load(path: impl AsRef<Path>, purpose: Purpose) -> Result<Self, ConfigErrors> {
@@ -131,12 +141,7 @@ impl Config {
         env: impl IntoIterator<Item = (String, String)>,
         purpose: Purpose,
     ) -> Result<Self, ConfigErrors> {
-        let path = path.as_ref();
-        let file = path.display().to_string();
-        let text = load::read_file(path).map_err(|problem| ConfigErrors {
-            file: file.clone(),
-            problems: vec![problem],
-        })?;
+        let (file, text) = read_text(path.as_ref())?;
         Self::load_from_str(&file, &text, env, purpose)
     }
 

@@ -26,12 +26,7 @@ impl Config {
     where
         C: FnOnce(AwsTarget) -> Arc<dyn SecretStore> + Send,
     {
-        let path = path.as_ref();
-        let file = path.display().to_string();
-        let text = load::read_file(path).map_err(|problem| ConfigErrors {
-            file: file.clone(),
-            problems: vec![problem],
-        })?;
+        let (file, text) = super::read_text(path.as_ref())?;
         Self::resolve_from_str(&file, &text, env, purpose, connect).await
     }
 
