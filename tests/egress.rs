@@ -348,19 +348,24 @@ async fn a_refused_tunnel_is_a_clear_error_that_never_shows_the_password() {
     assert_eq!(record.kind, ProxyKind::Tunnel);
 }
 
-/// A TLS-inspecting proxy, as many private VPCs have: the bot speaks TLS inside every tunnel
-/// (Socket Mode `wss`, Web API and SQS `https`, each with the right server name) and trusts the
-/// proxy's CA only because `SSL_CERT_FILE` names it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tls_inside_the_tunnels_is_verified_against_ssl_cert_file() {
-    let proxy = TestProxy::start(
+/// A proxy that resolves the Slack and SQS names and ends the TLS inside its tunnels.
+async fn intercepting_proxy() -> TestProxy {
+    TestProxy::start(
         ProxyOptions::default()
             .map_host(SLACK_HOST)
             .map_host(SQS_HOST)
             .intercept_tls(),
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// A TLS-inspecting proxy, as many private VPCs have: the bot speaks TLS inside every tunnel
+/// (Socket Mode `wss`, Web API and SQS `https`, each with the right server name) and trusts the
+/// proxy's CA only because `SSL_CERT_FILE` names it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_inside_the_tunnels_is_verified_against_ssl_cert_file() {
+    let proxy = intercepting_proxy().await;
     let trust = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(trust.path(), proxy.ca_pem().unwrap()).unwrap();
     let rig = Rig::start(
@@ -411,14 +416,7 @@ async fn tls_inside_the_tunnels_is_verified_against_ssl_cert_file() {
 /// fakes, nothing is posted) and says why.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untrusted_interception_certificate_is_refused() {
-    let proxy = TestProxy::start(
-        ProxyOptions::default()
-            .map_host(SLACK_HOST)
-            .map_host(SQS_HOST)
-            .intercept_tls(),
-    )
-    .await
-    .unwrap();
+    let proxy = intercepting_proxy().await;
     let rig = Rig::start(
         Some((SLACK_HOST, SQS_HOST)),
         true,
