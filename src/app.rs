@@ -148,6 +148,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         conversations: conversations.clone(),
         reports,
         deploys: deploys.clone(),
+        custom_actions: None,
         stats: stats.clone(),
         health: health.clone(),
     });

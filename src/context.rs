@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use crate::config::CommandNames;
 use crate::conversation::{AlarmThread, Conversations};
+use crate::custom_actions::CustomActions;
 use crate::deploys::Deploys;
 use crate::health::Health;
 use crate::reporting::facts::AlarmFacts;
@@ -29,6 +30,8 @@ pub struct Context {
     pub reports: Option<Arc<Reporter>>,
     /// Deploys through GitHub Actions (it holds the `DeployPipeline` trait), when `[deploy]` is set.
     pub deploys: Option<Arc<Deploys>>,
+    /// Custom actions (`[[actions]]`, run through the AWS CLI), when any are configured.
+    pub custom_actions: Option<Arc<CustomActions>>,
     /// The latency sketches behind `@bot stats` (they hold the store's `LatencySketches`).
     pub stats: Arc<LatencyStats>,
     /// The daemon's health as its parts report it (connections up, uptime), for `@bot echo`.

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod context;
+pub mod custom_actions;
 pub mod conversation;
 pub mod deploys;
 pub mod egress;

@@ -18,6 +18,9 @@ pub fn message(ctx: &Context) -> Message {
     if ctx.reports.is_some() {
         lines.push(format!("• 📝 *Reporting* on an alarm card, or `@{bot} report` in any thread: the thread becomes a Confluence incident report (summary, alarm details, timeline, people, the agent's analyses); doing it again updates the same page."));
     }
+    if ctx.custom_actions.is_some() {
+        lines.push(format!("• `@{bot} run`: the custom actions (AWS CLI commands with approvals); `@{bot} run <action> [args]` asks for one, and alarm cards may carry their buttons."));
+    }
     if let Some(deploys) = &ctx.deploys {
         lines.push("*Deploys through GitHub Actions*".to_owned());
         lines.push(crate::deploys::help_text(deploys.names(), deploys.config()));

@@ -1,9 +1,11 @@
 //! Text commands, from `@bot …` mentions and `/<prefix>-…` slash commands.
 
+pub mod action_guard;
 mod ask;
 mod deploy;
 pub mod echo;
 mod help;
+pub mod run;
 pub mod stats;
 
 use crate::config::CommandNames;
@@ -24,6 +26,8 @@ pub enum Command {
     Report,
     /// A deploy slash command, with its text still to be parsed against `[deploy]`.
     Deploy(DeployCommandKind, String),
+    /// `@bot run [action] [args]`: a custom action (the text after `run`), or the list.
+    Run(String),
 }
 
 /// Which deploy slash command was typed.
@@ -53,6 +57,7 @@ impl Command {
                 let rest = text.trim_start()[word.len()..].to_owned();
                 Ok(Command::Echo(rest))
             }
+            "run" => Ok(Command::Run(text.trim_start()[word.len()..].trim().to_owned())),
             _ => Err(UnknownCommand(text.to_owned())),
         }
     }
@@ -94,6 +99,7 @@ impl Command {
 pub async fn on_mention(ctx: &Context, mention: &Mention) -> HandlerResult {
     match (Command::from_mention(&mention.text), &ctx.conversations) {
         (Ok(Command::Report), _) => report(ctx, mention).await,
+        (Ok(Command::Run(text)), _) => run::mention(ctx, mention, &text).await,
         (Ok(command), _) => run(ctx, command).await,
         (Err(_), Some(conversations)) => ask::question(ctx, conversations, mention).await,
         (Err(unknown), None) => Ok(Reply::Ephemeral(unknown_command(ctx, &unknown))),
@@ -110,6 +116,9 @@ pub async fn on_direct_message(ctx: &Context, dm: &DirectMessage) -> HandlerResu
 }
 
 pub async fn on_slash(ctx: &Context, slash: &SlashCommand) -> HandlerResult {
+    if let Some(name) = run::slash_action(ctx, &slash.command) {
+        return run::slash(ctx, slash, name).await;
+    }
     match Command::from_slash(slash, &ctx.commands) {
         // Help asked privately is answered privately.
         Ok(Command::Help) => Ok(Reply::Ephemeral(help::message(ctx))),
@@ -118,6 +127,7 @@ pub async fn on_slash(ctx: &Context, slash: &SlashCommand) -> HandlerResult {
         // No slash command names a report (a slash command has no thread).
         Ok(Command::Report) => Ok(Reply::Ephemeral(help::message(ctx))),
         Ok(Command::Deploy(kind, text)) => deploy::slash(ctx, slash, kind, &text).await,
+        Ok(Command::Run(_)) => Ok(Reply::Ephemeral(help::message(ctx))),
         Err(unknown) => Ok(Reply::Ephemeral(unknown_command(ctx, &unknown))),
     }
 }
@@ -132,6 +142,10 @@ async fn run(ctx: &Context, command: Command) -> HandlerResult {
         )),
         // Only slash commands make these.
         Command::Deploy(..) => Ok(Reply::InThread(help::message(ctx))),
+        // Only mentions in channels reach here with `run` (a DM has no approvers to see it).
+        Command::Run(_) => Err(HandlerError::User(
+            "Run actions in a channel (`@bot run …`), where their approvers can see them.".into(),
+        )),
     }
 }
 
@@ -174,6 +188,11 @@ mod tests {
             Ok(Command::Echo(String::new()))
         );
         assert_eq!(Command::from_mention(" Report "), Ok(Command::Report));
+        assert_eq!(
+            Command::from_mention("run  scale-web 4 "),
+            Ok(Command::Run("scale-web 4".into()))
+        );
+        assert_eq!(Command::from_mention("RUN"), Ok(Command::Run(String::new())));
         assert_eq!(
             Command::from_mention("report the outage"),
             Err(UnknownCommand("report the outage".into()))

@@ -15,6 +15,8 @@
 //! Adding a section: a new file with a struct, its `Default` and a `read(&mut Table)`, plus one
 //! field and one `root.section(…)` line in [`Config::from_tree`].
 
+mod action_template;
+mod actions;
 mod alarms;
 mod aws;
 mod bedrock;
@@ -45,6 +47,11 @@ use std::path::Path;
 
 use ::config::{Map, Value};
 
+pub use action_template::{is_variable_name, ArgTemplate, Piece, TemplateVar};
+pub use actions::{
+    is_action_name, ActionConfig, VariableConfig, DEFAULT_ACTION_APPROVAL_TIMEOUT,
+    MAX_ACTION_NAME_CHARS,
+};
 pub use alarms::{AlarmsConfig, MAX_VISIBILITY_TIMEOUT, MIN_VISIBILITY_TIMEOUT};
 pub use aws::{region_of_queue_url, AwsConfig, AwsService};
 pub use bedrock::{
@@ -102,6 +109,8 @@ pub struct Config {
     pub github: Option<GitHubConfig>,
     /// `[metrics]`; `None` (the section absent) means no listener: no `/metrics`, no `/healthz`.
     pub metrics: Option<MetricsConfig>,
+    /// `[[actions]]`: custom actions (AWS CLI commands with approvals); empty means none.
+    pub actions: Vec<ActionConfig>,
     /// The keys whose value was written as a reference, and the reference (never the value).
     pub references: BTreeMap<String, Reference>,
     /// The outbound proxies, from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` in the
@@ -173,6 +182,13 @@ impl Config {
         if self.deploy.is_some() {
             commands.extend(self.slack.deploy_commands());
         }
+        commands.extend(self.actions.iter().filter(|a| a.slash).map(|action| {
+            SlashCommandSpec::new(
+                format!("/{}-{}", self.slack.command_prefix, action.name),
+                &action.description,
+                &action.args.iter().map(|a| format!("[{a}]")).collect::<Vec<_>>().join(" "),
+            )
+        }));
         commands
     }
 
@@ -200,6 +216,7 @@ impl Config {
         let github = root.optional_section("github", GitHubConfig::read);
         root.report_all(deploys_without_github(&deploy, &github));
         let metrics = root.optional_section("metrics", MetricsConfig::read);
+        let actions = read_actions(&mut root, slack.as_ref(), alarms.as_ref());
         let problems = root.finish();
         let sections = (
             slack, store, log, aws, alarms, bedrock, confluence, deploy, github, metrics,
@@ -216,7 +233,7 @@ impl Config {
                 Some(deploy),
                 Some(github),
                 Some(metrics),
-            ) if problems.is_empty() => Ok(Self {
+            ) if problems.is_empty() && actions.is_some() => Ok(Self {
                 slack,
                 store,
                 log,
@@ -227,12 +244,47 @@ impl Config {
                 deploy,
                 github,
                 metrics,
+                actions: actions.unwrap_or_default(),
                 references: BTreeMap::new(),
                 proxy: ProxySettings::default(),
             }),
             _ => Err(problems),
         }
     }
+}
+
+/// `[[actions]]`, each read, then checked against the routes and the bot's slash commands.
+fn read_actions(
+    root: &mut Table,
+    slack: Option<&SlackConfig>,
+    alarms: Option<&AlarmsConfig>,
+) -> Option<Vec<ActionConfig>> {
+    let read = root
+        .tables("actions", |table, _| ActionConfig::read(table))
+        .or(Vec::new())?;
+    let actions: Vec<ActionConfig> = read.iter().flatten().cloned().collect();
+    if actions.len() != read.len() {
+        return None;
+    }
+    let routes: Vec<String> = alarms
+        .map(|a| a.routes.iter().map(|r| r.name.clone()).collect())
+        .unwrap_or_default();
+    let (builtin, prefix) = match slack {
+        Some(slack) => {
+            let mut builtin = vec![
+                slack.help_command().name,
+                slack.stats_command().name,
+                slack.echo_command().name,
+            ];
+            builtin.extend(slack.deploy_commands().map(|c| c.name));
+            (builtin, slack.command_prefix.clone())
+        }
+        None => (Vec::new(), String::new()),
+    };
+    let problems = actions::cross_checks(&actions, &routes, &builtin, &prefix);
+    let valid = problems.is_empty();
+    root.report_all(problems);
+    valid.then_some(actions)
 }
 
 /// Every `deploy.environments.<env>.alarm_routes[i]` that names no `[[alarms.route]]`.

@@ -1,5 +1,6 @@
 //! Durable state behind one `Store` trait; SQLite is the default implementation.
 
+pub mod actions;
 pub mod answers;
 pub mod batcher;
 mod blocking;
@@ -13,6 +14,7 @@ pub mod reports;
 pub mod retention;
 pub mod retention_deploys;
 mod sqlite;
+mod sqlite_actions;
 mod sqlite_answers;
 mod sqlite_cards;
 mod sqlite_claims;

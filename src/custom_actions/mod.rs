@@ -1,0 +1,22 @@
+//! Custom actions (`[[actions]]`): AWS CLI commands with `{variables}`, asked for with `@bot run`,
+//! a slash command or a button on an alarm card; each value checked, the exact argv and a dry
+//! run shown on an approval card, approvals counted like deploys', run once, the result posted.
+//!
+//! `guard` asks the AWS CLI guardrails (through a trait: they live with `@bot aws`) and builds
+//! the `Catalog`; `values` fills a template (pure); `iam` and `preview` make and read the dry
+//! run (pure); `card` and `output` are what Slack shows (pure); `service` and `approvals` are the
+//! flow, over `store::actions` and the `cli::AwsCli` runner.
+
+mod approvals;
+pub mod card;
+pub mod cli;
+pub mod guard;
+pub mod iam;
+pub mod output;
+pub mod preview;
+pub mod service;
+pub mod values;
+
+pub use guard::{Action, Catalog, Guardrails};
+pub use service::{sweep_loop, ActionError, Ask, CustomActions, Settings};
+pub use values::{AlarmValues, ValueRefusal};
