@@ -139,6 +139,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         &metrics,
     )
     .await?;
+    let action_store: Arc<dyn crate::store::actions::ActionStore> = store.clone();
+    let custom_actions = crate::custom_actions::wiring::start(
+        &config,
+        None,
+        Blocking::new(action_store),
+        slack.clone(),
+        stop.clone(),
+    )?;
     let ctx = Arc::new(Context {
         slack,
         store: Blocking::new(store.clone()),
@@ -148,7 +156,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         conversations: conversations.clone(),
         reports,
         deploys: deploys.clone(),
-        custom_actions: None,
+        custom_actions,
         stats: stats.clone(),
         health: health.clone(),
     });

@@ -100,12 +100,17 @@ fn load(runtime: &tokio::runtime::Runtime, path: &Path, purpose: Purpose) -> Res
     let proxy = ProxySettings::from_env_vars(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .unwrap_or_default();
     let connect = crate::egress::aws::secrets_manager(proxy);
-    runtime
+    let config = runtime
         .block_on(Config::load_resolved_with(path, env, purpose, connect))
-        .map_err(|errors: ConfigErrors| {
-            eprintln!("{errors}");
-            exit::CONFIG
-        })
+        .and_then(|config| {
+            // What the AWS CLI guardrails say of `[[actions]]` (they sit above `config`).
+            crate::custom_actions::wiring::check(&config, &path.display().to_string())?;
+            Ok(config)
+        });
+    config.map_err(|errors: ConfigErrors| {
+        eprintln!("{errors}");
+        exit::CONFIG
+    })
 }
 
 fn run(path: &Path) -> u8 {
@@ -178,6 +183,7 @@ fn check(path: &Path) -> u8 {
             }
             println!("{}: configuration is valid.", path.display());
             println!("{}", describe_metrics(&config));
+            println!("{}", crate::custom_actions::wiring::describe(&config));
             print!("{}", describe_sources(&config.sources()));
             exit::OK
         }

@@ -1,6 +1,5 @@
 //! Text commands, from `@bot …` mentions and `/<prefix>-…` slash commands.
 
-pub mod action_guard;
 mod ask;
 mod deploy;
 pub mod echo;

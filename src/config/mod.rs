@@ -19,6 +19,7 @@ mod action_template;
 mod actions;
 mod alarms;
 mod aws;
+mod aws_commands;
 mod bedrock;
 mod confluence;
 mod deploy;
@@ -54,6 +55,9 @@ pub use actions::{
 };
 pub use alarms::{AlarmsConfig, MAX_VISIBILITY_TIMEOUT, MIN_VISIBILITY_TIMEOUT};
 pub use aws::{region_of_queue_url, AwsConfig, AwsService};
+pub use aws_commands::{
+    wildcard, AwsChannel, AwsCommandsConfig, OperationGlob, DEFAULT_ALLOW, DEFAULT_CLI_TIMEOUT,
+};
 pub use bedrock::{
     BedrockConfig, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT, DEFAULT_PER_CHANNEL_PER_HOUR,
     DEFAULT_PER_USER_PER_HOUR, DEFAULT_TIMEOUT, MAX_AGENT_ID_LEN,
@@ -109,6 +113,8 @@ pub struct Config {
     pub github: Option<GitHubConfig>,
     /// `[metrics]`; `None` (the section absent) means no listener: no `/metrics`, no `/healthz`.
     pub metrics: Option<MetricsConfig>,
+    /// `[aws_commands]`; `None` (the section absent) turns `@bot aws …` off.
+    pub aws_commands: Option<AwsCommandsConfig>,
     /// `[[actions]]`: custom actions (AWS CLI commands with approvals); empty means none.
     pub actions: Vec<ActionConfig>,
     /// The keys whose value was written as a reference, and the reference (never the value).
@@ -216,10 +222,32 @@ impl Config {
         let github = root.optional_section("github", GitHubConfig::read);
         root.report_all(deploys_without_github(&deploy, &github));
         let metrics = root.optional_section("metrics", MetricsConfig::read);
+        let aws_commands = root.optional_section("aws_commands", |table| {
+            AwsCommandsConfig::read(table, aws.as_ref())
+        });
         let actions = read_actions(&mut root, slack.as_ref(), alarms.as_ref());
+        if let (Some(actions), Some(None)) = (&actions, &aws_commands) {
+            if !actions.is_empty() {
+                root.report(
+                    "actions",
+                    "custom actions run through the AWS CLI as the role of [aws_commands], \
+                     which is not set: add [aws_commands] with role_arn",
+                );
+            }
+        }
         let problems = root.finish();
         let sections = (
-            slack, store, log, aws, alarms, bedrock, confluence, deploy, github, metrics,
+            slack,
+            store,
+            log,
+            aws,
+            alarms,
+            bedrock,
+            confluence,
+            deploy,
+            github,
+            metrics,
+            aws_commands,
         );
         match sections {
             (
@@ -233,6 +261,7 @@ impl Config {
                 Some(deploy),
                 Some(github),
                 Some(metrics),
+                Some(aws_commands),
             ) if problems.is_empty() && actions.is_some() => Ok(Self {
                 slack,
                 store,
@@ -244,6 +273,7 @@ impl Config {
                 deploy,
                 github,
                 metrics,
+                aws_commands,
                 actions: actions.unwrap_or_default(),
                 references: BTreeMap::new(),
                 proxy: ProxySettings::default(),

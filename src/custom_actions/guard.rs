@@ -1,20 +1,11 @@
-//! What the AWS CLI guardrails say of an action, asked through one trait (the guardrails live
-//! with `@bot aws`, above this module), and the catalog of actions checked against them once.
+//! The `Catalog`: every `[[actions]]` checked once against the AWS CLI guardrails
+//! (`integrations::aws_cli`): custom actions may write (the default allowlist does not bind
+//! them), but the rejected flags, the bad characters and the denylist do.
 
-use std::sync::Arc;
-
-use crate::config::{ActionConfig, ArgTemplate, ConfigProblem, Piece};
-
-/// The guardrails' answers, for actions. Custom actions may write (the default allowlist does
-/// not apply to them), but the rejected flags, the bad characters and the denylist do.
-pub trait Guardrails: Send + Sync + 'static {
-    /// Why `value` may not be one argv element (shell or control characters, too long).
-    fn value_problem(&self, value: &str) -> Option<String>;
-    /// Why the argv after `aws` may never run (a rejected flag, a denylisted operation).
-    fn command_problem(&self, args: &[String]) -> Option<String>;
-    /// Whether the default allowlist takes `service operation` for read-only.
-    fn is_read_only(&self, service: &str, operation: &str) -> bool;
-}
+use crate::config::{ActionConfig, ConfigProblem, Piece};
+use crate::integrations::aws_cli::command::check_characters;
+use crate::integrations::aws_cli::guardrails::{default_allowlist, denial};
+use crate::integrations::aws_cli::{AwsCommand, Refusal};
 
 /// One action, ready to run: its config and the approvals it needs.
 #[derive(Clone, Debug)]
@@ -25,24 +16,52 @@ pub struct Action {
 }
 
 /// Every `[[actions]]`, checked against the guardrails.
-#[derive(Clone)]
+#[derive(Clone, Debug, Default)]
 pub struct Catalog {
     actions: Vec<Action>,
-    pub guardrails: Arc<dyn Guardrails>,
+}
+
+/// Why the argv after `aws` may never run: a rejected flag, a character, the denylist.
+pub fn command_problem(args: &[String]) -> Result<AwsCommand, Refusal> {
+    let command = AwsCommand::from_words(args.to_vec())?;
+    match denial(&command) {
+        Some(entry) => Err(Refusal::Denied {
+            service: command.service().to_owned(),
+            operation: command.operation().to_owned(),
+            why: entry.why,
+        }),
+        None => Ok(command),
+    }
+}
+
+/// Why `value` may not be one argv element (shell or control characters, `file://`, length).
+pub fn value_problem(value: &str) -> Option<Refusal> {
+    if value.len() > crate::integrations::aws_cli::command::MAX_ARGUMENT_BYTES {
+        return Some(Refusal::TooLong {
+            position: 0,
+            length: value.len(),
+            max: crate::integrations::aws_cli::command::MAX_ARGUMENT_BYTES,
+        });
+    }
+    check_characters(value, false).err()
+}
+
+/// Whether the default allowlist takes `service operation` for read-only.
+pub fn is_read_only(service: &str, operation: &str) -> bool {
+    default_allowlist()
+        .iter()
+        .any(|glob| glob.matches(service, operation))
 }
 
 impl Catalog {
     /// The actions of the config; every one that breaks a guardrail is a problem at its key.
-    pub fn new(
-        configs: &[ActionConfig],
-        guardrails: Arc<dyn Guardrails>,
-    ) -> Result<Self, Vec<ConfigProblem>> {
+    pub fn new(configs: &[ActionConfig]) -> Result<Self, Vec<ConfigProblem>> {
         let mut problems = Vec::new();
         let mut actions = Vec::new();
         for (index, config) in configs.iter().enumerate() {
-            problems.extend(action_problems(index, config, &*guardrails));
+            problems.extend(action_problems(index, config));
             let (service, operation) = config.service_operation();
-            let default = u8::from(!guardrails.is_read_only(service, operation));
+            let default = u8::from(!is_read_only(service, operation));
             let approvals = config.approvals.unwrap_or(default);
             if approvals > 0 && config.approvers.is_empty() {
                 let message = if config.approvals.is_none() {
@@ -53,7 +72,8 @@ impl Catalog {
                 } else {
                     format!("{approvals} approval(s) asked but no approvers are listed")
                 };
-                problems.push(ConfigProblem::new(format!("actions[{index}].approvers"), message));
+                let key = format!("actions[{index}].approvers");
+                problems.push(ConfigProblem::new(key, message));
             }
             actions.push(Action {
                 config: config.clone(),
@@ -61,10 +81,7 @@ impl Catalog {
             });
         }
         if problems.is_empty() {
-            Ok(Self {
-                actions,
-                guardrails,
-            })
+            Ok(Self { actions })
         } else {
             Err(problems)
         }
@@ -84,33 +101,77 @@ impl Catalog {
 }
 
 /// The guardrails' problems with one action: each literal piece's characters, then the
-/// command as a whole (variables stand in as `x`, which no rule refuses).
-fn action_problems(index: usize, config: &ActionConfig, guard: &dyn Guardrails) -> Vec<ConfigProblem> {
+/// command as a whole (variables stand in as `x`, which no rule refuses), pointing at the
+/// first element that breaks a rule.
+fn action_problems(index: usize, config: &ActionConfig) -> Vec<ConfigProblem> {
     let mut problems = Vec::new();
     for (i, element) in config.command.iter().enumerate().skip(1) {
         for piece in &element.pieces {
             if let Piece::Text(text) = piece {
-                if let Some(problem) = guard.value_problem(text) {
+                if let Some(problem) = value_problem(text) {
                     let key = format!("actions[{index}].command[{i}]");
-                    problems.push(ConfigProblem::new(key, problem));
+                    problems.push(ConfigProblem::new(key, problem.to_string()));
                 }
             }
         }
     }
-    let stand_in: Vec<String> = config
-        .command
+    if !problems.is_empty() {
+        return problems;
+    }
+    let stand_in: Vec<String> = config.command[1..]
         .iter()
-        .skip(1)
-        .map(|element: &ArgTemplate| element.fill(|_| Ok::<_, ()>("x".to_owned())).unwrap_or_default())
+        .map(|element| element.fill(|_| Ok::<_, ()>("x".to_owned())).unwrap_or_default())
         .collect();
-    if let Some(problem) = guard.command_problem(&stand_in) {
-        // The first element whose addition breaks a rule is the one to point at.
+    if let Err(problem) = command_problem(&stand_in) {
         let culprit = (2..stand_in.len())
-            .find(|&end| guard.command_problem(&stand_in[..=end]).is_some())
-            .filter(|&end| guard.command_problem(&stand_in[..end]).is_none())
+            .find(|&end| command_problem(&stand_in[..=end]).is_err())
+            .filter(|&end| command_problem(&stand_in[..end]).is_ok())
             .map_or(String::new(), |end| format!("[{}]", end + 1));
         let key = format!("actions[{index}].command{culprit}");
-        problems.push(ConfigProblem::new(key, problem));
+        problems.push(ConfigProblem::new(key, problem.to_string()));
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(command: &[&str], approvers: &[&str], approvals: Option<u8>) -> ActionConfig {
+        let text = format!(
+            "[slack]\napp_token = \"xapp-1-x\"\nbot_token = \"xoxb-x\"\n\n[[actions]]\nname = \"a\"\n\
+             description = \"d\"\ncommand = {command:?}\napprovers = {approvers:?}\n{}",
+            approvals.map_or(String::new(), |n| format!("approvals = {n}\n"))
+        );
+        let config = crate::config::Config::load_from_str(
+            "t.toml",
+            &text,
+            Vec::<(String, String)>::new(),
+            crate::config::Purpose::Run,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        config.actions[0].clone()
+    }
+
+    #[test]
+    fn the_denylist_and_rejected_flags_bind_actions_and_writes_need_approvers() {
+        let bad = [
+            (vec!["aws", "secretsmanager", "get-secret-value", "--secret-id", "x"], "actions[0].command"),
+            (vec!["aws", "ec2", "describe-instances", "--endpoint-url", "http://x"], "actions[0].command[3]"),
+            (vec!["aws", "ssm", "get-parameter", "--name", "p", "--with-decryption"], "actions[0].command"),
+            (vec!["aws", "s3api", "put-object", "--body", "file:///etc/passwd"], "actions[0].command[4]"),
+            (vec!["aws", "ec2", "describe-instances", "--filters", "a;b"], "actions[0].command[4]"),
+        ];
+        for (command, key) in bad {
+            let problems = Catalog::new(&[action(&command, &["U0BOB00001"], None)]).unwrap_err();
+            assert_eq!(problems[0].key, key, "{command:?}: {problems:?}");
+        }
+        let write = action(&["aws", "autoscaling", "set-desired-capacity"], &[], None);
+        let problems = Catalog::new(&[write]).unwrap_err();
+        assert_eq!(problems[0].key, "actions[0].approvers", "{problems:?}");
+        let read = Catalog::new(&[action(&["aws", "ec2", "describe-instances"], &[], None)]).unwrap();
+        assert_eq!(read.all()[0].approvals, 0);
+        let write = action(&["aws", "ec2", "reboot-instances"], &["U0BOB00001"], None);
+        assert_eq!(Catalog::new(&[write]).unwrap().all()[0].approvals, 1);
+    }
 }

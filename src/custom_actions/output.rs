@@ -2,7 +2,7 @@
 //! last lines of stderr; longer output is cut here (an uploaded file once the upload lands).
 
 use super::card::{argv_line, code_block};
-use super::cli::{CliError, CliOutput};
+use crate::integrations::aws_cli::{CliError, CliOutput};
 use crate::slack::interaction::{ChannelId, MessageTs};
 use crate::slack::message::{Block, Message, Mrkdwn};
 use crate::slack::messenger::{Messenger, SlackApiError};

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::cli::CliOutput;
+use crate::integrations::aws_cli::CliOutput;
 use super::iam::iam_action;
 
 /// How an action's dry run is made.

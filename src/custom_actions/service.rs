@@ -7,12 +7,12 @@ use std::time::{Duration, SystemTime};
 use tracing::{info, warn};
 
 use super::card::{approval_card, CardView};
-use super::cli::{AwsCli, CliRun};
-use super::guard::{Action, Catalog};
+use super::guard::{command_problem, Action, Catalog};
 use super::output;
 use super::preview::{self, DryRun, Verdict};
 use super::values::{self, AlarmValues};
 use crate::config::SlackPrincipal;
+use crate::integrations::aws_cli::{AwsCli, CliOutput, CliRun};
 use crate::slack::interaction::{ChannelId, MessageTs};
 use crate::slack::message::{Message, Mrkdwn};
 use crate::slack::messenger::{Messenger, SlackApiError};
@@ -89,18 +89,19 @@ impl CustomActions {
                 ask.name
             )));
         };
-        let guard = &*self.catalog.guardrails;
-        let args = values::fill(action, ask.alarm.as_ref(), &ask.typed, guard).map_err(|e| {
+        let filled = values::fill(action, ask.alarm.as_ref(), &ask.typed).map_err(|e| {
             info!(action = ask.name, user = ask.user, reason = %e, "Action refused: a value failed its check.");
             ActionError::Refused(format!("Nothing was run: {e}."))
         })?;
-        if let Some(problem) = guard.command_problem(&args) {
-            return Err(ActionError::Refused(format!("Nothing was run: {problem}.")));
-        }
-        let region = action
-            .config
-            .region
-            .clone()
+        let command = command_problem(&filled).map_err(|problem| {
+            info!(action = ask.name, user = ask.user, reason = %problem, "Action refused by the guardrails.");
+            ActionError::Refused(format!("Nothing was run: {problem}."))
+        })?;
+        let args = command.argv();
+        let region = command
+            .region()
+            .map(str::to_owned)
+            .or_else(|| action.config.region.clone())
             .or_else(|| ask.alarm.as_ref().and_then(|a| a.region.clone()))
             .or_else(|| self.settings.default_region.clone())
             .ok_or_else(|| {
@@ -174,7 +175,7 @@ impl CustomActions {
 
     /// The dry run's verdict for `request`; a failure to run it is a verdict too.
     async fn dry_run(&self, request: &ActionRequest) -> Verdict {
-        let (args, read): (Vec<String>, Box<dyn Fn(&super::cli::CliOutput) -> Verdict + Send>) =
+        let (args, read): (Vec<String>, Box<dyn Fn(&CliOutput) -> Verdict + Send>) =
             match preview::plan(&request.args, self.settings.role_arn.as_deref()) {
                 DryRun::Ec2(args) => (args, Box::new(preview::read_ec2)),
                 DryRun::Simulate { args, action } => {
@@ -185,6 +186,7 @@ impl CustomActions {
         let run = CliRun {
             args,
             region: request.region.clone(),
+            user: request.requested_by.clone(),
         };
         match self.cli.run(&run).await {
             Ok(output) => read(&output),
@@ -228,6 +230,7 @@ impl CustomActions {
         let run = CliRun {
             args: request.args.clone(),
             region: request.region.clone(),
+            user: request.requested_by.clone(),
         };
         let outcome = self.cli.run(&run).await;
         let (state, exit_code) = match &outcome {

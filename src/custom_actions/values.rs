@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::guard::{Action, Guardrails};
+use super::guard::{value_problem, Action};
 use crate::config::TemplateVar;
 
 /// Longest value taken from an alarm.
@@ -76,7 +76,6 @@ pub fn fill(
     action: &Action,
     alarm: Option<&AlarmValues>,
     typed: &[String],
-    guard: &dyn Guardrails,
 ) -> Result<Vec<String>, ValueRefusal> {
     let config = &action.config;
     if typed.len() > config.args.len() {
@@ -102,8 +101,8 @@ pub fn fill(
             }
         };
         let var = format!("args.{name}");
-        if let Some(reason) = guard.value_problem(&value) {
-            return Err(refused(&var, &value, reason));
+        if let Some(reason) = value_problem(&value) {
+            return Err(refused(&var, &value, reason.to_string()));
         }
         if !variable.pattern.is_match(&value) {
             return Err(ValueRefusal::Pattern {
@@ -134,8 +133,8 @@ pub fn fill(
         if value.chars().count() > MAX_ALARM_VALUE_CHARS {
             return Err(refused(&var.to_string(), &value, "longer than 1024 characters".into()));
         }
-        match guard.value_problem(&value) {
-            Some(reason) => Err(refused(&var.to_string(), &value, reason)),
+        match value_problem(&value) {
+            Some(reason) => Err(refused(&var.to_string(), &value, reason.to_string())),
             None => Ok(value),
         }
     };
