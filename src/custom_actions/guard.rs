@@ -139,7 +139,9 @@ mod tests {
 
     fn action(command: &[&str], approvers: &[&str], approvals: Option<u8>) -> ActionConfig {
         let text = format!(
-            "[slack]\napp_token = \"xapp-1-x\"\nbot_token = \"xoxb-x\"\n\n[[actions]]\nname = \"a\"\n\
+            "[slack]\napp_token = \"xapp-1-x\"\nbot_token = \"xoxb-x\"\n\n[aws_commands]\n\
+             role_arn = \"arn:aws:iam::123456789012:role/chatops\"\nregion = \"eu-west-1\"\n\n\
+             [[actions]]\nname = \"a\"\n\
              description = \"d\"\ncommand = {command:?}\napprovers = {approvers:?}\n{}",
             approvals.map_or(String::new(), |n| format!("approvals = {n}\n"))
         );
@@ -158,7 +160,7 @@ mod tests {
         let bad = [
             (vec!["aws", "secretsmanager", "get-secret-value", "--secret-id", "x"], "actions[0].command"),
             (vec!["aws", "ec2", "describe-instances", "--endpoint-url", "http://x"], "actions[0].command[3]"),
-            (vec!["aws", "ssm", "get-parameter", "--name", "p", "--with-decryption"], "actions[0].command"),
+            (vec!["aws", "ssm", "get-parameter", "--name", "p", "--with-decryption"], "actions[0].command[5]"),
             (vec!["aws", "s3api", "put-object", "--body", "file:///etc/passwd"], "actions[0].command[4]"),
             (vec!["aws", "ec2", "describe-instances", "--filters", "a;b"], "actions[0].command[4]"),
         ];
