@@ -139,14 +139,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         &metrics,
     )
     .await?;
-    let action_store: Arc<dyn crate::store::actions::ActionStore> = store.clone();
-    let custom_actions = crate::custom_actions::wiring::start(
-        &config,
-        None,
-        Blocking::new(action_store),
-        slack.clone(),
-        stop.clone(),
-    )?;
+    let aws = crate::aws_commands::wiring::build(&config, &store);
+    let custom_actions =
+        crate::custom_actions::wiring::start(&config, aws.clone(), &store, &slack, &stop)?;
     let ctx = Arc::new(Context {
         slack,
         store: Blocking::new(store.clone()),
@@ -159,6 +154,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         custom_actions,
         stats: stats.clone(),
         health: health.clone(),
+        aws,
     });
     let socket = &config.slack.socket;
     let dispatcher = Dispatcher::new(
@@ -496,5 +492,6 @@ async fn prune_event_ids(store: Blocking<SqliteStore>, stop: CancellationToken) 
                 "Failed to prune old delivery records."
             );
         }
+        crate::aws_commands::wiring::prune(&store).await;
     }
 }

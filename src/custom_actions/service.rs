@@ -11,8 +11,10 @@ use super::guard::{command_problem, Action, Catalog};
 use super::output;
 use super::preview::{self, DryRun, Verdict};
 use super::values::{self, AlarmValues};
+use crate::aws_commands::AwsCommands;
 use crate::config::SlackPrincipal;
-use crate::integrations::aws_cli::{AwsCli, CliOutput, CliRun};
+use crate::integrations::aws_cli::{AwsCli, CliError, CliOutput, CliRun};
+use crate::store::aws_runs::{AwsRunOutcome, AwsRunRecord};
 use crate::slack::interaction::{ChannelId, MessageTs};
 use crate::slack::message::{Message, Mrkdwn};
 use crate::slack::messenger::{Messenger, SlackApiError};
@@ -53,6 +55,8 @@ pub struct Ask<'a> {
 
 pub struct CustomActions {
     pub(super) catalog: Catalog,
+    /// The runner and the audit trail `@bot aws` uses too.
+    pub(super) aws: Arc<AwsCommands>,
     pub(super) cli: Arc<dyn AwsCli>,
     pub(super) store: Blocking<dyn ActionStore>,
     pub(super) slack: Arc<dyn Messenger>,
@@ -62,14 +66,15 @@ pub struct CustomActions {
 impl CustomActions {
     pub fn new(
         catalog: Catalog,
-        cli: Arc<dyn AwsCli>,
+        aws: Arc<AwsCommands>,
         store: Blocking<dyn ActionStore>,
         slack: Arc<dyn Messenger>,
         settings: Settings,
     ) -> Self {
         Self {
             catalog,
-            cli,
+            cli: aws.cli().clone(),
+            aws,
             store,
             slack,
             settings,
@@ -89,14 +94,21 @@ impl CustomActions {
                 ask.name
             )));
         };
-        let filled = values::fill(action, ask.alarm.as_ref(), &ask.typed).map_err(|e| {
-            info!(action = ask.name, user = ask.user, reason = %e, "Action refused: a value failed its check.");
-            ActionError::Refused(format!("Nothing was run: {e}."))
-        })?;
-        let command = command_problem(&filled).map_err(|problem| {
-            info!(action = ask.name, user = ask.user, reason = %problem, "Action refused by the guardrails.");
-            ActionError::Refused(format!("Nothing was run: {problem}."))
-        })?;
+        let filled = match values::fill(action, ask.alarm.as_ref(), &ask.typed) {
+            Ok(filled) => filled,
+            Err(e) => {
+                let typed = std::iter::once(ask.name.to_owned()).chain(ask.typed.iter().cloned());
+                self.refused(&ask, typed.collect(), "bad_value", &e.to_string()).await;
+                return Err(ActionError::Refused(format!("Nothing was run: {e}.")));
+            }
+        };
+        let command = match command_problem(&filled) {
+            Ok(command) => command,
+            Err(problem) => {
+                self.refused(&ask, filled, problem.kind(), &problem.to_string()).await;
+                return Err(ActionError::Refused(format!("Nothing was run: {problem}.")));
+            }
+        };
         let args = command.argv();
         let region = command
             .region()
@@ -173,6 +185,57 @@ impl CustomActions {
         ))
     }
 
+    /// Audits a refusal (one row, one log line) with the action's name.
+    async fn refused(&self, ask: &Ask<'_>, argv: Vec<String>, kind: &str, reason: &str) {
+        info!(action = ask.name, user = ask.user, reason, "Action refused before it ran.");
+        self.aws
+            .record(AwsRunRecord {
+                at: SystemTime::now(),
+                user: ask.user.to_owned(),
+                channel: ask.channel.0.clone(),
+                argv: argv.into_iter().map(|a| a.chars().take(200).collect()).collect(),
+                region: None,
+                action: Some(ask.name.to_owned()),
+                outcome: AwsRunOutcome::Refused {
+                    kind: kind.to_owned(),
+                    reason: reason.to_owned(),
+                },
+            })
+            .await;
+    }
+
+    /// Runs `run` for `request` and audits it (the action's name on the row).
+    async fn run_audited(
+        &self,
+        request: &ActionRequest,
+        run: &CliRun,
+    ) -> Result<CliOutput, CliError> {
+        let started = std::time::Instant::now();
+        let outcome = self.cli.run(run).await;
+        let audited = match &outcome {
+            Ok(output) => AwsRunOutcome::Exited {
+                exit_code: output.exit_code,
+                duration: output.duration,
+            },
+            Err(e) => AwsRunOutcome::Failed {
+                kind: e.kind().to_owned(),
+                duration: started.elapsed(),
+            },
+        };
+        self.aws
+            .record(AwsRunRecord {
+                at: SystemTime::now(),
+                user: request.requested_by.clone(),
+                channel: request.channel.clone(),
+                argv: run.args.clone(),
+                region: Some(run.region.clone()),
+                action: Some(request.action.clone()),
+                outcome: audited,
+            })
+            .await;
+        outcome
+    }
+
     /// The dry run's verdict for `request`; a failure to run it is a verdict too.
     async fn dry_run(&self, request: &ActionRequest) -> Verdict {
         let (args, read): (Vec<String>, Box<dyn Fn(&CliOutput) -> Verdict + Send>) =
@@ -188,7 +251,7 @@ impl CustomActions {
             region: request.region.clone(),
             user: request.requested_by.clone(),
         };
-        match self.cli.run(&run).await {
+        match self.run_audited(request, &run).await {
             Ok(output) => read(&output),
             Err(e) => Verdict::Unknown(format!("the dry run could not run: {e}")),
         }
@@ -232,7 +295,7 @@ impl CustomActions {
             region: request.region.clone(),
             user: request.requested_by.clone(),
         };
-        let outcome = self.cli.run(&run).await;
+        let outcome = self.run_audited(&request, &run).await;
         let (state, exit_code) = match &outcome {
             Ok(output) => (ActionState::Finished, output.exit_code),
             Err(_) => (ActionState::Failed, None),

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod answers;
+pub mod aws_runs;
 pub mod batcher;
 mod blocking;
 pub mod cards;
@@ -16,6 +17,7 @@ pub mod retention_deploys;
 mod sqlite;
 mod sqlite_actions;
 mod sqlite_answers;
+mod sqlite_aws_runs;
 mod sqlite_cards;
 mod sqlite_claims;
 mod sqlite_deploys;

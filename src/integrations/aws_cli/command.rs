@@ -85,9 +85,10 @@ impl AwsCommand {
         let mut words = words.peekable();
         let mut previous_flag: Option<String> = None;
         while let Some(word) = words.next() {
-            check_characters(&word, previous_flag.as_deref() == Some("--query"))?;
             if !word.starts_with("--") {
-                if word.starts_with('-') && !is_number(&word) {
+                check_characters(&word, previous_flag.as_deref() == Some("--query"))?;
+                // `-` alone is a value (stdout, stdin); a negative number too.
+                if word.starts_with('-') && word != "-" && !is_number(&word) {
                     return Err(Refusal::BadFlag { flag: word });
                 }
                 args.push(word);
@@ -98,6 +99,7 @@ impl AwsCommand {
                 Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
                 None => (word.clone(), None),
             };
+            check_characters(&name, false)?;
             check_flag(&name)?;
             if let Some(value) = &inline_value {
                 check_characters(value, name == "--query")?;

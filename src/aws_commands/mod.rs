@@ -1,0 +1,160 @@
+//! `@bot aws …` as a flow in plain data: the channel's entry, the parse, the guardrails, the run (`integrations::aws_cli`), and the audit (store + one structured log line). The handler (`commands/aws.rs`) turns the `Outcome` into Slack replies.
+
+pub mod audit;
+pub mod wiring;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::config::AwsCommandsConfig;
+use crate::integrations::aws_cli::{
+    guardrails, AwsCli, AwsCommand, CliError, CliOutput, CliRun, Refusal,
+};
+use crate::store::aws_runs::{AwsRunLog, AwsRunOutcome, AwsRunRecord};
+use crate::store::Blocking;
+
+/// The typed text a refusal's audit entry keeps, at most.
+const MAX_AUDITED_TEXT: usize = 2000;
+
+/// Who asked, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Asker {
+    pub user: String,
+    pub channel: String,
+}
+
+/// How one `@bot aws …` ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Not run; the reason is for the asker.
+    Refused(Refusal),
+    /// Run; the output may be long, truncated, or a failure's.
+    Ran {
+        command: AwsCommand,
+        region: String,
+        output: CliOutput,
+    },
+    /// Not finished: no CLI, a timeout, no credentials.
+    Failed {
+        command: AwsCommand,
+        region: String,
+        error: CliError,
+    },
+}
+
+/// `[aws_commands]` at work: built once at start-up when the section is set.
+pub struct AwsCommands {
+    config: AwsCommandsConfig,
+    cli: Arc<dyn AwsCli>,
+    audit: Blocking<dyn AwsRunLog>,
+}
+
+impl AwsCommands {
+    pub fn new(
+        config: AwsCommandsConfig,
+        cli: Arc<dyn AwsCli>,
+        audit: Blocking<dyn AwsRunLog>,
+    ) -> Self {
+        Self { config, cli, audit }
+    }
+
+    pub fn config(&self) -> &AwsCommandsConfig {
+        &self.config
+    }
+
+    /// The runner, for custom actions (they check and audit through [`AwsCommands::record`]).
+    pub fn cli(&self) -> &Arc<dyn AwsCli> {
+        &self.cli
+    }
+
+    /// Runs `text` (what followed `aws`, Slack's markup already plain) for `asker`, if the
+    /// channel is listed, the text is well-formed and the guardrails allow it; audits either way.
+    pub async fn run_text(&self, asker: &Asker, text: &str) -> Outcome {
+        let checked = self.check(asker, text);
+        let command = match checked {
+            Ok(command) => command,
+            Err(refusal) => {
+                let typed: String = text.chars().take(MAX_AUDITED_TEXT).collect();
+                self.record(AwsRunRecord {
+                    at: SystemTime::now(),
+                    user: asker.user.clone(),
+                    channel: asker.channel.clone(),
+                    argv: vec![typed],
+                    region: None,
+                    action: None,
+                    outcome: AwsRunOutcome::Refused {
+                        kind: refusal.kind().to_owned(),
+                        reason: refusal.to_string(),
+                    },
+                })
+                .await;
+                return Outcome::Refused(refusal);
+            }
+        };
+        let region = command
+            .region()
+            .unwrap_or(&self.config.region)
+            .to_owned();
+        let run = CliRun {
+            args: command.argv(),
+            region: region.clone(),
+            user: asker.user.clone(),
+        };
+        let started = std::time::Instant::now();
+        let result = self.cli.run(&run).await;
+        let outcome = match &result {
+            Ok(output) => AwsRunOutcome::Exited {
+                exit_code: output.exit_code,
+                duration: output.duration,
+            },
+            Err(error) => AwsRunOutcome::Failed {
+                kind: error.kind().to_owned(),
+                duration: started.elapsed(),
+            },
+        };
+        self.record(AwsRunRecord {
+            at: SystemTime::now(),
+            user: asker.user.clone(),
+            channel: asker.channel.clone(),
+            argv: run.args,
+            region: Some(region.clone()),
+            action: None,
+            outcome,
+        })
+        .await;
+        match result {
+            Ok(output) => Outcome::Ran {
+                command,
+                region,
+                output,
+            },
+            Err(error) => Outcome::Failed {
+                command,
+                region,
+                error,
+            },
+        }
+    }
+
+    /// The channel's entry, the parse and the guardrails, in that order.
+    fn check(&self, asker: &Asker, text: &str) -> Result<AwsCommand, Refusal> {
+        let channel = self
+            .config
+            .channel(&asker.channel)
+            .ok_or(Refusal::ChannelNotEnabled)?;
+        let command = AwsCommand::parse(text)?;
+        guardrails::permit(&command, channel.allow.as_deref())?;
+        Ok(command)
+    }
+
+    /// Audits one run or refusal: a row in the store and one structured log line. A failed
+    /// write is logged, never raised (the run already happened).
+    pub async fn record(&self, record: AwsRunRecord) {
+        audit::record(&self.audit, record).await;
+    }
+}
+
+/// Shown in replies: "1.2s".
+pub fn seconds(duration: Duration) -> String {
+    format!("{:.1}s", duration.as_secs_f64())
+}

