@@ -1,0 +1,215 @@
+//! Custom actions (`[[actions]]`) end to end: the bot in this process against the fake Slack,
+//! the fake SQS and STS, and a fake `aws` executable. A request shows its exact argv and dry
+//! run, waits for an approver (never the requester), runs once, posts its result and is
+//! audited; a rejected one or one whose value fails its pattern never runs; a read-only action
+//! runs at once; an alarm card's button fills `{alarm.dimensions.…}`; a pending request
+//! survives a restart. Config errors come with their key paths.
+
+#[path = "custom_actions/rig.rs"]
+mod rig;
+mod support;
+
+use rig::{buttons, Rig, ALICE, BOB, MALLORY, SECOND};
+use support::alarm_sandbox::shown;
+use support::eventually;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_action_shows_its_argv_and_dry_run_then_runs_once() {
+    let rig = Rig::start().await;
+    rig.mention("run scale-web 4", ALICE).await;
+    let card_message = rig
+        .shows(&[
+            "aws autoscaling set-desired-capacity --auto-scaling-group-name web-asg --desired-capacity 4",
+            "Approval needed",
+            "Dry run",
+            "is allowed for the role",
+        ])
+        .await;
+    let card = card_message.ts.clone();
+    assert_eq!(buttons(&card_message), ["action.approve", "action.reject"]);
+    assert!(shown(&card_message).contains("<@U0ALICE001>"), "who asked: {}", shown(&card_message));
+    assert_eq!(
+        rig.runs(),
+        ["iam simulate-principal-policy --policy-source-arn arn:aws:iam::123456789012:role/chatops-actions --action-names autoscaling:SetDesiredCapacity --output json"],
+        "only the dry run so far"
+    );
+
+    rig.click(&card, "action.approve", ALICE).await;
+    rig.answered("your approval does not count").await;
+    rig.click(&card, "action.approve", MALLORY).await;
+    rig.answered("Only the approvers").await;
+    // Two clicks at once run it once.
+    rig.click(&card, "action.approve", BOB).await;
+    rig.click(&card, "action.approve", BOB).await;
+    rig.shows(&["`scale-web` finished", "Done"]).await;
+    eventually(10 * SECOND, "the card says it was approved", || {
+        rig.messages().iter().any(|m| {
+            m.ts == card && shown(m).contains("Approved by <@U0BOB00001>") && buttons(m).is_empty()
+        })
+    })
+    .await;
+    tokio::time::sleep(SECOND / 2).await;
+    let runs = rig.runs();
+    let real: Vec<&String> = runs.iter().filter(|r| r.starts_with("autoscaling")).collect();
+    assert_eq!(
+        real,
+        ["autoscaling set-desired-capacity --auto-scaling-group-name web-asg --desired-capacity 4 --output json"],
+        "runs once, with the substituted argv"
+    );
+    let audit = rig.audit().await;
+    let ran: Vec<_> = audit
+        .iter()
+        .filter(|r| r.action.as_deref() == Some("scale-web"))
+        .map(|r| (r.user.as_str(), r.argv.first().cloned().unwrap_or_default()))
+        .collect();
+    assert_eq!(ran, [(ALICE, "autoscaling".into()), (ALICE, "iam".into())], "{audit:?}");
+    rig.alarms.bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_request_and_a_value_that_fails_its_pattern_never_run() {
+    let rig = Rig::start().await;
+    rig.mention("run scale-web 4", ALICE).await;
+    let card = rig.shows(&["Approval needed", "Dry run"]).await;
+    rig.click(&card.ts, "action.reject", MALLORY).await;
+    rig.answered("can reject it").await;
+    rig.click(&card.ts, "action.reject", BOB).await;
+    rig.answered("Rejected; nothing was run").await;
+    rig.shows(&["Rejected by <@U0BOB00001>"]).await;
+    rig.click(&card.ts, "action.approve", BOB).await;
+    rig.answered("no longer waiting").await;
+
+    for bad in ["4;reboot", "400", "$(id)", "4\u{7}"] {
+        rig.mention(&format!("run scale-web {bad}"), ALICE).await;
+    }
+    rig.answered("does not match its pattern").await;
+    rig.answered("is refused").await;
+    rig.mention("run scale-web", ALICE).await;
+    rig.answered("needs a value for count").await;
+    tokio::time::sleep(SECOND).await;
+    assert!(
+        rig.runs().iter().all(|r| r.starts_with("iam simulate-principal-policy")),
+        "only the first request's dry run ran: {:?}",
+        rig.runs()
+    );
+    let refused = rig.audit().await;
+    assert!(
+        refused.iter().filter(|r| matches!(r.outcome, chatops_bot::store::aws_runs::AwsRunOutcome::Refused { .. })).count() >= 4,
+        "refusals are audited: {refused:?}"
+    );
+    rig.alarms.bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_action_runs_at_once_and_run_lists_the_actions() {
+    let rig = Rig::start().await;
+    rig.mention("run list-groups", ALICE).await;
+    let result = rig.shows(&["`list-groups` finished"]).await;
+    assert!(shown(&result).contains("web-asg &lt;!channel&gt;"), "inert output: {}", shown(&result));
+    rig.shows(&["aws autoscaling describe-auto-scaling-groups", "No approval needed"]).await;
+    assert_eq!(rig.runs(), ["autoscaling describe-auto-scaling-groups --output json"]);
+
+    rig.mention("run", ALICE).await;
+    let list = rig.shows(&["Custom actions", "reboot-instance", "/platform-scale-web"]).await;
+    assert!(shown(&list).contains("list-groups"), "{}", shown(&list));
+    rig.slash("scale-web", "5", ALICE).await;
+    rig.shows(&["--desired-capacity 5", "Approval needed"]).await;
+    rig.alarms.bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_button_on_a_matching_alarm_card_fills_the_alarms_dimensions() {
+    let rig = Rig::start().await;
+    let t0 = "2026-12-07T10:00:00.000+0000";
+    rig.alarms.publish("web-cpu-high", "ALARM", "OK", t0);
+    rig.alarms.publish("db-cpu-high", "ALARM", "OK", t0);
+    eventually(15 * SECOND, "two cards", || rig.alarms.top_level().len() == 2).await;
+    let cards = rig.alarms.top_level();
+    let web = cards.iter().find(|m| shown(m).contains("web-cpu-high")).unwrap();
+    let db = cards.iter().find(|m| shown(m).contains("db-cpu-high")).unwrap();
+    assert!(buttons(web).contains(&"action.run.reboot-instance".to_owned()), "{:?}", buttons(web));
+    assert!(!buttons(db).iter().any(|b| b.starts_with("action.run.")), "{:?}", buttons(db));
+
+    rig.click(&web.ts, "action.run.reboot-instance", ALICE).await;
+    let card = rig
+        .shows(&["aws ec2 reboot-instances --instance-ids i-0abc", "DryRunOperation"])
+        .await;
+    assert_eq!(card.thread_ts.as_deref(), Some(web.ts.as_str()), "in the card's thread");
+    rig.click(&card.ts, "action.approve", BOB).await;
+    rig.shows(&["`reboot-instance` finished"]).await;
+    assert_eq!(
+        rig.runs(),
+        [
+            "ec2 reboot-instances --instance-ids i-0abc --dry-run --output json",
+            "ec2 reboot-instances --instance-ids i-0abc --output json"
+        ]
+    );
+    rig.alarms.bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_request_survives_a_restart_and_still_runs_once() {
+    let rig = Rig::start().await;
+    rig.mention("run scale-web 3", ALICE).await;
+    let card = rig.shows(&["Approval needed", "Dry run"]).await;
+    let rig = rig.restart().await;
+    rig.click(&card.ts, "action.approve", BOB).await;
+    rig.shows(&["`scale-web` finished"]).await;
+    rig.click(&card.ts, "action.approve", BOB).await;
+    rig.answered("no longer waiting").await;
+    let real = rig.runs().into_iter().filter(|r| r.starts_with("autoscaling")).count();
+    assert_eq!(real, 1);
+    rig.alarms.bot.stop().await.unwrap();
+}
+
+#[test]
+fn check_names_the_key_of_every_broken_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bot.toml");
+    let text = r#"
+[slack]
+app_token = "xapp-1-x"
+bot_token = "xoxb-x"
+
+[aws_commands]
+role_arn = "arn:aws:iam::123456789012:role/chatops"
+region = "eu-west-1"
+
+[[actions]]
+name = "leak"
+description = "Reads a secret"
+command = ["aws", "secretsmanager", "get-secret-value", "--secret-id", "prod/db"]
+approvals = 0
+
+[[actions]]
+name = "elsewhere"
+description = "Goes elsewhere"
+command = ["aws", "ec2", "describe-instances", "--endpoint-url", "https://evil.example"]
+
+[[actions]]
+name = "scale"
+description = "Scales"
+command = ["aws", "autoscaling", "set-desired-capacity", "--desired-capacity", "{args.count}"]
+approvers = ["U0BOB00001"]
+"#;
+    std::fs::write(&path, text).unwrap();
+    let run = |path: &std::path::Path| {
+        std::process::Command::new(support::bot_binary())
+            .args(["check", "--config"])
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let out = run(&path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{stderr}");
+    assert!(stderr.contains("actions[2].command[4]"), "undeclared variable: {stderr}");
+    // The guardrails run once the config itself reads: fix the variable, see them.
+    std::fs::write(&path, text.replace("\"{args.count}\"]", "\"4\"]")).unwrap();
+    let out = run(&path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{stderr}");
+    assert!(stderr.contains("actions[0].command"), "denylisted: {stderr}");
+    assert!(stderr.contains("actions[1].command[3]"), "rejected flag: {stderr}");
+    assert!(stderr.contains("--endpoint-url"), "{stderr}");
+}
