@@ -9,14 +9,14 @@
 mod rig;
 mod support;
 
-use rig::{buttons, Rig, ALICE, BOB, MALLORY, SECOND};
+use rig::{buttons, Rig, ALICE, BOB, CAROL, MALLORY, SECOND};
 use support::alarm_sandbox::shown;
 use support::eventually;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approved_action_shows_its_argv_and_dry_run_then_runs_once() {
     let rig = Rig::start().await;
-    rig.mention("run scale-web 4", ALICE).await;
+    rig.mention("run scale-web 4", BOB).await;
     let card_message = rig
         .shows(&[
             "aws autoscaling set-desired-capacity --auto-scaling-group-name web-asg --desired-capacity 4",
@@ -27,24 +27,24 @@ async fn an_approved_action_shows_its_argv_and_dry_run_then_runs_once() {
         .await;
     let card = card_message.ts.clone();
     assert_eq!(buttons(&card_message), ["action.approve", "action.reject"]);
-    assert!(shown(&card_message).contains("<@U0ALICE001>"), "who asked: {}", shown(&card_message));
+    assert!(shown(&card_message).contains("<@U0BOB00001>"), "who asked: {}", shown(&card_message));
     assert_eq!(
         rig.runs(),
         ["iam simulate-principal-policy --policy-source-arn arn:aws:iam::123456789012:role/chatops-actions --action-names autoscaling:SetDesiredCapacity --output json"],
         "only the dry run so far"
     );
 
-    rig.click(&card, "action.approve", ALICE).await;
+    rig.click(&card, "action.approve", BOB).await;
     rig.answered("your approval does not count").await;
     rig.click(&card, "action.approve", MALLORY).await;
     rig.answered("Only the approvers").await;
     // Two clicks at once run it once.
-    rig.click(&card, "action.approve", BOB).await;
-    rig.click(&card, "action.approve", BOB).await;
+    rig.click(&card, "action.approve", CAROL).await;
+    rig.click(&card, "action.approve", CAROL).await;
     rig.shows(&["`scale-web` finished", "Done"]).await;
     eventually(10 * SECOND, "the card says it was approved", || {
         rig.messages().iter().any(|m| {
-            m.ts == card && shown(m).contains("Approved by <@U0BOB00001>") && buttons(m).is_empty()
+            m.ts == card && shown(m).contains("Approved by <@U0CAROL001>") && buttons(m).is_empty()
         })
     })
     .await;
@@ -62,7 +62,7 @@ async fn an_approved_action_shows_its_argv_and_dry_run_then_runs_once() {
         .filter(|r| r.action.as_deref() == Some("scale-web"))
         .map(|r| (r.user.as_str(), r.argv.first().cloned().unwrap_or_default()))
         .collect();
-    assert_eq!(ran, [(ALICE, "autoscaling".into()), (ALICE, "iam".into())], "{audit:?}");
+    assert_eq!(ran, [(BOB, "autoscaling".into()), (BOB, "iam".into())], "{audit:?}");
     rig.alarms.bot.stop().await.unwrap();
 }
 

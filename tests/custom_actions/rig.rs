@@ -17,6 +17,7 @@ use crate::support::eventually;
 pub const SECOND: Duration = Duration::from_secs(1);
 pub const ALICE: &str = "U0ALICE001";
 pub const BOB: &str = "U0BOB00001";
+pub const CAROL: &str = "U0CAROL001";
 pub const MALLORY: &str = "U0MALLORY1";
 const ROLE: &str = "arn:aws:iam::123456789012:role/chatops-actions";
 
@@ -40,7 +41,7 @@ esac
 
 /// Three actions: `reboot-instance` (a button on `web-*` alarm cards, the alarm's
 /// `InstanceId`, one approval by Bob), `scale-web` (`@bot run scale-web <count>`, a slash
-/// command, one approval by Bob) and `list-groups` (read-only: no approval).
+/// command, one approval by Bob or Carol) and `list-groups` (read-only: no approval).
 pub fn actions_toml() -> String {
     format!(
         r#"
@@ -57,7 +58,7 @@ name = "scale-web"
 description = "Set the web group's desired capacity"
 command = ["aws", "autoscaling", "set-desired-capacity", "--auto-scaling-group-name", "web-asg", "--desired-capacity", "{{args.count}}"]
 args = ["count"]
-approvers = ["{BOB}"]
+approvers = ["{BOB}", "{CAROL}"]
 slash = true
 [actions.variables.count]
 pattern = "[1-9]|1[0-9]|20"
