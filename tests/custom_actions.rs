@@ -27,7 +27,11 @@ async fn an_approved_action_shows_its_argv_and_dry_run_then_runs_once() {
         .await;
     let card = card_message.ts.clone();
     assert_eq!(buttons(&card_message), ["action.approve", "action.reject"]);
-    assert!(shown(&card_message).contains("<@U0BOB00001>"), "who asked: {}", shown(&card_message));
+    assert!(
+        shown(&card_message).contains("<@U0BOB00001>"),
+        "who asked: {}",
+        shown(&card_message)
+    );
     assert_eq!(
         rig.runs(),
         ["iam simulate-principal-policy --policy-source-arn arn:aws:iam::123456789012:role/chatops-actions --action-names autoscaling:SetDesiredCapacity --output json"],
@@ -50,7 +54,10 @@ async fn an_approved_action_shows_its_argv_and_dry_run_then_runs_once() {
     .await;
     tokio::time::sleep(SECOND / 2).await;
     let runs = rig.runs();
-    let real: Vec<&String> = runs.iter().filter(|r| r.starts_with("autoscaling")).collect();
+    let real: Vec<&String> = runs
+        .iter()
+        .filter(|r| r.starts_with("autoscaling"))
+        .collect();
     assert_eq!(
         real,
         ["autoscaling set-desired-capacity --auto-scaling-group-name web-asg --desired-capacity 4 --output json"],
@@ -62,7 +69,11 @@ async fn an_approved_action_shows_its_argv_and_dry_run_then_runs_once() {
         .filter(|r| r.action.as_deref() == Some("scale-web"))
         .map(|r| (r.user.as_str(), r.argv.first().cloned().unwrap_or_default()))
         .collect();
-    assert_eq!(ran, [(BOB, "autoscaling".into()), (BOB, "iam".into())], "{audit:?}");
+    assert_eq!(
+        ran,
+        [(BOB, "autoscaling".into()), (BOB, "iam".into())],
+        "{audit:?}"
+    );
     rig.alarms.bot.stop().await.unwrap();
 }
 
@@ -88,13 +99,22 @@ async fn a_rejected_request_and_a_value_that_fails_its_pattern_never_run() {
     rig.answered("needs a value for count").await;
     tokio::time::sleep(SECOND).await;
     assert!(
-        rig.runs().iter().all(|r| r.starts_with("iam simulate-principal-policy")),
+        rig.runs()
+            .iter()
+            .all(|r| r.starts_with("iam simulate-principal-policy")),
         "only the first request's dry run ran: {:?}",
         rig.runs()
     );
     let refused = rig.audit().await;
     assert!(
-        refused.iter().filter(|r| matches!(r.outcome, chatops_bot::store::aws_runs::AwsRunOutcome::Refused { .. })).count() >= 4,
+        refused
+            .iter()
+            .filter(|r| matches!(
+                r.outcome,
+                chatops_bot::store::aws_runs::AwsRunOutcome::Refused { .. }
+            ))
+            .count()
+            >= 4,
         "refusals are audited: {refused:?}"
     );
     rig.alarms.bot.stop().await.unwrap();
@@ -105,15 +125,29 @@ async fn a_read_only_action_runs_at_once_and_run_lists_the_actions() {
     let rig = Rig::start().await;
     rig.mention("run list-groups", ALICE).await;
     let result = rig.shows(&["`list-groups` finished"]).await;
-    assert!(shown(&result).contains("web-asg &lt;!channel&gt;"), "inert output: {}", shown(&result));
-    rig.shows(&["aws autoscaling describe-auto-scaling-groups", "No approval needed"]).await;
-    assert_eq!(rig.runs(), ["autoscaling describe-auto-scaling-groups --output json"]);
+    assert!(
+        shown(&result).contains("web-asg &lt;!channel&gt;"),
+        "inert output: {}",
+        shown(&result)
+    );
+    rig.shows(&[
+        "aws autoscaling describe-auto-scaling-groups",
+        "No approval needed",
+    ])
+    .await;
+    assert_eq!(
+        rig.runs(),
+        ["autoscaling describe-auto-scaling-groups --output json"]
+    );
 
     rig.mention("run", ALICE).await;
-    let list = rig.shows(&["Custom actions", "reboot-instance", "/platform-scale-web"]).await;
+    let list = rig
+        .shows(&["Custom actions", "reboot-instance", "/platform-scale-web"])
+        .await;
     assert!(shown(&list).contains("list-groups"), "{}", shown(&list));
     rig.slash("scale-web", "5", ALICE).await;
-    rig.shows(&["--desired-capacity 5", "Approval needed"]).await;
+    rig.shows(&["--desired-capacity 5", "Approval needed"])
+        .await;
     rig.alarms.bot.stop().await.unwrap();
 }
 
@@ -123,18 +157,43 @@ async fn a_button_on_a_matching_alarm_card_fills_the_alarms_dimensions() {
     let t0 = "2026-12-07T10:00:00.000+0000";
     rig.alarms.publish("web-cpu-high", "ALARM", "OK", t0);
     rig.alarms.publish("db-cpu-high", "ALARM", "OK", t0);
-    eventually(15 * SECOND, "two cards", || rig.alarms.top_level().len() == 2).await;
+    eventually(15 * SECOND, "two cards", || {
+        rig.alarms.top_level().len() == 2
+    })
+    .await;
     let cards = rig.alarms.top_level();
-    let web = cards.iter().find(|m| shown(m).contains("web-cpu-high")).unwrap();
-    let db = cards.iter().find(|m| shown(m).contains("db-cpu-high")).unwrap();
-    assert!(buttons(web).contains(&"action.run.reboot-instance".to_owned()), "{:?}", buttons(web));
-    assert!(!buttons(db).iter().any(|b| b.starts_with("action.run.")), "{:?}", buttons(db));
+    let web = cards
+        .iter()
+        .find(|m| shown(m).contains("web-cpu-high"))
+        .unwrap();
+    let db = cards
+        .iter()
+        .find(|m| shown(m).contains("db-cpu-high"))
+        .unwrap();
+    assert!(
+        buttons(web).contains(&"action.run.reboot-instance".to_owned()),
+        "{:?}",
+        buttons(web)
+    );
+    assert!(
+        !buttons(db).iter().any(|b| b.starts_with("action.run.")),
+        "{:?}",
+        buttons(db)
+    );
 
-    rig.click(&web.ts, "action.run.reboot-instance", ALICE).await;
-    let card = rig
-        .shows(&["aws ec2 reboot-instances --instance-ids i-0abc", "DryRunOperation"])
+    rig.click(&web.ts, "action.run.reboot-instance", ALICE)
         .await;
-    assert_eq!(card.thread_ts.as_deref(), Some(web.ts.as_str()), "in the card's thread");
+    let card = rig
+        .shows(&[
+            "aws ec2 reboot-instances --instance-ids i-0abc",
+            "DryRunOperation",
+        ])
+        .await;
+    assert_eq!(
+        card.thread_ts.as_deref(),
+        Some(web.ts.as_str()),
+        "in the card's thread"
+    );
     rig.click(&card.ts, "action.approve", BOB).await;
     rig.shows(&["`reboot-instance` finished"]).await;
     assert_eq!(
@@ -157,7 +216,11 @@ async fn a_pending_request_survives_a_restart_and_still_runs_once() {
     rig.shows(&["`scale-web` finished"]).await;
     rig.click(&card.ts, "action.approve", BOB).await;
     rig.answered("no longer waiting").await;
-    let real = rig.runs().into_iter().filter(|r| r.starts_with("autoscaling")).count();
+    let real = rig
+        .runs()
+        .into_iter()
+        .filter(|r| r.starts_with("autoscaling"))
+        .count();
     assert_eq!(real, 1);
     rig.alarms.bot.stop().await.unwrap();
 }
@@ -203,13 +266,22 @@ approvers = ["U0BOB00001"]
     let out = run(&path);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(78), "{stderr}");
-    assert!(stderr.contains("actions[2].command[4]"), "undeclared variable: {stderr}");
+    assert!(
+        stderr.contains("actions[2].command[4]"),
+        "undeclared variable: {stderr}"
+    );
     // The guardrails run once the config itself reads: fix the variable, see them.
     std::fs::write(&path, text.replace("\"{args.count}\"]", "\"4\"]")).unwrap();
     let out = run(&path);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(78), "{stderr}");
-    assert!(stderr.contains("actions[0].command"), "denylisted: {stderr}");
-    assert!(stderr.contains("actions[1].command[3]"), "rejected flag: {stderr}");
+    assert!(
+        stderr.contains("actions[0].command"),
+        "denylisted: {stderr}"
+    );
+    assert!(
+        stderr.contains("actions[1].command[3]"),
+        "rejected flag: {stderr}"
+    );
     assert!(stderr.contains("--endpoint-url"), "{stderr}");
 }

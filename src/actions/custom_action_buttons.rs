@@ -11,7 +11,9 @@ use crate::slack::message::{Message, Mrkdwn};
 
 fn service(ctx: &Context) -> Result<&CustomActions, HandlerError> {
     ctx.custom_actions.as_deref().ok_or_else(|| {
-        HandlerError::User("Custom actions are not configured here any more. Nothing was done.".into())
+        HandlerError::User(
+            "Custom actions are not configured here any more. Nothing was done.".into(),
+        )
     })
 }
 
@@ -20,15 +22,23 @@ pub async fn run(ctx: &Context, click: &ButtonClick) -> HandlerResult {
     let actions = service(ctx)?;
     let name = ActionId::action_name(&click.action_id).unwrap_or_default();
     let (Some(channel), Some(root)) = (&click.channel, &click.message_ts) else {
-        return Err(HandlerError::User("This button is not on a card I can find.".into()));
+        return Err(HandlerError::User(
+            "This button is not on a card I can find.".into(),
+        ));
     };
-    if !actions.catalog().get(name).is_some_and(|a| a.config.on_cards()) {
+    if !actions
+        .catalog()
+        .get(name)
+        .is_some_and(|a| a.config.on_cards())
+    {
         return Err(HandlerError::User(format!(
             "The action {name:?} is not offered on alarm cards (any more). Nothing was run."
         )));
     }
     let Some(cards) = &ctx.alarms else {
-        return Err(HandlerError::User("Alarm cards are not enabled here.".into()));
+        return Err(HandlerError::User(
+            "Alarm cards are not enabled here.".into(),
+        ));
     };
     let alarm = cards
         .alarm_thread(&channel.0, &root.0, click.value.as_deref())
@@ -59,7 +69,9 @@ pub fn alarm_values(context: &crate::integrations::bedrock::AlarmContext) -> Ala
 fn clicked(click: &ButtonClick) -> Result<(&str, &str), HandlerError> {
     match (&click.channel, &click.message_ts) {
         (Some(channel), Some(ts)) => Ok((&channel.0, &ts.0)),
-        _ => Err(HandlerError::User("This button is not on a message I can find. Nothing was done.".into())),
+        _ => Err(HandlerError::User(
+            "This button is not on a message I can find. Nothing was done.".into(),
+        )),
     }
 }
 

@@ -49,7 +49,10 @@ impl ActionOffers {
             .iter()
             .filter(|offer| {
                 route.is_some_and(|route| offer.routes.iter().any(|r| r == route))
-                    || offer.criteria.as_ref().is_some_and(|c| c.matches(notification))
+                    || offer
+                        .criteria
+                        .as_ref()
+                        .is_some_and(|c| c.matches(notification))
             })
             .map(|offer| offer.name.clone())
             .collect()

@@ -145,7 +145,11 @@ impl Criteria {
 
     /// Whether every given criterion holds for `notification`, as for a route.
     pub fn matches(&self, notification: &Notification) -> bool {
-        criteria_hold(&self.criteria, self.name_glob.as_ref(), &Facts::of(notification))
+        criteria_hold(
+            &self.criteria,
+            self.name_glob.as_ref(),
+            &Facts::of(notification),
+        )
     }
 }
 
@@ -155,18 +159,22 @@ impl CompiledRoute {
     }
 }
 
-fn criteria_hold(criteria: &RouteMatch, name_glob: Option<&GlobMatcher>, facts: &Facts<'_>) -> bool {
+fn criteria_hold(
+    criteria: &RouteMatch,
+    name_glob: Option<&GlobMatcher>,
+    facts: &Facts<'_>,
+) -> bool {
     let name_holds = name_glob.is_none_or(|glob| glob.is_match(&facts.name));
-        name_holds
-            && equal_if_given(criteria.account.as_deref(), facts.account)
-            && equal_if_given(criteria.region.as_deref(), facts.region)
-            && criteria.kind.is_none_or(|kind| kind == facts.kind)
-            && criteria.state.as_deref().is_none_or(|state| {
-                facts
-                    .state
-                    .is_some_and(|actual| actual.eq_ignore_ascii_case(state))
-            })
-            && attributes_hold(&criteria.attributes, facts.notification)
+    name_holds
+        && equal_if_given(criteria.account.as_deref(), facts.account)
+        && equal_if_given(criteria.region.as_deref(), facts.region)
+        && criteria.kind.is_none_or(|kind| kind == facts.kind)
+        && criteria.state.as_deref().is_none_or(|state| {
+            facts
+                .state
+                .is_some_and(|actual| actual.eq_ignore_ascii_case(state))
+        })
+        && attributes_hold(&criteria.attributes, facts.notification)
 }
 
 fn equal_if_given(wanted: Option<&str>, actual: Option<&str>) -> bool {

@@ -64,7 +64,9 @@ impl Command {
                 let rest = text.trim_start()[word.len()..].trim().to_owned();
                 Ok(Command::Aws(rest))
             }
-            "run" => Ok(Command::Run(text.trim_start()[word.len()..].trim().to_owned())),
+            "run" => Ok(Command::Run(
+                text.trim_start()[word.len()..].trim().to_owned(),
+            )),
             _ => Err(UnknownCommand(text.to_owned())),
         }
     }
@@ -219,13 +221,18 @@ mod tests {
         assert_eq!(Command::from_mention(" Report "), Ok(Command::Report));
         assert_eq!(
             Command::from_mention(" AWS  ec2 describe-instances --region eu-west-1 "),
-            Ok(Command::Aws("ec2 describe-instances --region eu-west-1".into()))
+            Ok(Command::Aws(
+                "ec2 describe-instances --region eu-west-1".into()
+            ))
         );
         assert_eq!(
             Command::from_mention("run  scale-web 4 "),
             Ok(Command::Run("scale-web 4".into()))
         );
-        assert_eq!(Command::from_mention("RUN"), Ok(Command::Run(String::new())));
+        assert_eq!(
+            Command::from_mention("RUN"),
+            Ok(Command::Run(String::new()))
+        );
         assert_eq!(
             Command::from_mention("report the outage"),
             Err(UnknownCommand("report the outage".into()))

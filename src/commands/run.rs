@@ -11,7 +11,9 @@ use crate::slack::message::{Message, Mrkdwn};
 
 fn service(ctx: &Context) -> Result<&CustomActions, HandlerError> {
     ctx.custom_actions.as_deref().ok_or_else(|| {
-        HandlerError::User("No custom actions are configured here ([[actions]] in bot.toml).".into())
+        HandlerError::User(
+            "No custom actions are configured here ([[actions]] in bot.toml).".into(),
+        )
     })
 }
 

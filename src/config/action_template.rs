@@ -202,7 +202,14 @@ mod tests {
 
     #[test]
     fn unknown_or_broken_variables_are_refused() {
-        for bad in ["{alarm.owner}", "{count}", "{args.Count}", "x{", "a}b", "{args.}"] {
+        for bad in [
+            "{alarm.owner}",
+            "{count}",
+            "{args.Count}",
+            "x{",
+            "a}b",
+            "{args.}",
+        ] {
             assert!(ArgTemplate::parse(bad).is_err(), "{bad}");
         }
         let filled = ArgTemplate::parse("n={args.n}")

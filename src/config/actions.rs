@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::action_template::{is_variable_name, ArgTemplate, TemplateVar};
 use super::deploy::VersionPattern;
-use super::deploy_environment::{check_approver, check_approvals, SlackPrincipal, MAX_APPROVALS};
+use super::deploy_environment::{check_approvals, check_approver, SlackPrincipal, MAX_APPROVALS};
 use super::route::RouteMatch;
 use super::table::{show_duration, within, Table};
 
@@ -212,7 +212,10 @@ fn check_variables(table: &mut Table, action: &ActionConfig) -> bool {
     }
     for (index, name) in action.args.iter().enumerate() {
         if action.args[..index].contains(name) {
-            table.report(&format!("args[{index}]"), format!("{name:?} is listed twice"));
+            table.report(
+                &format!("args[{index}]"),
+                format!("{name:?} is listed twice"),
+            );
             valid = false;
         } else if !action.variables.contains_key(name) {
             let message = format!("{name:?} needs [actions.variables.{name}] with its pattern");
@@ -251,7 +254,10 @@ fn check_command(table: &mut Table, command: Vec<ArgTemplate>) -> Option<Vec<Arg
     if command[0].as_literal() != Some("aws") {
         table.report(
             "command[0]",
-            format!("must be \"aws\" (only the AWS CLI runs), got {:?}", command[0].to_string()),
+            format!(
+                "must be \"aws\" (only the AWS CLI runs), got {:?}",
+                command[0].to_string()
+            ),
         );
         return None;
     }
@@ -378,7 +384,10 @@ pub(crate) fn cross_checks(
         for (i, route) in action.routes.iter().enumerate() {
             if !routes.contains(route) {
                 let message = format!("{route:?} names no [[alarms.route]]");
-                problems.push(super::ConfigProblem::new(key(&format!("routes[{i}]")), message));
+                problems.push(super::ConfigProblem::new(
+                    key(&format!("routes[{i}]")),
+                    message,
+                ));
             }
         }
         let slash = format!("/{prefix}-{}", action.name);

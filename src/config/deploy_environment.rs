@@ -110,7 +110,11 @@ impl EnvironmentConfig {
 }
 
 /// Reports asking for more approvals than `approvers` can give.
-pub(crate) fn check_approvals(table: &mut Table, approvers: &[SlackPrincipal], approvals: u8) -> bool {
+pub(crate) fn check_approvals(
+    table: &mut Table,
+    approvers: &[SlackPrincipal],
+    approvals: u8,
+) -> bool {
     let asked = usize::from(approvals);
     if asked == 0 {
         return true;

@@ -192,7 +192,12 @@ impl Config {
             SlashCommandSpec::new(
                 format!("/{}-{}", self.slack.command_prefix, action.name),
                 &action.description,
-                &action.args.iter().map(|a| format!("[{a}]")).collect::<Vec<_>>().join(" "),
+                &action
+                    .args
+                    .iter()
+                    .map(|a| format!("[{a}]"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
             )
         }));
         commands

@@ -9,7 +9,9 @@ use tracing::info;
 
 use super::service::{ActionError, CustomActions};
 use crate::config::SlackPrincipal;
-use crate::deploys::policy::{judge_approval, may_reject, ApprovalRules, ApprovalVerdict, Audience, Refusal};
+use crate::deploys::policy::{
+    judge_approval, may_reject, ApprovalRules, ApprovalVerdict, Audience, Refusal,
+};
 use crate::store::actions::{ActionApproval, ActionRequest, ActionState};
 
 /// How long a click on a card not recorded yet waits for the record.
@@ -20,7 +22,11 @@ impl CustomActions {
         let deadline = tokio::time::Instant::now() + CARD_RECORD_WAIT;
         loop {
             let (c, t) = (channel.to_owned(), ts.to_owned());
-            if let Some(request) = self.store.run(move |s| s.action_request_by_card(&c, &t)).await? {
+            if let Some(request) = self
+                .store
+                .run(move |s| s.action_request_by_card(&c, &t))
+                .await?
+            {
                 return Ok(request);
             }
             if tokio::time::Instant::now() >= deadline {
@@ -33,16 +39,26 @@ impl CustomActions {
     }
 
     /// A pending request past its time is expired now, whatever the sweep has not done yet.
-    async fn still_pending(&self, mut request: ActionRequest) -> Result<ActionRequest, ActionError> {
+    async fn still_pending(
+        &self,
+        mut request: ActionRequest,
+    ) -> Result<ActionRequest, ActionError> {
         let now = SystemTime::now();
         if request.state == ActionState::Pending && request.expires_at <= now {
             let id = request.request_id.clone();
             let (from, to) = (ActionState::Pending, ActionState::Expired);
-            if self.store.run(move |s| s.action_transition(&id, from, to, Some("bot"), None, now)).await? {
+            if self
+                .store
+                .run(move |s| s.action_transition(&id, from, to, Some("bot"), None, now))
+                .await?
+            {
                 request.state = to;
                 self.refresh_card(&request, None).await;
             }
-            return Err(ActionError::Refused("This request has expired; nothing was run. Ask again if it is still needed.".into()));
+            return Err(ActionError::Refused(
+                "This request has expired; nothing was run. Ask again if it is still needed."
+                    .into(),
+            ));
         }
         if request.state != ActionState::Pending {
             return Err(ActionError::Refused(format!(
@@ -53,7 +69,10 @@ impl CustomActions {
         Ok(request)
     }
 
-    async fn audience(&self, request: &ActionRequest) -> Result<(Audience, HashSet<String>, bool), ActionError> {
+    async fn audience(
+        &self,
+        request: &ActionRequest,
+    ) -> Result<(Audience, HashSet<String>, bool), ActionError> {
         let Some(action) = self.catalog.get(&request.action) else {
             return Err(ActionError::Refused(format!(
                 "The action {:?} is no longer configured; nothing was run.",
@@ -70,7 +89,12 @@ impl CustomActions {
     }
 
     /// ✅ Approve by `user` on the card at (`channel`, `ts`); what the clicker is told.
-    pub async fn approve(&self, channel: &str, ts: &str, user: &str) -> Result<String, ActionError> {
+    pub async fn approve(
+        &self,
+        channel: &str,
+        ts: &str,
+        user: &str,
+    ) -> Result<String, ActionError> {
         let request = self.still_pending(self.clicked(channel, ts).await?).await?;
         let (approvers, members, allow_self_approval) = self.audience(&request).await?;
         let id = request.request_id.clone();
@@ -96,15 +120,29 @@ impl CustomActions {
                     "You asked for this action, so your approval does not count.".into(),
                 ));
             }
-            ApprovalVerdict::AlreadyCounted => return Ok("You have already approved this request.".into()),
+            ApprovalVerdict::AlreadyCounted => {
+                return Ok("You have already approved this request.".into())
+            }
             ApprovalVerdict::Counted { .. } => {}
         }
-        let (id, who, at) = (request.request_id.clone(), user.to_owned(), SystemTime::now());
-        let approved = match self.store.run(move |s| s.add_action_approval(&id, &who, at)).await? {
+        let (id, who, at) = (
+            request.request_id.clone(),
+            user.to_owned(),
+            SystemTime::now(),
+        );
+        let approved = match self
+            .store
+            .run(move |s| s.add_action_approval(&id, &who, at))
+            .await?
+        {
             ActionApproval::Added(approved) => approved,
-            ActionApproval::AlreadyApproved(_) => return Ok("You have already approved this request.".into()),
+            ActionApproval::AlreadyApproved(_) => {
+                return Ok("You have already approved this request.".into())
+            }
             ActionApproval::NotPending(_) => {
-                return Err(ActionError::Refused("This request is no longer waiting for approvals.".into()))
+                return Err(ActionError::Refused(
+                    "This request is no longer waiting for approvals.".into(),
+                ))
             }
         };
         info!(action = %request.action, request = %request.request_id, user, have = approved.len(), need = request.approvals_needed, "Action approval counted.");
@@ -116,7 +154,11 @@ impl CustomActions {
                 request.approvals_needed
             ));
         }
-        let (id, who, at) = (request.request_id.clone(), user.to_owned(), SystemTime::now());
+        let (id, who, at) = (
+            request.request_id.clone(),
+            user.to_owned(),
+            SystemTime::now(),
+        );
         let (from, to) = (ActionState::Pending, ActionState::Running);
         let won = self
             .store
@@ -150,10 +192,20 @@ impl CustomActions {
                 request.action
             )));
         }
-        let (id, who, at) = (request.request_id.clone(), user.to_owned(), SystemTime::now());
+        let (id, who, at) = (
+            request.request_id.clone(),
+            user.to_owned(),
+            SystemTime::now(),
+        );
         let (from, to) = (ActionState::Pending, ActionState::Rejected);
-        if !self.store.run(move |s| s.action_transition(&id, from, to, Some(&who), None, at)).await? {
-            return Err(ActionError::Refused("This request is no longer waiting for approvals.".into()));
+        if !self
+            .store
+            .run(move |s| s.action_transition(&id, from, to, Some(&who), None, at))
+            .await?
+        {
+            return Err(ActionError::Refused(
+                "This request is no longer waiting for approvals.".into(),
+            ));
         }
         info!(action = %request.action, request = %request.request_id, user, "Action request rejected.");
         let mut request = request;

@@ -172,8 +172,14 @@ mod tests {
 
     #[test]
     fn the_argv_is_shown_exactly_and_inert() {
-        let args = ["ec2", "describe-tags", "--filters", "Name=key,Values=a b", "it's"]
-            .map(str::to_owned);
+        let args = [
+            "ec2",
+            "describe-tags",
+            "--filters",
+            "Name=key,Values=a b",
+            "it's",
+        ]
+        .map(str::to_owned);
         assert_eq!(
             argv_line(&args),
             r"aws ec2 describe-tags --filters 'Name=key,Values=a b' 'it'\''s'"

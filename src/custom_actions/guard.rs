@@ -120,7 +120,11 @@ fn action_problems(index: usize, config: &ActionConfig) -> Vec<ConfigProblem> {
     }
     let stand_in: Vec<String> = config.command[1..]
         .iter()
-        .map(|element| element.fill(|_| Ok::<_, ()>("x".to_owned())).unwrap_or_default())
+        .map(|element| {
+            element
+                .fill(|_| Ok::<_, ()>("x".to_owned()))
+                .unwrap_or_default()
+        })
         .collect();
     if let Err(problem) = command_problem(&stand_in) {
         let culprit = (2..stand_in.len())
@@ -158,11 +162,45 @@ mod tests {
     #[test]
     fn the_denylist_and_rejected_flags_bind_actions_and_writes_need_approvers() {
         let bad = [
-            (vec!["aws", "secretsmanager", "get-secret-value", "--secret-id", "x"], "actions[0].command"),
-            (vec!["aws", "ec2", "describe-instances", "--endpoint-url", "http://x"], "actions[0].command[3]"),
-            (vec!["aws", "ssm", "get-parameter", "--name", "p", "--with-decryption"], "actions[0].command[5]"),
-            (vec!["aws", "s3api", "put-object", "--body", "file:///etc/passwd"], "actions[0].command[4]"),
-            (vec!["aws", "ec2", "describe-instances", "--filters", "a;b"], "actions[0].command[4]"),
+            (
+                vec![
+                    "aws",
+                    "secretsmanager",
+                    "get-secret-value",
+                    "--secret-id",
+                    "x",
+                ],
+                "actions[0].command",
+            ),
+            (
+                vec![
+                    "aws",
+                    "ec2",
+                    "describe-instances",
+                    "--endpoint-url",
+                    "http://x",
+                ],
+                "actions[0].command[3]",
+            ),
+            (
+                vec![
+                    "aws",
+                    "ssm",
+                    "get-parameter",
+                    "--name",
+                    "p",
+                    "--with-decryption",
+                ],
+                "actions[0].command[5]",
+            ),
+            (
+                vec!["aws", "s3api", "put-object", "--body", "file:///etc/passwd"],
+                "actions[0].command[4]",
+            ),
+            (
+                vec!["aws", "ec2", "describe-instances", "--filters", "a;b"],
+                "actions[0].command[4]",
+            ),
         ];
         for (command, key) in bad {
             let problems = Catalog::new(&[action(&command, &["U0BOB00001"], None)]).unwrap_err();
@@ -171,7 +209,8 @@ mod tests {
         let write = action(&["aws", "autoscaling", "set-desired-capacity"], &[], None);
         let problems = Catalog::new(&[write]).unwrap_err();
         assert_eq!(problems[0].key, "actions[0].approvers", "{problems:?}");
-        let read = Catalog::new(&[action(&["aws", "ec2", "describe-instances"], &[], None)]).unwrap();
+        let read =
+            Catalog::new(&[action(&["aws", "ec2", "describe-instances"], &[], None)]).unwrap();
         assert_eq!(read.all()[0].approvals, 0);
         let write = action(&["aws", "ec2", "reboot-instances"], &["U0BOB00001"], None);
         assert_eq!(Catalog::new(&[write]).unwrap().all()[0].approvals, 1);

@@ -75,15 +75,27 @@ mod tests {
     #[test]
     fn cli_names_map_to_iam_actions() {
         let cases = [
-            ("autoscaling", "set-desired-capacity", "autoscaling:SetDesiredCapacity"),
+            (
+                "autoscaling",
+                "set-desired-capacity",
+                "autoscaling:SetDesiredCapacity",
+            ),
             ("ec2", "reboot-instances", "ec2:RebootInstances"),
             ("s3api", "put-bucket-policy", "s3:PutBucketPolicy"),
             ("s3api", "list-objects-v2", "s3:ListBucket"),
-            ("elbv2", "describe-target-health", "elasticloadbalancing:DescribeTargetHealth"),
+            (
+                "elbv2",
+                "describe-target-health",
+                "elasticloadbalancing:DescribeTargetHealth",
+            ),
             ("stepfunctions", "start-execution", "states:StartExecution"),
             ("lambda", "invoke", "lambda:InvokeFunction"),
             ("ecs", "update-service", "ecs:UpdateService"),
-            ("configservice", "start-config-rules-evaluation", "config:StartConfigRulesEvaluation"),
+            (
+                "configservice",
+                "start-config-rules-evaluation",
+                "config:StartConfigRulesEvaluation",
+            ),
             ("emr", "list-clusters", "elasticmapreduce:ListClusters"),
             ("opensearch", "describe-domain", "es:DescribeDomain"),
         ];

@@ -16,7 +16,11 @@ const STDERR_LINES: usize = 10;
 /// Whether the output goes to a file rather than inline.
 pub fn needs_file(output: &CliOutput) -> bool {
     output.stdout_truncated
-        || String::from_utf8_lossy(&output.stdout).trim().chars().count() > INLINE_OUTPUT_CHARS
+        || String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .chars()
+            .count()
+            > INLINE_OUTPUT_CHARS
 }
 
 /// The result message for `request` (pure); with `in_file`, the output is said to be in the

@@ -4,8 +4,8 @@
 
 use serde::Deserialize;
 
-use crate::integrations::aws_cli::CliOutput;
 use super::iam::iam_action;
+use crate::integrations::aws_cli::CliOutput;
 
 /// How an action's dry run is made.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,10 +62,14 @@ pub fn plan(args: &[String], role_arn: Option<&str>) -> DryRun {
 /// What an EC2 `--dry-run` answered: it always exits non-zero, and its error code tells.
 pub fn read_ec2(output: &CliOutput) -> Verdict {
     if output.stderr.contains("DryRunOperation") {
-        return Verdict::WouldSucceed("EC2 dry run: DryRunOperation (the request would have succeeded)".into());
+        return Verdict::WouldSucceed(
+            "EC2 dry run: DryRunOperation (the request would have succeeded)".into(),
+        );
     }
     if output.stderr.contains("UnauthorizedOperation") {
-        return Verdict::WouldFail("EC2 dry run: UnauthorizedOperation (the role may not do this)".into());
+        return Verdict::WouldFail(
+            "EC2 dry run: UnauthorizedOperation (the role may not do this)".into(),
+        );
     }
     Verdict::Unknown(format!("EC2 dry run: {}", last_line(output)))
 }
@@ -97,9 +101,9 @@ pub fn read_simulation(output: &CliOutput, action: &str) -> Verdict {
         .iter()
         .find(|e| e.eval_action_name.eq_ignore_ascii_case(action))
     {
-        Some(e) if e.eval_decision == "allowed" => {
-            Verdict::WouldSucceed(format!("IAM policy simulation: {action} is allowed for the role"))
-        }
+        Some(e) if e.eval_decision == "allowed" => Verdict::WouldSucceed(format!(
+            "IAM policy simulation: {action} is allowed for the role"
+        )),
         Some(e) => Verdict::WouldFail(format!(
             "IAM policy simulation: {action} is {} for the role",
             e.eval_decision
@@ -140,26 +144,47 @@ mod tests {
             DryRun::Ec2(args("ec2 reboot-instances --instance-ids i-1 --dry-run"))
         );
         let role = "arn:aws:iam::123456789012:role/chatops";
-        match plan(&args("autoscaling set-desired-capacity --desired-capacity 4"), Some(role)) {
+        match plan(
+            &args("autoscaling set-desired-capacity --desired-capacity 4"),
+            Some(role),
+        ) {
             DryRun::Simulate { args: sim, action } => {
                 assert_eq!(action, "autoscaling:SetDesiredCapacity");
-                assert_eq!(sim[..4], args(&format!("iam simulate-principal-policy --policy-source-arn {role}"))[..]);
+                assert_eq!(
+                    sim[..4],
+                    args(&format!(
+                        "iam simulate-principal-policy --policy-source-arn {role}"
+                    ))[..]
+                );
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(plan(&args("ecs update-service"), None), DryRun::Unavailable(_)));
+        assert!(matches!(
+            plan(&args("ecs update-service"), None),
+            DryRun::Unavailable(_)
+        ));
     }
 
     #[test]
     fn dry_run_answers_are_read() {
         let ok = output(254, "", "An error occurred (DryRunOperation) when calling the RebootInstances operation: Request would have succeeded, but DryRun flag is set.");
         assert!(matches!(read_ec2(&ok), Verdict::WouldSucceed(_)));
-        let no = output(254, "", "An error occurred (UnauthorizedOperation) when calling …");
+        let no = output(
+            254,
+            "",
+            "An error occurred (UnauthorizedOperation) when calling …",
+        );
         assert!(matches!(read_ec2(&no), Verdict::WouldFail(_)));
         let sim = r#"{"EvaluationResults":[{"EvalActionName":"autoscaling:SetDesiredCapacity","EvalDecision":"implicitDeny"}]}"#;
         let verdict = read_simulation(&output(0, sim, ""), "autoscaling:SetDesiredCapacity");
-        assert!(matches!(verdict, Verdict::WouldFail(ref t) if t.contains("implicitDeny")), "{verdict:?}");
+        assert!(
+            matches!(verdict, Verdict::WouldFail(ref t) if t.contains("implicitDeny")),
+            "{verdict:?}"
+        );
         let sim = sim.replace("implicitDeny", "allowed");
-        assert!(matches!(read_simulation(&output(0, &sim, ""), "autoscaling:SetDesiredCapacity"), Verdict::WouldSucceed(_)));
+        assert!(matches!(
+            read_simulation(&output(0, &sim, ""), "autoscaling:SetDesiredCapacity"),
+            Verdict::WouldSucceed(_)
+        ));
     }
 }

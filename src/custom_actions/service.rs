@@ -14,12 +14,15 @@ use super::values::{self, AlarmValues};
 use crate::aws_commands::AwsCommands;
 use crate::config::SlackPrincipal;
 use crate::integrations::aws_cli::{AwsCli, CliError, CliOutput, CliRun};
-use crate::store::aws_runs::{AwsRunOutcome, AwsRunRecord};
 use crate::slack::interaction::{ChannelId, MessageTs};
 use crate::slack::message::{Message, Mrkdwn};
 use crate::slack::messenger::{Messenger, SlackApiError};
 use crate::store::actions::{ActionRequest, ActionState, ActionStore};
+use crate::store::aws_runs::{AwsRunOutcome, AwsRunRecord};
 use crate::store::Blocking;
+
+/// Reads a dry run's output.
+type ReadVerdict = Box<dyn Fn(&CliOutput) -> Verdict + Send>;
 
 /// What `CustomActions` needs besides the actions.
 #[derive(Clone, Debug, Default)]
@@ -98,14 +101,16 @@ impl CustomActions {
             Ok(filled) => filled,
             Err(e) => {
                 let typed = std::iter::once(ask.name.to_owned()).chain(ask.typed.iter().cloned());
-                self.refused(&ask, typed.collect(), "bad_value", &e.to_string()).await;
+                self.refused(&ask, typed.collect(), "bad_value", &e.to_string())
+                    .await;
                 return Err(ActionError::Refused(format!("Nothing was run: {e}.")));
             }
         };
         let command = match command_problem(&filled) {
             Ok(command) => command,
             Err(problem) => {
-                self.refused(&ask, filled, problem.kind(), &problem.to_string()).await;
+                self.refused(&ask, filled, problem.kind(), &problem.to_string())
+                    .await;
                 return Err(ActionError::Refused(format!("Nothing was run: {problem}.")));
             }
         };
@@ -187,13 +192,21 @@ impl CustomActions {
 
     /// Audits a refusal (one row, one log line) with the action's name.
     async fn refused(&self, ask: &Ask<'_>, argv: Vec<String>, kind: &str, reason: &str) {
-        info!(action = ask.name, user = ask.user, reason, "Action refused before it ran.");
+        info!(
+            action = ask.name,
+            user = ask.user,
+            reason,
+            "Action refused before it ran."
+        );
         self.aws
             .record(AwsRunRecord {
                 at: SystemTime::now(),
                 user: ask.user.to_owned(),
                 channel: ask.channel.0.clone(),
-                argv: argv.into_iter().map(|a| a.chars().take(200).collect()).collect(),
+                argv: argv
+                    .into_iter()
+                    .map(|a| a.chars().take(200).collect())
+                    .collect(),
                 region: None,
                 action: Some(ask.name.to_owned()),
                 outcome: AwsRunOutcome::Refused {
@@ -238,12 +251,13 @@ impl CustomActions {
 
     /// The dry run's verdict for `request`; a failure to run it is a verdict too.
     async fn dry_run(&self, request: &ActionRequest) -> Verdict {
-        let (args, read): (Vec<String>, Box<dyn Fn(&CliOutput) -> Verdict + Send>) =
+        let (args, read): (Vec<String>, ReadVerdict) =
             match preview::plan(&request.args, self.settings.role_arn.as_deref()) {
                 DryRun::Ec2(args) => (args, Box::new(preview::read_ec2)),
-                DryRun::Simulate { args, action } => {
-                    (args, Box::new(move |o| preview::read_simulation(o, &action)))
-                }
+                DryRun::Simulate { args, action } => (
+                    args,
+                    Box::new(move |o| preview::read_simulation(o, &action)),
+                ),
                 DryRun::Unavailable(reason) => return Verdict::Unknown(reason),
             };
         let run = CliRun {
@@ -301,13 +315,19 @@ impl CustomActions {
             Err(_) => (ActionState::Failed, None),
         };
         match &outcome {
-            Ok(o) => info!(action = %request.action, request = %request.request_id, exit_code = ?o.exit_code, duration = ?o.duration, "Action ran."),
-            Err(e) => warn!(action = %request.action, request = %request.request_id, error = %e, "Action could not run."),
+            Ok(o) => {
+                info!(action = %request.action, request = %request.request_id, exit_code = ?o.exit_code, duration = ?o.duration, "Action ran.")
+            }
+            Err(e) => {
+                warn!(action = %request.action, request = %request.request_id, error = %e, "Action could not run.")
+            }
         }
         let id = request.request_id.clone();
         let at = SystemTime::now();
         self.store
-            .run(move |s| s.action_transition(&id, ActionState::Running, state, None, exit_code, at))
+            .run(move |s| {
+                s.action_transition(&id, ActionState::Running, state, None, exit_code, at)
+            })
             .await?;
         request.state = state;
         request.exit_code = exit_code;
@@ -333,7 +353,10 @@ impl CustomActions {
             }
         };
         let card = self.card(request, action, &approvers, dry_run);
-        let (channel, ts) = (ChannelId(request.channel.clone()), MessageTs(card_ts.clone()));
+        let (channel, ts) = (
+            ChannelId(request.channel.clone()),
+            MessageTs(card_ts.clone()),
+        );
         if let Err(e) = self.slack.update(&channel, &ts, &card).await {
             warn!(request = %request.request_id, error = %e, "Failed to redraw an action's approval card.");
         }
@@ -343,7 +366,10 @@ impl CustomActions {
     /// interrupted (never run again). Called every `SWEEP_EVERY` by `sweep_loop`.
     pub async fn sweep(&self) -> anyhow::Result<()> {
         let now = SystemTime::now();
-        let expired = self.store.run(move |s| s.expired_action_requests(now)).await?;
+        let expired = self
+            .store
+            .run(move |s| s.expired_action_requests(now))
+            .await?;
         for mut request in expired {
             let id = request.request_id.clone();
             let (from, to) = (ActionState::Pending, ActionState::Expired);
@@ -365,7 +391,11 @@ impl CustomActions {
         let running = self.store.run(|s| s.running_action_requests()).await?;
         for mut request in running {
             let id = request.request_id.clone();
-            let (from, to, at) = (ActionState::Running, ActionState::Interrupted, SystemTime::now());
+            let (from, to, at) = (
+                ActionState::Running,
+                ActionState::Interrupted,
+                SystemTime::now(),
+            );
             if self
                 .store
                 .run(move |s| s.action_transition(&id, from, to, None, None, at))
@@ -376,7 +406,10 @@ impl CustomActions {
                 let note = Message::markdown(Mrkdwn::trusted(
                     ":warning: I restarted while this action ran, so its outcome is unknown. It is not run again; check AWS before asking again.",
                 ));
-                let (c, t) = (ChannelId(request.channel.clone()), MessageTs(request.thread_ts.clone()));
+                let (c, t) = (
+                    ChannelId(request.channel.clone()),
+                    MessageTs(request.thread_ts.clone()),
+                );
                 if let Err(e) = self.slack.post(&c, Some(&t), &note).await {
                     warn!(request = %request.request_id, error = %e, "Failed to post the interrupted note.");
                 }
@@ -393,7 +426,10 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(15);
 /// Expires pending requests every `SWEEP_EVERY` until `stop`.
 pub async fn sweep_loop(actions: Arc<CustomActions>, stop: tokio_util::sync::CancellationToken) {
     if let Err(e) = actions.interrupt_leftovers().await {
-        warn!(error = format!("{e:#}"), "Failed to look for actions left running.");
+        warn!(
+            error = format!("{e:#}"),
+            "Failed to look for actions left running."
+        );
     }
     loop {
         tokio::select! {
@@ -401,7 +437,10 @@ pub async fn sweep_loop(actions: Arc<CustomActions>, stop: tokio_util::sync::Can
             () = tokio::time::sleep(SWEEP_EVERY) => {}
         }
         if let Err(e) = actions.sweep().await {
-            warn!(error = format!("{e:#}"), "Failed to expire action requests; the next sweep retries.");
+            warn!(
+                error = format!("{e:#}"),
+                "Failed to expire action requests; the next sweep retries."
+            );
         }
     }
 }

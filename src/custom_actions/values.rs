@@ -124,14 +124,23 @@ pub fn fill(
             TemplateVar::AlarmName => alarm.map(|a| a.name.clone()),
             TemplateVar::AlarmRegion => alarm.and_then(|a| a.region.clone()),
             TemplateVar::AlarmAccount => alarm.and_then(|a| a.account.clone()),
-            TemplateVar::AlarmDimension(name) => alarm.and_then(|a| a.dimensions.get(name).cloned()),
+            TemplateVar::AlarmDimension(name) => {
+                alarm.and_then(|a| a.dimensions.get(name).cloned())
+            }
         };
-        let value = value.filter(|v| !v.is_empty()).ok_or_else(|| ValueRefusal::MissingAlarmField {
-            action: config.name.clone(),
-            var: var.to_string(),
-        })?;
+        let value =
+            value
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| ValueRefusal::MissingAlarmField {
+                    action: config.name.clone(),
+                    var: var.to_string(),
+                })?;
         if value.chars().count() > MAX_ALARM_VALUE_CHARS {
-            return Err(refused(&var.to_string(), &value, "longer than 1024 characters".into()));
+            return Err(refused(
+                &var.to_string(),
+                &value,
+                "longer than 1024 characters".into(),
+            ));
         }
         match value_problem(&value) {
             Some(reason) => Err(refused(&var.to_string(), &value, reason.to_string())),
@@ -155,6 +164,10 @@ fn refused(var: &str, value: &str, reason: String) -> ValueRefusal {
 /// A value as a refusal quotes it: Rust-escaped (control characters visible), at most 60 chars.
 fn shown(value: &str) -> String {
     let cut: String = value.chars().take(60).collect();
-    let more = if value.chars().count() > 60 { "…" } else { "" };
+    let more = if value.chars().count() > 60 {
+        "…"
+    } else {
+        ""
+    };
     format!("{cut:?}{more}")
 }

@@ -40,7 +40,13 @@ pub fn start(
         default_region: Some(aws.config().region.clone()),
     };
     let requests: Arc<dyn ActionStore> = store.clone();
-    let actions = CustomActions::new(catalog, aws, Blocking::new(requests), slack.clone(), settings);
+    let actions = CustomActions::new(
+        catalog,
+        aws,
+        Blocking::new(requests),
+        slack.clone(),
+        settings,
+    );
     let actions = Arc::new(actions);
     info!(actions = config.actions.len(), "Custom actions on.");
     tokio::spawn(sweep_loop(actions.clone(), stop.clone()));

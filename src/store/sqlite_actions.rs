@@ -47,9 +47,11 @@ fn requests_where(
 }
 
 fn approvers_of(c: &Connection, request_id: &str) -> rusqlite::Result<Vec<String>> {
-    c.prepare_cached("SELECT user_id FROM action_approvals WHERE request_id = ?1 ORDER BY at, rowid")?
-        .query_map(params![request_id], |r| r.get(0))?
-        .collect()
+    c.prepare_cached(
+        "SELECT user_id FROM action_approvals WHERE request_id = ?1 ORDER BY at, rowid",
+    )?
+    .query_map(params![request_id], |r| r.get(0))?
+    .collect()
 }
 
 impl ActionStore for SqliteStore {
@@ -240,9 +242,13 @@ mod tests {
             ActionApproval::AlreadyApproved(vec!["U2".into()])
         );
         let (from, to) = (ActionState::Pending, ActionState::Running);
-        assert!(store.action_transition("r1", from, to, Some("U2"), None, now).unwrap());
+        assert!(store
+            .action_transition("r1", from, to, Some("U2"), None, now)
+            .unwrap());
         assert!(
-            !store.action_transition("r1", from, to, Some("U3"), None, now).unwrap(),
+            !store
+                .action_transition("r1", from, to, Some("U3"), None, now)
+                .unwrap(),
             "the second click does not run it again"
         );
         assert_eq!(store.running_action_requests().unwrap().len(), 1);
@@ -251,9 +257,14 @@ mod tests {
             ActionApproval::NotPending(Some(ActionState::Running))
         );
         let done = ActionState::Finished;
-        assert!(store.action_transition("r1", to, done, None, Some(0), now).unwrap());
+        assert!(store
+            .action_transition("r1", to, done, None, Some(0), now)
+            .unwrap());
         let r1 = store.action_request("r1").unwrap().unwrap();
-        assert_eq!((r1.state, r1.exit_code, r1.decided_by.as_deref()), (done, Some(0), Some("U2")));
+        assert_eq!(
+            (r1.state, r1.exit_code, r1.decided_by.as_deref()),
+            (done, Some(0), Some("U2"))
+        );
     }
 
     #[test]
@@ -262,6 +273,9 @@ mod tests {
         store.create_action_request(&request("r1")).unwrap();
         let later = SystemTime::now() + Duration::from_secs(120);
         assert_eq!(store.expired_action_requests(later).unwrap().len(), 1);
-        assert!(store.expired_action_requests(SystemTime::now()).unwrap().is_empty());
+        assert!(store
+            .expired_action_requests(SystemTime::now())
+            .unwrap()
+            .is_empty());
     }
 }

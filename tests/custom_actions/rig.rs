@@ -198,7 +198,10 @@ timeout = "5s"
             self.answers().iter().any(|a| a.contains(text))
         })
         .await;
-        self.answers().into_iter().find(|a| a.contains(text)).unwrap()
+        self.answers()
+            .into_iter()
+            .find(|a| a.contains(text))
+            .unwrap()
     }
 
     /// The audit trail, newest first.
