@@ -2,7 +2,7 @@
 //! (`integrations::aws_cli`): custom actions may write (the default allowlist does not bind
 //! them), but the rejected flags, the bad characters and the denylist do.
 
-use crate::config::{ActionConfig, ConfigProblem, Piece};
+use crate::config::{ActionConfig, ConfigProblem};
 use crate::integrations::aws_cli::command::check_characters;
 use crate::integrations::aws_cli::guardrails::{default_allowlist, denial};
 use crate::integrations::aws_cli::{AwsCommand, Refusal};
@@ -100,24 +100,11 @@ impl Catalog {
     }
 }
 
-/// The guardrails' problems with one action: each literal piece's characters, then the
-/// command as a whole (variables stand in as `x`, which no rule refuses), pointing at the
-/// first element that breaks a rule.
+/// The guardrails' problems with one action: the command as a whole, its literal text checked
+/// as `@bot aws` checks typed words (variables stand in as `x`, which no rule refuses),
+/// pointing at the first element that breaks a rule.
 fn action_problems(index: usize, config: &ActionConfig) -> Vec<ConfigProblem> {
     let mut problems = Vec::new();
-    for (i, element) in config.command.iter().enumerate().skip(1) {
-        for piece in &element.pieces {
-            if let Piece::Text(text) = piece {
-                if let Some(problem) = value_problem(text) {
-                    let key = format!("actions[{index}].command[{i}]");
-                    problems.push(ConfigProblem::new(key, problem.to_string()));
-                }
-            }
-        }
-    }
-    if !problems.is_empty() {
-        return problems;
-    }
     let stand_in: Vec<String> = config.command[1..]
         .iter()
         .map(|element| {
