@@ -85,6 +85,11 @@ impl std::io::Write for Writer {
 }
 
 async fn world(cli: Option<&str>) -> World {
+    world_with(cli, &[]).await
+}
+
+/// `world`, with environment overrides for the bot's configuration (the proxy variables).
+async fn world_with(cli: Option<&str>, overrides: &[(&str, &str)]) -> World {
     logs();
     let slack = fake_slack().await;
     let sts = FakeSts::start().await.unwrap();
@@ -118,7 +123,7 @@ allow = ["ec2 describe-*"]
 "#,
         sts = sts.endpoint_url()
     );
-    let bot = RunningBot::start_with(&slack, 1, &extra).await;
+    let bot = RunningBot::start_with_env(&slack, 1, &extra, overrides).await;
     slack.wait_for_connections(1, 10 * SECOND).await.unwrap();
     World {
         slack,
@@ -374,6 +379,31 @@ async fn credentials_never_reach_slack_the_logs_or_the_store() {
             assert!(!store_bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret} in the store");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_goes_out_through_the_bots_proxy() {
+    // The fakes are on 127.0.0.1, which NO_PROXY keeps direct; the CLI gets the same route.
+    let overrides = [
+        ("HTTPS_PROXY", "http://squid:pr0xy-pa55@proxy.internal:3128"),
+        ("NO_PROXY", "127.0.0.1,localhost"),
+    ];
+    let w = world_with(None, &overrides).await;
+    let (reply, _) = w.ask(OPS, "ec2 describe-instances").await;
+    assert!(reply.contains("i-0abc123"), "{reply}");
+    let (_, env, _) = &w.runs()[0];
+    let get = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    assert_eq!(get("HTTPS_PROXY"), Some("http://squid:pr0xy-pa55@proxy.internal:3128/"));
+    assert_eq!(
+        get("NO_PROXY"),
+        Some("127.0.0.1,localhost,169.254.169.254,169.254.170.2,fd00:ec2::254")
+    );
+    assert_eq!(get("HTTP_PROXY"), None);
+    let slack_text: String = w.slack.calls().iter().map(|c| c.params.to_string()).collect();
+    assert!(!slack_text.contains("pr0xy-pa55"));
+    w.bot.stop().await.unwrap();
+    let log_text = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
+    assert!(!log_text.contains("pr0xy-pa55"), "the proxy password is never logged");
 }
 
 /// Every file under `dir` (the database, its WAL), concatenated.
