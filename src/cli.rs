@@ -178,7 +178,10 @@ fn check(path: &Path) -> u8 {
             }
             println!("{}: configuration is valid.", path.display());
             println!("{}", describe_metrics(&config));
-            println!("{}", describe_aws_commands(&config, std::env::var("PATH").ok().as_deref()));
+            println!(
+                "{}",
+                describe_aws_commands(&config, std::env::var("PATH").ok().as_deref())
+            );
             print!("{}", describe_sources(&config.sources()));
             exit::OK
         }
@@ -211,7 +214,10 @@ pub fn describe_aws_commands(config: &Config, path: Option<&str>) -> String {
     };
     let cli = match (&aws.cli, find_on_path(path)) {
         (Some(cli), _) if cli.is_file() => cli.display().to_string(),
-        (Some(cli), _) => format!("{} (missing! install AWS CLI v2: {INSTALL_URL})", cli.display()),
+        (Some(cli), _) => format!(
+            "{} (missing! install AWS CLI v2: {INSTALL_URL})",
+            cli.display()
+        ),
         (None, Some(found)) => format!("{} (found on PATH)", found.display()),
         (None, None) => format!("none on PATH (install AWS CLI v2: {INSTALL_URL})"),
     };
@@ -222,14 +228,20 @@ pub fn describe_aws_commands(config: &Config, path: Option<&str>) -> String {
         aws.timeout.as_secs()
     );
     if aws.channels.is_empty() {
-        text.push_str("
-  no [[aws_commands.channels]]: no channel may run a command");
+        text.push_str(
+            "
+  no [[aws_commands.channels]]: no channel may run a command",
+        );
     }
     for channel in &aws.channels {
         let allow = match &channel.allow {
             None => "the default allowlist (describe-*, list-*, get-*, …)".to_owned(),
             Some(globs) if globs.is_empty() => "nothing (allow = [])".to_owned(),
-            Some(globs) => globs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            Some(globs) => globs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
         };
         text.push_str(&format!("\n  {}: {allow}", channel.channel));
     }

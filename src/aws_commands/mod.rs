@@ -91,10 +91,7 @@ impl AwsCommands {
                 return Outcome::Refused(refusal);
             }
         };
-        let region = command
-            .region()
-            .unwrap_or(&self.config.region)
-            .to_owned();
+        let region = command.region().unwrap_or(&self.config.region).to_owned();
         let run = CliRun {
             args: command.argv(),
             region: region.clone(),

@@ -43,7 +43,9 @@ pub async fn run(ctx: &Context, typed: Typed<'_>) -> HandlerResult {
             command,
             region,
             error,
-        } => Ok(Reply::InThread(aws_reply::failed(&command, &region, &error))),
+        } => Ok(Reply::InThread(aws_reply::failed(
+            &command, &region, &error,
+        ))),
         Outcome::Ran {
             command,
             region,

@@ -206,7 +206,9 @@ mod tests {
         assert_eq!(Command::from_mention(" Report "), Ok(Command::Report));
         assert_eq!(
             Command::from_mention(" AWS  ec2 describe-instances --region eu-west-1 "),
-            Ok(Command::Aws("ec2 describe-instances --region eu-west-1".into()))
+            Ok(Command::Aws(
+                "ec2 describe-instances --region eu-west-1".into()
+            ))
         );
         assert_eq!(
             Command::from_mention("report the outage"),

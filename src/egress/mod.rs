@@ -39,10 +39,16 @@ pub fn reqwest_builder(proxy: &ProxySettings) -> reqwest::ClientBuilder {
 pub fn child_process_env(proxy: &ProxySettings) -> Vec<(&'static str, secrecy::SecretString)> {
     let mut env = Vec::new();
     if let Some(server) = proxy.https_proxy() {
-        env.push(("HTTPS_PROXY", server.url_with_credentials().to_string().into()));
+        env.push((
+            "HTTPS_PROXY",
+            server.url_with_credentials().to_string().into(),
+        ));
     }
     if let Some(server) = proxy.http_proxy() {
-        env.push(("HTTP_PROXY", server.url_with_credentials().to_string().into()));
+        env.push((
+            "HTTP_PROXY",
+            server.url_with_credentials().to_string().into(),
+        ));
     }
     if !env.is_empty() {
         let mut no_proxy = proxy.no_proxy().to_env_value();
@@ -157,7 +163,10 @@ mod tests {
         assert_eq!(
             env,
             [
-                ("HTTPS_PROXY", "http://user:p%40ss@proxy.internal:3128/".to_owned()),
+                (
+                    "HTTPS_PROXY",
+                    "http://user:p%40ss@proxy.internal:3128/".to_owned()
+                ),
                 (
                     "NO_PROXY",
                     "example.com,10.0.0.0/8,[::1]:8443,169.254.169.254,169.254.170.2,fd00:ec2::254"

@@ -100,9 +100,13 @@ allow = []
     assert_problems(
         "no region",
         &load_text(&no_region).unwrap_err(),
-        &["aws_commands.region: is required when [aws_commands] is set and aws.region is not".to_owned()],
+        &[
+            "aws_commands.region: is required when [aws_commands] is set and aws.region is not"
+                .to_owned(),
+        ],
     );
-    let bad_arn = "[aws]\nregion = \"eu-west-1\"\n[aws_commands]\nrole_arn = \"arn:aws:iam::123:user/x\"\n";
+    let bad_arn =
+        "[aws]\nregion = \"eu-west-1\"\n[aws_commands]\nrole_arn = \"arn:aws:iam::123:user/x\"\n";
     assert_problems(
         "bad arn",
         &load_text(bad_arn).unwrap_err(),
