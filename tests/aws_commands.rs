@@ -559,6 +559,72 @@ async fn the_cli_goes_out_through_the_bots_proxy() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_are_renewed_before_they_expire_and_a_refused_role_is_reported() {
+    let w = world(None).await;
+    // Credentials that expire within 5 minutes are never used again: each run assumes anew.
+    w.sts.set_lifetime(Some(Duration::from_secs(200)));
+    w.ask(OPS, "ec2 describe-instances").await;
+    w.ask(OPS, "ec2 describe-instances").await;
+    assert_eq!(w.sts.calls().len(), 2);
+    let runs = w.runs();
+    assert_ne!(
+        runs[0].env, runs[1].env,
+        "the second run has the new credentials"
+    );
+
+    w.sts.set_lifetime(None);
+    w.sts.set_access_denied(true);
+    let (reply, call) = w.ask(OPS, "ec2 describe-instances").await;
+    assert_eq!(call.method, "chat.postEphemeral", "{reply}");
+    assert!(
+        reply.contains("AWS STS (aws_commands.role_arn) failed"),
+        "{reply}"
+    );
+    assert_eq!(w.runs().len(), 2, "nothing ran without credentials");
+
+    let (_, dir) = w.bot.stop_keeping_store().await;
+    let audit = audit_of(dir.path(), 10).await;
+    assert!(
+        matches!(&audit[0].outcome, AwsRunOutcome::Failed { kind, .. } if kind == "credentials"),
+        "{:?}",
+        audit[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_most_four_commands_run_at_once() {
+    let w = world(None).await;
+    // Five slow commands at once (each runs until the 1 s timeout kills it): one is refused.
+    let before = w.slack.calls().last().map_or(0, |c| c.seq);
+    for _ in 0..5 {
+        let mention = envelopes::app_mention(OPS, "U0ALICE", "<@U0BOT> aws ec2 describe-regions");
+        w.slack.send(Target::Any, mention).await.unwrap();
+    }
+    let replies = || {
+        w.slack
+            .calls()
+            .into_iter()
+            .filter(|c| c.seq > before)
+            .filter(|c| matches!(c.method.as_str(), "chat.postMessage" | "chat.postEphemeral"))
+            .map(|c| c.params.to_string())
+            .collect::<Vec<_>>()
+    };
+    eventually(10 * SECOND, "five replies", || replies().len() == 5).await;
+    let replies = replies();
+    let busy = replies
+        .iter()
+        .filter(|r| r.contains("already running"))
+        .count();
+    let stopped = replies
+        .iter()
+        .filter(|r| r.contains("Stopped after 1s"))
+        .count();
+    assert_eq!((busy, stopped), (1, 4), "{replies:#?}");
+    assert_eq!(w.runs().len(), 4);
+    w.bot.stop().await.unwrap();
+}
+
 /// Every file under `dir` (the database, its WAL), concatenated.
 fn read_all(dir: &Path) -> Vec<u8> {
     let mut bytes = Vec::new();

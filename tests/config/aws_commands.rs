@@ -115,6 +115,42 @@ allow = []
 }
 
 #[test]
+fn check_shows_the_section() {
+    let off = load_ok("empty.toml", &[], Purpose::Manifest);
+    assert_eq!(
+        chatops_bot::cli::describe_aws_commands(&off, None),
+        "AWS commands: off ([aws_commands] is not set)."
+    );
+    let text = format!(
+        "[aws_commands]\nrole_arn = \"{ROLE}\"\nregion = \"eu-west-1\"\n\
+         [[aws_commands.channels]]\nchannel = \"C0123OPS1\"\n\
+         [[aws_commands.channels]]\nchannel = \"C0456DEV2\"\nallow = [\"ec2 describe-*\", \"* list-*\"]\n"
+    );
+    let config = load_text(&text).unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let aws = bin.path().join("aws");
+    std::fs::write(&aws, "#!/bin/sh\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("/nonexistent:{}", bin.path().display());
+    let shown = chatops_bot::cli::describe_aws_commands(&config, Some(&path));
+    assert_eq!(
+        shown,
+        format!(
+            "AWS commands: run as {ROLE} in eu-west-1 (timeout 15s), CLI {} (found on PATH)\n  \
+             C0123OPS1: the default allowlist (describe-*, list-*, get-*, …)\n  \
+             C0456DEV2: ec2 describe-*, * list-*",
+            aws.display()
+        )
+    );
+    let missing = chatops_bot::cli::describe_aws_commands(&config, Some("/nonexistent"));
+    assert!(
+        missing.contains("CLI none on PATH (install AWS CLI v2: https://"),
+        "{missing}"
+    );
+}
+
+#[test]
 fn the_commented_example_in_bot_toml_loads() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("bot.toml");
     let text = std::fs::read_to_string(path).expect("bot.toml is readable");
