@@ -393,8 +393,9 @@ async fn refusals_and_channels_are_answered_privately_and_nothing_runs() {
     assert!(w.runs().is_empty(), "nothing ran: {:?}", w.runs());
     assert!(w.sts.calls().is_empty(), "no role was assumed");
 
-    // The per-channel allowlist lets its own operations through.
-    let (reply, call) = w.ask(EC2_ONLY, "ec2 describe-instances").await;
+    // The per-channel allowlist lets its own operations through (and one code fence around
+    // the command, typed to keep Slack from curling quotes, is not part of it).
+    let (reply, call) = w.ask(EC2_ONLY, "`ec2 describe-instances`").await;
     assert_eq!(call.method, "chat.postMessage", "{reply}");
     assert_eq!(w.runs().len(), 1);
 
