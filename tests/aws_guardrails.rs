@@ -10,7 +10,9 @@ use chatops_bot::integrations::aws_cli::guardrails::{self, DENYLIST};
 use chatops_bot::integrations::aws_cli::{AwsCommand, Refusal};
 
 fn fixture(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/aws_commands").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/aws_commands")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -60,9 +62,16 @@ fn the_guardrail_table_holds_line_by_line() {
             allow = None;
             continue;
         }
-        if let Some(globs) = line.strip_prefix("[allow:").and_then(|l| l.strip_suffix(']')) {
+        if let Some(globs) = line
+            .strip_prefix("[allow:")
+            .and_then(|l| l.strip_suffix(']'))
+        {
             let globs = globs.split(',').map(str::trim).filter(|g| !g.is_empty());
-            allow = Some(globs.map(|g| OperationGlob::parse(g.into()).unwrap()).collect());
+            allow = Some(
+                globs
+                    .map(|g| OperationGlob::parse(g.into()).unwrap())
+                    .collect(),
+            );
             continue;
         }
         let (expected, text) = line.split_once('|').expect("<expected> | <text>");
@@ -98,7 +107,10 @@ fn refusals_say_why_in_words() {
     assert!(reason("ec2 describe-instances --profile admin")
         .contains("commands run only as the bot's read-only role"));
     assert!(reason("ec2 describe-instances --instance-ids \"a\nb\"").contains("U+000A"));
-    let not_here = check("lambda list-functions", Some(&[OperationGlob::parse("ec2 describe-*".into()).unwrap()]));
+    let not_here = check(
+        "lambda list-functions",
+        Some(&[OperationGlob::parse("ec2 describe-*".into()).unwrap()]),
+    );
     assert_eq!(
         not_here.unwrap_err().to_string(),
         "`lambda list-functions` is not allowed in this channel (allowed here: `ec2 describe-*`)"
@@ -108,7 +120,10 @@ fn refusals_say_why_in_words() {
 #[test]
 fn long_arguments_and_long_commands_are_refused() {
     let ten_kb = "i".repeat(10 * 1024);
-    let refusal = check(&format!("ec2 describe-instances --instance-ids {ten_kb}"), None);
+    let refusal = check(
+        &format!("ec2 describe-instances --instance-ids {ten_kb}"),
+        None,
+    );
     assert_eq!(
         refusal,
         Err(Refusal::TooLong {
@@ -118,7 +133,11 @@ fn long_arguments_and_long_commands_are_refused() {
         })
     );
     let at_limit = "i".repeat(MAX_ARGUMENT_BYTES);
-    assert!(check(&format!("ec2 describe-instances --instance-ids {at_limit}"), None).is_ok());
+    assert!(check(
+        &format!("ec2 describe-instances --instance-ids {at_limit}"),
+        None
+    )
+    .is_ok());
     let many = "x ".repeat(MAX_ARGUMENTS);
     assert_eq!(
         check(&format!("ec2 describe-instances {many}"), None),
@@ -159,12 +178,17 @@ fn the_argv_is_the_words_as_typed_without_the_region() {
 
 #[test]
 fn the_docs_list_every_denied_operation_and_rejected_option() {
-    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/aws-commands.md")).unwrap();
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/aws-commands.md"))
+            .unwrap();
     let missing: Vec<String> = DENYLIST
         .iter()
         .map(|entry| entry.shown())
         .chain(REJECTED_FLAGS.iter().map(|(flag, _)| (*flag).to_owned()))
         .filter(|rule| !docs.contains(&format!("`{rule}`")))
         .collect();
-    assert!(missing.is_empty(), "docs/aws-commands.md does not list: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "docs/aws-commands.md does not list: {missing:?}"
+    );
 }

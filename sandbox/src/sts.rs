@@ -173,7 +173,11 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
             let (Some(role_arn), Some(session)) = (&call.role_arn, &call.session_name) else {
                 call.status = 400;
                 state.calls.push(call);
-                return error(StatusCode::BAD_REQUEST, "ValidationError", "RoleArn and RoleSessionName are required");
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "ValidationError",
+                    "RoleArn and RoleSessionName are required",
+                );
             };
             let n = state.issued.len() + 1;
             let issued = IssuedCredentials {

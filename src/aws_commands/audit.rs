@@ -14,9 +14,12 @@ pub async fn record(store: &Blocking<dyn AwsRunLog>, record: AwsRunRecord) {
             duration,
         } => ("exited", *exit_code, Some(duration.as_millis()), None),
         AwsRunOutcome::Refused { kind, .. } => ("refused", None, None, Some(kind.as_str())),
-        AwsRunOutcome::Failed { kind, duration } => {
-            ("failed", None, Some(duration.as_millis()), Some(kind.as_str()))
-        }
+        AwsRunOutcome::Failed { kind, duration } => (
+            "failed",
+            None,
+            Some(duration.as_millis()),
+            Some(kind.as_str()),
+        ),
     };
     info!(
         audit = true,

@@ -15,6 +15,9 @@ use crate::store::Blocking;
 
 /// The typed text a refusal's audit entry keeps, at most.
 const MAX_AUDITED_TEXT: usize = 2000;
+/// AWS CLI processes running at once, at most (each is a Python process of its own); one more
+/// is refused as busy rather than queued behind commands that may take their full timeout.
+pub const MAX_CONCURRENT_RUNS: usize = 4;
 
 /// Who asked, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +50,7 @@ pub struct AwsCommands {
     config: AwsCommandsConfig,
     cli: Arc<dyn AwsCli>,
     audit: Blocking<dyn AwsRunLog>,
+    running: Arc<tokio::sync::Semaphore>,
 }
 
 impl AwsCommands {
@@ -55,7 +59,12 @@ impl AwsCommands {
         cli: Arc<dyn AwsCli>,
         audit: Blocking<dyn AwsRunLog>,
     ) -> Self {
-        Self { config, cli, audit }
+        Self {
+            config,
+            cli,
+            audit,
+            running: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_RUNS)),
+        }
     }
 
     pub fn config(&self) -> &AwsCommandsConfig {
@@ -70,7 +79,13 @@ impl AwsCommands {
     /// Runs `text` (what followed `aws`, Slack's markup already plain) for `asker`, if the
     /// channel is listed, the text is well-formed and the guardrails allow it; audits either way.
     pub async fn run_text(&self, asker: &Asker, text: &str) -> Outcome {
-        let checked = self.check(asker, text);
+        let permit = self.running.clone().try_acquire_owned();
+        let checked = self.check(asker, text).and_then(|command| match &permit {
+            Ok(_) => Ok(command),
+            Err(_) => Err(Refusal::Busy {
+                running: MAX_CONCURRENT_RUNS,
+            }),
+        });
         let command = match checked {
             Ok(command) => command,
             Err(refusal) => {
@@ -91,10 +106,7 @@ impl AwsCommands {
                 return Outcome::Refused(refusal);
             }
         };
-        let region = command
-            .region()
-            .unwrap_or(&self.config.region)
-            .to_owned();
+        let region = command.region().unwrap_or(&self.config.region).to_owned();
         let run = CliRun {
             args: command.argv(),
             region: region.clone(),

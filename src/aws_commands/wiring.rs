@@ -67,7 +67,10 @@ pub async fn prune(store: &Blocking<SqliteStore>) {
             Ok(pruned) if pruned >= PRUNE_BATCH => continue,
             Ok(_) => return,
             Err(e) => {
-                error!(error = format!("{e:#}"), "Failed to prune old AWS CLI runs.");
+                error!(
+                    error = format!("{e:#}"),
+                    "Failed to prune old AWS CLI runs."
+                );
                 return;
             }
         }

@@ -13,8 +13,8 @@ use super::aws_reply;
 pub struct Typed<'a> {
     pub channel: &'a ChannelId,
     pub user: &'a UserId,
-    /// The thread the answer (and any file) goes to.
-    pub thread: &'a MessageTs,
+    /// The thread the answer (and any file) goes to; `None`: the top level (a DM).
+    pub thread: Option<&'a MessageTs>,
     /// The text after `aws`, as Slack sent it (mrkdwn).
     pub text: &'a str,
 }
@@ -25,7 +25,7 @@ pub async fn run(ctx: &Context, typed: Typed<'_>) -> HandlerResult {
     };
     // Slack's markup read as typed: `&lt;` is `<` again (and refused), a link is its text.
     let no_names = |_: &str| -> Option<String> { None };
-    let text = markup::plain_text(&markup::segments(typed.text, &no_names));
+    let text = markup::plain_text(&markup::segments(unfenced(typed.text), &no_names));
     let asker = Asker {
         user: typed.user.0.clone(),
         channel: typed.channel.0.clone(),
@@ -43,7 +43,9 @@ pub async fn run(ctx: &Context, typed: Typed<'_>) -> HandlerResult {
             command,
             region,
             error,
-        } => Ok(Reply::InThread(aws_reply::failed(&command, &region, &error))),
+        } => Ok(Reply::InThread(aws_reply::failed(
+            &command, &region, &error,
+        ))),
         Outcome::Ran {
             command,
             region,
@@ -55,7 +57,7 @@ pub async fn run(ctx: &Context, typed: Typed<'_>) -> HandlerResult {
             };
             let upload = FileUpload {
                 channel: Some(typed.channel.clone()),
-                thread: Some(typed.thread.clone()),
+                thread: typed.thread.cloned(),
                 filename: file.filename,
                 title: file.title,
                 initial_comment: None,
@@ -76,5 +78,48 @@ pub async fn run(ctx: &Context, typed: Typed<'_>) -> HandlerResult {
                 }
             }
         }
+    }
+}
+
+/// The command without one code fence around all of it (```…``` or `…`), which people type
+/// to keep Slack from curling their quotes. Backticks inside stay (a `--query` literal).
+fn unfenced(text: &str) -> &str {
+    let text = text.trim();
+    for fence in ["```", "`"] {
+        if let Some(inner) = text
+            .strip_prefix(fence)
+            .and_then(|rest| rest.strip_suffix(fence))
+        {
+            if !inner.trim().is_empty() {
+                return inner.trim();
+            }
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unfenced;
+
+    #[test]
+    fn one_fence_around_the_command_goes() {
+        assert_eq!(
+            unfenced("`ec2 describe-instances`"),
+            "ec2 describe-instances"
+        );
+        assert_eq!(
+            unfenced("```\nec2 describe-instances --query 'a[?b==`1`]'\n```"),
+            "ec2 describe-instances --query 'a[?b==`1`]'"
+        );
+        assert_eq!(
+            unfenced(" ec2 describe-instances "),
+            "ec2 describe-instances"
+        );
+        assert_eq!(
+            unfenced("ec2 describe-instances --query a[?b==`1`]"),
+            "ec2 describe-instances --query a[?b==`1`]"
+        );
+        assert_eq!(unfenced("``"), "``");
     }
 }

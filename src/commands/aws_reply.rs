@@ -164,7 +164,9 @@ fn stderr_tail(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.trim_end().lines().collect();
     let tail = lines[lines.len().saturating_sub(STDERR_LINES)..].join("\n");
     let count = tail.chars().count();
-    tail.chars().skip(count.saturating_sub(STDERR_CHARS)).collect()
+    tail.chars()
+        .skip(count.saturating_sub(STDERR_CHARS))
+        .collect()
 }
 
 /// Outside text as an escaped code block whose fence it cannot close.
@@ -234,9 +236,18 @@ mod tests {
         let rendered = ran(&command(), "eu-west-1", &output(json, 0));
         assert_eq!(rendered.file, None);
         let text = all_text(&rendered.message);
-        assert!(text.starts_with(":white_check_mark: aws ec2 describe-instances · eu-west-1 · 1.2s"), "{text}");
-        assert!(text.contains("&lt;!channel&gt; &amp; &lt;@U0BOB&gt;"), "{text}");
-        assert!(!text.contains("<!channel>") && !text.contains("<@U0BOB>"), "{text}");
+        assert!(
+            text.starts_with(":white_check_mark: aws ec2 describe-instances · eu-west-1 · 1.2s"),
+            "{text}"
+        );
+        assert!(
+            text.contains("&lt;!channel&gt; &amp; &lt;@U0BOB&gt;"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("<!channel>") && !text.contains("<@U0BOB>"),
+            "{text}"
+        );
         assert_eq!(text.matches("```").count(), 2, "{text}");
     }
 
@@ -252,7 +263,11 @@ mod tests {
         cut.stdout_truncated = true;
         let rendered = ran(&command(), "eu-west-1", &cut);
         assert!(rendered.file.is_some());
-        assert!(rendered.message.text.contains("cut at"), "{}", rendered.message.text);
+        assert!(
+            rendered.message.text.contains("cut at"),
+            "{}",
+            rendered.message.text
+        );
     }
 
     #[test]
@@ -264,6 +279,9 @@ mod tests {
         let text = all_text(&rendered.message);
         assert!(text.contains("exit 254"), "{text}");
         assert!(text.contains("AccessDenied) &lt;!here&gt;"), "{text}");
-        assert!(!text.contains("line 1\n") && text.contains("line 40"), "{text}");
+        assert!(
+            !text.contains("line 1\n") && text.contains("line 40"),
+            "{text}"
+        );
     }
 }

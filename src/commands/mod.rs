@@ -108,14 +108,22 @@ impl Command {
 pub async fn on_mention(ctx: &Context, mention: &Mention) -> HandlerResult {
     match (Command::from_mention(&mention.text), &ctx.conversations) {
         (Ok(Command::Report), _) => report(ctx, mention).await,
+        // Without `[aws_commands]`, "aws …" is a question like any other for the agent.
+        (Ok(Command::Aws(_)), Some(conversations)) if ctx.aws.is_none() => {
+            ask::question(ctx, conversations, mention).await
+        }
         (Ok(Command::Aws(text)), _) => {
             let typed = aws::Typed {
                 channel: &mention.channel,
                 user: &mention.user,
-                thread: mention.reply_thread(),
+                thread: Some(mention.reply_thread()),
                 text: &text,
             };
             aws::run(ctx, typed).await
+        }
+        // Likewise "run …" without `[[actions]]`.
+        (Ok(Command::Run(_)), Some(conversations)) if ctx.custom_actions.is_none() => {
+            ask::question(ctx, conversations, mention).await
         }
         (Ok(Command::Run(text)), _) => run::mention(ctx, mention, &text).await,
         (Ok(command), _) => run(ctx, command).await,
@@ -132,7 +140,7 @@ pub async fn on_direct_message(ctx: &Context, dm: &DirectMessage) -> HandlerResu
             let typed = aws::Typed {
                 channel: &dm.channel,
                 user: &dm.user,
-                thread: dm.thread_ts.as_ref().unwrap_or(&dm.ts),
+                thread: dm.thread_ts.as_ref(),
                 text: &text,
             };
             aws::run(ctx, typed).await

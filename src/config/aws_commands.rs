@@ -63,7 +63,10 @@ impl AwsCommandsConfig {
         let role_arn = match role_arn? {
             Some(arn) => arn,
             None => {
-                table.report("role_arn", "is required when [aws_commands] is set: the IAM role commands run as");
+                table.report(
+                    "role_arn",
+                    "is required when [aws_commands] is set: the IAM role commands run as",
+                );
                 return None;
             }
         };
@@ -98,7 +101,10 @@ fn read_channel(table: &mut Table, _index: usize) -> Option<AwsChannel> {
     let channel = table.string("channel", check_channel_id).optional();
     let allow = table.string_list("allow", OperationGlob::parse).optional();
     let Some(channel) = channel? else {
-        table.report("channel", "is required: the channel id (C…) where commands may run");
+        table.report(
+            "channel",
+            "is required: the channel id (C…) where commands may run",
+        );
         return None;
     };
     Some(AwsChannel {
@@ -257,8 +263,14 @@ mod tests {
     fn wildcards_match_whole_words() {
         assert!(wildcard("describe-*", "describe-instances"));
         assert!(wildcard("*", ""));
-        assert!(wildcard("get-*-access-details", "get-instance-access-details"));
-        assert!(!wildcard("get-*-access-details", "get-instance-access-detail"));
+        assert!(wildcard(
+            "get-*-access-details",
+            "get-instance-access-details"
+        ));
+        assert!(!wildcard(
+            "get-*-access-details",
+            "get-instance-access-detail"
+        ));
         assert!(wildcard("generate-data-key*", "generate-data-key"));
         assert!(wildcard("ec?", "ec2"));
         assert!(!wildcard("ec2", "ec2-instance-connect"));
@@ -272,7 +284,13 @@ mod tests {
         assert!(glob.matches("ec2", "describe-instances"));
         assert!(!glob.matches("rds", "describe-db-instances"));
         assert_eq!(glob.to_string(), "ec2 describe-*");
-        for bad in ["ec2", "ec2 describe-* x", "EC2 describe-*", "ec2 describe_x", ""] {
+        for bad in [
+            "ec2",
+            "ec2 describe-* x",
+            "EC2 describe-*",
+            "ec2 describe_x",
+            "",
+        ] {
             assert!(OperationGlob::parse(bad.into()).is_err(), "{bad}");
         }
     }

@@ -39,10 +39,16 @@ pub fn reqwest_builder(proxy: &ProxySettings) -> reqwest::ClientBuilder {
 pub fn child_process_env(proxy: &ProxySettings) -> Vec<(&'static str, secrecy::SecretString)> {
     let mut env = Vec::new();
     if let Some(server) = proxy.https_proxy() {
-        env.push(("HTTPS_PROXY", server.url_with_credentials().to_string().into()));
+        env.push((
+            "HTTPS_PROXY",
+            server.url_with_credentials().to_string().into(),
+        ));
     }
     if let Some(server) = proxy.http_proxy() {
-        env.push(("HTTP_PROXY", server.url_with_credentials().to_string().into()));
+        env.push((
+            "HTTP_PROXY",
+            server.url_with_credentials().to_string().into(),
+        ));
     }
     if !env.is_empty() {
         let mut no_proxy = proxy.no_proxy().to_env_value();
@@ -131,4 +137,51 @@ fn socket_mode_url(api: &Url) -> Option<Url> {
         other => other,
     };
     Url::parse(&format!("{scheme}://{host}/")).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn env_of(vars: &[(&str, &str)]) -> Vec<(&'static str, String)> {
+        let proxy = ProxySettings::from_env_vars(vars.iter().copied()).unwrap();
+        child_process_env(&proxy)
+            .into_iter()
+            .map(|(name, value)| (name, value.expose_secret().to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_child_process_goes_out_the_bots_way() {
+        assert!(env_of(&[]).is_empty(), "no proxy, no variables");
+        let env = env_of(&[
+            ("HTTPS_PROXY", "http://user:p%40ss@proxy.internal:3128"),
+            ("no_proxy", ".example.com, 10.0.0.0/8,[::1]:8443"),
+        ]);
+        assert_eq!(
+            env,
+            [
+                (
+                    "HTTPS_PROXY",
+                    "http://user:p%40ss@proxy.internal:3128/".to_owned()
+                ),
+                (
+                    "NO_PROXY",
+                    "example.com,10.0.0.0/8,[::1]:8443,169.254.169.254,169.254.170.2,fd00:ec2::254"
+                        .to_owned()
+                ),
+            ]
+        );
+        let env = env_of(&[("ALL_PROXY", "proxy:8080"), ("NO_PROXY", "*")]);
+        assert_eq!(
+            env,
+            [
+                ("HTTPS_PROXY", "http://proxy:8080/".to_owned()),
+                ("HTTP_PROXY", "http://proxy:8080/".to_owned()),
+                ("NO_PROXY", "*".to_owned()),
+            ]
+        );
+    }
 }

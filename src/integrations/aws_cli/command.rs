@@ -29,16 +29,34 @@ const QUERY_CHARACTERS: [char; 5] = ['`', '|', '&', '>', '<'];
 
 /// Options a command may never carry, and why (shown to the user).
 pub const REJECTED_FLAGS: [(&str, &str); 12] = [
-    ("--endpoint-url", "it would send the request somewhere other than AWS"),
+    (
+        "--endpoint-url",
+        "it would send the request somewhere other than AWS",
+    ),
     ("--profile", "commands run only as the bot's read-only role"),
-    ("--cli-input-json", "the request is built from the typed options only"),
-    ("--cli-input-yaml", "the request is built from the typed options only"),
-    ("--cli-binary-format", "it changes how blobs and files are read"),
+    (
+        "--cli-input-json",
+        "the request is built from the typed options only",
+    ),
+    (
+        "--cli-input-yaml",
+        "the request is built from the typed options only",
+    ),
+    (
+        "--cli-binary-format",
+        "it changes how blobs and files are read",
+    ),
     ("--debug", "it prints signed requests and credentials"),
-    ("--ca-bundle", "it changes which certificates AWS is checked against"),
+    (
+        "--ca-bundle",
+        "it changes which certificates AWS is checked against",
+    ),
     ("--no-verify-ssl", "it turns off checking AWS's certificate"),
     ("--output", "the bot always asks for JSON"),
-    ("--no-sign-request", "it changes the credentials a command runs with"),
+    (
+        "--no-sign-request",
+        "it changes the credentials a command runs with",
+    ),
     ("--cli-auto-prompt", "nobody can answer a prompt"),
     ("--no-cli-auto-prompt", "nobody can answer a prompt"),
 ];

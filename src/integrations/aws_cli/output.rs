@@ -74,13 +74,19 @@ mod tests {
     #[tokio::test]
     async fn caps_keep_the_head_or_the_tail() {
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        let (head, cut) = read_capped(Some(&data[..]), 1000, Keep::Head).await.unwrap();
+        let (head, cut) = read_capped(Some(&data[..]), 1000, Keep::Head)
+            .await
+            .unwrap();
         assert!(cut);
         assert_eq!(head, data[..1000]);
-        let (tail, cut) = read_capped(Some(&data[..]), 1000, Keep::Tail).await.unwrap();
+        let (tail, cut) = read_capped(Some(&data[..]), 1000, Keep::Tail)
+            .await
+            .unwrap();
         assert!(cut);
         assert_eq!(tail, data[data.len() - 1000..]);
-        let (all, cut) = read_capped(Some(&data[..10]), 1000, Keep::Head).await.unwrap();
+        let (all, cut) = read_capped(Some(&data[..10]), 1000, Keep::Head)
+            .await
+            .unwrap();
         assert!(!cut);
         assert_eq!(all, data[..10]);
     }

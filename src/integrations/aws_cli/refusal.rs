@@ -54,6 +54,8 @@ pub enum Refusal {
         operation: String,
         allowed: String,
     },
+    #[error("{running} AWS commands are already running; try again in a moment")]
+    Busy { running: usize },
     #[error("AWS commands are not enabled in this channel: an operator adds it as an `[[aws_commands.channels]]` entry in bot.toml (see docs/aws-commands.md)")]
     ChannelNotEnabled,
 }
@@ -77,6 +79,7 @@ impl Refusal {
             Refusal::MissingValue { .. } => "missing_value",
             Refusal::Denied { .. } => "denied",
             Refusal::NotAllowed { .. } => "not_allowed",
+            Refusal::Busy { .. } => "busy",
             Refusal::ChannelNotEnabled => "channel_not_enabled",
         }
     }

@@ -57,7 +57,8 @@ pub fn find_on_path(path: Option<&str>) -> Option<PathBuf> {
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    std::fs::metadata(path)
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
 impl CliRunner {
@@ -120,9 +121,18 @@ impl AwsCli for CliRunner {
             .args(&run.args)
             .args(["--output", "json"])
             .env_clear()
-            .env("AWS_ACCESS_KEY_ID", credentials.access_key_id.expose_secret())
-            .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key.expose_secret())
-            .env("AWS_SESSION_TOKEN", credentials.session_token.expose_secret())
+            .env(
+                "AWS_ACCESS_KEY_ID",
+                credentials.access_key_id.expose_secret(),
+            )
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                credentials.secret_access_key.expose_secret(),
+            )
+            .env(
+                "AWS_SESSION_TOKEN",
+                credentials.session_token.expose_secret(),
+            )
             .env("AWS_REGION", &run.region)
             .env("AWS_DEFAULT_REGION", &run.region)
             .env("AWS_PAGER", "")
@@ -195,7 +205,10 @@ impl AwsCli for CliRunner {
 /// SIGKILL to the child's process group (its id: it was started as the group's leader), so
 /// whatever it started goes too and no pipe stays open.
 fn kill_group(group: Option<u32>) {
-    let Some(group) = group.and_then(|id| i32::try_from(id).ok()).filter(|id| *id > 1) else {
+    let Some(group) = group
+        .and_then(|id| i32::try_from(id).ok())
+        .filter(|id| *id > 1)
+    else {
         return;
     };
     // SAFETY: kill(2) takes plain integers and touches no memory of ours; a negative pid names
