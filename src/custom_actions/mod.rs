@@ -14,9 +14,11 @@ pub mod iam;
 pub mod output;
 pub mod preview;
 pub mod service;
+mod sweep;
 pub mod values;
 pub mod wiring;
 
 pub use guard::{Action, Catalog};
-pub use service::{sweep_loop, ActionError, Ask, CustomActions, Settings};
+pub use service::{ActionError, Ask, CustomActions, Settings};
+pub use sweep::sweep_loop;
 pub use values::{AlarmValues, ValueRefusal};

@@ -2,7 +2,7 @@
 //! are counted like deploys', and an approved request runs once through the AWS CLI runner.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use tracing::{info, warn};
 
@@ -359,88 +359,6 @@ impl CustomActions {
         );
         if let Err(e) = self.slack.update(&channel, &ts, &card).await {
             warn!(request = %request.request_id, error = %e, "Failed to redraw an action's approval card.");
-        }
-    }
-
-    /// Pending requests past their time expire; requests a stopped bot left running are marked
-    /// interrupted (never run again). Called every `SWEEP_EVERY` by `sweep_loop`.
-    pub async fn sweep(&self) -> anyhow::Result<()> {
-        let now = SystemTime::now();
-        let expired = self
-            .store
-            .run(move |s| s.expired_action_requests(now))
-            .await?;
-        for mut request in expired {
-            let id = request.request_id.clone();
-            let (from, to) = (ActionState::Pending, ActionState::Expired);
-            let won = self
-                .store
-                .run(move |s| s.action_transition(&id, from, to, Some("bot"), None, now))
-                .await?;
-            if won {
-                info!(action = %request.action, request = %request.request_id, "Action request expired.");
-                request.state = to;
-                self.refresh_card(&request, None).await;
-            }
-        }
-        Ok(())
-    }
-
-    /// At start: requests left `Running` by a stopped bot are interrupted, never run again.
-    pub async fn interrupt_leftovers(&self) -> anyhow::Result<()> {
-        let running = self.store.run(|s| s.running_action_requests()).await?;
-        for mut request in running {
-            let id = request.request_id.clone();
-            let (from, to, at) = (
-                ActionState::Running,
-                ActionState::Interrupted,
-                SystemTime::now(),
-            );
-            if self
-                .store
-                .run(move |s| s.action_transition(&id, from, to, None, None, at))
-                .await?
-            {
-                warn!(action = %request.action, request = %request.request_id, "An action was running when the bot stopped; it is not run again.");
-                request.state = to;
-                let note = Message::markdown(Mrkdwn::trusted(
-                    ":warning: I restarted while this action ran, so its outcome is unknown. It is not run again; check AWS before asking again.",
-                ));
-                let (c, t) = (
-                    ChannelId(request.channel.clone()),
-                    MessageTs(request.thread_ts.clone()),
-                );
-                if let Err(e) = self.slack.post(&c, Some(&t), &note).await {
-                    warn!(request = %request.request_id, error = %e, "Failed to post the interrupted note.");
-                }
-                self.refresh_card(&request, None).await;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// How often pending requests are looked at for expiry.
-pub const SWEEP_EVERY: Duration = Duration::from_secs(15);
-
-/// Expires pending requests every `SWEEP_EVERY` until `stop`.
-pub async fn sweep_loop(actions: Arc<CustomActions>, stop: tokio_util::sync::CancellationToken) {
-    if let Err(e) = actions.interrupt_leftovers().await {
-        warn!(
-            error = format!("{e:#}"),
-            "Failed to look for actions left running."
-        );
-    }
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(SWEEP_EVERY) => {}
-        }
-        if let Err(e) = actions.sweep().await {
-            warn!(
-                error = format!("{e:#}"),
-                "Failed to expire action requests; the next sweep retries."
-            );
         }
     }
 }

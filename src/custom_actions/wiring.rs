@@ -7,7 +7,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use super::guard::Catalog;
-use super::service::{sweep_loop, CustomActions, Settings};
+use super::service::{CustomActions, Settings};
+use super::sweep::sweep_loop;
 use crate::aws_commands::AwsCommands;
 use crate::config::{Config, ConfigErrors};
 use crate::slack::messenger::Messenger;

@@ -119,4 +119,15 @@ pub trait ActionStore: Send + Sync + 'static {
     fn expired_action_requests(&self, now: SystemTime) -> anyhow::Result<Vec<ActionRequest>>;
     /// Requests left `Running` (by a bot that stopped while they ran).
     fn running_action_requests(&self) -> anyhow::Result<Vec<ActionRequest>>;
+    /// Forget at most `batch` ended requests (with their approvals) that expired before
+    /// `cutoff`; how many went.
+    fn forget_action_requests_before(
+        &self,
+        cutoff: SystemTime,
+        batch: usize,
+    ) -> anyhow::Result<usize>;
 }
+
+/// How long an ended request is kept (the audit trail keeps its runs longer).
+pub const ACTION_REQUEST_RETENTION: std::time::Duration =
+    std::time::Duration::from_secs(90 * 24 * 60 * 60);

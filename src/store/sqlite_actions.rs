@@ -197,6 +197,23 @@ impl ActionStore for SqliteStore {
         self.with(|c| requests_where(c, "state = 'Running'", []))
             .context("Failed to look for running action requests")
     }
+
+    fn forget_action_requests_before(
+        &self,
+        cutoff: SystemTime,
+        batch: usize,
+    ) -> anyhow::Result<usize> {
+        self.with(|c| {
+            c.prepare_cached(
+                "DELETE FROM action_requests WHERE request_id IN (SELECT request_id \
+                 FROM action_requests WHERE state IN \
+                 ('Finished', 'Failed', 'Rejected', 'Expired', 'Interrupted') \
+                 AND expires_at < ?1 LIMIT ?2)",
+            )?
+            .execute(params![to_millis(cutoff), batch as i64])
+        })
+        .context("Failed to prune old action requests")
+    }
 }
 
 #[cfg(test)]
