@@ -140,6 +140,18 @@ async fn a_read_only_action_runs_at_once_and_run_lists_the_actions() {
         ["autoscaling describe-auto-scaling-groups --output json"]
     );
 
+    rig.mention("run images", ALICE).await;
+    rig.shows(&["`images` finished", "is in the file below"])
+        .await;
+    eventually(10 * SECOND, "the output uploaded to the thread", || {
+        rig.alarms
+            .slack
+            .uploads()
+            .iter()
+            .any(|f| f.filename == "images-output.json" && f.bytes.len() == 5001)
+    })
+    .await;
+
     rig.mention("run", ALICE).await;
     let list = rig
         .shows(&["Custom actions", "reboot-instance", "/platform-scale-web"])
@@ -222,6 +234,66 @@ async fn a_pending_request_survives_a_restart_and_still_runs_once() {
         .filter(|r| r.starts_with("autoscaling"))
         .count();
     assert_eq!(real, 1);
+    rig.alarms.bot.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_requests_close_and_one_left_running_by_a_stop_is_never_run_again() {
+    use chatops_bot::store::actions::{ActionRequest, ActionState, ActionStore};
+    use chatops_bot::store::SqliteStore;
+    use std::time::{Duration, SystemTime};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bot.db");
+    let past = SystemTime::now() - Duration::from_secs(60);
+    let request = move |id: &str, state: ActionState, card: &str| ActionRequest {
+        request_id: id.into(),
+        action: "scale-web".into(),
+        args: ["autoscaling", "set-desired-capacity"]
+            .map(str::to_owned)
+            .to_vec(),
+        region: "eu-west-1".into(),
+        requested_by: ALICE.into(),
+        channel: support::alarm_sandbox::CHANNEL.into(),
+        thread_ts: "1700000000.000100".into(),
+        card_ts: Some(card.into()),
+        approvals_needed: 1,
+        state,
+        created_at: past - Duration::from_secs(1800),
+        expires_at: past,
+        decided_by: None,
+        exit_code: None,
+    };
+    chatops_bot::store::unblock(move || {
+        let store = SqliteStore::open(&path)?;
+        store.create_action_request(&request("old", ActionState::Pending, "1700000000.000200"))?;
+        store.create_action_request(&request("cut", ActionState::Running, "1700000000.000300"))
+    })
+    .await
+    .unwrap();
+    let rig = Rig::start_in(dir).await;
+    let state = |id: &'static str| {
+        let path = rig.alarms.bot.dir.path().join("bot.db");
+        chatops_bot::store::unblock(move || {
+            Ok(SqliteStore::open(&path)?
+                .action_request(id)?
+                .map(|r| r.state))
+        })
+    };
+    let deadline = tokio::time::Instant::now() + 10 * SECOND;
+    loop {
+        let (old, cut) = (state("old").await.unwrap(), state("cut").await.unwrap());
+        if old == Some(ActionState::Expired) && cut == Some(ActionState::Interrupted) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{old:?} {cut:?}");
+        tokio::time::sleep(SECOND / 10).await;
+    }
+    rig.shows(&["I restarted while this action ran", "not run again"])
+        .await;
+    rig.click("1700000000.000200", "action.approve", BOB).await;
+    rig.answered("no longer waiting").await;
+    assert!(rig.runs().is_empty(), "nothing ran: {:?}", rig.runs());
     rig.alarms.bot.stop().await.unwrap();
 }
 

@@ -111,15 +111,15 @@ pub async fn sweep_loop(actions: Arc<CustomActions>, stop: CancellationToken) {
         if round % PRUNE_EVERY_SWEEPS == 0 {
             actions.prune().await;
         }
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(SWEEP_EVERY) => {}
-        }
         if let Err(e) = actions.sweep().await {
             warn!(
                 error = format!("{e:#}"),
                 "Failed to expire action requests; the next sweep retries."
             );
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(SWEEP_EVERY) => {}
         }
     }
 }

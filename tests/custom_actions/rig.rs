@@ -32,6 +32,8 @@ esac
 case "$1 $2" in
   "iam simulate-principal-policy")
     printf '{"EvaluationResults": [{"EvalActionName": "autoscaling:SetDesiredCapacity", "EvalDecision": "allowed"}]}\n' ;;
+  "ec2 describe-images")
+    head -c 5000 /dev/zero | tr '\0' 'x'; echo ;;
   "autoscaling describe-auto-scaling-groups")
     printf '{"AutoScalingGroups": [{"AutoScalingGroupName": "web-asg <!channel>", "DesiredCapacity": 2}]}\n' ;;
   *)
@@ -67,6 +69,11 @@ pattern = "[1-9]|1[0-9]|20"
 name = "list-groups"
 description = "List the auto scaling groups"
 command = ["aws", "autoscaling", "describe-auto-scaling-groups"]
+
+[[actions]]
+name = "images"
+description = "List the images (a long answer)"
+command = ["aws", "ec2", "describe-images"]
 "#
     )
 }
@@ -80,6 +87,11 @@ pub struct Rig {
 
 impl Rig {
     pub async fn start() -> Rig {
+        Self::start_in(tempfile::tempdir().unwrap()).await
+    }
+
+    /// Starts the bot on a store in `dir` (`bot.db`), which a test may have written first.
+    pub async fn start_in(dir: tempfile::TempDir) -> Rig {
         let sts = FakeSts::start().await.unwrap();
         let scripts = tempfile::tempdir().unwrap();
         let records = scripts.path().join("records");
@@ -103,7 +115,7 @@ timeout = "5s"
             cli = script.display(),
             actions = actions_toml(),
         );
-        let alarms = AlarmSandbox::start(&extra, &[]).await;
+        let alarms = AlarmSandbox::start_in(dir, &extra, &[]).await;
         Rig {
             alarms,
             sts,
