@@ -357,3 +357,31 @@ approvers = ["U0BOB00001"]
     );
     assert!(stderr.contains("--endpoint-url"), "{stderr}");
 }
+
+#[test]
+fn the_commented_example_in_bot_toml_loads_and_passes_the_guardrails() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bot.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let start = text.find("# [aws_commands]").unwrap();
+    let example: String = text[start..]
+        .lines()
+        .filter_map(|line| line.strip_prefix("# "))
+        .filter(|rest| rest.starts_with('[') || rest.contains(" = "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let example = format!("[slack]\napp_token = \"xapp-1-x\"\nbot_token = \"xoxb-x\"\n[aws]\nregion = \"eu-west-1\"\n{example}");
+    let config = chatops_bot::config::Config::load_from_str(
+        "bot.toml",
+        &example,
+        Vec::<(String, String)>::new(),
+        chatops_bot::config::Purpose::Run,
+    )
+    .unwrap_or_else(|e| panic!("{example}\n{e}"));
+    let catalog = chatops_bot::custom_actions::Catalog::new(&config.actions).unwrap();
+    let action = catalog.get("scale-web").unwrap();
+    assert_eq!((action.approvals, action.config.slash), (1, true));
+    assert!(config
+        .slash_commands()
+        .iter()
+        .any(|c| c.name == "/platform-scale-web"));
+}
