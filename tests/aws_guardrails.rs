@@ -91,6 +91,39 @@ fn the_guardrail_table_holds_line_by_line() {
         }
     }
     assert!(cases > 150, "only {cases} cases read");
+    let every_kind = [
+        "ok",
+        "empty",
+        "unclosed_quote",
+        "bad_name",
+        "bad_character",
+        "too_long",
+        "too_many",
+        "rejected_flag",
+        "abbreviated_flag",
+        "bad_flag",
+        "file_reference",
+        "bad_region",
+        "repeated",
+        "missing_value",
+        "denied",
+        "not_allowed",
+    ];
+    let missing: Vec<&str> = every_kind
+        .iter()
+        .filter(|kind| {
+            !table
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{kind} |")))
+        })
+        .copied()
+        .collect();
+    // too_long and too_many are generated below (a line cannot hold 10 KB readably).
+    assert_eq!(
+        missing,
+        ["too_long", "too_many"],
+        "kinds the table never shows"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

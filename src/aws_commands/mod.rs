@@ -79,32 +79,29 @@ impl AwsCommands {
     /// Runs `text` (what followed `aws`, Slack's markup already plain) for `asker`, if the
     /// channel is listed, the text is well-formed and the guardrails allow it; audits either way.
     pub async fn run_text(&self, asker: &Asker, text: &str) -> Outcome {
-        let permit = self.running.clone().try_acquire_owned();
-        let checked = self.check(asker, text).and_then(|command| match &permit {
-            Ok(_) => Ok(command),
-            Err(_) => Err(Refusal::Busy {
-                running: MAX_CONCURRENT_RUNS,
-            }),
-        });
-        let command = match checked {
-            Ok(command) => command,
+        match self.check(asker, text) {
+            Ok(command) => self.run_checked(asker, command, None).await,
             Err(refusal) => {
                 let typed: String = text.chars().take(MAX_AUDITED_TEXT).collect();
-                self.record(AwsRunRecord {
-                    at: SystemTime::now(),
-                    user: asker.user.clone(),
-                    channel: asker.channel.clone(),
-                    argv: vec![typed],
-                    region: None,
-                    action: None,
-                    outcome: AwsRunOutcome::Refused {
-                        kind: refusal.kind().to_owned(),
-                        reason: refusal.to_string(),
-                    },
-                })
-                .await;
-                return Outcome::Refused(refusal);
+                self.refuse(asker, vec![typed], None, refusal).await
             }
+        }
+    }
+
+    /// Runs a command the caller has already checked (a custom action: its argv built with
+    /// `AwsCommand::from_words`, its own policy and approvals passed), under the same limit of
+    /// runs at once, and audits it with the action's name. Busy: refused and audited.
+    pub async fn run_checked(
+        &self,
+        asker: &Asker,
+        command: AwsCommand,
+        action: Option<&str>,
+    ) -> Outcome {
+        let Ok(_permit) = self.running.clone().try_acquire_owned() else {
+            let busy = Refusal::Busy {
+                running: MAX_CONCURRENT_RUNS,
+            };
+            return self.refuse(asker, command.argv(), action, busy).await;
         };
         let region = command.region().unwrap_or(&self.config.region).to_owned();
         let run = CliRun {
@@ -130,7 +127,7 @@ impl AwsCommands {
             channel: asker.channel.clone(),
             argv: run.args,
             region: Some(region.clone()),
-            action: None,
+            action: action.map(str::to_owned),
             outcome,
         })
         .await;
@@ -146,6 +143,30 @@ impl AwsCommands {
                 error,
             },
         }
+    }
+
+    /// Audits a refusal and hands it back.
+    async fn refuse(
+        &self,
+        asker: &Asker,
+        argv: Vec<String>,
+        action: Option<&str>,
+        refusal: Refusal,
+    ) -> Outcome {
+        self.record(AwsRunRecord {
+            at: SystemTime::now(),
+            user: asker.user.clone(),
+            channel: asker.channel.clone(),
+            argv,
+            region: None,
+            action: action.map(str::to_owned),
+            outcome: AwsRunOutcome::Refused {
+                kind: refusal.kind().to_owned(),
+                reason: refusal.to_string(),
+            },
+        })
+        .await;
+        Outcome::Refused(refusal)
     }
 
     /// The channel's entry, the parse and the guardrails, in that order.

@@ -11,8 +11,9 @@ pub const MAX_INLINE_CHARS: usize = 2_900;
 /// A failure shows at most this many of stderr's last lines, and characters.
 const STDERR_LINES: usize = 15;
 const STDERR_CHARS: usize = 1_500;
-/// Shown of the output when the upload failed.
-const FALLBACK_CHARS: usize = 2_500;
+/// A section's longest text (`slack::blocks::MAX_SECTION_CHARS`): a code block longer than
+/// this would be cut, and its fence with it.
+const MAX_BLOCK_CHARS: usize = crate::slack::blocks::MAX_SECTION_CHARS;
 
 /// A reply, and the output file to upload with it.
 #[derive(Debug, PartialEq)]
@@ -92,8 +93,7 @@ pub fn upload_failed(command: &AwsCommand, region: &str, output: &CliOutput) -> 
         "\nThe output ({}) could not be uploaded as a file; its start:",
         size(output.stdout.len())
     ));
-    let start: String = stdout.chars().take(FALLBACK_CHARS).collect();
-    let blocks = vec![section(head.clone()), section(code_block(&start))];
+    let blocks = vec![section(head.clone()), section(code_block(fitting(&stdout)))];
     message(head, blocks)
 }
 
@@ -156,8 +156,29 @@ fn header(
     head
 }
 
+/// Whether `text` is shown inline: at most [`MAX_INLINE_CHARS`] escaped, and its code block
+/// within a section.
 fn fits(text: &str) -> bool {
     Mrkdwn::escaped(text).as_str().chars().count() <= MAX_INLINE_CHARS
+        && code_block(text).as_str().chars().count() <= MAX_BLOCK_CHARS
+}
+
+/// The longest start of `text` that [`fits`].
+fn fitting(text: &str) -> &str {
+    // Escaping never shortens: more characters than the limit never fit.
+    let mut end = text
+        .char_indices()
+        .nth(MAX_INLINE_CHARS)
+        .map_or(text.len(), |(i, _)| i);
+    while !fits(&text[..end]) {
+        // Cut a tenth (at least one character) and try again: a few rounds at most.
+        let target = end - (end / 10).max(1);
+        end = (0..=target)
+            .rev()
+            .find(|i| text.is_char_boundary(*i))
+            .unwrap_or(0);
+    }
+    &text[..end]
 }
 
 fn stderr_tail(stderr: &str) -> String {
@@ -268,6 +289,20 @@ mod tests {
             "{}",
             rendered.message.text
         );
+    }
+
+    #[test]
+    fn what_is_shown_inline_always_fits_a_section() {
+        let hostile = "<&>```".repeat(2_000);
+        let start = fitting(&hostile);
+        assert!(!start.is_empty() && fits(start));
+        let shown = upload_failed(&command(), "eu-west-1", &output(&hostile, 0));
+        for block in &shown.blocks {
+            if let Block::Section { text, .. } = block {
+                assert!(text.as_str().chars().count() <= MAX_BLOCK_CHARS);
+            }
+        }
+        assert!(all_text(&shown).ends_with("\n```"), "the fence is closed");
     }
 
     #[test]

@@ -9,6 +9,13 @@ use super::aws_runs::{AwsRunLog, AwsRunOutcome, AwsRunRecord};
 use super::cards::{from_millis, to_millis};
 use super::SqliteStore;
 
+/// The oldest entries, a batch at a time (through `aws_runs_by_time`).
+const OLD_AWS_RUNS: &str =
+    "DELETE FROM aws_runs WHERE id IN (SELECT id FROM aws_runs WHERE at < ?1 LIMIT ?2)";
+/// The newest entries (through `aws_runs_by_time`, backwards).
+const RECENT_AWS_RUNS: &str = "SELECT at, user_id, channel, argv, region, action, status, \
+    exit_code, duration_ms, kind, refused_reason FROM aws_runs ORDER BY at DESC LIMIT ?1";
+
 impl AwsRunLog for SqliteStore {
     fn record_aws_run(&self, record: &AwsRunRecord) -> anyhow::Result<()> {
         let argv = serde_json::to_string(&record.argv).context("Failed to encode an argv")?;
@@ -50,12 +57,9 @@ impl AwsRunLog for SqliteStore {
 
     fn recent_aws_runs(&self, limit: usize) -> anyhow::Result<Vec<AwsRunRecord>> {
         self.read(|c| {
-            c.prepare_cached(
-                "SELECT at, user_id, channel, argv, region, action, status, exit_code, \
-                 duration_ms, kind, refused_reason FROM aws_runs ORDER BY at DESC, id DESC LIMIT ?1",
-            )?
-            .query_map(params![limit as i64], read_row)?
-            .collect()
+            c.prepare_cached(RECENT_AWS_RUNS)?
+                .query_map(params![limit as i64], read_row)?
+                .collect()
         })
         .context("Failed to read AWS CLI runs")
     }
@@ -66,11 +70,8 @@ impl AwsRunLog for SqliteStore {
         batch: usize,
     ) -> anyhow::Result<usize> {
         self.with(|c| {
-            c.prepare_cached(
-                "DELETE FROM aws_runs WHERE id IN \
-                 (SELECT id FROM aws_runs WHERE at < ?1 LIMIT ?2)",
-            )?
-            .execute(params![to_millis(cutoff), batch as i64])
+            c.prepare_cached(OLD_AWS_RUNS)?
+                .execute(params![to_millis(cutoff), batch as i64])
         })
         .context("Failed to prune old AWS CLI runs")
     }
@@ -124,6 +125,31 @@ mod tests {
             region: Some("eu-west-1".into()),
             action: None,
             outcome,
+        }
+    }
+
+    #[test]
+    fn the_periodic_and_the_reading_queries_use_the_time_index() {
+        let store = SqliteStore::in_memory().unwrap();
+        for sql in [OLD_AWS_RUNS, RECENT_AWS_RUNS] {
+            let plan: Vec<String> = store
+                .with(|c| {
+                    let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
+                    let steps = stmt
+                        .query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))?
+                        .collect();
+                    steps
+                })
+                .unwrap();
+            assert!(
+                plan.iter().any(|step| step.contains("aws_runs_by_time")),
+                "{sql}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+                "{sql}: {plan:?}"
+            );
         }
     }
 

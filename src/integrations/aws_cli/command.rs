@@ -1,8 +1,9 @@
 //! `AwsCommand`: the words after `aws`, split without a shell and checked one by one (characters, lengths, options). Pure.
 //!
 //! Words are separated by spaces (or tabs). A word may hold `"…"` or `'…'` sections, which keep
-//! their spaces (Slack's curly quotes count as straight ones); there are no escapes, and nothing
-//! else is special. Every word is then checked:
+//! their spaces (Slack's curly quotes count as straight ones, and an em or en dash starting a
+//! word as `--`, as phones type it); there are no escapes, and nothing else is special. Every
+//! word is then checked:
 //!
 //! - no control characters (C0, DEL, C1; a newline inside a quoted value too), and no invisible
 //!   formatting characters (zero-width, bidirectional overrides);
@@ -220,6 +221,11 @@ pub fn split_words(text: &str) -> Result<Vec<String>, Refusal> {
             None if c == '"' || c == '\'' => {
                 quote = Some(c);
                 current.get_or_insert_with(String::new);
+            }
+            // A phone's "smart punctuation" makes `--region` `—region`: a dash starting a word
+            // is the option's `--`.
+            None if current.is_none() && (c == '\u{2014}' || c == '\u{2013}') => {
+                current = Some("--".to_owned());
             }
             None => current.get_or_insert_with(String::new).push(c),
         }

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 pub use command::AwsCommand;
 pub use credentials::{RoleCredentials, StsRole, TemporaryCredentials};
 pub use refusal::Refusal;
-pub use runner::{find_on_path, CliLimits, CliRunner};
+pub use runner::{cli_version, find_on_path, CliLimits, CliRunner};
 
 /// Where to get AWS CLI v2, for the message shown when it is missing.
 pub const INSTALL_URL: &str =

@@ -202,6 +202,42 @@ impl AwsCli for CliRunner {
     }
 }
 
+/// `aws --version` of `cli` (its first line, such as `aws-cli/2.17.0 Python/3.11.9 …`), run
+/// like a command (cleared environment, minimal `PATH`, killed after `limit`).
+pub async fn cli_version(cli: &Path, limit: Duration) -> Result<String, CliError> {
+    if !is_executable(cli) {
+        return Err(CliError::NotInstalled {
+            path: Some(cli.to_owned()),
+        });
+    }
+    let mut command = tokio::process::Command::new(cli);
+    command
+        .arg("--version")
+        .env_clear()
+        .env("PATH", CHILD_PATH)
+        .env("LANG", "C.UTF-8")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(limit, command.output())
+        .await
+        .map_err(|_| CliError::TimedOut { after: limit })?
+        .map_err(CliError::Spawn)?;
+    // v1 printed its version on stderr.
+    let text = if output.stdout.is_empty() {
+        output.stderr
+    } else {
+        output.stdout
+    };
+    Ok(String::from_utf8_lossy(&text)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned())
+}
+
 /// SIGKILL to the child's process group (its id: it was started as the group's leader), so
 /// whatever it started goes too and no pipe stays open.
 fn kill_group(group: Option<u32>) {
