@@ -45,7 +45,7 @@ async fn an_approved_action_shows_its_argv_and_dry_run_then_runs_once() {
     // Two clicks at once run it once.
     rig.click(&card, "action.approve", CAROL).await;
     rig.click(&card, "action.approve", CAROL).await;
-    rig.shows(&["`scale-web` finished", "Done"]).await;
+    rig.shows(&["Action `scale-web`, asked by", "Done"]).await;
     eventually(10 * SECOND, "the card says it was approved", || {
         rig.messages().iter().any(|m| {
             m.ts == card && shown(m).contains("Approved by <@U0CAROL001>") && buttons(m).is_empty()
@@ -124,7 +124,7 @@ async fn a_rejected_request_and_a_value_that_fails_its_pattern_never_run() {
 async fn a_read_only_action_runs_at_once_and_run_lists_the_actions() {
     let rig = Rig::start().await;
     rig.mention("run list-groups", ALICE).await;
-    let result = rig.shows(&["`list-groups` finished"]).await;
+    let result = rig.shows(&["Action `list-groups`, asked by"]).await;
     assert!(
         shown(&result).contains("web-asg &lt;!channel&gt;"),
         "inert output: {}",
@@ -141,14 +141,17 @@ async fn a_read_only_action_runs_at_once_and_run_lists_the_actions() {
     );
 
     rig.mention("run images", ALICE).await;
-    rig.shows(&["`images` finished", "is in the file below"])
-        .await;
+    rig.shows(&[
+        "Action `images`, asked by",
+        "is in the file `aws-ec2-describe-images.json`",
+    ])
+    .await;
     eventually(10 * SECOND, "the output uploaded to the thread", || {
         rig.alarms
             .slack
             .uploads()
             .iter()
-            .any(|f| f.filename == "images-output.json" && f.bytes.len() == 5001)
+            .any(|f| f.filename == "aws-ec2-describe-images.json" && f.bytes.len() == 5001)
     })
     .await;
 
@@ -207,7 +210,7 @@ async fn a_button_on_a_matching_alarm_card_fills_the_alarms_dimensions() {
         "in the card's thread"
     );
     rig.click(&card.ts, "action.approve", BOB).await;
-    rig.shows(&["`reboot-instance` finished"]).await;
+    rig.shows(&["Action `reboot-instance`, asked by"]).await;
     assert_eq!(
         rig.runs(),
         [
@@ -225,7 +228,7 @@ async fn a_pending_request_survives_a_restart_and_still_runs_once() {
     let card = rig.shows(&["Approval needed", "Dry run"]).await;
     let rig = rig.restart().await;
     rig.click(&card.ts, "action.approve", BOB).await;
-    rig.shows(&["`scale-web` finished"]).await;
+    rig.shows(&["Action `scale-web`, asked by"]).await;
     rig.click(&card.ts, "action.approve", BOB).await;
     rig.answered("no longer waiting").await;
     let real = rig

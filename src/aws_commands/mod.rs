@@ -1,6 +1,7 @@
 //! `@bot aws …` as a flow in plain data: the channel's entry, the parse, the guardrails, the run (`integrations::aws_cli`), and the audit (store + one structured log line). The handler (`commands/aws.rs`) turns the `Outcome` into Slack replies.
 
 pub mod audit;
+pub mod reply;
 pub mod wiring;
 
 use std::sync::Arc;

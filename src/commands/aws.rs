@@ -7,7 +7,7 @@ use crate::slack::interaction::{ChannelId, MessageTs, UserId};
 use crate::slack::markup;
 use crate::slack::messenger::FileUpload;
 
-use super::aws_reply;
+use crate::aws_commands::reply as aws_reply;
 
 /// Where the command was typed, and by whom.
 pub struct Typed<'a> {

@@ -2,7 +2,6 @@
 
 mod ask;
 mod aws;
-mod aws_reply;
 mod deploy;
 pub mod echo;
 mod help;

@@ -1,4 +1,4 @@
-//! What `@bot aws …` shows: short JSON in a code block, longer (or cut) output as a file, a failure's stderr tail, a refusal's reason. Pure; every outside text escaped, so JSON values ping nobody.
+//! What an AWS CLI run shows in Slack (`@bot aws …` and custom actions): short JSON in a code block, longer (or cut) output as a file, a failure's stderr tail, a refusal's reason. Pure; every outside text escaped, so JSON values ping nobody.
 
 use std::time::Duration;
 
