@@ -108,8 +108,8 @@ impl ActionConfig {
         let routes = table.string_list("routes", check_route).or(Vec::new());
         let slash = table.boolean("slash").or(false);
         let region = table.string("region", check_region).optional();
-        let name = required(table, "name", name, "a slug such as \"scale-web\"")?;
-        let description = required(table, "description", description, "one line")?;
+        let name = required(table, "name", name, "a slug such as \"scale-web\"");
+        let description = required(table, "description", description, "one line");
         let command = match command.optional() {
             Some(Some(command)) => check_command(table, command),
             Some(None) => {
@@ -121,9 +121,10 @@ impl ActionConfig {
             }
             None => None,
         };
-        let variables: Option<BTreeMap<String, VariableConfig>> = variables.map(|read| {
+        // One invalid variable (already reported) makes the whole table invalid.
+        let variables: Option<BTreeMap<String, VariableConfig>> = variables.and_then(|read| {
             read.into_iter()
-                .filter_map(|(name, v)| v.map(|v| (name, v)))
+                .map(|(name, v)| v.map(|v| (name, v)))
                 .collect()
         });
         if let (Some(approvers), Some(Some(approvals))) = (&approvers, approvals) {
@@ -132,8 +133,8 @@ impl ActionConfig {
             }
         }
         let action = Self {
-            name,
-            description,
+            name: name?,
+            description: description?,
             command: command?,
             args: args?,
             variables: variables?,
@@ -369,15 +370,18 @@ fn check_region(region: String) -> Result<String, String> {
 /// Problems across `[[actions]]` and the sections they name: repeated names, routes that do
 /// not exist, slash commands that clash with the bot's own.
 pub(crate) fn cross_checks(
-    actions: &[ActionConfig],
+    actions: &[(usize, &ActionConfig)],
     routes: &[String],
     builtin_slash: &[String],
     prefix: &str,
 ) -> Vec<super::ConfigProblem> {
     let mut problems = Vec::new();
-    for (index, action) in actions.iter().enumerate() {
+    for (position, (index, action)) in actions.iter().enumerate() {
         let key = |rest: &str| format!("actions[{index}].{rest}");
-        if let Some(first) = actions[..index].iter().position(|a| a.name == action.name) {
+        if let Some((first, _)) = actions[..position]
+            .iter()
+            .find(|(_, a)| a.name == action.name)
+        {
             let message = format!("{:?} is already the name of actions[{first}]", action.name);
             problems.push(super::ConfigProblem::new(key("name"), message));
         }
@@ -398,3 +402,7 @@ pub(crate) fn cross_checks(
     }
     problems
 }
+
+#[cfg(test)]
+#[path = "actions_tests.rs"]
+mod tests;

@@ -297,10 +297,11 @@ fn read_actions(
     let read = root
         .tables("actions", |table, _| ActionConfig::read(table))
         .or(Vec::new())?;
-    let actions: Vec<ActionConfig> = read.iter().flatten().cloned().collect();
-    if actions.len() != read.len() {
-        return None;
-    }
+    let read_well: Vec<(usize, &ActionConfig)> = read
+        .iter()
+        .enumerate()
+        .filter_map(|(index, action)| action.as_ref().map(|a| (index, a)))
+        .collect();
     let routes: Vec<String> = alarms
         .map(|a| a.routes.iter().map(|r| r.name.clone()).collect())
         .unwrap_or_default();
@@ -316,10 +317,10 @@ fn read_actions(
         }
         None => (Vec::new(), String::new()),
     };
-    let problems = actions::cross_checks(&actions, &routes, &builtin, &prefix);
-    let valid = problems.is_empty();
+    let problems = actions::cross_checks(&read_well, &routes, &builtin, &prefix);
+    let valid = problems.is_empty() && read_well.len() == read.len();
     root.report_all(problems);
-    valid.then_some(actions)
+    valid.then(|| read.into_iter().flatten().collect())
 }
 
 /// Every `deploy.environments.<env>.alarm_routes[i]` that names no `[[alarms.route]]`.

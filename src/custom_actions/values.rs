@@ -171,3 +171,108 @@ fn shown(value: &str) -> String {
     };
     format!("{cut:?}{more}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Purpose};
+
+    fn action(toml: &str) -> Action {
+        let text = format!(
+            "[slack]\napp_token = \"xapp-1-x\"\nbot_token = \"xoxb-x\"\n[aws_commands]\n\
+             role_arn = \"arn:aws:iam::123456789012:role/r\"\nregion = \"eu-west-1\"\n\
+             [[actions]]\nname = \"a\"\ndescription = \"d\"\napprovals = 0\n{toml}"
+        );
+        let config = Config::load_from_str(
+            "t.toml",
+            &text,
+            Vec::<(String, String)>::new(),
+            Purpose::Run,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        Action {
+            config: config.actions[0].clone(),
+            approvals: 0,
+        }
+    }
+
+    fn words(text: &[&str]) -> Vec<String> {
+        text.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn values_go_into_their_own_element_after_their_checks() {
+        let scale = action(
+            "command = [\"aws\", \"ecs\", \"update-service\", \"--service\", \"svc-{args.name}\", \"--desired-count\", \"{args.count}\"]\n\
+             args = [\"name\", \"count\"]\n\
+             [actions.variables.name]\npattern = \"[a-z ]+\"\n\
+             [actions.variables.count]\npattern = \"[0-9]\"\ndefault = \"2\"",
+        );
+        assert_eq!(
+            fill(&scale, None, &words(&["web api"])),
+            Ok(words(&[
+                "ecs",
+                "update-service",
+                "--service",
+                "svc-web api",
+                "--desired-count",
+                "2"
+            ])),
+            "a value with a space stays one element; the default fills the rest"
+        );
+        let refused = |typed: &[&str]| fill(&scale, None, &words(typed)).unwrap_err();
+        assert!(
+            matches!(refused(&["web", "12"]), ValueRefusal::Pattern { ref var, .. } if var == "args.count")
+        );
+        assert!(
+            matches!(refused(&["web;rm"]), ValueRefusal::Refused { ref var, .. } if var == "args.name")
+        );
+        assert!(matches!(refused(&["a\nb"]), ValueRefusal::Refused { .. }));
+        assert!(matches!(
+            refused(&["web", "1", "x"]),
+            ValueRefusal::TooManyArgs { got: 3, .. }
+        ));
+        assert!(
+            matches!(refused(&[]), ValueRefusal::MissingArg { ref name, .. } if name == "name")
+        );
+        assert_eq!(usage(&scale), "run a <name> [count]");
+    }
+
+    #[test]
+    fn alarm_fields_come_from_the_alarm_and_are_checked_too() {
+        let reboot = action(
+            "command = [\"aws\", \"ec2\", \"reboot-instances\", \"--instance-ids\", \"{alarm.dimensions.InstanceId}\"]",
+        );
+        assert!(matches!(
+            fill(&reboot, None, &[]),
+            Err(ValueRefusal::NoAlarm { .. })
+        ));
+        let mut alarm = AlarmValues {
+            name: "web-cpu".into(),
+            region: Some("eu-west-1".into()),
+            account: Some("123456789012".into()),
+            dimensions: [("InstanceId".to_owned(), "i-0abc".to_owned())].into(),
+        };
+        assert_eq!(
+            fill(&reboot, Some(&alarm), &[]),
+            Ok(words(&[
+                "ec2",
+                "reboot-instances",
+                "--instance-ids",
+                "i-0abc"
+            ]))
+        );
+        alarm
+            .dimensions
+            .insert("InstanceId".into(), "i-0abc`id`".into());
+        assert!(matches!(
+            fill(&reboot, Some(&alarm), &[]),
+            Err(ValueRefusal::Refused { .. })
+        ));
+        alarm.dimensions.clear();
+        assert!(matches!(
+            fill(&reboot, Some(&alarm), &[]),
+            Err(ValueRefusal::MissingAlarmField { ref var, .. }) if var == "alarm.dimensions.InstanceId"
+        ));
+    }
+}
