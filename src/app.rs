@@ -150,6 +150,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         deploys: deploys.clone(),
         stats: stats.clone(),
         health: health.clone(),
+        aws: crate::aws_commands::wiring::build(&config, &store),
     });
     let socket = &config.slack.socket;
     let dispatcher = Dispatcher::new(
@@ -487,5 +488,6 @@ async fn prune_event_ids(store: Blocking<SqliteStore>, stop: CancellationToken) 
                 "Failed to prune old delivery records."
             );
         }
+        crate::aws_commands::wiring::prune(&store).await;
     }
 }

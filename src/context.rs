@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::aws_commands::AwsCommands;
 use crate::config::CommandNames;
 use crate::conversation::{AlarmThread, Conversations};
 use crate::deploys::Deploys;
@@ -33,6 +34,8 @@ pub struct Context {
     pub stats: Arc<LatencyStats>,
     /// The daemon's health as its parts report it (connections up, uptime), for `@bot echo`.
     pub health: Arc<Health>,
+    /// `@bot aws …` (it holds the `AwsCli` trait and the audit trail), when `[aws_commands]` is set.
+    pub aws: Option<Arc<AwsCommands>>,
 }
 
 /// What handlers may do to alarm cards: the narrow view of the alarm pipeline's card keeper

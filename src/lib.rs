@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod alarms;
 pub mod app;
+pub mod aws_commands;
 pub mod buttons;
 pub mod cli;
 pub mod commands;

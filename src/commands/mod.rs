@@ -1,6 +1,8 @@
 //! Text commands, from `@bot …` mentions and `/<prefix>-…` slash commands.
 
 mod ask;
+mod aws;
+mod aws_reply;
 mod deploy;
 pub mod echo;
 mod help;
@@ -24,6 +26,8 @@ pub enum Command {
     Report,
     /// A deploy slash command, with its text still to be parsed against `[deploy]`.
     Deploy(DeployCommandKind, String),
+    /// `@bot aws <service> <operation> …`, with the text after `aws` (mrkdwn, unchecked).
+    Aws(String),
 }
 
 /// Which deploy slash command was typed.
@@ -52,6 +56,10 @@ impl Command {
             "echo" => {
                 let rest = text.trim_start()[word.len()..].to_owned();
                 Ok(Command::Echo(rest))
+            }
+            "aws" => {
+                let rest = text.trim_start()[word.len()..].trim().to_owned();
+                Ok(Command::Aws(rest))
             }
             _ => Err(UnknownCommand(text.to_owned())),
         }
@@ -94,6 +102,19 @@ impl Command {
 pub async fn on_mention(ctx: &Context, mention: &Mention) -> HandlerResult {
     match (Command::from_mention(&mention.text), &ctx.conversations) {
         (Ok(Command::Report), _) => report(ctx, mention).await,
+        // Without `[aws_commands]`, "aws …" is a question like any other for the agent.
+        (Ok(Command::Aws(_)), Some(conversations)) if ctx.aws.is_none() => {
+            ask::question(ctx, conversations, mention).await
+        }
+        (Ok(Command::Aws(text)), _) => {
+            let typed = aws::Typed {
+                channel: &mention.channel,
+                user: &mention.user,
+                thread: Some(mention.reply_thread()),
+                text: &text,
+            };
+            aws::run(ctx, typed).await
+        }
         (Ok(command), _) => run(ctx, command).await,
         (Err(_), Some(conversations)) => ask::question(ctx, conversations, mention).await,
         (Err(unknown), None) => Ok(Reply::Ephemeral(unknown_command(ctx, &unknown))),
@@ -104,6 +125,15 @@ pub async fn on_mention(ctx: &Context, mention: &Mention) -> HandlerResult {
 /// text, another command's answer, or a pointer to the help.
 pub async fn on_direct_message(ctx: &Context, dm: &DirectMessage) -> HandlerResult {
     match Command::from_mention(&dm.text) {
+        Ok(Command::Aws(text)) => {
+            let typed = aws::Typed {
+                channel: &dm.channel,
+                user: &dm.user,
+                thread: dm.thread_ts.as_ref(),
+                text: &text,
+            };
+            aws::run(ctx, typed).await
+        }
         Ok(command) => run(ctx, command).await,
         Err(unknown) => Ok(Reply::InThread(unknown_command(ctx, &unknown))),
     }
@@ -118,6 +148,8 @@ pub async fn on_slash(ctx: &Context, slash: &SlashCommand) -> HandlerResult {
         // No slash command names a report (a slash command has no thread).
         Ok(Command::Report) => Ok(Reply::Ephemeral(help::message(ctx))),
         Ok(Command::Deploy(kind, text)) => deploy::slash(ctx, slash, kind, &text).await,
+        // No slash command names an AWS command (its answer belongs in a thread).
+        Ok(Command::Aws(_)) => Ok(Reply::Ephemeral(help::message(ctx))),
         Err(unknown) => Ok(Reply::Ephemeral(unknown_command(ctx, &unknown))),
     }
 }
@@ -132,6 +164,8 @@ async fn run(ctx: &Context, command: Command) -> HandlerResult {
         )),
         // Only slash commands make these.
         Command::Deploy(..) => Ok(Reply::InThread(help::message(ctx))),
+        // Answered where it was typed (`on_mention`, `on_direct_message`).
+        Command::Aws(..) => Ok(Reply::InThread(help::message(ctx))),
     }
 }
 
@@ -174,6 +208,12 @@ mod tests {
             Ok(Command::Echo(String::new()))
         );
         assert_eq!(Command::from_mention(" Report "), Ok(Command::Report));
+        assert_eq!(
+            Command::from_mention(" AWS  ec2 describe-instances --region eu-west-1 "),
+            Ok(Command::Aws(
+                "ec2 describe-instances --region eu-west-1".into()
+            ))
+        );
         assert_eq!(
             Command::from_mention("report the outage"),
             Err(UnknownCommand("report the outage".into()))

@@ -36,15 +36,18 @@ pub enum AwsService {
     BedrockAgentRuntime,
     /// The agent's control plane (GetAgentAlias), for `check --live`.
     BedrockAgent,
+    /// AssumeRole for `[aws_commands]`' role.
+    Sts,
 }
 
 impl AwsService {
-    pub const ALL: [AwsService; 5] = [
+    pub const ALL: [AwsService; 6] = [
         AwsService::Sqs,
         AwsService::Sns,
         AwsService::SecretsManager,
         AwsService::BedrockAgentRuntime,
         AwsService::BedrockAgent,
+        AwsService::Sts,
     ];
 
     /// Its key in `[aws.endpoints]`.
@@ -55,6 +58,7 @@ impl AwsService {
             AwsService::SecretsManager => "secretsmanager",
             AwsService::BedrockAgentRuntime => "bedrock_agent_runtime",
             AwsService::BedrockAgent => "bedrock_agent",
+            AwsService::Sts => "sts",
         }
     }
 
@@ -67,6 +71,7 @@ impl AwsService {
             AwsService::SecretsManager => "secretsmanager",
             AwsService::BedrockAgentRuntime => "bedrock-agent-runtime",
             AwsService::BedrockAgent => "bedrock-agent",
+            AwsService::Sts => "sts",
         }
     }
 }

@@ -17,6 +17,7 @@
 
 mod alarms;
 mod aws;
+mod aws_commands;
 mod bedrock;
 mod confluence;
 mod deploy;
@@ -47,6 +48,9 @@ use ::config::{Map, Value};
 
 pub use alarms::{AlarmsConfig, MAX_VISIBILITY_TIMEOUT, MIN_VISIBILITY_TIMEOUT};
 pub use aws::{region_of_queue_url, AwsConfig, AwsService};
+pub use aws_commands::{
+    wildcard, AwsChannel, AwsCommandsConfig, OperationGlob, DEFAULT_ALLOW, DEFAULT_CLI_TIMEOUT,
+};
 pub use bedrock::{
     BedrockConfig, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT, DEFAULT_PER_CHANNEL_PER_HOUR,
     DEFAULT_PER_USER_PER_HOUR, DEFAULT_TIMEOUT, MAX_AGENT_ID_LEN,
@@ -102,6 +106,8 @@ pub struct Config {
     pub github: Option<GitHubConfig>,
     /// `[metrics]`; `None` (the section absent) means no listener: no `/metrics`, no `/healthz`.
     pub metrics: Option<MetricsConfig>,
+    /// `[aws_commands]`; `None` (the section absent) turns `@bot aws …` off.
+    pub aws_commands: Option<AwsCommandsConfig>,
     /// The keys whose value was written as a reference, and the reference (never the value).
     pub references: BTreeMap<String, Reference>,
     /// The outbound proxies, from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` in the
@@ -200,9 +206,22 @@ impl Config {
         let github = root.optional_section("github", GitHubConfig::read);
         root.report_all(deploys_without_github(&deploy, &github));
         let metrics = root.optional_section("metrics", MetricsConfig::read);
+        let aws_commands = root.optional_section("aws_commands", |table| {
+            AwsCommandsConfig::read(table, aws.as_ref())
+        });
         let problems = root.finish();
         let sections = (
-            slack, store, log, aws, alarms, bedrock, confluence, deploy, github, metrics,
+            slack,
+            store,
+            log,
+            aws,
+            alarms,
+            bedrock,
+            confluence,
+            deploy,
+            github,
+            metrics,
+            aws_commands,
         );
         match sections {
             (
@@ -216,6 +235,7 @@ impl Config {
                 Some(deploy),
                 Some(github),
                 Some(metrics),
+                Some(aws_commands),
             ) if problems.is_empty() => Ok(Self {
                 slack,
                 store,
@@ -227,6 +247,7 @@ impl Config {
                 deploy,
                 github,
                 metrics,
+                aws_commands,
                 references: BTreeMap::new(),
                 proxy: ProxySettings::default(),
             }),

@@ -210,6 +210,23 @@ const MIGRATIONS: &[&str] = &[
         sketch BLOB NOT NULL
     );
     CREATE INDEX latency_sketches_by_minute ON latency_sketches (minute);",
+    // The audit trail of AWS CLI runs (`@bot aws …`, custom actions): every run and refusal.
+    // (Self-contained: it creates its own table and index only, whatever its number.)
+    "CREATE TABLE IF NOT EXISTS aws_runs (
+        id             INTEGER PRIMARY KEY,
+        at             INTEGER NOT NULL,
+        user_id        TEXT NOT NULL,
+        channel        TEXT NOT NULL,
+        argv           TEXT NOT NULL,
+        region         TEXT,
+        action         TEXT,
+        status         TEXT NOT NULL,
+        exit_code      INTEGER,
+        duration_ms    INTEGER,
+        kind           TEXT,
+        refused_reason TEXT
+    );
+    CREATE INDEX IF NOT EXISTS aws_runs_by_time ON aws_runs (at);",
 ];
 
 /// Bring the database to the latest schema; refuses a database newer than this binary.

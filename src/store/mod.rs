@@ -1,6 +1,7 @@
 //! Durable state behind one `Store` trait; SQLite is the default implementation.
 
 pub mod answers;
+pub mod aws_runs;
 pub mod batcher;
 mod blocking;
 pub mod cards;
@@ -14,6 +15,7 @@ pub mod retention;
 pub mod retention_deploys;
 mod sqlite;
 mod sqlite_answers;
+mod sqlite_aws_runs;
 mod sqlite_cards;
 mod sqlite_claims;
 mod sqlite_deploys;
