@@ -178,10 +178,19 @@ fn check(path: &Path) -> u8 {
             }
             println!("{}: configuration is valid.", path.display());
             println!("{}", describe_metrics(&config));
+            println!("{}", describe_bedrock(&config));
             print!("{}", describe_sources(&config.sources()));
             exit::OK
         }
         Err(status) => status,
+    }
+}
+
+/// Which Bedrock backend answers, if any (`[bedrock]`).
+pub fn describe_bedrock(config: &Config) -> String {
+    match &config.bedrock {
+        None => "Bedrock: off ([bedrock] is not set).".to_owned(),
+        Some(bedrock) => format!("Bedrock: {}", bedrock.describe()),
     }
 }
 

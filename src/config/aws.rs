@@ -36,15 +36,21 @@ pub enum AwsService {
     BedrockAgentRuntime,
     /// The agent's control plane (GetAgentAlias), for `check --live`.
     BedrockAgent,
+    /// ConverseStream: the `model` backend's answers.
+    BedrockRuntime,
+    /// InvokeAgentRuntime: the `agentcore` backend's answers.
+    BedrockAgentCore,
 }
 
 impl AwsService {
-    pub const ALL: [AwsService; 5] = [
+    pub const ALL: [AwsService; 7] = [
         AwsService::Sqs,
         AwsService::Sns,
         AwsService::SecretsManager,
         AwsService::BedrockAgentRuntime,
         AwsService::BedrockAgent,
+        AwsService::BedrockRuntime,
+        AwsService::BedrockAgentCore,
     ];
 
     /// Its key in `[aws.endpoints]`.
@@ -55,6 +61,8 @@ impl AwsService {
             AwsService::SecretsManager => "secretsmanager",
             AwsService::BedrockAgentRuntime => "bedrock_agent_runtime",
             AwsService::BedrockAgent => "bedrock_agent",
+            AwsService::BedrockRuntime => "bedrock_runtime",
+            AwsService::BedrockAgentCore => "bedrock_agentcore",
         }
     }
 
@@ -67,6 +75,8 @@ impl AwsService {
             AwsService::SecretsManager => "secretsmanager",
             AwsService::BedrockAgentRuntime => "bedrock-agent-runtime",
             AwsService::BedrockAgent => "bedrock-agent",
+            AwsService::BedrockRuntime => "bedrock-runtime",
+            AwsService::BedrockAgentCore => "bedrock-agentcore",
         }
     }
 }
