@@ -141,19 +141,19 @@ impl BackendKind {
 macro_rules! each_backend {
     ($scenario:ident) => {
         mod $scenario {
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn agent() {
                 super::$scenario(super::BackendKind::Agent).await
             }
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn agentcore_sse() {
                 super::$scenario(super::BackendKind::AgentCoreSse).await
             }
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn agentcore_json() {
                 super::$scenario(super::BackendKind::AgentCoreJson).await
             }
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn model() {
                 super::$scenario(super::BackendKind::Model).await
             }
@@ -161,15 +161,15 @@ macro_rules! each_backend {
     };
     ($scenario:ident, streaming) => {
         mod $scenario {
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn agent() {
                 super::$scenario(super::BackendKind::Agent).await
             }
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn agentcore_sse() {
                 super::$scenario(super::BackendKind::AgentCoreSse).await
             }
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn model() {
                 super::$scenario(super::BackendKind::Model).await
             }
