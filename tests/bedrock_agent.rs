@@ -9,40 +9,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_bedrockagentruntime::config::{
-    BehaviorVersion, Credentials, Region, SharedCredentialsProvider,
-};
-use chatops_bot::config::BedrockConfig;
 use chatops_bot::integrations::bedrock::{
-    connect, Agent, AgentAnswer, AgentError, AgentRequest, Citation, RetryBackoff, SessionId,
+    Agent, AgentAnswer, AgentError, AgentRequest, Citation, SessionId,
 };
-use chatops_bot::store::model_turns::ModelTurns;
-use chatops_bot::store::{Blocking, SqliteStore};
+use chatops_bot::store::SqliteStore;
 use chatops_sandbox::bedrock::{AgentScript, FakeBedrock, FakeCitation, StreamStep};
-use support::backends::BackendKind;
+use support::backends::{bedrock_config, connect_to, BackendKind};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// Generous limit on any wait of the test itself.
 const WAIT: Duration = Duration::from_secs(20);
-
-fn config(
-    kind: BackendKind,
-    fake: &FakeBedrock,
-    timeout: Duration,
-    idle_timeout: Duration,
-) -> BedrockConfig {
-    BedrockConfig {
-        backend: kind.config(),
-        region: "us-east-1".into(),
-        endpoint_url: Some(fake.endpoint_url().parse().expect("the fake's URL parses")),
-        timeout,
-        idle_timeout,
-        max_concurrent: 4,
-        per_user_per_hour: 20,
-        per_channel_per_hour: 60,
-    }
-}
 
 fn agent_with(
     kind: BackendKind,
@@ -51,23 +28,8 @@ fn agent_with(
     idle_timeout: Duration,
 ) -> Arc<dyn Agent> {
     kind.prepare(fake);
-    let credentials = Credentials::new("AKIDSANDBOX", "sandbox-secret", None, None, "tests");
-    let sdk = aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-1"))
-        .credentials_provider(SharedCredentialsProvider::new(credentials))
-        .build();
-    let turns: Arc<dyn ModelTurns> = Arc::new(SqliteStore::in_memory().unwrap());
-    connect(
-        &sdk,
-        &config(kind, fake, timeout, idle_timeout),
-        Some(Blocking::new(turns)),
-        RetryBackoff {
-            first: Duration::from_millis(20),
-            max: Duration::from_millis(100),
-            max_attempts: 5,
-        },
-    )
+    let config = bedrock_config(kind.config(), fake, timeout, idle_timeout);
+    connect_to(&config, Arc::new(SqliteStore::in_memory().unwrap()))
 }
 
 fn agent(kind: BackendKind, fake: &FakeBedrock) -> Arc<dyn Agent> {

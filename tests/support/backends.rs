@@ -3,11 +3,19 @@
 //! APIs, and what the bot says of it in its messages. `each_backend!` makes one test per
 //! backend from one scenario function.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_bedrockagentruntime::config::{
+    BehaviorVersion, Credentials, Region, SharedCredentialsProvider,
+};
 use chatops_bot::config::{
-    AgentBackend, AgentCoreBackend, Backend, ModelBackend, PromptSource,
+    AgentBackend, AgentCoreBackend, Backend, BedrockConfig, ModelBackend, PromptSource,
     DEFAULT_HISTORY_MAX_CHARS, DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT,
 };
-use chatops_bot::integrations::bedrock::SessionId;
+use chatops_bot::integrations::bedrock::{connect, Agent, RetryBackoff, SessionId};
+use chatops_bot::store::model_turns::ModelTurns;
+use chatops_bot::store::{Blocking, SqliteStore};
 use chatops_sandbox::bedrock::{FakeApi, FakeBedrock, RuntimeResponse};
 
 pub const AGENT_ID: &str = "AGENT1";
@@ -16,6 +24,47 @@ pub const RUNTIME_ARN: &str =
     "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/chatops_agent-AbC123xyz";
 pub const QUALIFIER: &str = "live";
 pub const MODEL_ID: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
+
+/// `[bedrock]` for `backend` at `fake`, in us-east-1, with the given limits.
+pub fn bedrock_config(
+    backend: Backend,
+    fake: &FakeBedrock,
+    timeout: Duration,
+    idle_timeout: Duration,
+) -> BedrockConfig {
+    BedrockConfig {
+        backend,
+        region: "us-east-1".into(),
+        endpoint_url: Some(fake.endpoint_url().parse().expect("the fake's URL parses")),
+        timeout,
+        idle_timeout,
+        max_concurrent: 4,
+        per_user_per_hour: 20,
+        per_channel_per_hour: 60,
+    }
+}
+
+/// The backend `config` names, as the bot's wiring builds it (test credentials, short
+/// retries), keeping the model's turns in `turns`.
+pub fn connect_to(config: &BedrockConfig, turns: Arc<SqliteStore>) -> Arc<dyn Agent> {
+    let credentials = Credentials::new("AKIDSANDBOX", "sandbox-secret", None, None, "tests");
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build();
+    let turns: Arc<dyn ModelTurns> = turns;
+    connect(
+        &sdk,
+        config,
+        Some(Blocking::new(turns)),
+        RetryBackoff {
+            first: Duration::from_millis(20),
+            max: Duration::from_millis(100),
+            max_attempts: 5,
+        },
+    )
+}
 
 /// A backend, and for AgentCore how the runtime answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
