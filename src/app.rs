@@ -17,7 +17,7 @@ use crate::deploys::alarm_links::FiringAlarms;
 use crate::deploys::suspect::SuspectDeploys;
 use crate::deploys::Deploys;
 use crate::health::{Health, HealthLimits};
-use crate::integrations::bedrock::{Agent, RetryBackoff};
+use crate::integrations::bedrock::{self, Agent, RetryBackoff};
 use crate::integrations::confluence::ConfluenceWiki;
 use crate::integrations::github::{DispatchSettings, GitHubDeploys};
 use crate::notify;
@@ -267,13 +267,8 @@ async fn agent(
     let sdk = crate::egress::aws::aws_config_loader(&bedrock.region, &config.proxy)
         .load()
         .await;
-    let turns: Arc<dyn ModelTurns> = store.clone();
-    let agent = crate::integrations::bedrock::connect(
-        &sdk,
-        bedrock,
-        Some(Blocking::new(turns)),
-        RetryBackoff::default(),
-    );
+    let turns = Blocking::new(store.clone() as Arc<dyn ModelTurns>);
+    let agent = bedrock::connect(&sdk, bedrock, Some(turns), RetryBackoff::default());
     Some(Arc::new(Instrumented::new(
         agent,
         metrics.integrations.clone(),

@@ -142,8 +142,13 @@ impl Rig {
 const ANSWER: &str = "## Likely causes\n\n1. A **deploy** at 13:50.\n2. A slow dependency.\n\n\
     ```\naws cloudwatch get-metric-data …\n```\n\nSee [the runbook](https://wiki.example.com/cpu).";
 
-each_backend!(a_click_shows_a_placeholder_then_streams_the_answer_into_the_card_thread, streaming);
-async fn a_click_shows_a_placeholder_then_streams_the_answer_into_the_card_thread(kind: BackendKind) {
+each_backend!(
+    a_click_shows_a_placeholder_then_streams_the_answer_into_the_card_thread,
+    streaming
+);
+async fn a_click_shows_a_placeholder_then_streams_the_answer_into_the_card_thread(
+    kind: BackendKind,
+) {
     let mut rig = Rig::start(kind, "").await;
     rig.agent.set_default_script(AgentScript::Stream(vec![
         StreamStep::chunk("## Likely causes\n\n1. A **deploy** at 13:50.\n"),
@@ -214,7 +219,10 @@ async fn a_click_shows_a_placeholder_then_streams_the_answer_into_the_card_threa
     let records = rig.records(&root).await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].user, "U0ALICE");
-    assert_eq!(kind.session_sent(&records[0].session_id), asked[0].session_id);
+    assert_eq!(
+        kind.session_sent(&records[0].session_id),
+        asked[0].session_id
+    );
     assert_eq!(records[0].answer, ANSWER, "the answer is remembered");
     assert!(records[0].question.contains("likely causes"));
     assert_eq!(records[0].error, None);
@@ -247,7 +255,9 @@ async fn with_streaming_refused_the_placeholder_is_updated_in_place(kind: Backen
 }
 
 each_backend!(a_follow_up_mention_continues_the_session_and_another_thread_gets_another);
-async fn a_follow_up_mention_continues_the_session_and_another_thread_gets_another(kind: BackendKind) {
+async fn a_follow_up_mention_continues_the_session_and_another_thread_gets_another(
+    kind: BackendKind,
+) {
     let mut rig = Rig::start(kind, "").await;
     let root = rig.card("HighCPU").await;
     rig.click(&root, "U0ALICE", "HighCPU").await;

@@ -68,7 +68,10 @@ async fn ask(
     (outcome, pieces)
 }
 
-each_backend!(pieces_arrive_while_the_answer_is_still_being_written, streaming);
+each_backend!(
+    pieces_arrive_while_the_answer_is_still_being_written,
+    streaming
+);
 async fn pieces_arrive_while_the_answer_is_still_being_written(kind: BackendKind) {
     let fake = FakeBedrock::start().await.unwrap();
     fake.set_default_script(AgentScript::Stream(vec![
@@ -117,7 +120,10 @@ async fn the_request_arrives_as_sent_with_streaming_asked_for(kind: BackendKind)
     assert_eq!(asked.len(), 1);
     let asked = &asked[0];
     assert_eq!(asked.api, kind.api());
-    assert_eq!(asked.session_id, kind.session_sent(sent.session_id.as_str()));
+    assert_eq!(
+        asked.session_id,
+        kind.session_sent(sent.session_id.as_str())
+    );
     assert_eq!(asked.input_text, sent.input_text);
     assert_eq!(asked.session_attributes, sent.session_attributes);
     match kind {
@@ -127,7 +133,10 @@ async fn the_request_arrives_as_sent_with_streaming_asked_for(kind: BackendKind)
             assert_eq!(asked.stream_final_response, Some(true));
         }
         BackendKind::AgentCoreSse | BackendKind::AgentCoreJson => {
-            assert_eq!(asked.runtime_arn.as_deref(), Some(support::backends::RUNTIME_ARN));
+            assert_eq!(
+                asked.runtime_arn.as_deref(),
+                Some(support::backends::RUNTIME_ARN)
+            );
             assert_eq!(asked.qualifier.as_deref(), Some("live"));
             let payload = asked.payload.as_ref().expect("a JSON payload");
             assert_eq!(payload["prompt"], sent.input_text.as_str());
@@ -200,7 +209,10 @@ async fn throttling_that_never_ends_gives_up_after_the_last_attempt(kind: Backen
     assert!(error.human_message().contains("throttled"), "{error}");
 }
 
-each_backend!(throttling_after_text_fails_clearly_instead_of_repeating_the_text, streaming);
+each_backend!(
+    throttling_after_text_fails_clearly_instead_of_repeating_the_text,
+    streaming
+);
 async fn throttling_after_text_fails_clearly_instead_of_repeating_the_text(kind: BackendKind) {
     let fake = FakeBedrock::start().await.unwrap();
     fake.push_script(AgentScript::Stream(vec![
@@ -228,7 +240,10 @@ async fn throttling_after_text_fails_clearly_instead_of_repeating_the_text(kind:
     assert!(error.human_message().contains("incomplete"), "{error}");
 }
 
-each_backend!(a_stalled_stream_ends_as_stalled_after_the_idle_timeout, streaming);
+each_backend!(
+    a_stalled_stream_ends_as_stalled_after_the_idle_timeout,
+    streaming
+);
 async fn a_stalled_stream_ends_as_stalled_after_the_idle_timeout(kind: BackendKind) {
     let fake = FakeBedrock::start().await.unwrap();
     fake.set_default_script(AgentScript::Stream(vec![
@@ -249,7 +264,10 @@ async fn a_stalled_stream_ends_as_stalled_after_the_idle_timeout(kind: BackendKi
     );
 }
 
-each_backend!(an_answer_longer_than_the_overall_timeout_is_cut_as_timed_out, streaming);
+each_backend!(
+    an_answer_longer_than_the_overall_timeout_is_cut_as_timed_out,
+    streaming
+);
 async fn an_answer_longer_than_the_overall_timeout_is_cut_as_timed_out(kind: BackendKind) {
     let fake = FakeBedrock::start().await.unwrap();
     // Every gap (100 ms) is well inside idle_timeout; only the whole is too long.
@@ -479,7 +497,9 @@ async fn a_20000_character_answer_in_many_chunks_arrives_whole(kind: BackendKind
 }
 
 each_backend!(a_silence_longer_than_the_sdk_stall_check_is_limited_by_idle_timeout_only);
-async fn a_silence_longer_than_the_sdk_stall_check_is_limited_by_idle_timeout_only(kind: BackendKind) {
+async fn a_silence_longer_than_the_sdk_stall_check_is_limited_by_idle_timeout_only(
+    kind: BackendKind,
+) {
     // The SDK's stalled-stream protection fails a body that carries nothing for its 5 s window
     // plus a 5 s grace period; an agent may think longer than that between two events, and
     // idle_timeout (here 20 s) is the only limit on silence.
@@ -489,7 +509,12 @@ async fn a_silence_longer_than_the_sdk_stall_check_is_limited_by_idle_timeout_on
         StreamStep::Delay(Duration::from_secs(12)),
         StreamStep::chunk("Found it."),
     ]));
-    let agent = agent_with(kind, &fake, Duration::from_secs(40), Duration::from_secs(20));
+    let agent = agent_with(
+        kind,
+        &fake,
+        Duration::from_secs(40),
+        Duration::from_secs(20),
+    );
     let (pieces_tx, _pieces_rx) = mpsc::unbounded_channel();
     let answer = tokio::time::timeout(
         Duration::from_secs(60),

@@ -113,7 +113,11 @@ async fn follow_ups_carry_earlier_turns_within_the_budget_oldest_dropped_first()
         sent.push(question);
     }
     // A failed answer is not kept: the next question sees the same history.
-    fake.push_script(AgentScript::http_error(500, "InternalServerException", "boom"));
+    fake.push_script(AgentScript::http_error(
+        500,
+        "InternalServerException",
+        "boom",
+    ));
     let (outcome, _) = ask(&agent, request("7.7", "questn-005")).await;
     outcome.expect_err("a 500");
     let (outcome, _) = ask(&agent, request("7.7", "questn-006")).await;
@@ -190,7 +194,10 @@ async fn converse_stream_exception_events_become_the_usual_messages() {
     }
     let (outcome, _) = ask(&agent, request("2.2", "why?")).await;
     let error = outcome.expect_err("not enabled");
-    assert!(matches!(error, AgentError::ModelNotEnabled { .. }), "{error:?}");
+    assert!(
+        matches!(error, AgentError::ModelNotEnabled { .. }),
+        "{error:?}"
+    );
     assert_eq!(
         error.human_message(),
         format!(
@@ -216,7 +223,11 @@ async fn an_agentcore_answer_shows_the_same_streamed_or_whole() {
         let (outcome, pieces) = ask(&agent, request("3.3", "why?")).await;
         let answer = outcome.expect("answered");
         assert_eq!(pieces.concat(), answer.text);
-        let expected_pieces = if response == RuntimeResponse::EventStream { 5 } else { 1 };
+        let expected_pieces = if response == RuntimeResponse::EventStream {
+            5
+        } else {
+            1
+        };
         assert_eq!(pieces.len(), expected_pieces, "{response:?}: {pieces:?}");
         answers.push(answer.text);
     }
@@ -228,7 +239,10 @@ async fn an_agentcore_answer_shows_the_same_streamed_or_whole() {
 async fn agentcore_gets_a_json_payload_a_valid_session_and_the_qualifier() {
     let fake = FakeBedrock::start().await.unwrap();
     let agent = runtime(&fake, RuntimeResponse::EventStream);
-    let mut card = request("1712345678.000100", "CloudWatch alarm context: …\n\nQuestion: why?");
+    let mut card = request(
+        "1712345678.000100",
+        "CloudWatch alarm context: …\n\nQuestion: why?",
+    );
     card.alarm = Some(AlarmContext {
         name: "HighCPU".into(),
         state: "ALARM".into(),
@@ -251,10 +265,16 @@ async fn agentcore_gets_a_json_payload_a_valid_session_and_the_qualifier() {
     assert_eq!(payload["alarm"]["name"], "HighCPU");
     assert_eq!(payload["alarm"]["threshold"], "80");
     assert_eq!(payload["attributes"]["slack_user"], "U0ALICE");
-    assert!(payload.get("alarm").is_some() && asked[1].payload.as_ref().unwrap().get("alarm").is_none());
+    assert!(
+        payload.get("alarm").is_some() && asked[1].payload.as_ref().unwrap().get("alarm").is_none()
+    );
     for (call, sent) in asked.iter().zip([&card, &short]) {
         assert_eq!(call.session_id, sent.session_id.runtime_session_id());
-        assert!(call.session_id.len() >= MIN_RUNTIME_SESSION_ID_LEN, "{}", call.session_id);
+        assert!(
+            call.session_id.len() >= MIN_RUNTIME_SESSION_ID_LEN,
+            "{}",
+            call.session_id
+        );
     }
     // The same thread is the same runtime session.
     let (outcome, _) = ask(&agent, card).await;

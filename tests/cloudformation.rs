@@ -442,8 +442,11 @@ async fn a_role_a_secret_and_an_agent_widen_the_policy_and_the_config() -> anyho
     );
     let bedrock = config.bedrock.context("BotToml has [bedrock]")?;
     assert_eq!(
-        (bedrock.agent_id.as_str(), bedrock.agent_alias_id.as_str()),
-        ("AGENT12345", "ALIAS12345")
+        bedrock.backend,
+        chatops_bot::config::Backend::Agent(chatops_bot::config::AgentBackend {
+            agent_id: "AGENT12345".into(),
+            agent_alias_id: "ALIAS12345".into(),
+        })
     );
     Ok(())
 }

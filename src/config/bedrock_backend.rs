@@ -124,9 +124,7 @@ impl Backend {
             for key in keys {
                 table.reject(
                     key,
-                    format!(
-                        "belongs to bedrock.backend = {owner:?}, but the backend is {name:?}"
-                    ),
+                    format!("belongs to bedrock.backend = {owner:?}, but the backend is {name:?}"),
                 );
             }
         }
@@ -254,10 +252,7 @@ fn read_model(table: &mut Table) -> Option<ModelBackend> {
         (None, Some(path)) => match std::fs::read_to_string(&path) {
             Ok(text) if !text.trim().is_empty() => (text, PromptSource::File(path)),
             Ok(_) => {
-                table.report(
-                    "system_prompt_file",
-                    format!("{} is empty", path.display()),
-                );
+                table.report("system_prompt_file", format!("{} is empty", path.display()));
                 return None;
             }
             Err(error) => {
@@ -393,15 +388,15 @@ fn check_guardrail_id(id: String) -> Result<String, String> {
     if ok {
         Ok(id)
     } else {
-        Err(format!(
-            "must be a guardrail id or ARN, got {id:?}"
-        ))
+        Err(format!("must be a guardrail id or ARN, got {id:?}"))
     }
 }
 
 fn check_guardrail_version(version: String) -> Result<String, String> {
     let ok = version == "DRAFT"
-        || (!version.is_empty() && version.len() <= 8 && version.chars().all(|c| c.is_ascii_digit()));
+        || (!version.is_empty()
+            && version.len() <= 8
+            && version.chars().all(|c| c.is_ascii_digit()));
     if ok {
         Ok(version)
     } else {

@@ -49,10 +49,10 @@ use ::config::{Map, Value};
 pub use alarms::{AlarmsConfig, MAX_VISIBILITY_TIMEOUT, MIN_VISIBILITY_TIMEOUT};
 pub use aws::{region_of_queue_url, AwsConfig, AwsService};
 pub use bedrock::{
-    AgentBackend, AgentCoreBackend, Backend, BedrockConfig, Guardrail, ModelBackend,
-    PromptSource, Temperature, DEFAULT_HISTORY_MAX_CHARS, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_TOKENS, DEFAULT_PER_CHANNEL_PER_HOUR,
-    DEFAULT_PER_USER_PER_HOUR, DEFAULT_SYSTEM_PROMPT, DEFAULT_TIMEOUT,
+    AgentBackend, AgentCoreBackend, Backend, BedrockConfig, Guardrail, ModelBackend, PromptSource,
+    Temperature, DEFAULT_HISTORY_MAX_CHARS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT,
+    DEFAULT_MAX_TOKENS, DEFAULT_PER_CHANNEL_PER_HOUR, DEFAULT_PER_USER_PER_HOUR,
+    DEFAULT_SYSTEM_PROMPT, DEFAULT_TIMEOUT,
 };
 pub use bedrock_backend::MAX_AGENT_ID_LEN;
 pub use confluence::{ConfluenceConfig, ConfluenceFlavor, DEFAULT_CONFLUENCE_TIMEOUT};

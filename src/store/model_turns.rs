@@ -64,7 +64,11 @@ mod tests {
         assert_eq!(keep_within(newest_first.clone(), 3), []);
         assert_eq!(keep_within(newest_first, 0), []);
         // A long old turn stops the reading: nothing older than it is sent either.
-        let gap = vec![turn("q3", "a3"), turn(&"x".repeat(50), "a2"), turn("q1", "a1")];
+        let gap = vec![
+            turn("q3", "a3"),
+            turn(&"x".repeat(50), "a2"),
+            turn("q1", "a1"),
+        ];
         assert_eq!(keep_within(gap, 20), [turn("q3", "a3")]);
     }
 }

@@ -49,7 +49,12 @@ impl ModelTurns for SqliteStore {
                 "INSERT INTO model_turns (session_id, question, answer, at) \
                  VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![session_id, turn.question, turn.answer, to_millis(at)])
+            .execute(params![
+                session_id,
+                turn.question,
+                turn.answer,
+                to_millis(at)
+            ])
         })
         .context("Failed to record a model turn")?;
         Ok(())
@@ -68,7 +73,9 @@ mod tests {
             answer: a.into(),
         };
         for (session, q, a) in [("s1", "q1", "a1"), ("s2", "zz", "zz"), ("s1", "q2", "a2")] {
-            store.add_turn(session, &turn(q, a), SystemTime::now()).unwrap();
+            store
+                .add_turn(session, &turn(q, a), SystemTime::now())
+                .unwrap();
         }
         assert_eq!(
             store.recent_turns("s1", 100).unwrap(),

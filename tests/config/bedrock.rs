@@ -104,10 +104,11 @@ fn the_backend_follows_the_keys_when_not_named_and_each_takes_its_endpoint() {
     assert_eq!(settings.max_tokens, 2048);
     assert_eq!(settings.history_max_chars, 20_000);
     assert_eq!(settings.temperature, None);
-    assert!(model.describe().starts_with("backend \"model\": ConverseStream on us.anthropic"));
-    let runtime = bedrock_of(
-        "agent_runtime_arn = \"arn:aws:bedrock-agentcore:us-east-1:1:runtime/a-1\"\n",
-    );
+    assert!(model
+        .describe()
+        .starts_with("backend \"model\": ConverseStream on us.anthropic"));
+    let runtime =
+        bedrock_of("agent_runtime_arn = \"arn:aws:bedrock-agentcore:us-east-1:1:runtime/a-1\"\n");
     assert_eq!(runtime.backend.name(), "agentcore");
     let text = "[aws]\nregion = \"us-east-1\"\n[aws.endpoints]\n\
                 bedrock_runtime = \"https://vpce-m.example\"\n\

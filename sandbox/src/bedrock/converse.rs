@@ -16,9 +16,7 @@ use crate::bedrock::record::{AgentInvocation, FakeApi, FakeMessage};
 use crate::bedrock::script::{AgentScript, StreamStep};
 use crate::bedrock::server::error_response;
 use crate::bedrock::shared::Shared;
-use crate::bedrock::wire::{
-    http_error_for, stream_response, Wire, CONVERSE_STREAM_EXCEPTIONS,
-};
+use crate::bedrock::wire::{http_error_for, stream_response, Wire, CONVERSE_STREAM_EXCEPTIONS};
 
 pub(crate) async fn converse_stream(
     State(shared): State<Arc<Shared>>,
@@ -121,9 +119,8 @@ fn alternation_problem(messages: &[FakeMessage]) -> Option<String> {
         return Some("A conversation must start with a user message.".to_owned());
     }
     let alternates = messages.windows(2).all(|pair| pair[0].role != pair[1].role);
-    (!alternates).then(|| {
-        "A conversation must alternate between user and assistant roles.".to_owned()
-    })
+    (!alternates)
+        .then(|| "A conversation must alternate between user and assistant roles.".to_owned())
 }
 
 /// The exception a script opens with (past any delays), if it does.

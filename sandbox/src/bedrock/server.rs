@@ -31,7 +31,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/agents/{agent_id}/agentaliases/{alias_id}", alias.clone())
         .route("/agents/{agent_id}/agentaliases/{alias_id}/", alias)
-        .route("/model/{model_id}/converse-stream", post(converse::converse_stream))
+        .route(
+            "/model/{model_id}/converse-stream",
+            post(converse::converse_stream),
+        )
         .route(
             "/runtimes/{runtime_arn}/invocations",
             post(runtime::invoke_agent_runtime),

@@ -83,8 +83,12 @@ impl Wire {
     fn closing(self) -> Vec<u8> {
         match self {
             Wire::Converse => {
-                let mut bytes = frames::event("contentBlockStop", &json!({ "contentBlockIndex": 0 }));
-                bytes.extend(frames::event("messageStop", &json!({ "stopReason": "end_turn" })));
+                let mut bytes =
+                    frames::event("contentBlockStop", &json!({ "contentBlockIndex": 0 }));
+                bytes.extend(frames::event(
+                    "messageStop",
+                    &json!({ "stopReason": "end_turn" }),
+                ));
                 bytes.extend(frames::event(
                     "metadata",
                     &json!({

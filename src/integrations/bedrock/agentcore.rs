@@ -119,7 +119,10 @@ impl Attempts for AgentCoreRuntime {
         let mut output = match tokio::time::timeout(idle, call).await {
             Err(_) => return Err(AttemptFailed::before_text(AgentError::Stalled { idle })),
             Ok(Err(error)) => {
-                return Err(AttemptFailed::before_text(invoke_error(error, &self.target)))
+                return Err(AttemptFailed::before_text(invoke_error(
+                    error,
+                    &self.target,
+                )))
             }
             Ok(Ok(output)) => output,
         };

@@ -56,7 +56,9 @@ impl AgentTarget {
                 qualifier,
                 ..
             } => match qualifier {
-                Some(qualifier) => format!("AgentCore runtime {runtime_arn} (endpoint {qualifier})"),
+                Some(qualifier) => {
+                    format!("AgentCore runtime {runtime_arn} (endpoint {qualifier})")
+                }
                 None => format!("AgentCore runtime {runtime_arn}"),
             },
             AgentTarget::Model { model_id, .. } => format!("model {model_id}"),
@@ -87,9 +89,9 @@ impl AgentTarget {
             ),
             AgentTarget::Runtime { runtime_arn, .. } => runtime_arn.clone(),
             AgentTarget::Model { model_id, .. } if model_id.starts_with("arn:") => model_id.clone(),
-            AgentTarget::Model { model_id, .. } if is_inference_profile(model_id) => format!(
-                "arn:{partition}:bedrock:{region}:<account>:inference-profile/{model_id}"
-            ),
+            AgentTarget::Model { model_id, .. } if is_inference_profile(model_id) => {
+                format!("arn:{partition}:bedrock:{region}:<account>:inference-profile/{model_id}")
+            }
             AgentTarget::Model { model_id, .. } => {
                 format!("arn:{partition}:bedrock:{region}::foundation-model/{model_id}")
             }
@@ -102,7 +104,8 @@ fn is_inference_profile(model_id: &str) -> bool {
     let Some((prefix, rest)) = model_id.split_once('.') else {
         return false;
     };
-    rest.contains('.') && ["us", "eu", "apac", "global", "us-gov", "ca", "jp", "au"].contains(&prefix)
+    rest.contains('.')
+        && ["us", "eu", "apac", "global", "us-gov", "ca", "jp", "au"].contains(&prefix)
 }
 
 /// Why the agent gave no (complete) answer.

@@ -16,8 +16,7 @@ use aws_sdk_bedrockruntime::operation::converse_stream::ConverseStreamError;
 use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, ContentBlockDelta, ConversationRole, ConverseStreamOutput,
-    GuardrailStreamConfiguration, InferenceConfiguration, Message, StopReason,
-    SystemContentBlock,
+    GuardrailStreamConfiguration, InferenceConfiguration, Message, StopReason, SystemContentBlock,
 };
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::warn;
@@ -151,10 +150,8 @@ fn request_metadata(request: &AgentRequest) -> HashMap<String, String> {
             .take(256)
             .collect()
     };
-    let mut metadata = HashMap::from([(
-        "session_id".to_owned(),
-        clean(request.session_id.as_str()),
-    )]);
+    let mut metadata =
+        HashMap::from([("session_id".to_owned(), clean(request.session_id.as_str()))]);
     for (key, value) in request.session_attributes.iter().take(15) {
         metadata.insert(clean(key), clean(value));
     }
@@ -210,7 +207,10 @@ impl Attempts for BedrockModel {
         let mut output = match tokio::time::timeout(idle, call).await {
             Err(_) => return Err(AttemptFailed::before_text(AgentError::Stalled { idle })),
             Ok(Err(error)) => {
-                return Err(AttemptFailed::before_text(converse_error(error, &self.target)))
+                return Err(AttemptFailed::before_text(converse_error(
+                    error,
+                    &self.target,
+                )))
             }
             Ok(Ok(output)) => output,
         };
@@ -289,9 +289,7 @@ where
         ConverseStreamOutputError::ThrottlingException(_) => {
             (Kind::Throttled, "throttlingException")
         }
-        ConverseStreamOutputError::ValidationException(_) => {
-            (Kind::Invalid, "validationException")
-        }
+        ConverseStreamOutputError::ValidationException(_) => (Kind::Invalid, "validationException"),
         ConverseStreamOutputError::ModelStreamErrorException(_) => {
             (Kind::Other, "modelStreamErrorException")
         }

@@ -131,13 +131,20 @@ mod tests {
                 all.extend(events.push(chunk));
             }
             all.extend(events.finish());
-            assert_eq!(all, ["\"Hel\"", "\"lo\"", "{\"a\":\n1}", "last"], "size {size}");
+            assert_eq!(
+                all,
+                ["\"Hel\"", "\"lo\"", "{\"a\":\n1}", "last"],
+                "size {size}"
+            );
         }
     }
 
     #[test]
     fn payloads_become_text_the_same_way_streamed_or_whole() {
-        assert_eq!(piece_of("\"Check the DB.\""), Piece::Text("Check the DB.".into()));
+        assert_eq!(
+            piece_of("\"Check the DB.\""),
+            Piece::Text("Check the DB.".into())
+        );
         assert_eq!(piece_of("plain words"), Piece::Text("plain words".into()));
         assert_eq!(
             piece_of(r#"{"result": {"content": [{"text": "A"}, {"text": "B"}]}}"#),
@@ -147,7 +154,10 @@ mod tests {
             piece_of(r#"{"event": {"contentBlockDelta": {"delta": {"text": "x"}}}}"#),
             Piece::Text("x".into())
         );
-        assert_eq!(piece_of(r#"{"response": "whole"}"#), Piece::Text("whole".into()));
+        assert_eq!(
+            piece_of(r#"{"response": "whole"}"#),
+            Piece::Text("whole".into())
+        );
         assert_eq!(piece_of(r#"{"usage": {"tokens": 3}}"#), Piece::Nothing);
         assert_eq!(
             piece_of(r#"{"error": "too many", "error_type": "ThrottlingException"}"#),

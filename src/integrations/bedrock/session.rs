@@ -172,8 +172,14 @@ mod tests {
                 "{text:?} has {} characters",
                 text.len()
             );
-            assert!(text.starts_with(|c: char| c.is_ascii_alphanumeric()), "{text:?}");
-            assert!(text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'), "{text:?}");
+            assert!(
+                text.starts_with(|c: char| c.is_ascii_alphanumeric()),
+                "{text:?}"
+            );
+            assert!(
+                text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+                "{text:?}"
+            );
             assert_eq!(&id.runtime_session_id(), text, "deterministic");
         }
         for (i, left) in runtime.iter().enumerate() {
@@ -181,7 +187,11 @@ mod tests {
                 assert_ne!(left, right);
             }
         }
-        assert!(runtime[0].starts_with("t-C0123ABC-1712345678-000100-"), "{}", runtime[0]);
+        assert!(
+            runtime[0].starts_with("t-C0123ABC-1712345678-000100-"),
+            "{}",
+            runtime[0]
+        );
         assert_eq!(runtime[7], "chatops-check-0123456789abcdef0123456789");
     }
 
