@@ -156,3 +156,20 @@ fn a_model_backend_reads_its_prompt_file_temperature_and_guardrail() {
     );
     assert_eq!(model.history_max_chars, 0);
 }
+
+#[test]
+fn bot_toml_shows_the_default_system_prompt_as_it_is() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bot.toml");
+    let text = std::fs::read_to_string(path).expect("bot.toml is readable");
+    let start = text
+        .find("## system_prompt = \"\"\"\n")
+        .expect("bot.toml shows the default system prompt");
+    let shown: Vec<&str> = text[start..]
+        .lines()
+        .skip(1)
+        .take_while(|line| *line != "## \"\"\"")
+        .map(|line| line.trim_start_matches("## "))
+        .collect();
+    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(words(&shown.join(" ")), words(DEFAULT_SYSTEM_PROMPT));
+}
