@@ -171,9 +171,13 @@ impl Backend {
                 }
             ),
             Backend::Model(model) => format!(
-                "ConverseStream on {} (max_tokens {}, history {} chars, system prompt {}{})",
+                "ConverseStream on {} (max_tokens {}{}, history {} chars, system prompt {}{})",
                 model.model_id,
                 model.max_tokens,
+                match model.temperature {
+                    Some(Temperature(t)) => format!(", temperature {t}"),
+                    None => String::new(),
+                },
                 model.history_max_chars,
                 match &model.prompt_source {
                     PromptSource::Default => "the default".to_owned(),
