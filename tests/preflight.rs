@@ -269,7 +269,9 @@ async fn a_model_backend_says_what_it_cannot_probe_and_invoke_maps_model_access(
     let rig = Rig::start().await;
     let model = |text: String| {
         text.replace(
-            &format!("agent_id = \"{FAKE_AGENT_ID}\"\nagent_alias_id = \"{FAKE_AGENT_ALIAS_ID}\"\n"),
+            &format!(
+                "agent_id = \"{FAKE_AGENT_ID}\"\nagent_alias_id = \"{FAKE_AGENT_ALIAS_ID}\"\n"
+            ),
             "backend = \"model\"\nmodel_id = \"anthropic.claude-3-5-haiku-20241022-v1:0\"\n",
         )
     };
@@ -277,12 +279,16 @@ async fn a_model_backend_says_what_it_cannot_probe_and_invoke_maps_model_access(
     let probe = row(&rows, "Bedrock model");
     assert_eq!(probe.status, Status::Skipped, "{probe:#?}");
     assert!(probe.detail.contains("not probed"), "{probe:#?}");
-    assert!(rig.bedrock.alias_lookups().is_empty(), "no GetAgentAlias for a model");
-    rig.bedrock.push_script(chatops_sandbox::bedrock::AgentScript::http_error(
-        403,
-        "AccessDeniedException",
-        "You don't have access to the model with the specified model ID.",
-    ));
+    assert!(
+        rig.bedrock.alias_lookups().is_empty(),
+        "no GetAgentAlias for a model"
+    );
+    rig.bedrock
+        .push_script(chatops_sandbox::bedrock::AgentScript::http_error(
+            403,
+            "AccessDeniedException",
+            "You don't have access to the model with the specified model ID.",
+        ));
     let invoke = Options {
         invoke: true,
         ..Options::default()

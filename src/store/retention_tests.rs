@@ -251,7 +251,10 @@ fn model_turns_past_the_cutoff_go_with_the_answers() {
         store.add_turn("s1", &turn, now - age).unwrap();
     }
     let pruned = prune_before(&store, now - 30 * DAY, 1, 10, Duration::ZERO).unwrap();
-    assert_eq!(pruned.answers, 2, "counted with the answers, one per batch of one row");
+    assert_eq!(
+        pruned.answers, 2,
+        "counted with the answers, one per batch of one row"
+    );
     assert_eq!(count(&store, "model_turns"), 1);
     assert_eq!(store.recent_turns("s1", 1000).unwrap(), [turn]);
 }
