@@ -297,6 +297,14 @@ async fn a_follow_up_mention_continues_the_session_and_another_thread_gets_anoth
     );
     assert_ne!(asked[2].session_id, asked[0].session_id);
     assert!(asked[2].input_text.contains("DiskFull"));
+    if kind == BackendKind::Model {
+        // A model keeps no session: the bot sends the thread's earlier turn along, and the
+        // other thread starts afresh.
+        let roles: Vec<&str> = asked[1].messages.iter().map(|m| m.role.as_str()).collect();
+        assert_eq!(roles, ["user", "assistant", "user"]);
+        assert_eq!(asked[1].messages[0].text, asked[0].input_text);
+        assert_eq!(asked[2].messages.len(), 1);
+    }
 }
 
 each_backend!(a_second_click_while_answering_starts_nothing_and_says_so);

@@ -167,6 +167,13 @@ impl Attempts for AgentCoreRuntime {
             }
         } else {
             let body = String::from_utf8_lossy(&whole).into_owned();
+            if piece_of(&body) == Piece::Nothing {
+                let detail = "the AgentCore runtime answered JSON without text (expected a \
+                              string, or a \"result\", \"response\", \"content\" or \"text\" \
+                              field)"
+                    .to_owned();
+                return Err(AttemptFailed::before_text(AgentError::Invalid { detail }));
+            }
             self.take(&body, &mut text, pieces)
                 .map_err(AttemptFailed::before_text)?;
         }
