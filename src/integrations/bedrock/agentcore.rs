@@ -20,7 +20,7 @@ use super::answer::AgentAnswer;
 use super::error::{classified, AgentError, AgentTarget, Kind};
 use super::request::AgentRequest;
 use super::retry::{ask_within, emit, AttemptFailed, Attempts, Limits, RetryBackoff, Streamed};
-use super::runtime_body::{piece_of, Piece, SseEvents};
+use super::runtime_body::{event_piece, piece_of, Piece, SseEvents};
 use super::Agent;
 use crate::config::{AgentCoreBackend, BedrockConfig};
 
@@ -130,6 +130,8 @@ impl Attempts for AgentCoreRuntime {
         let mut text = String::new();
         let mut whole = Vec::new();
         let mut events = SseEvents::default();
+        // A streamed event with the whole answer, shown only if no piece of text came.
+        let mut fallback = None;
         loop {
             let failed = |error, text: &String| AttemptFailed {
                 error,
@@ -153,28 +155,32 @@ impl Attempts for AgentCoreRuntime {
                 continue;
             }
             for data in events.push(&bytes) {
-                self.take(&data, &mut text, pieces)
+                self.take(event_piece(&data), &mut text, &mut fallback, pieces)
                     .map_err(|error| failed(error, &text))?;
             }
         }
         if streamed {
             for data in events.finish() {
-                self.take(&data, &mut text, pieces)
+                self.take(event_piece(&data), &mut text, &mut fallback, pieces)
                     .map_err(|error| AttemptFailed {
                         error,
                         sent_text: !text.is_empty(),
                     })?;
             }
+            if text.is_empty() {
+                emit(fallback.unwrap_or_default(), &mut text, pieces);
+            }
         } else {
             let body = String::from_utf8_lossy(&whole).into_owned();
-            if piece_of(&body) == Piece::Nothing {
+            let piece = piece_of(&body);
+            if piece == Piece::Nothing {
                 let detail = "the AgentCore runtime answered JSON without text (expected a \
                               string, or a \"result\", \"response\", \"content\" or \"text\" \
                               field)"
                     .to_owned();
                 return Err(AttemptFailed::before_text(AgentError::Invalid { detail }));
             }
-            self.take(&body, &mut text, pieces)
+            self.take(piece, &mut text, &mut fallback, pieces)
                 .map_err(AttemptFailed::before_text)?;
         }
         Ok(Streamed {
@@ -186,16 +192,21 @@ impl Attempts for AgentCoreRuntime {
 }
 
 impl AgentCoreRuntime {
-    /// One payload's text out on `pieces`, or its error.
+    /// One payload's text out on `pieces` (a whole answer kept in `fallback`), or its error.
     fn take(
         &self,
-        data: &str,
+        piece: Piece,
         text: &mut String,
+        fallback: &mut Option<String>,
         pieces: &UnboundedSender<String>,
     ) -> Result<(), AgentError> {
-        match piece_of(data) {
+        match piece {
             Piece::Text(piece) => {
                 emit(piece, text, pieces);
+                Ok(())
+            }
+            Piece::Whole(whole) => {
+                *fallback = Some(whole);
                 Ok(())
             }
             Piece::Nothing => Ok(()),

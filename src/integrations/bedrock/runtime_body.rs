@@ -1,6 +1,6 @@
 //! How an AgentCore runtime's answer is read (pure): a `text/event-stream` body event by event
-//! (`data:` lines), or a whole JSON body; either way each payload is turned into text the same
-//! way ([`text_of`]), so an answer shows the same whichever way the runtime sends it.
+//! (`data:` lines, [`event_piece`]), or a whole JSON body ([`piece_of`]); the same text comes
+//! out either way ([`text_of`]), so an answer shows the same whichever way the runtime sends it.
 
 use serde_json::Value;
 
@@ -8,6 +8,9 @@ use serde_json::Value;
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Piece {
     Text(String),
+    /// A streamed event that carries the whole answer again (a final `message` or `result`,
+    /// as agent frameworks send after their text deltas): shown only when no text came.
+    Whole(String),
     /// The runtime reported an error (`{"error": …, "error_type": …}`, as the AgentCore
     /// Python SDK streams one).
     Error {
@@ -39,6 +42,40 @@ pub(super) fn piece_of(data: &str) -> Piece {
         Some(text) => Piece::Text(text),
         None => Piece::Nothing,
     }
+}
+
+/// One streamed event: a JSON string, or an object's `data` or `text` string, is a piece of
+/// text; an error is an error; an object with a whole answer (`message`, `result`, `response`,
+/// `output`, `content`, `completion`, `answer`) is [`Piece::Whole`]; anything else (raw model
+/// events, tool events, metadata) is nothing, so no text is shown twice.
+pub(super) fn event_piece(data: &str) -> Piece {
+    let Ok(value) = serde_json::from_str::<Value>(data) else {
+        return Piece::Text(data.to_owned());
+    };
+    let Value::Object(fields) = &value else {
+        return piece_of(data);
+    };
+    if fields.get("error").is_some_and(|error| !error.is_null()) {
+        return piece_of(data);
+    }
+    for key in ["data", "text"] {
+        if let Some(Value::String(text)) = fields.get(key) {
+            return Piece::Text(text.clone());
+        }
+    }
+    const WHOLE: [&str; 7] = [
+        "message",
+        "result",
+        "response",
+        "output",
+        "content",
+        "completion",
+        "answer",
+    ];
+    WHOLE
+        .iter()
+        .find_map(|key| fields.get(*key).and_then(text_of))
+        .map_or(Piece::Nothing, Piece::Whole)
 }
 
 /// The text in a payload: a string; or in an object, the first of the usual fields (`data`,
@@ -137,6 +174,32 @@ mod tests {
                 "size {size}"
             );
         }
+    }
+
+    #[test]
+    fn streamed_events_show_each_piece_of_text_once() {
+        assert_eq!(event_piece("\"Hel\""), Piece::Text("Hel".into()));
+        assert_eq!(
+            event_piece(r#"{"data": "lo", "delta": {"text": "lo"}}"#),
+            Piece::Text("lo".into())
+        );
+        // The raw model event beside it carries the same text: not shown again.
+        assert_eq!(
+            event_piece(r#"{"event": {"contentBlockDelta": {"delta": {"text": "lo"}}}}"#),
+            Piece::Nothing
+        );
+        assert_eq!(
+            event_piece(r#"{"message": {"role": "assistant", "content": [{"text": "Hello"}]}}"#),
+            Piece::Whole("Hello".into())
+        );
+        assert_eq!(event_piece(r#"{"init_event_loop": true}"#), Piece::Nothing);
+        assert_eq!(
+            event_piece(r#"{"error": "boom", "error_type": "ValueError"}"#),
+            Piece::Error {
+                kind: Some("ValueError".into()),
+                message: "boom".into()
+            }
+        );
     }
 
     #[test]
