@@ -216,22 +216,30 @@ async fn an_agentcore_answer_shows_the_same_streamed_or_whole() {
         Duration::from_millis(5),
     );
     let mut answers = Vec::new();
-    for response in [RuntimeResponse::EventStream, RuntimeResponse::WholeJson] {
+    for response in [
+        RuntimeResponse::EventStream,
+        RuntimeResponse::WholeJson,
+        RuntimeResponse::FrameworkEvents,
+    ] {
         let fake = FakeBedrock::start().await.unwrap();
         fake.set_default_script(script.clone());
         let agent = runtime(&fake, response);
         let (outcome, pieces) = ask(&agent, request("3.3", "why?")).await;
         let answer = outcome.expect("answered");
         assert_eq!(pieces.concat(), answer.text);
-        let expected_pieces = if response == RuntimeResponse::EventStream {
-            5
-        } else {
+        let expected_pieces = if response == RuntimeResponse::WholeJson {
             1
+        } else {
+            5
         };
         assert_eq!(pieces.len(), expected_pieces, "{response:?}: {pieces:?}");
         answers.push(answer.text);
     }
     assert_eq!(answers[0], answers[1]);
+    assert_eq!(
+        answers[0], answers[2],
+        "each piece once, the final message not repeated"
+    );
     assert!(answers[0].ends_with("and a data: line"), "{}", answers[0]);
 }
 

@@ -29,6 +29,10 @@ pub enum RuntimeResponse {
     /// `application/json`, the whole answer at once: `{"result": {"role": "assistant",
     /// "content": [{"text": …}]}}`.
     WholeJson,
+    /// `text/event-stream` as an agent framework streams its events: per chunk the raw model
+    /// event (`{"event": {"contentBlockDelta": …}}`) and the text event (`{"data": …}`), then
+    /// the whole answer again (`{"message": …}`).
+    FrameworkEvents,
 }
 
 const SESSION_HEADER: &str = "x-amzn-bedrock-agentcore-runtime-session-id";
@@ -97,6 +101,9 @@ pub(crate) async fn invoke_agent_runtime(
                     stream_response(shared, session_id, steps, Wire::RuntimeSse)
                 }
                 RuntimeResponse::WholeJson => whole_json(shared, session_id, steps).await,
+                RuntimeResponse::FrameworkEvents => {
+                    stream_response(shared, session_id, steps, Wire::RuntimeFramework)
+                }
             }
         }
     }

@@ -31,13 +31,15 @@ pub(crate) enum Wire {
     InvokeAgent,
     Converse,
     RuntimeSse,
+    /// Server-sent events as an agent framework streams them (`RuntimeResponse::FrameworkEvents`).
+    RuntimeFramework,
 }
 
 impl Wire {
     fn content_type(self) -> &'static str {
         match self {
             Wire::InvokeAgent | Wire::Converse => EVENT_STREAM,
-            Wire::RuntimeSse => "text/event-stream",
+            Wire::RuntimeSse | Wire::RuntimeFramework => "text/event-stream",
         }
     }
 
@@ -62,6 +64,13 @@ impl Wire {
                 let _ = session_id;
                 format!("data: {}\n\n", json!(step_text)).into_bytes()
             }
+            // The raw model event, then the text event: the same text twice.
+            (Wire::RuntimeFramework, _) => format!(
+                "data: {}\n\ndata: {}\n\n",
+                json!({ "event": { "contentBlockDelta": { "contentBlockIndex": 0, "delta": { "text": step_text } } } }),
+                json!({ "data": step_text, "delta": { "text": step_text } })
+            )
+            .into_bytes(),
         }
     }
 
@@ -72,7 +81,7 @@ impl Wire {
                 frames::exception(kind, message)
             }
             Wire::Converse => frames::exception("modelStreamErrorException", message),
-            Wire::RuntimeSse => format!(
+            Wire::RuntimeSse | Wire::RuntimeFramework => format!(
                 "data: {}\n\n",
                 json!({ "error": message, "error_type": kind, "message": "An error occurred during streaming" })
             )
@@ -80,8 +89,13 @@ impl Wire {
         }
     }
 
-    fn closing(self) -> Vec<u8> {
+    fn closing(self, sent: &str) -> Vec<u8> {
         match self {
+            Wire::RuntimeFramework => {
+                let message =
+                    json!({ "message": { "role": "assistant", "content": [{ "text": sent }] } });
+                format!("data: {message}\n\n").into_bytes()
+            }
             Wire::Converse => {
                 let mut bytes =
                     frames::event("contentBlockStop", &json!({ "contentBlockIndex": 0 }));
@@ -110,6 +124,8 @@ struct Play {
     wire: Wire,
     /// Raw bytes held until they are whole UTF-8 (a JSON text must be).
     pending: Vec<u8>,
+    /// The text sent so far (a framework's final message repeats it).
+    sent: String,
     opened: bool,
     ended: bool,
 }
@@ -128,6 +144,7 @@ pub(crate) fn stream_response(
         session_id: session_id.clone(),
         wire,
         pending: Vec::new(),
+        sent: String::new(),
         opened: false,
         ended: false,
     };
@@ -145,12 +162,13 @@ pub(crate) fn stream_response(
         loop {
             let Some(step) = play.steps.next() else {
                 play.ended = true;
-                let closing = play.wire.closing();
+                let closing = play.wire.closing(&play.sent);
                 return (!closing.is_empty()).then(|| (Ok(Bytes::from(closing)), play));
             };
             let frame = match &step {
                 StreamStep::Chunk { text, .. } => {
                     play.shared.record_chunk(&play.session_id, text);
+                    play.sent.push_str(text);
                     play.wire.text(&play.session_id, text, &step)
                 }
                 StreamStep::RawChunk(bytes) if play.wire == Wire::InvokeAgent => {
@@ -163,6 +181,7 @@ pub(crate) fn stream_response(
                     };
                     let text = text.to_owned();
                     play.pending.clear();
+                    play.sent.push_str(&text);
                     play.wire.text(&play.session_id, &text, &step)
                 }
                 StreamStep::Trace(text) if play.wire == Wire::InvokeAgent => {
@@ -208,7 +227,7 @@ pub(crate) fn stream_response(
                 headers.insert("x-amz-bedrock-agent-session-id", value);
             }
         }
-        Wire::RuntimeSse => {
+        Wire::RuntimeSse | Wire::RuntimeFramework => {
             if let Ok(value) = HeaderValue::from_str(&session_id) {
                 headers.insert("x-amzn-bedrock-agentcore-runtime-session-id", value);
             }
