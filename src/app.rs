@@ -17,7 +17,7 @@ use crate::deploys::alarm_links::FiringAlarms;
 use crate::deploys::suspect::SuspectDeploys;
 use crate::deploys::Deploys;
 use crate::health::{Health, HealthLimits};
-use crate::integrations::bedrock::{Agent, BedrockAgent};
+use crate::integrations::bedrock::{self, Agent, RetryBackoff};
 use crate::integrations::confluence::ConfluenceWiki;
 use crate::integrations::github::{DispatchSettings, GitHubDeploys};
 use crate::notify;
@@ -36,6 +36,7 @@ use crate::stats::LatencyStats;
 use crate::store::answers::AnswerLog;
 use crate::store::deploys::DeployStore;
 use crate::store::latencies::LatencySketches;
+use crate::store::model_turns::ModelTurns;
 use crate::store::reports::ReportPages;
 use crate::store::{unblock, Blocking, SqliteStore, Store, StoreLedger, EVENT_ID_RETENTION};
 use crate::telemetry::endpoint;
@@ -104,7 +105,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         stats.clone() as Arc<dyn LatencySink>,
         metrics.clone() as Arc<dyn LatencySink>,
     ]);
-    let agent = agent(&config, &metrics).await;
+    let agent = agent(&config, &store, &metrics).await;
     let conversations =
         conversations(&config, agent.clone(), slack.clone(), &store, &latencies).await?;
     let suspects = suspect_deploys(&config, &store);
@@ -258,15 +259,21 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     })
 }
 
-/// The Bedrock agent, when `[bedrock]` is set: it answers questions and writes report summaries.
-async fn agent(config: &Config, metrics: &Metrics) -> Option<Arc<dyn Agent>> {
+/// The Bedrock backend `bedrock.backend` names, when `[bedrock]` is set: it answers questions
+/// and writes report summaries. Chosen here, once; nothing above knows which it is.
+async fn agent(
+    config: &Config,
+    store: &Arc<SqliteStore>,
+    metrics: &Metrics,
+) -> Option<Arc<dyn Agent>> {
     let bedrock = config.bedrock.as_ref()?;
     // Its own AWS config: the SQS one bounds each attempt for long polls, which would cut a
-    // streamed answer short. `BedrockAgent` sets the region, endpoint and timeouts.
+    // streamed answer short. Each backend sets the region, endpoint and timeouts.
     let sdk = crate::egress::aws::aws_config_loader(&bedrock.region, &config.proxy)
         .load()
         .await;
-    let agent: Arc<dyn Agent> = Arc::new(BedrockAgent::new(&sdk, bedrock));
+    let turns = Blocking::new(store.clone() as Arc<dyn ModelTurns>);
+    let agent = bedrock::connect(&sdk, bedrock, Some(turns), RetryBackoff::default());
     Some(Arc::new(Instrumented::new(
         agent,
         metrics.integrations.clone(),
@@ -290,7 +297,7 @@ async fn conversations(
     let conversations = Conversations::new(agent, slack, answers, bedrock, latencies.clone())
         .await
         .context("Failed to start the agent conversations")?;
-    info!(agent = %bedrock.agent_id, alias = %bedrock.agent_alias_id, region = %bedrock.region, "Bedrock agent on.");
+    info!(backend = bedrock.backend.name(), target = %bedrock.describe(), "Bedrock on.");
     Ok(Some(conversations))
 }
 

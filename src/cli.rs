@@ -183,6 +183,7 @@ fn check(path: &Path) -> u8 {
             }
             println!("{}: configuration is valid.", path.display());
             println!("{}", describe_metrics(&config));
+            println!("{}", describe_bedrock(&config));
             println!(
                 "{}",
                 describe_aws_commands(&config, std::env::var("PATH").ok().as_deref())
@@ -192,6 +193,14 @@ fn check(path: &Path) -> u8 {
             exit::OK
         }
         Err(status) => status,
+    }
+}
+
+/// Which Bedrock backend answers, if any (`[bedrock]`).
+pub fn describe_bedrock(config: &Config) -> String {
+    match &config.bedrock {
+        None => "Bedrock: off ([bedrock] is not set).".to_owned(),
+        Some(bedrock) => format!("Bedrock: {}", bedrock.describe()),
     }
 }
 

@@ -1,6 +1,7 @@
 //! 🤖 To Bedrock Agent and `@bot <question>`, end to end: the real bot in-process against the fake
-//! Slack (Socket Mode, Web API, streams), the fake SQS (the alarm card) and the fake InvokeAgent,
-//! which the real aws-sdk-bedrockagentruntime client drives.
+//! Slack (Socket Mode, Web API, streams), the fake SQS (the alarm card) and the fake Bedrock,
+//! which the real SDK clients drive. Every scenario runs against each backend
+//! (`each_backend!`): an agent, an AgentCore runtime (streamed and whole) and a model.
 
 mod support;
 
@@ -13,6 +14,7 @@ use chatops_bot::store::{unblock, SqliteStore};
 use chatops_sandbox::bedrock::{AgentScript, FakeBedrock, StreamStep};
 use chatops_sandbox::slack::{envelopes, Target};
 use support::alarm_sandbox::{AlarmSandbox, CHANNEL};
+use support::backends::BackendKind;
 use support::*;
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -30,11 +32,12 @@ struct Rig {
 
 impl Rig {
     /// The bot with alarm cards and `[bedrock]` (plus `bedrock_toml`) on a fresh fake agent.
-    async fn start(bedrock_toml: &str) -> Rig {
+    async fn start(kind: BackendKind, bedrock_toml: &str) -> Rig {
         let agent = FakeBedrock::start().await.unwrap();
+        kind.prepare(&agent);
         let extra = format!(
-            "unwatched_nudge = \"0s\"\n\n[bedrock]\nagent_id = \"AGENT1\"\nagent_alias_id = \"ALIAS1\"\n\
-             endpoint_url = \"{}\"\n{bedrock_toml}",
+            "unwatched_nudge = \"0s\"\n\n[bedrock]\n{}endpoint_url = \"{}\"\n{bedrock_toml}",
+            kind.toml(),
             agent.endpoint_url()
         );
         let s = AlarmSandbox::start(&extra, &[]).await;
@@ -139,9 +142,14 @@ impl Rig {
 const ANSWER: &str = "## Likely causes\n\n1. A **deploy** at 13:50.\n2. A slow dependency.\n\n\
     ```\naws cloudwatch get-metric-data …\n```\n\nSee [the runbook](https://wiki.example.com/cpu).";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_click_shows_a_placeholder_then_streams_the_answer_into_the_card_thread() {
-    let mut rig = Rig::start("").await;
+each_backend!(
+    a_click_shows_a_placeholder_then_streams_the_answer_into_the_card_thread,
+    streaming
+);
+async fn a_click_shows_a_placeholder_then_streams_the_answer_into_the_card_thread(
+    kind: BackendKind,
+) {
+    let mut rig = Rig::start(kind, "").await;
     rig.agent.set_default_script(AgentScript::Stream(vec![
         StreamStep::chunk("## Likely causes\n\n1. A **deploy** at 13:50.\n"),
         StreamStep::WaitForRelease,
@@ -187,7 +195,7 @@ async fn a_click_shows_a_placeholder_then_streams_the_answer_into_the_card_threa
     assert_eq!(asked.len(), 1);
     assert_eq!(
         asked[0].session_id,
-        SessionId::for_thread(CHANNEL, &root).as_str()
+        kind.session_sent(SessionId::for_thread(CHANNEL, &root).as_str())
     );
     assert!(
         asked[0].input_text.contains("HighCPU"),
@@ -204,12 +212,17 @@ async fn a_click_shows_a_placeholder_then_streams_the_answer_into_the_card_threa
         asked[0].session_attributes["alarm_card_key"],
         format!("{ARN_PREFIX}HighCPU")
     );
-    assert_eq!(asked[0].stream_final_response, Some(true));
+    if kind == BackendKind::Agent {
+        assert_eq!(asked[0].stream_final_response, Some(true));
+    }
 
     let records = rig.records(&root).await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].user, "U0ALICE");
-    assert_eq!(records[0].session_id, asked[0].session_id);
+    assert_eq!(
+        kind.session_sent(&records[0].session_id),
+        asked[0].session_id
+    );
     assert_eq!(records[0].answer, ANSWER, "the answer is remembered");
     assert!(records[0].question.contains("likely causes"));
     assert_eq!(records[0].error, None);
@@ -219,9 +232,9 @@ async fn a_click_shows_a_placeholder_then_streams_the_answer_into_the_card_threa
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_streaming_refused_the_placeholder_is_updated_in_place() {
-    let mut rig = Rig::start("").await;
+each_backend!(with_streaming_refused_the_placeholder_is_updated_in_place);
+async fn with_streaming_refused_the_placeholder_is_updated_in_place(kind: BackendKind) {
+    let mut rig = Rig::start(kind, "").await;
     rig.s.slack.refuse_streaming(Some("unknown_method"));
     rig.agent.set_default_script(AgentScript::answer_in_pieces(
         ANSWER,
@@ -241,9 +254,11 @@ async fn with_streaming_refused_the_placeholder_is_updated_in_place() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_follow_up_mention_continues_the_session_and_another_thread_gets_another() {
-    let mut rig = Rig::start("").await;
+each_backend!(a_follow_up_mention_continues_the_session_and_another_thread_gets_another);
+async fn a_follow_up_mention_continues_the_session_and_another_thread_gets_another(
+    kind: BackendKind,
+) {
+    let mut rig = Rig::start(kind, "").await;
     let root = rig.card("HighCPU").await;
     rig.click(&root, "U0ALICE", "HighCPU").await;
     rig.answered(&root).await;
@@ -282,11 +297,19 @@ async fn a_follow_up_mention_continues_the_session_and_another_thread_gets_anoth
     );
     assert_ne!(asked[2].session_id, asked[0].session_id);
     assert!(asked[2].input_text.contains("DiskFull"));
+    if kind == BackendKind::Model {
+        // A model keeps no session: the bot sends the thread's earlier turn along, and the
+        // other thread starts afresh.
+        let roles: Vec<&str> = asked[1].messages.iter().map(|m| m.role.as_str()).collect();
+        assert_eq!(roles, ["user", "assistant", "user"]);
+        assert_eq!(asked[1].messages[0].text, asked[0].input_text);
+        assert_eq!(asked[2].messages.len(), 1);
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_click_while_answering_starts_nothing_and_says_so() {
-    let mut rig = Rig::start("").await;
+each_backend!(a_second_click_while_answering_starts_nothing_and_says_so);
+async fn a_second_click_while_answering_starts_nothing_and_says_so(kind: BackendKind) {
+    let mut rig = Rig::start(kind, "").await;
     rig.agent.set_default_script(AgentScript::Stream(vec![
         StreamStep::chunk("Looking…"),
         StreamStep::WaitForRelease,
@@ -307,9 +330,9 @@ async fn a_second_click_while_answering_starts_nothing_and_says_so() {
     assert_eq!(rig.agent.invocations().len(), 1, "one invocation");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_hourly_limit_per_user_refuses_clearly() {
-    let mut rig = Rig::start("per_user_per_hour = 1\n").await;
+each_backend!(the_hourly_limit_per_user_refuses_clearly);
+async fn the_hourly_limit_per_user_refuses_clearly(kind: BackendKind) {
+    let mut rig = Rig::start(kind, "per_user_per_hour = 1\n").await;
     let first = rig.card("HighCPU").await;
     rig.click(&first, "U0ALICE", "HighCPU").await;
     rig.answered(&first).await;
@@ -325,9 +348,9 @@ async fn the_hourly_limit_per_user_refuses_clearly() {
     assert!(rig.s.slack.thread_texts(CHANNEL, &second).is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_throttled_call_is_retried_and_the_answer_arrives() {
-    let mut rig = Rig::start("").await;
+each_backend!(a_throttled_call_is_retried_and_the_answer_arrives);
+async fn a_throttled_call_is_retried_and_the_answer_arrives(kind: BackendKind) {
+    let mut rig = Rig::start(kind, "").await;
     rig.agent.push_script(AgentScript::exception(
         "throttlingException",
         "Rate exceeded",
@@ -339,9 +362,9 @@ async fn a_throttled_call_is_retried_and_the_answer_arrives() {
     assert_eq!(rig.agent.invocations().len(), 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stalled_stream_ends_with_a_clear_message_within_the_idle_timeout() {
-    let mut rig = Rig::start("idle_timeout = \"1s\"\ntimeout = \"30s\"\n").await;
+each_backend!(a_stalled_stream_ends_with_a_clear_message_within_the_idle_timeout);
+async fn a_stalled_stream_ends_with_a_clear_message_within_the_idle_timeout(kind: BackendKind) {
+    let mut rig = Rig::start(kind, "idle_timeout = \"1s\"\ntimeout = \"30s\"\n").await;
     rig.agent.set_default_script(AgentScript::Stream(vec![
         StreamStep::chunk("First thoughts"),
         StreamStep::Stall,
@@ -351,17 +374,19 @@ async fn a_stalled_stream_ends_with_a_clear_message_within_the_idle_timeout() {
     let started = tokio::time::Instant::now();
     let texts = rig.answered(&root).await;
     let last = texts.last().unwrap();
-    assert!(
-        last.contains("First thoughts"),
-        "what arrived stays: {last}"
-    );
+    if kind.streams() {
+        assert!(
+            last.contains("First thoughts"),
+            "what arrived stays: {last}"
+        );
+    }
     assert!(last.contains("the agent sent nothing for 1 s"), "{last}");
     assert!(started.elapsed() < 15 * SECOND, "{:?}", started.elapsed());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missing_agent_or_denied_access_is_said_plainly_in_the_thread() {
-    let mut rig = Rig::start("").await;
+each_backend!(a_missing_agent_or_denied_access_is_said_plainly_in_the_thread);
+async fn a_missing_agent_or_denied_access_is_said_plainly_in_the_thread(kind: BackendKind) {
+    let mut rig = Rig::start(kind, "").await;
     rig.agent.push_script(AgentScript::http_error(
         404,
         "ResourceNotFoundException",
@@ -376,21 +401,21 @@ async fn a_missing_agent_or_denied_access_is_said_plainly_in_the_thread() {
     rig.click(&first, "U0ALICE", "HighCPU").await;
     let texts = rig.answered(&first).await;
     assert!(
-        texts[0].contains("agent alias ALIAS1 of agent AGENT1 not found in eu-west-1"),
+        texts[0].contains(&format!("{} not found in eu-west-1", kind.described())),
         "{texts:?}"
     );
     let second = rig.card("DiskFull").await;
     rig.click(&second, "U0ALICE", "DiskFull").await;
     let texts = rig.answered(&second).await;
     assert!(
-        texts[0].contains("access denied") && texts[0].contains("bedrock:InvokeAgent"),
+        texts[0].contains("access denied") && texts[0].contains(kind.action()),
         "{texts:?}"
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_long_answer_arrives_whole_and_a_hostile_one_stays_inert() {
-    let mut rig = Rig::start("").await;
+each_backend!(a_long_answer_arrives_whole_and_a_hostile_one_stays_inert);
+async fn a_long_answer_arrives_whole_and_a_hostile_one_stays_inert(kind: BackendKind) {
+    let mut rig = Rig::start(kind, "").await;
     let paragraph = "The CPU climbed after the deploy; check the new release's hot paths. ";
     let long: String = (0..20_000 / paragraph.len() + 1)
         .map(|i| format!("{i}: {paragraph}\n\n"))
@@ -439,9 +464,9 @@ async fn a_long_answer_arrives_whole_and_a_hostile_one_stays_inert() {
     assert!(!sent.contains("<!channel>") && !sent.contains("<@U0BOSS>"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn past_max_concurrent_a_question_waits_its_turn_and_is_told_its_place() {
-    let mut rig = Rig::start("max_concurrent = 1\n").await;
+each_backend!(past_max_concurrent_a_question_waits_its_turn_and_is_told_its_place);
+async fn past_max_concurrent_a_question_waits_its_turn_and_is_told_its_place(kind: BackendKind) {
+    let mut rig = Rig::start(kind, "max_concurrent = 1\n").await;
     rig.agent.push_script(AgentScript::Stream(vec![
         StreamStep::chunk("First answer."),
         StreamStep::WaitForRelease,
@@ -470,9 +495,9 @@ async fn past_max_concurrent_a_question_waits_its_turn_and_is_told_its_place() {
     assert_eq!(rig.agent.invocations().len(), 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_answer_cut_short_by_a_stop_says_so_instead_of_analyzing_for_ever() {
-    let mut rig = Rig::start("").await;
+each_backend!(an_answer_cut_short_by_a_stop_says_so_instead_of_analyzing_for_ever);
+async fn an_answer_cut_short_by_a_stop_says_so_instead_of_analyzing_for_ever(kind: BackendKind) {
+    let mut rig = Rig::start(kind, "").await;
     rig.agent.set_default_script(AgentScript::Stream(vec![
         StreamStep::chunk("Halfway through"),
         StreamStep::WaitForRelease,
@@ -485,7 +510,9 @@ async fn an_answer_cut_short_by_a_stop_says_so_instead_of_analyzing_for_ever() {
     s.bot.stop().await.unwrap();
     let texts = s.slack.thread_texts(CHANNEL, &root);
     let last = texts.last().unwrap();
-    assert!(last.contains("Halfway through"), "{last}");
+    if kind.streams() {
+        assert!(last.contains("Halfway through"), "{last}");
+    }
     assert!(
         last.contains("bot restarted before the agent finished"),
         "{last}"
@@ -493,9 +520,9 @@ async fn an_answer_cut_short_by_a_stop_says_so_instead_of_analyzing_for_ever() {
     assert!(!last.contains("Analyzing"), "{last}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_mention_outside_a_card_thread_starts_a_session_for_its_own_thread() {
-    let mut rig = Rig::start("").await;
+each_backend!(a_mention_outside_a_card_thread_starts_a_session_for_its_own_thread);
+async fn a_mention_outside_a_card_thread_starts_a_session_for_its_own_thread(kind: BackendKind) {
+    let mut rig = Rig::start(kind, "").await;
     let sent = rig
         .s
         .slack
@@ -523,7 +550,7 @@ async fn a_mention_outside_a_card_thread_starts_a_session_for_its_own_thread() {
     );
     assert_eq!(
         asked[0].session_id,
-        SessionId::for_thread(CHANNEL, &mention_ts).as_str()
+        kind.session_sent(SessionId::for_thread(CHANNEL, &mention_ts).as_str())
     );
     assert!(!asked[0].session_attributes.contains_key("alarm_card_key"));
     let texts = rig.answered(&mention_ts).await;
@@ -533,9 +560,9 @@ async fn a_mention_outside_a_card_thread_starts_a_session_for_its_own_thread() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_question_still_queued_at_a_stop_is_told_so_in_its_thread() {
-    let mut rig = Rig::start("max_concurrent = 1\n").await;
+each_backend!(a_question_still_queued_at_a_stop_is_told_so_in_its_thread);
+async fn a_question_still_queued_at_a_stop_is_told_so_in_its_thread(kind: BackendKind) {
+    let mut rig = Rig::start(kind, "max_concurrent = 1\n").await;
     rig.agent.set_default_script(AgentScript::Stream(vec![
         StreamStep::chunk("Working on it"),
         StreamStep::WaitForRelease,

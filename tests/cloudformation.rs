@@ -321,7 +321,7 @@ async fn the_stack_makes_the_queue_the_topic_and_an_envelope_subscription() -> a
     assert!(config.bedrock.is_none());
 
     // Least privilege: the queue, the dead-letter queue's depth, the topic; nothing optional.
-    for optional in ["AgentPolicyArn", "SecretPolicyArn"] {
+    for optional in ["AgentPolicyArn", "ModelPolicyArn", "SecretPolicyArn"] {
         assert!(
             !outputs.contains_key(optional),
             "no {optional}: {outputs:?}"
@@ -442,8 +442,62 @@ async fn a_role_a_secret_and_an_agent_widen_the_policy_and_the_config() -> anyho
     );
     let bedrock = config.bedrock.context("BotToml has [bedrock]")?;
     assert_eq!(
-        (bedrock.agent_id.as_str(), bedrock.agent_alias_id.as_str()),
-        ("AGENT12345", "ALIAS12345")
+        bedrock.backend,
+        chatops_bot::config::Backend::Agent(chatops_bot::config::AgentBackend {
+            agent_id: "AGENT12345".into(),
+            agent_alias_id: "ALIAS12345".into(),
+        })
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_model_id_gives_the_model_policy_and_a_model_backend() -> anyhow::Result<()> {
+    let Some(moto) = Moto::find().await? else {
+        return Ok(());
+    };
+    let model = "eu.anthropic.claude-3-5-haiku-20241022-v1:0";
+    let outputs = moto
+        .deploy(&[("AlarmChannel", CHANNEL), ("BedrockModelId", model)])
+        .await?;
+    assert!(!outputs.contains_key("AgentPolicyArn"), "{outputs:?}");
+    let statements = moto
+        .policy_statements(output(&outputs, "ModelPolicyArn")?)
+        .await?;
+    assert_eq!(
+        sids(&statements),
+        BTreeSet::from(["AskBedrockModel", "AskThroughInferenceProfile"])
+    );
+    let profile = format!("arn:aws:bedrock:{REGION}:123456789012:inference-profile/{model}");
+    let direct = statement(&statements, "AskBedrockModel")?;
+    assert_eq!(
+        direct["Resource"],
+        json!([
+            format!("arn:aws:bedrock:{REGION}::foundation-model/{model}"),
+            profile
+        ])
+    );
+    assert_eq!(
+        direct["Action"],
+        json!("bedrock:InvokeModelWithResponseStream")
+    );
+    let through = statement(&statements, "AskThroughInferenceProfile")?;
+    assert_eq!(
+        through["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"],
+        json!(profile)
+    );
+
+    let credentials = credentials()?;
+    let env = [(
+        "CREDENTIALS_DIRECTORY".to_owned(),
+        credentials.path().display().to_string(),
+    )];
+    let config = Config::load_from_str("BotToml", output(&outputs, "BotToml")?, env, Purpose::Run)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bedrock = config.bedrock.context("BotToml has [bedrock]")?;
+    match &bedrock.backend {
+        chatops_bot::config::Backend::Model(settings) => assert_eq!(settings.model_id, model),
+        other => bail!("not the model backend: {other:?}"),
+    }
     Ok(())
 }

@@ -265,6 +265,48 @@ async fn an_unknown_agent_alias_fails_and_invoke_asks_one_word() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_backend_says_what_it_cannot_probe_and_invoke_maps_model_access() {
+    let rig = Rig::start().await;
+    let model = |text: String| {
+        text.replace(
+            &format!(
+                "agent_id = \"{FAKE_AGENT_ID}\"\nagent_alias_id = \"{FAKE_AGENT_ALIAS_ID}\"\n"
+            ),
+            "backend = \"model\"\nmodel_id = \"anthropic.claude-3-5-haiku-20241022-v1:0\"\n",
+        )
+    };
+    let (rows, _) = rig.check_with(model, Options::default()).await;
+    let probe = row(&rows, "Bedrock model");
+    assert_eq!(probe.status, Status::Skipped, "{probe:#?}");
+    assert!(probe.detail.contains("not probed"), "{probe:#?}");
+    assert!(
+        rig.bedrock.alias_lookups().is_empty(),
+        "no GetAgentAlias for a model"
+    );
+    rig.bedrock
+        .push_script(chatops_sandbox::bedrock::AgentScript::http_error(
+            403,
+            "AccessDeniedException",
+            "You don't have access to the model with the specified model ID.",
+        ));
+    let invoke = Options {
+        invoke: true,
+        ..Options::default()
+    };
+    let (rows, _) = rig.check_with(model, invoke).await;
+    failed(
+        &rows,
+        "Bedrock invocation",
+        "model anthropic.claude-3-5-haiku-20241022-v1:0 is not enabled in eu-west-1",
+        "request access to the model in the Bedrock console",
+    );
+    let asked = rig.bedrock.invocations();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].input_text, "ping");
+    assert_eq!(asked[0].messages.len(), 1, "no history for the check");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_space_or_token_names_the_key_to_fix_in_both_flavours() {
     let rig = Rig::start().await;
     let (rows, _) = rig

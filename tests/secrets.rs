@@ -138,8 +138,11 @@ token = "aws-secretsmanager:wn/chatops/github"
     assert_eq!(config.store.path, Path::new("/var/lib/chatops-bot/bot.db"));
     let bedrock = config.bedrock.as_ref().unwrap();
     assert_eq!(
-        (bedrock.agent_id.as_str(), bedrock.agent_alias_id.as_str()),
-        ("AGENT12345", "ALIAS12345")
+        bedrock.backend,
+        chatops_bot::config::Backend::Agent(chatops_bot::config::AgentBackend {
+            agent_id: "AGENT12345".into(),
+            agent_alias_id: "ALIAS12345".into(),
+        })
     );
     let confluence = config.confluence.as_ref().unwrap();
     assert_eq!(

@@ -38,16 +38,22 @@ pub enum AwsService {
     BedrockAgent,
     /// AssumeRole for `[aws_commands]`' role.
     Sts,
+    /// ConverseStream: the `model` backend's answers.
+    BedrockRuntime,
+    /// InvokeAgentRuntime: the `agentcore` backend's answers.
+    BedrockAgentCore,
 }
 
 impl AwsService {
-    pub const ALL: [AwsService; 6] = [
+    pub const ALL: [AwsService; 8] = [
         AwsService::Sqs,
         AwsService::Sns,
         AwsService::SecretsManager,
         AwsService::BedrockAgentRuntime,
         AwsService::BedrockAgent,
         AwsService::Sts,
+        AwsService::BedrockRuntime,
+        AwsService::BedrockAgentCore,
     ];
 
     /// Its key in `[aws.endpoints]`.
@@ -59,6 +65,8 @@ impl AwsService {
             AwsService::BedrockAgentRuntime => "bedrock_agent_runtime",
             AwsService::BedrockAgent => "bedrock_agent",
             AwsService::Sts => "sts",
+            AwsService::BedrockRuntime => "bedrock_runtime",
+            AwsService::BedrockAgentCore => "bedrock_agentcore",
         }
     }
 
@@ -72,6 +80,8 @@ impl AwsService {
             AwsService::BedrockAgentRuntime => "bedrock-agent-runtime",
             AwsService::BedrockAgent => "bedrock-agent",
             AwsService::Sts => "sts",
+            AwsService::BedrockRuntime => "bedrock-runtime",
+            AwsService::BedrockAgentCore => "bedrock-agentcore",
         }
     }
 }

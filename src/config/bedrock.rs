@@ -1,27 +1,29 @@
-//! The `[bedrock]` section: which Bedrock agent answers questions about alarms, and its limits.
-//! The section absent means the feature is off.
+//! The `[bedrock]` section: which Bedrock backend answers questions about alarms (an agent, an
+//! AgentCore runtime or a model: `bedrock_backend.rs`), and its limits. The section absent
+//! means the feature is off.
 
 use std::time::Duration;
 
 use url::Url;
 
-use super::aws::{parse_endpoint_url, AwsConfig, AwsService};
+use super::aws::{parse_endpoint_url, AwsConfig};
+pub use super::bedrock_backend::{
+    AgentBackend, AgentCoreBackend, Backend, Guardrail, ModelBackend, PromptSource, Temperature,
+    DEFAULT_HISTORY_MAX_CHARS, DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT,
+};
 use super::table::{nonzero, show_duration, within, Table};
 use super::vocabulary::looks_like_region_code;
-
-/// The longest agent id and agent alias id InvokeAgent takes.
-pub const MAX_AGENT_ID_LEN: usize = 10;
 
 /// `[bedrock]`, once read: every default filled in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BedrockConfig {
-    /// `bedrock.agent_id` (the team's secret calls it `bedrock_agent`).
-    pub agent_id: String,
-    /// `bedrock.agent_alias_id` (the secret's `bedrock_agent_alias`; `TSTALIASID` is the draft).
-    pub agent_alias_id: String,
+    /// `bedrock.backend` and its own keys: who answers.
+    pub backend: Backend,
     /// `bedrock.region`, else `aws.region`.
     pub region: String,
-    /// `bedrock.endpoint_url`, else `aws.endpoints.bedrock_agent_runtime`, else `aws.endpoint_url`.
+    /// `bedrock.endpoint_url`, else the backend's `aws.endpoints` entry
+    /// (`bedrock_agent_runtime`, `bedrock_agentcore` or `bedrock_runtime`), else
+    /// `aws.endpoint_url`.
     pub endpoint_url: Option<Url>,
     /// The overall limit for one answer, retries included.
     pub timeout: Duration,
@@ -46,8 +48,7 @@ impl BedrockConfig {
     /// Reads a present `[bedrock]` table. `aws` is `None` when `[aws]` was invalid (its problems
     /// are reported already), and then the region fallback is not judged.
     pub(crate) fn read(table: &mut Table, aws: Option<&AwsConfig>) -> Option<Self> {
-        let agent_id = required(table, "agent_id");
-        let agent_alias_id = required(table, "agent_alias_id");
+        let backend = Backend::read(table);
         let region = table.string("region", check_region).optional();
         let endpoint_url = table.string("endpoint_url", parse_endpoint_url).optional();
         let timeout = table.duration("timeout", nonzero).or(DEFAULT_TIMEOUT);
@@ -86,16 +87,16 @@ impl BedrockConfig {
             );
             return None;
         };
-        let endpoint_url = endpoint_url?
-            .or_else(|| aws.and_then(|aws| aws.endpoint(AwsService::BedrockAgentRuntime).cloned()));
+        let backend = backend?;
+        let endpoint_url =
+            endpoint_url?.or_else(|| aws.and_then(|aws| aws.endpoint(backend.service()).cloned()));
         let idle_timeout = idle_timeout?;
         let timeout = timeout?;
         if idle_timeout >= timeout {
             return None;
         }
         Some(Self {
-            agent_id: agent_id?,
-            agent_alias_id: agent_alias_id?,
+            backend,
             region,
             endpoint_url,
             timeout,
@@ -107,37 +108,24 @@ impl BedrockConfig {
     }
 }
 
-/// An agent or alias id: required, 1..=10 letters and digits (InvokeAgent's pattern).
-fn required(table: &mut Table, key: &str) -> Option<String> {
-    match table.string(key, check_agent_id).optional()? {
-        Some(id) => Some(id),
-        None => {
-            table.report(key, "is required when [bedrock] is set");
-            None
-        }
-    }
-}
-
-fn check_agent_id(id: String) -> Result<String, String> {
-    let id_ok = !id.is_empty()
-        && id.len() <= MAX_AGENT_ID_LEN
-        && id.chars().all(|c| c.is_ascii_alphanumeric());
-    if id_ok {
-        Ok(id)
-    } else {
-        Err(format!(
-            "must be 1 to {MAX_AGENT_ID_LEN} letters and digits (as in the Bedrock console), \
-             got {id:?}"
-        ))
-    }
-}
-
-fn check_region(region: String) -> Result<String, String> {
+pub(super) fn check_region(region: String) -> Result<String, String> {
     if looks_like_region_code(&region) {
         Ok(region)
     } else {
         Err(format!(
             "must be a region code such as \"us-east-1\", got {region:?}"
         ))
+    }
+}
+
+impl BedrockConfig {
+    /// One line for `check` and the start-up log: which backend answers, and where.
+    pub fn describe(&self) -> String {
+        format!(
+            "backend {:?}: {} in {}",
+            self.backend.name(),
+            self.backend.describe(),
+            self.region
+        )
     }
 }

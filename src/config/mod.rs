@@ -21,6 +21,7 @@ mod alarms;
 mod aws;
 mod aws_commands;
 mod bedrock;
+mod bedrock_backend;
 mod confluence;
 mod deploy;
 mod deploy_environment;
@@ -59,9 +60,12 @@ pub use aws_commands::{
     wildcard, AwsChannel, AwsCommandsConfig, OperationGlob, DEFAULT_ALLOW, DEFAULT_CLI_TIMEOUT,
 };
 pub use bedrock::{
-    BedrockConfig, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT, DEFAULT_PER_CHANNEL_PER_HOUR,
-    DEFAULT_PER_USER_PER_HOUR, DEFAULT_TIMEOUT, MAX_AGENT_ID_LEN,
+    AgentBackend, AgentCoreBackend, Backend, BedrockConfig, Guardrail, ModelBackend, PromptSource,
+    Temperature, DEFAULT_HISTORY_MAX_CHARS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT,
+    DEFAULT_MAX_TOKENS, DEFAULT_PER_CHANNEL_PER_HOUR, DEFAULT_PER_USER_PER_HOUR,
+    DEFAULT_SYSTEM_PROMPT, DEFAULT_TIMEOUT,
 };
+pub use bedrock_backend::MAX_AGENT_ID_LEN;
 pub use confluence::{ConfluenceConfig, ConfluenceFlavor, DEFAULT_CONFLUENCE_TIMEOUT};
 pub use deploy::{
     DeployConfig, DeployGifs, VersionPattern, WorkflowDispatch, DEFAULT_DEPLOY_WINDOW,

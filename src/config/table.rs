@@ -201,6 +201,29 @@ impl Table {
         self.leaf(key, Echo::Value, "an integer", expect_integer, check)
     }
 
+    /// A number (a TOML float or integer, or an environment variable that parses as one).
+    pub(crate) fn float<T>(
+        &mut self,
+        key: &str,
+        check: impl FnOnce(f64) -> Result<T, String>,
+    ) -> Lookup<T> {
+        self.leaf(key, Echo::Value, "a number", expect_float, check)
+    }
+
+    /// Whether `key` is written in this table (read or not yet).
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.entries.contains_key(key)
+    }
+
+    /// Reports `key` as not belonging here (`message` says why) and takes it out, so it is not
+    /// also reported as unknown.
+    pub(crate) fn reject(&mut self, key: &str, message: impl Into<String>) {
+        if self.entries.remove(key).is_some() {
+            self.known.push(key.to_owned());
+            self.report(key, message);
+        }
+    }
+
     /// A boolean (a TOML boolean, or an environment variable `true` / `false`).
     pub(crate) fn boolean(&mut self, key: &str) -> Lookup<bool> {
         self.leaf(key, Echo::Value, "true or false", expect_boolean, Ok)
@@ -314,6 +337,19 @@ fn expect_integer(kind: ValueKind, from_env: bool) -> Option<Result<i64, String>
             text.trim()
                 .parse()
                 .map_err(|_| format!("expected an integer, got {text:?}")),
+        ),
+        _ => None,
+    }
+}
+
+fn expect_float(kind: ValueKind, from_env: bool) -> Option<Result<f64, String>> {
+    match kind {
+        ValueKind::Float(number) => Some(Ok(number)),
+        ValueKind::I64(number) => Some(Ok(number as f64)),
+        ValueKind::String(text) if from_env => Some(
+            text.trim()
+                .parse()
+                .map_err(|_| format!("expected a number, got {text:?}")),
         ),
         _ => None,
     }

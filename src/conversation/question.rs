@@ -51,6 +51,7 @@ impl Question {
             session_id: self.session(),
             input_text,
             session_attributes,
+            alarm: self.alarm.as_ref().map(|alarm| alarm.context.clone()),
         }
     }
 

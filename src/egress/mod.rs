@@ -110,14 +110,14 @@ pub fn targets(config: &Config) -> Vec<(&'static str, Url)> {
     }
     if let Some(bedrock) = &config.bedrock {
         let url = bedrock.endpoint_url.clone().or_else(|| {
-            let label = AwsService::BedrockAgentRuntime.endpoint_label();
+            let label = bedrock.backend.service().endpoint_label();
             Url::parse(&format!(
                 "https://{label}.{}.amazonaws.com/",
                 bedrock.region
             ))
             .ok()
         });
-        targets.extend(url.map(|url| ("Bedrock agent", url)));
+        targets.extend(url.map(|url| ("Bedrock", url)));
     }
     if let Some(confluence) = &config.confluence {
         targets.push(("Confluence", confluence.base_url.clone()));

@@ -1,5 +1,6 @@
-//! AWS's rows: the alarm queue and its dead-letter queue (SQS), the Bedrock agent alias
-//! (GetAgentAlias), and with `--invoke` one real question to the agent.
+//! AWS's rows: the alarm queue and its dead-letter queue (SQS), the Bedrock backend (the agent
+//! alias through GetAgentAlias; an AgentCore runtime or a model are not probed without
+//! `--invoke`, and the row says why), and with `--invoke` one real question to the backend.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -7,15 +8,17 @@ use std::time::Duration;
 use super::{show_duration, ProbeResult};
 use url::Url;
 
-use crate::config::{AwsService, BedrockConfig, Config};
+use crate::config::{AgentBackend, AwsService, Backend, BedrockConfig, Config};
 use crate::integrations::bedrock::{
-    agent_alias, Agent, AgentError, AgentRequest, AliasCheckError, BedrockAgent, SessionId,
+    agent_alias, connect, AgentError, AgentRequest, AliasCheckError, RetryBackoff, SessionId,
 };
 use crate::notify::queue_health::{inspect, DeadLetter, Depth, QueueCheckError};
 
 pub(super) const QUEUE: &str = "SQS alarm queue";
 const DLQ: &str = "SQS dead-letter queue";
 pub(super) const ALIAS: &str = "Bedrock agent alias";
+const RUNTIME: &str = "Bedrock AgentCore runtime";
+const MODEL: &str = "Bedrock model";
 pub(super) const INVOKE: &str = "Bedrock invocation";
 pub(super) const HINT: &str = "check the network path to AWS (proxy, VPC endpoint, security \
      group) and the endpoint overrides (aws.endpoints.*, aws.endpoint_url, bedrock.endpoint_url)";
@@ -117,11 +120,16 @@ fn queue_fix(error: &QueueCheckError, region: &str) -> String {
 }
 
 /// GetAgentAlias on the configured agent and alias.
-async fn alias_row(config: &Config, bedrock: &BedrockConfig, limit: Duration) -> ProbeResult {
+async fn alias_row(
+    config: &Config,
+    bedrock: &BedrockConfig,
+    agent: &AgentBackend,
+    limit: Duration,
+) -> ProbeResult {
     let sdk = bedrock_sdk(config, bedrock).await;
     let endpoint = control_plane_endpoint(config, bedrock);
-    let ids = format!("{}/{}", bedrock.agent_id, bedrock.agent_alias_id);
-    match agent_alias(&sdk, bedrock, endpoint, limit).await {
+    let ids = format!("{}/{}", agent.agent_id, agent.agent_alias_id);
+    match agent_alias(&sdk, bedrock, agent, endpoint, limit).await {
         Ok(alias) => {
             let accepts = match alias.invocation_state.as_deref() {
                 Some("REJECT_INVOCATIONS") => ", rejects invocations",
@@ -165,19 +173,52 @@ async fn alias_row(config: &Config, bedrock: &BedrockConfig, limit: Duration) ->
     }
 }
 
+/// The backend's own row: GetAgentAlias for an agent; for the other two, what was not probed.
 pub(super) async fn alias(config: &Config, limit: Duration) -> Vec<ProbeResult> {
-    match &config.bedrock {
-        None => vec![ProbeResult::not_configured("Bedrock agent", "[bedrock]")],
-        Some(bedrock) => vec![alias_row(config, bedrock, limit).await],
-    }
+    let Some(bedrock) = &config.bedrock else {
+        return vec![ProbeResult::not_configured("Bedrock agent", "[bedrock]")];
+    };
+    let row = match &bedrock.backend {
+        Backend::Agent(agent) => alias_row(config, bedrock, agent, limit).await,
+        Backend::AgentCore(runtime) => ProbeResult::skipped(
+            RUNTIME,
+            format!(
+                "{} not probed: GetAgentRuntime needs the AgentCore control-plane SDK, which \
+                 the bot does not carry; `--invoke` sends one real request",
+                runtime.runtime_arn
+            ),
+        ),
+        Backend::Model(model) => ProbeResult::skipped(
+            MODEL,
+            format!(
+                "{} not probed: GetFoundationModel and GetInferenceProfile need the Bedrock \
+                 control-plane SDK, which the bot does not carry, and model access is only \
+                 seen by invoking; `--invoke` asks the model one word",
+                model.model_id
+            ),
+        ),
+    };
+    vec![row]
 }
 
 fn not_found_fix(bedrock: &BedrockConfig) -> String {
-    format!(
-        "check bedrock.agent_id, bedrock.agent_alias_id and the region ({}): the agent and \
-         its alias must exist there",
-        bedrock.region
-    )
+    match &bedrock.backend {
+        Backend::Agent(_) => format!(
+            "check bedrock.agent_id, bedrock.agent_alias_id and the region ({}): the agent and \
+             its alias must exist there",
+            bedrock.region
+        ),
+        Backend::AgentCore(_) => format!(
+            "check bedrock.agent_runtime_arn, bedrock.qualifier and the region ({}): the \
+             runtime and its endpoint must exist there",
+            bedrock.region
+        ),
+        Backend::Model(_) => format!(
+            "check bedrock.model_id and the region ({}): the model (or inference profile) must \
+             be offered there",
+            bedrock.region
+        ),
+    }
 }
 
 /// With `--invoke`, one word to the agent through the bot's own `Agent`; without, a row that
@@ -193,13 +234,14 @@ pub(super) async fn invoke(config: &Config, invoke: bool) -> Vec<ProbeResult> {
         )];
     }
     let sdk = bedrock_sdk(config, bedrock).await;
-    let agent = BedrockAgent::new(&sdk, bedrock);
+    let agent = connect(&sdk, bedrock, None, RetryBackoff::default());
     let session = SessionId::parse(&format!("chatops-check-{}", uuid::Uuid::new_v4()))
         .unwrap_or_else(|| SessionId::for_thread("check", "live"));
     let request = AgentRequest {
         session_id: session,
         input_text: INVOKE_WORD.to_owned(),
         session_attributes: BTreeMap::new(),
+        alarm: None,
     };
     let (pieces, _unread) = tokio::sync::mpsc::unbounded_channel();
     let row = match agent.ask(request, pieces).await {
@@ -214,9 +256,13 @@ pub(super) async fn invoke(config: &Config, invoke: bool) -> Vec<ProbeResult> {
         Err(error) => {
             let fix = match &error {
                 AgentError::NotFound { .. } => not_found_fix(bedrock),
-                AgentError::AccessDenied { resource, .. } => {
-                    format!("allow bedrock:InvokeAgent on {resource} in the bot's IAM policy")
-                }
+                AgentError::AccessDenied {
+                    action, resource, ..
+                } => format!("allow {action} on {resource} in the bot's IAM policy"),
+                AgentError::ModelNotEnabled { .. } => "request access to the model in the \
+                    Bedrock console (Model access) in this region, or pick a model that is \
+                    enabled"
+                    .to_owned(),
                 _ => format!("{HINT}; {CREDENTIALS}"),
             };
             ProbeResult::fail(INVOKE, error.human_message(), fix)

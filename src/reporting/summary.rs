@@ -50,6 +50,7 @@ pub async fn summarise(
             ("channel".to_owned(), input.channel.to_owned()),
             ("purpose".to_owned(), "incident-report".to_owned()),
         ]),
+        alarm: None,
     };
     let (pieces, _ignored) = unbounded_channel();
     match tokio::time::timeout(timeout, agent.ask(request, pieces)).await {

@@ -254,6 +254,18 @@ const MIGRATIONS: &[&str] = &[
         at         INTEGER NOT NULL,
         PRIMARY KEY (request_id, user_id)
     );",
+    // The `model` backend's conversations: one row per answered turn (the user's input and
+    // the model's answer) by session, read newest first within a budget; pruned with the
+    // agent answers. (IF NOT EXISTS: the migration does not care about its number.)
+    "CREATE TABLE IF NOT EXISTS model_turns (
+        id         INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        question   TEXT NOT NULL,
+        answer     TEXT NOT NULL,
+        at         INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS model_turns_by_session ON model_turns (session_id, id);
+    CREATE INDEX IF NOT EXISTS model_turns_by_time ON model_turns (at);",
 ];
 
 /// Bring the database to the latest schema; refuses a database newer than this binary.

@@ -11,6 +11,7 @@ pub mod digests;
 pub mod latencies;
 mod ledger;
 mod migrations;
+pub mod model_turns;
 pub mod reports;
 pub mod retention;
 pub mod retention_deploys;
@@ -23,6 +24,7 @@ mod sqlite_claims;
 mod sqlite_deploys;
 mod sqlite_digests;
 mod sqlite_latencies;
+mod sqlite_model_turns;
 mod sqlite_reports;
 
 use std::time::{Duration, SystemTime};

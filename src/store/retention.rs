@@ -30,7 +30,7 @@ pub struct Pruned {
     pub digests: usize,
     /// Digest lines and counts by state.
     pub digest_rows: usize,
-    /// Questions to the agent, with their answers.
+    /// Questions to the agent, with their answers (and the `model` backend's turns).
     pub answers: usize,
 }
 
@@ -251,15 +251,25 @@ fn prune_digests(c: &Connection, cutoff: i64, budget: &mut usize) -> rusqlite::R
     Ok(pruned)
 }
 
-/// One batch of agent answers asked before `cutoff`.
+/// One batch of agent answers asked before `cutoff`, then of the `model` backend's turns.
 fn prune_answers(c: &Connection, cutoff: i64, budget: &mut usize) -> rusqlite::Result<Pruned> {
-    let gone = c
+    let mut gone = c
         .prepare_cached(
             "DELETE FROM agent_answers WHERE id IN \
              (SELECT id FROM agent_answers WHERE asked_at < ?1 LIMIT ?2)",
         )?
         .execute(params![cutoff, *budget as i64])?;
     *budget -= gone;
+    if *budget > 0 {
+        let turns = c
+            .prepare_cached(
+                "DELETE FROM model_turns WHERE id IN \
+                 (SELECT id FROM model_turns WHERE at < ?1 LIMIT ?2)",
+            )?
+            .execute(params![cutoff, *budget as i64])?;
+        *budget -= turns;
+        gone += turns;
+    }
     Ok(Pruned {
         answers: gone,
         ..Pruned::default()

@@ -201,6 +201,9 @@ fn every_periodic_query_uses_an_index() {
         // agent answers: a thread's (Reporting), and the hourly limits after a restart
         "SELECT answer FROM agent_answers WHERE channel = ?1 AND thread_ts = ?2 ORDER BY asked_at, id",
         "SELECT user_id, channel, asked_at FROM agent_answers WHERE asked_at >= ?1 ORDER BY asked_at",
+        // the model backend's turns: a follow-up's history, and their pruning
+        "SELECT question, answer FROM model_turns WHERE session_id = ?1 ORDER BY id DESC LIMIT ?2",
+        "DELETE FROM model_turns WHERE id IN (SELECT id FROM model_turns WHERE at < ?1 LIMIT ?2)",
         // a digest's summary, as each add shows it
         "SELECT key FROM storm_digest_lines WHERE channel = ?1 AND ts = ?2 ORDER BY seq LIMIT ?3",
     ] {
@@ -233,6 +236,27 @@ fn agent_answers_past_the_cutoff_go_and_recent_ones_stay() {
     assert_eq!(pruned.answers, 2, "one per batch of one row");
     assert_eq!(count(&store, "agent_answers"), 1);
     assert_eq!(store.answers_in_thread("C1", "2.1").unwrap().len(), 1);
+}
+
+#[test]
+fn model_turns_past_the_cutoff_go_with_the_answers() {
+    use crate::store::model_turns::{ModelTurns, Turn};
+    let store = SqliteStore::in_memory().unwrap();
+    let now = SystemTime::now();
+    let turn = Turn {
+        question: "why?".into(),
+        answer: "because".into(),
+    };
+    for age in [40 * DAY, 31 * DAY, DAY] {
+        store.add_turn("s1", &turn, now - age).unwrap();
+    }
+    let pruned = prune_before(&store, now - 30 * DAY, 1, 10, Duration::ZERO).unwrap();
+    assert_eq!(
+        pruned.answers, 2,
+        "counted with the answers, one per batch of one row"
+    );
+    assert_eq!(count(&store, "model_turns"), 1);
+    assert_eq!(store.recent_turns("s1", 1000).unwrap(), [turn]);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod alarm_sandbox;
+pub mod backends;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,5 @@
-//! The `application/vnd.amazon.eventstream` frames of an InvokeAgent answer, written with
-//! aws-smithy-eventstream as the service writes them.
+//! The `application/vnd.amazon.eventstream` frames of an InvokeAgent or ConverseStream answer,
+//! written with aws-smithy-eventstream as the service writes them.
 
 use aws_smithy_eventstream::frame::write_message_to;
 use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
@@ -66,7 +66,7 @@ fn citation(cited: &FakeCitation) -> Value {
     })
 }
 
-fn event(event_type: &str, payload: &Value) -> Vec<u8> {
+pub(crate) fn event(event_type: &str, payload: &Value) -> Vec<u8> {
     let headers = vec![
         Header::new(":message-type", HeaderValue::String("event".into())),
         Header::new(

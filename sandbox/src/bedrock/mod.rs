@@ -1,7 +1,10 @@
-//! A local Amazon Bedrock Agents runtime: InvokeAgent over loopback, answering in the real
-//! `application/vnd.amazon.eventstream` framing, so the real SDK client is what tests drive.
-//! Each request is recorded and answered by a script: chunks in many parts with delays, trace
-//! events, citations, in-stream exceptions, HTTP errors, or a stall. The control plane's
+//! A local Amazon Bedrock over loopback, for the bot's three backends: InvokeAgent (Agents)
+//! and ConverseStream (models) answering in the real `application/vnd.amazon.eventstream`
+//! framing, and InvokeAgentRuntime (AgentCore) answering as server-sent events or one JSON
+//! body (`set_runtime_response`), so the real SDK clients are what tests drive. Each request
+//! is recorded ([`AgentInvocation`]: the session, the prompt, the system prompt and messages,
+//! the payload) and answered by one script whatever the API: chunks in many parts with
+//! delays, trace events, citations, exceptions, HTTP errors, or a stall. The control plane's
 //! GetAgentAlias answers for the aliases the fake knows (`add_agent_alias`).
 //!
 //! ```no_run
@@ -19,11 +22,14 @@
 //! ```
 
 mod control_plane;
+mod converse;
 mod frames;
 mod record;
+mod runtime;
 mod script;
 mod server;
 mod shared;
+mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,7 +39,8 @@ use anyhow::Context;
 use tokio::task::JoinHandle;
 
 pub use control_plane::{FAKE_AGENT_ALIAS_ID, FAKE_AGENT_ID};
-pub use record::{AgentInvocation, SentChunk};
+pub use record::{AgentInvocation, FakeApi, FakeMessage, SentChunk};
+pub use runtime::RuntimeResponse;
 pub use script::{AgentScript, FakeCitation, StreamStep};
 
 use shared::{lock, Shared};
@@ -88,6 +95,12 @@ impl FakeBedrock {
     /// Queues a script for one request; queued scripts are used in order, before the default.
     pub fn push_script(&self, script: AgentScript) {
         lock(&self.shared.scripts).queued.push_back(script);
+    }
+
+    /// How InvokeAgentRuntime answers from now on: server-sent events (the default) or one
+    /// JSON body.
+    pub fn set_runtime_response(&self, response: RuntimeResponse) {
+        *lock(&self.shared.runtime_response) = response;
     }
 
     /// Lets one `WaitForRelease` step (now or later) go on.

@@ -1,25 +1,24 @@
-//! The HTTP side of the fake agent: `POST /agents/{agentId}/agentAliases/{aliasId}/sessions/{sessionId}/text`
-//! answered per its script, as an event stream or an HTTP error, and the control plane's
-//! GetAgentAlias (`control_plane.rs`). SigV4 is accepted unchecked.
+//! The HTTP side of the fake: InvokeAgent (`POST /agents/{agentId}/agentAliases/{aliasId}/sessions/{sessionId}/text`)
+//! answered per its script, as an event stream or an HTTP error; ConverseStream
+//! (`converse.rs`), InvokeAgentRuntime (`runtime.rs`) and the control plane's GetAgentAlias
+//! (`control_plane.rs`). SigV4 is accepted unchecked.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use futures_util::stream;
 use serde_json::Value;
 
 use crate::bedrock::record::AgentInvocation;
-use crate::bedrock::script::{AgentScript, StreamStep};
+use crate::bedrock::script::AgentScript;
 use crate::bedrock::shared::Shared;
-use crate::bedrock::{control_plane, frames};
-
-const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
+use crate::bedrock::wire::{stream_response, Wire};
+use crate::bedrock::{control_plane, converse, runtime};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     // GetAgentAlias: the SDK's serializer writes the path without a trailing slash, the API
@@ -32,6 +31,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/agents/{agent_id}/agentaliases/{alias_id}", alias.clone())
         .route("/agents/{agent_id}/agentaliases/{alias_id}/", alias)
+        .route(
+            "/model/{model_id}/converse-stream",
+            post(converse::converse_stream),
+        )
+        .route(
+            "/runtimes/{runtime_arn}/invocations",
+            post(runtime::invoke_agent_runtime),
+        )
         .with_state(shared)
 }
 
@@ -63,6 +70,7 @@ async fn invoke_agent(
         stream_final_response: request
             .pointer("/streamingConfigurations/streamFinalResponse")
             .and_then(Value::as_bool),
+        ..AgentInvocation::default()
     };
     let script = shared.record_and_pick(invocation);
     match script {
@@ -71,7 +79,7 @@ async fn invoke_agent(
             error_type,
             message,
         } => error_response(status, &error_type, &message),
-        AgentScript::Stream(steps) => stream_response(shared, session_id, steps),
+        AgentScript::Stream(steps) => stream_response(shared, session_id, steps, Wire::InvokeAgent),
     }
 }
 
@@ -90,65 +98,4 @@ pub(crate) fn error_response(status: u16, error_type: &str, message: &str) -> Re
         body,
     )
         .into_response()
-}
-
-/// Plays `steps` out as frames. A stall waits for the fake's shutdown, so the client sees an
-/// open, silent connection.
-fn stream_response(shared: Arc<Shared>, session_id: String, steps: Vec<StreamStep>) -> Response {
-    let state = (steps.into_iter(), shared, session_id.clone());
-    let frames = stream::unfold(state, |(mut steps, shared, session_id)| async move {
-        loop {
-            let frame = match steps.next()? {
-                StreamStep::Chunk { text, citations } => {
-                    shared.record_chunk(&session_id, &text);
-                    frames::chunk(text.as_bytes(), &citations)
-                }
-                StreamStep::RawChunk(bytes) => frames::chunk(&bytes, &[]),
-                StreamStep::Trace(text) => frames::trace(&session_id, &text),
-                StreamStep::Exception { kind, message } => {
-                    let frame = frames::exception(&kind, &message);
-                    let ended = Vec::<StreamStep>::new().into_iter();
-                    return Some((Ok(Bytes::from(frame)), (ended, shared, session_id)));
-                }
-                StreamStep::Delay(wait) => {
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-                StreamStep::WaitForRelease => {
-                    let mut stop = shared.shutdown.subscribe();
-                    tokio::select! {
-                        permit = shared.releases.acquire() => match permit {
-                            Ok(permit) => permit.forget(),
-                            Err(_) => return None,
-                        },
-                        _ = stop.wait_for(|stopping| *stopping) => return None,
-                    }
-                    continue;
-                }
-                StreamStep::Stall => {
-                    let mut stop = shared.shutdown.subscribe();
-                    let _ = stop.wait_for(|stopping| *stopping).await;
-                    return None;
-                }
-            };
-            return Some((
-                Ok::<_, std::io::Error>(Bytes::from(frame)),
-                (steps, shared, session_id),
-            ));
-        }
-    });
-    let mut response = Response::new(Body::from_stream(frames));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static(EVENT_STREAM),
-    );
-    headers.insert(
-        "x-amzn-bedrock-agent-content-type",
-        header::HeaderValue::from_static("application/json"),
-    );
-    if let Ok(value) = header::HeaderValue::from_str(&session_id) {
-        headers.insert("x-amz-bedrock-agent-session-id", value);
-    }
-    response
 }

@@ -8,6 +8,7 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::bedrock::control_plane::{FakeAlias, FAKE_AGENT_ALIAS_ID, FAKE_AGENT_ID};
 use crate::bedrock::record::{AgentInvocation, SentChunk};
+use crate::bedrock::runtime::RuntimeResponse;
 use crate::bedrock::script::AgentScript;
 
 /// Most requests kept in the record (the oldest are dropped past it).
@@ -28,6 +29,8 @@ pub(crate) struct Shared {
     pub(crate) aliases: Mutex<Vec<FakeAlias>>,
     /// Every GetAgentAlias asked, as (agent id, alias id).
     pub(crate) alias_lookups: Mutex<Vec<(String, String)>>,
+    /// How InvokeAgentRuntime answers (`runtime.rs`).
+    pub(crate) runtime_response: Mutex<RuntimeResponse>,
 }
 
 /// Scripts queued for the next requests, and the one used when the queue is empty.
@@ -52,6 +55,7 @@ impl Shared {
                 FAKE_AGENT_ALIAS_ID,
             )]),
             alias_lookups: Mutex::new(Vec::new()),
+            runtime_response: Mutex::new(RuntimeResponse::default()),
         }
     }
 

@@ -24,6 +24,10 @@ pub struct DemoArgs {
     /// Show the bot's own logs (stderr) as well.
     #[arg(long)]
     pub bot_logs: bool,
+    /// Which Bedrock backend the bot uses (`bedrock.backend`): "model" (ConverseStream),
+    /// "agent" (InvokeAgent) or "agentcore" (InvokeAgentRuntime). The fake serves all three.
+    #[arg(long, default_value = "model", value_parser = ["model", "agent", "agentcore"])]
+    pub backend: String,
 }
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -82,7 +86,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     t.say(
         "sandbox",
         &format!(
-            "Fake Slack on {}, fake SQS on {}, fake Bedrock agent on {}, fake GitHub on {}; starting {}",
+            "Fake Slack on {}, fake SQS on {}, fake Bedrock on {}, fake GitHub on {}; starting {}",
             fake.api_url(),
             sqs.endpoint_url(),
             bedrock.endpoint_url(),
@@ -96,7 +100,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         &fake.options().bot_token,
         2,
     ) + &alarms_config(&sqs.endpoint_url(), &queue)
-        + &agent::config(&bedrock)
+        + &agent::config(&bedrock, &args.backend)
         + &report::config()
         + &deploy::config(&github);
     let log_level = if args.bot_logs { "info" } else { "warn" };

@@ -29,7 +29,8 @@ pub struct ServeArgs {
     /// Redeliver unacked events_api envelopes as Slack does (3 s, 3 attempts).
     #[arg(long)]
     pub redelivery: bool,
-    /// Also run the fake Bedrock agent (InvokeAgent) with its default answer.
+    /// Also run the fake Bedrock (InvokeAgent, ConverseStream, InvokeAgentRuntime) with its
+    /// default answer.
     #[arg(long)]
     pub bedrock: bool,
     /// Port of the fake Bedrock agent on 127.0.0.1 (0: any free port).

@@ -9,7 +9,7 @@ use aws_config::Region;
 use aws_sdk_bedrockagent::error::{DisplayErrorContext, ProvideErrorMetadata};
 
 use super::error::{bedrock_arn_in, AgentTarget};
-use crate::config::BedrockConfig;
+use crate::config::{AgentBackend, BedrockConfig};
 
 /// The alias as the control plane describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,10 +39,7 @@ impl AliasInfo {
 #[derive(Debug, thiserror::Error)]
 pub enum AliasCheckError {
     /// ResourceNotFoundException: the agent or the alias is not there, in this region.
-    #[error(
-        "agent alias {} of agent {} not found in {}",
-        target.agent_alias_id, target.agent_id, target.region
-    )]
+    #[error("{} not found in {}", target.describe(), target.region())]
     NotFound { target: AgentTarget, detail: String },
     /// AccessDeniedException: the credentials lack bedrock:GetAgentAlias.
     #[error("access denied: the bot's credentials need bedrock:GetAgentAlias on {resource}")]
@@ -56,6 +53,7 @@ pub enum AliasCheckError {
 pub async fn agent_alias(
     sdk: &aws_config::SdkConfig,
     bedrock: &BedrockConfig,
+    agent: &AgentBackend,
     endpoint: Option<&url::Url>,
     timeout: Duration,
 ) -> Result<AliasInfo, AliasCheckError> {
@@ -71,15 +69,15 @@ pub async fn agent_alias(
         config = config.endpoint_url(endpoint.as_str().trim_end_matches('/'));
     }
     let client = aws_sdk_bedrockagent::Client::from_conf(config.build());
-    let target = AgentTarget {
-        agent_id: bedrock.agent_id.clone(),
-        agent_alias_id: bedrock.agent_alias_id.clone(),
+    let target = AgentTarget::Agent {
+        agent_id: agent.agent_id.clone(),
+        agent_alias_id: agent.agent_alias_id.clone(),
         region: bedrock.region.clone(),
     };
     let output = client
         .get_agent_alias()
-        .agent_id(&target.agent_id)
-        .agent_alias_id(&target.agent_alias_id)
+        .agent_id(&agent.agent_id)
+        .agent_alias_id(&agent.agent_alias_id)
         .send()
         .await
         .map_err(|error| {
@@ -90,7 +88,7 @@ pub async fn agent_alias(
                     detail,
                 },
                 Some("AccessDeniedException") => AliasCheckError::AccessDenied {
-                    resource: bedrock_arn_in(&detail).unwrap_or_else(|| target.alias_arn()),
+                    resource: bedrock_arn_in(&detail).unwrap_or_else(|| target.resource_arn()),
                     detail,
                 },
                 _ => AliasCheckError::Failed {

@@ -9,17 +9,23 @@ use super::session::SessionId;
 pub const DEFAULT_ALARM_QUESTION: &str = "Analyze this alarm. What are the likely causes, what \
 should we check first, and how can we mitigate it?";
 
-/// One InvokeAgent call: the session, the input text and `sessionState.sessionAttributes`.
+/// One question to the backend: the session, the input text (the prompt: the alarm's context
+/// then the question, [`alarm_input`]), attributes, and the alarm as data. Each backend sends
+/// what its API takes: InvokeAgent the text and `sessionState.sessionAttributes`;
+/// InvokeAgentRuntime all of it as its JSON payload; ConverseStream the text as the user turn
+/// and the attributes as `requestMetadata`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgentRequest {
     pub session_id: SessionId,
     pub input_text: String,
     /// For example the alarm's card key, the channel and the user who asked.
     pub session_attributes: BTreeMap<String, String>,
+    /// The alarm the question is about, when there is one (already in `input_text` as text).
+    pub alarm: Option<AlarmContext>,
 }
 
 /// One earlier state change of the alarm.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct AlarmTransition {
     /// When, as the caller shows times (e.g. RFC 3339).
     pub at: String,
@@ -29,7 +35,7 @@ pub struct AlarmTransition {
 
 /// What the agent is told about an alarm: plain data the caller fills from its own types.
 /// Empty strings and `None` are left out of the input.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct AlarmContext {
     pub name: String,
     pub state: String,

@@ -9,6 +9,11 @@ pub const MAX_SESSION_ID_LEN: usize = 100;
 /// The shortest session id InvokeAgent takes.
 pub const MIN_SESSION_ID_LEN: usize = 2;
 
+/// The shortest `runtimeSessionId` InvokeAgentRuntime takes.
+pub const MIN_RUNTIME_SESSION_ID_LEN: usize = 33;
+/// The longest `runtimeSessionId` InvokeAgentRuntime takes.
+pub const MAX_RUNTIME_SESSION_ID_LEN: usize = 256;
+
 /// An InvokeAgent `sessionId`: 2..=100 characters of `[0-9a-zA-Z._:-]`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId(String);
@@ -47,6 +52,30 @@ impl SessionId {
     /// The id as sent to InvokeAgent.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The same session as an InvokeAgentRuntime `runtimeSessionId`: 33..=256 characters of
+    /// letters, digits and `-`, starting with a letter or digit. Deterministic. An id that
+    /// already keeps those rules is sent as it is; any other gets its other characters
+    /// turned into `-` and the first 16 bytes of SHA-256 over the original (hex) appended, so
+    /// that two sessions never share a runtime session and a short one reaches the minimum.
+    pub fn runtime_session_id(&self) -> String {
+        let mapped: String = self
+            .0
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let starts_ok = mapped.starts_with(|c: char| c.is_ascii_alphanumeric());
+        if mapped == self.0 && starts_ok && mapped.len() >= MIN_RUNTIME_SESSION_ID_LEN {
+            return mapped;
+        }
+        let digest = Sha256::digest(self.0.as_bytes());
+        let hash: String = digest[..16]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        let prefix = if starts_ok { "" } else { "s" };
+        format!("{prefix}{mapped}-{hash}")
     }
 }
 
@@ -121,6 +150,49 @@ mod tests {
             SessionId::for_thread(&long, "2"),
             "cut readable parts must not merge threads"
         );
+    }
+
+    #[test]
+    fn runtime_session_ids_keep_agentcore_rules_and_stay_apart() {
+        let long = "x".repeat(100);
+        let ids = [
+            SessionId::for_thread("C0123ABC", "1712345678.000100"),
+            SessionId::for_thread("C0123ABC", "1712345678.000101"),
+            SessionId::parse("a1").unwrap(),
+            SessionId::parse("a-1").unwrap(),
+            SessionId::parse("a.1").unwrap(),
+            SessionId::parse("_a").unwrap(),
+            SessionId::parse(&long).unwrap(),
+            SessionId::parse("chatops-check-0123456789abcdef0123456789").unwrap(),
+        ];
+        let runtime: Vec<String> = ids.iter().map(SessionId::runtime_session_id).collect();
+        for (id, text) in ids.iter().zip(&runtime) {
+            assert!(
+                (MIN_RUNTIME_SESSION_ID_LEN..=MAX_RUNTIME_SESSION_ID_LEN).contains(&text.len()),
+                "{text:?} has {} characters",
+                text.len()
+            );
+            assert!(
+                text.starts_with(|c: char| c.is_ascii_alphanumeric()),
+                "{text:?}"
+            );
+            assert!(
+                text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+                "{text:?}"
+            );
+            assert_eq!(&id.runtime_session_id(), text, "deterministic");
+        }
+        for (i, left) in runtime.iter().enumerate() {
+            for right in &runtime[i + 1..] {
+                assert_ne!(left, right);
+            }
+        }
+        assert!(
+            runtime[0].starts_with("t-C0123ABC-1712345678-000100-"),
+            "{}",
+            runtime[0]
+        );
+        assert_eq!(runtime[7], "chatops-check-0123456789abcdef0123456789");
     }
 
     #[test]

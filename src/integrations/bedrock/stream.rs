@@ -9,32 +9,11 @@ use aws_sdk_bedrockagentruntime::types::error::ResponseStreamError;
 use aws_sdk_bedrockagentruntime::types::{ResponseStream, SessionState, StreamingConfigurations};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::answer::{collect_citations, Citation, Utf8Pieces};
-use super::error::{bedrock_arn_in, AgentError, AgentTarget};
+use super::answer::{collect_citations, Utf8Pieces};
+use super::error::{classified, AgentError, AgentTarget, Kind};
 use super::request::AgentRequest;
+use super::retry::{emit, AttemptFailed, Streamed};
 use super::session::SessionId;
-
-/// What one successful attempt read.
-pub(super) struct Streamed {
-    pub(super) text: String,
-    pub(super) citations: Vec<Citation>,
-    pub(super) session_id: Option<SessionId>,
-}
-
-/// One attempt's failure, and whether any text had already gone out on `pieces`.
-pub(super) struct AttemptFailed {
-    pub(super) error: AgentError,
-    pub(super) sent_text: bool,
-}
-
-/// The service's error kinds that change what the caller is told.
-enum Kind {
-    NotFound,
-    AccessDenied,
-    Throttled,
-    Invalid,
-    Other,
-}
 
 /// Sends `request` and reads the whole stream. Every wait (the response, each event) is limited
 /// to `idle`; the caller limits the whole.
@@ -54,10 +33,19 @@ pub(super) async fn invoke_once(
         .iter()
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
+    let AgentTarget::Agent {
+        agent_id,
+        agent_alias_id,
+        ..
+    } = target
+    else {
+        let detail = "InvokeAgent needs an agent target".to_owned();
+        return Err(before_text(AgentError::Invalid { detail }));
+    };
     let call = client
         .invoke_agent()
-        .agent_id(&target.agent_id)
-        .agent_alias_id(&target.agent_alias_id)
+        .agent_id(agent_id)
+        .agent_alias_id(agent_alias_id)
         .session_id(request.session_id.as_str())
         .input_text(&request.input_text)
         .session_state(
@@ -83,13 +71,6 @@ pub(super) async fn invoke_once(
         session_id,
     };
     let mut utf8 = Utf8Pieces::default();
-    let emit = |text: String, streamed: &mut Streamed| {
-        if !text.is_empty() {
-            streamed.text.push_str(&text);
-            // A dropped receiver only means nobody is watching; the answer is still returned.
-            let _ = pieces.send(text);
-        }
-    };
     loop {
         let failed = |error, streamed: &Streamed| AttemptFailed {
             error,
@@ -108,7 +89,7 @@ pub(super) async fn invoke_once(
             ResponseStream::Chunk(part) => {
                 if let Some(bytes) = part.bytes() {
                     let text = utf8.push(bytes.as_ref());
-                    emit(text, &mut streamed);
+                    emit(text, &mut streamed.text, pieces);
                 }
                 if let Some(attribution) = part.attribution() {
                     collect_citations(attribution, &mut streamed.citations);
@@ -125,7 +106,7 @@ pub(super) async fn invoke_once(
         }
     }
     let rest = utf8.finish();
-    emit(rest, &mut streamed);
+    emit(rest, &mut streamed.text, pieces);
     Ok(streamed)
 }
 
@@ -189,35 +170,4 @@ fn stream_error_name(error: &ResponseStreamError) -> Option<&'static str> {
         _ => return None,
     };
     Some(name)
-}
-
-fn classified(
-    kind: Kind,
-    code: Option<&str>,
-    message: Option<&str>,
-    target: &AgentTarget,
-    after_text: bool,
-) -> AgentError {
-    let message = message.unwrap_or("no message").to_owned();
-    match kind {
-        Kind::NotFound => AgentError::NotFound {
-            target: target.clone(),
-            detail: message,
-        },
-        Kind::AccessDenied => AgentError::AccessDenied {
-            resource: bedrock_arn_in(&message).unwrap_or_else(|| target.alias_arn()),
-            detail: message,
-        },
-        Kind::Throttled => AgentError::Throttled {
-            attempts: 1,
-            after_text,
-        },
-        Kind::Invalid => AgentError::Invalid { detail: message },
-        Kind::Other => AgentError::Upstream {
-            detail: match code {
-                Some(code) => format!("{code}: {message}"),
-                None => message,
-            },
-        },
-    }
 }

@@ -23,10 +23,19 @@ const ANALYSIS: &str = "## Likely causes\n\n\
 const FOLLOW_UP: &str = "Yes, most likely: the errors come only from targets of the new task \
     definition. Rolling back should clear them within two minutes.";
 
-/// `[bedrock]` for the demo's bot, pointed at the fake agent.
-pub(super) fn config(agent: &FakeBedrock) -> String {
+/// `[bedrock]` for the demo's bot, pointed at the fake, for `backend`: the model by default
+/// (it needs nothing but a model id); the other two are one line away.
+pub(super) fn config(agent: &FakeBedrock, backend: &str) -> String {
+    let keys = match backend {
+        "agent" => "agent_id = \"DEMOAGENT1\"\nagent_alias_id = \"TSTALIASID\"\n",
+        "agentcore" => {
+            "backend = \"agentcore\"\nagent_runtime_arn = \
+             \"arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/demo_agent-AbC123\"\n"
+        }
+        _ => "backend = \"model\"\nmodel_id = \"eu.anthropic.claude-3-5-haiku-20241022-v1:0\"\n",
+    };
     format!(
-        "\n[bedrock]\nagent_id = \"DEMOAGENT1\"\nagent_alias_id = \"TSTALIASID\"\nendpoint_url = \"{}\"\n",
+        "\n[bedrock]\n{keys}endpoint_url = \"{}\"\n",
         agent.endpoint_url()
     )
 }
@@ -106,10 +115,15 @@ pub(super) async fn scenario(
         same,
         "the follow-up did not continue the session: {asked:?}"
     );
+    // A model keeps no session: the bot sends the thread's earlier turn along.
+    let history = match asked[1].messages.len() {
+        0 => String::new(),
+        n => format!(", {} earlier message(s) sent along", n - 1),
+    };
     t.say(
         "bot",
         &format!(
-            "answers in the same agent session ({}):\n{}",
+            "answers in the same session ({}{history}):\n{}",
             asked[1].session_id,
             indent(&final_text(t, root))
         ),

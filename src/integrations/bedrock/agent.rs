@@ -1,0 +1,102 @@
+//! `BedrockAgent`: the `agent` backend, InvokeAgent through aws-sdk-bedrockagentruntime (one
+//! attempt in `stream.rs`; the timeout and retries in `retry.rs`).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::Region;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::answer::AgentAnswer;
+use super::error::{AgentError, AgentTarget};
+use super::request::AgentRequest;
+use super::retry::{ask_within, AttemptFailed, Attempts, Limits, RetryBackoff, Streamed};
+use super::stream::invoke_once;
+use super::Agent;
+use crate::config::{AgentBackend, BedrockConfig};
+
+/// InvokeAgent on one agent alias.
+pub struct BedrockAgent {
+    client: aws_sdk_bedrockagentruntime::Client,
+    target: AgentTarget,
+    limits: Limits,
+}
+
+impl BedrockAgent {
+    /// A client on `sdk`'s credentials, with `bedrock`'s region and endpoint.
+    ///
+    /// The SDK's retries are off: its standard retry would repeat throttled calls on its own
+    /// schedule and outside `timeout`; here throttling is retried by [`RetryBackoff`], inside
+    /// `timeout`, and never once text has been streamed.
+    ///
+    /// Stalled-stream protection is left as configured: aws-sdk-bedrockagentruntime 1.151 does
+    /// not install it on event-stream operations (`operation/invoke_agent.rs` registers no
+    /// `StalledStreamProtectionInterceptor`), so it cannot cut a thinking agent short; the limit
+    /// on a silent stream is `idle_timeout` (tests/bedrock_agent.rs checks a 12 s silence).
+    pub fn new(sdk: &aws_config::SdkConfig, bedrock: &BedrockConfig, agent: &AgentBackend) -> Self {
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_timeout(bedrock.timeout)
+            .build();
+        let mut config = aws_sdk_bedrockagentruntime::config::Builder::from(sdk)
+            .region(Region::new(bedrock.region.clone()))
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(timeouts);
+        if let Some(endpoint) = &bedrock.endpoint_url {
+            config = config.endpoint_url(endpoint.as_str().trim_end_matches('/'));
+        }
+        Self {
+            client: aws_sdk_bedrockagentruntime::Client::from_conf(config.build()),
+            target: AgentTarget::Agent {
+                agent_id: agent.agent_id.clone(),
+                agent_alias_id: agent.agent_alias_id.clone(),
+                region: bedrock.region.clone(),
+            },
+            limits: Limits {
+                timeout: bedrock.timeout,
+                idle: bedrock.idle_timeout,
+                backoff: RetryBackoff::default(),
+            },
+        }
+    }
+
+    /// The same agent with another retry schedule (tests use short waits).
+    pub fn with_backoff(mut self, backoff: RetryBackoff) -> Self {
+        self.limits.backoff = backoff;
+        self
+    }
+
+    /// The agent alias this client calls.
+    pub fn target(&self) -> &AgentTarget {
+        &self.target
+    }
+}
+
+#[async_trait]
+impl Attempts for BedrockAgent {
+    fn target(&self) -> &AgentTarget {
+        &self.target
+    }
+
+    async fn attempt(
+        &self,
+        request: &AgentRequest,
+        idle: Duration,
+        pieces: &UnboundedSender<String>,
+    ) -> Result<Streamed, AttemptFailed> {
+        invoke_once(&self.client, &self.target, request, idle, pieces).await
+    }
+}
+
+#[async_trait]
+impl Agent for BedrockAgent {
+    async fn ask(
+        &self,
+        request: AgentRequest,
+        pieces: UnboundedSender<String>,
+    ) -> Result<AgentAnswer, AgentError> {
+        ask_within(self, &self.limits, &request, &pieces).await
+    }
+}
