@@ -36,15 +36,18 @@ pub enum AwsService {
     BedrockAgentRuntime,
     /// The agent's control plane (GetAgentAlias), for `check --live`.
     BedrockAgent,
+    /// GetMetricWidgetImage: the metric graphs on alarm cards.
+    CloudWatch,
 }
 
 impl AwsService {
-    pub const ALL: [AwsService; 5] = [
+    pub const ALL: [AwsService; 6] = [
         AwsService::Sqs,
         AwsService::Sns,
         AwsService::SecretsManager,
         AwsService::BedrockAgentRuntime,
         AwsService::BedrockAgent,
+        AwsService::CloudWatch,
     ];
 
     /// Its key in `[aws.endpoints]`.
@@ -55,6 +58,7 @@ impl AwsService {
             AwsService::SecretsManager => "secretsmanager",
             AwsService::BedrockAgentRuntime => "bedrock_agent_runtime",
             AwsService::BedrockAgent => "bedrock_agent",
+            AwsService::CloudWatch => "cloudwatch",
         }
     }
 
@@ -67,6 +71,7 @@ impl AwsService {
             AwsService::SecretsManager => "secretsmanager",
             AwsService::BedrockAgentRuntime => "bedrock-agent-runtime",
             AwsService::BedrockAgent => "bedrock-agent",
+            AwsService::CloudWatch => "monitoring",
         }
     }
 }

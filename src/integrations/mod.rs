@@ -6,5 +6,6 @@
 //! (tests/architecture.rs checks).
 
 pub mod bedrock;
+pub mod cloudwatch;
 pub mod confluence;
 pub mod github;
