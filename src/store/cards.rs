@@ -30,6 +30,28 @@ pub struct CardRecord {
     pub in_digest: bool,
     /// The thread's Confluence incident report, once one was made (shown on the card).
     pub report_url: Option<String>,
+    /// The metric graph drawn for a state of this card (see [`CardRecord::current_graph`]).
+    pub graph: Option<CardGraph>,
+}
+
+/// A metric graph uploaded to Slack for one state of a card.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CardGraph {
+    /// The Slack file id (`F…`) the card's image block names.
+    pub file_id: String,
+    /// The card's `last_change` when the graph was asked for.
+    pub for_change: SystemTime,
+}
+
+impl CardRecord {
+    /// The graph's file id if it was drawn for the state the card shows now (a later transition
+    /// makes it stale: the card drops it until the new state's graph is ready).
+    pub fn current_graph(&self) -> Option<&str> {
+        self.graph
+            .as_ref()
+            .filter(|graph| to_millis(graph.for_change) == to_millis(self.last_change))
+            .map(|graph| graph.file_id.as_str())
+    }
 }
 
 /// One state transition, for the thread and for reports.

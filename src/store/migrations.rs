@@ -210,6 +210,10 @@ const MIGRATIONS: &[&str] = &[
         sketch BLOB NOT NULL
     );
     CREATE INDEX latency_sketches_by_minute ON latency_sketches (minute);",
+    // Metric graphs on alarm cards: the Slack file id of the card's graph and the state change
+    // (`last_change`, ms) it was drawn for; a card shows it only while that state is current.
+    "ALTER TABLE alarm_cards ADD COLUMN graph_file_id TEXT;
+    ALTER TABLE alarm_cards ADD COLUMN graph_for_change INTEGER;",
 ];
 
 /// Bring the database to the latest schema; refuses a database newer than this binary.
