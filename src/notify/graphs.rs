@@ -24,6 +24,7 @@ use tracing::{debug, warn};
 use super::lifecycle::{CardKeeper, GraphShown};
 use crate::integrations::cloudwatch::{GraphError, GraphRequest, MetricGraphs, Png, GRAPH_ACTION};
 use crate::slack::interaction::{ChannelId, MessageTs};
+use crate::slack::message::Mrkdwn;
 use crate::slack::messenger::{FileUpload, Messenger};
 
 /// Graphs waiting for a worker; past this, new ones are dropped (the card shows no graph).
@@ -209,13 +210,15 @@ impl GraphWorkers {
         png: &Png,
         thread: Option<&MessageTs>,
     ) -> Result<String, GraphFailure> {
+        let comment = format!("📈 {} ({}): the last 3 hours", job.alarm_name, job.state);
         let upload = FileUpload {
             channel: thread.map(|_| ChannelId(job.channel.clone())),
             thread: thread.cloned(),
             filename: file_name(&job.alarm_name, &job.state),
             title: format!("{} ({})", job.alarm_name, job.state),
-            bytes: png.0.clone().into(),
-            initial_comment: thread.map(|_| format!("📈 {} ({}): the last 3 hours", job.alarm_name, job.state)),
+            initial_comment: thread.map(|_| Mrkdwn::escaped(&comment).as_str().to_owned()),
+            alt_text: Some(format!("Metric graph of {}", job.alarm_name)),
+            bytes: png.0.clone(),
         };
         self.slack
             .upload_file(&upload)
