@@ -62,6 +62,8 @@ pub struct AlarmsConfig {
     pub graphs: bool,
     /// `alarms.graph_period`: the graph's period; `None`: the alarm's own period.
     pub graph_period: Option<Duration>,
+    /// `alarms.graph_timeout`: the longest CloudWatch may take to draw one graph, 1s..=60s.
+    pub graph_timeout: Duration,
 }
 
 impl Default for AlarmsConfig {
@@ -83,6 +85,7 @@ impl Default for AlarmsConfig {
             routes: Vec::new(),
             graphs: true,
             graph_period: None,
+            graph_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -153,6 +156,9 @@ impl AlarmsConfig {
         let graph_period = table
             .duration("graph_period", check_graph_period)
             .optional();
+        let graph_timeout = table
+            .duration("graph_timeout", within_duration(1..=60))
+            .or(defaults.graph_timeout);
         Some(Self {
             queue_url: queue_url?,
             topic_arn: topic_arn?,
@@ -170,6 +176,7 @@ impl AlarmsConfig {
             routes: routes?,
             graphs: graphs?,
             graph_period: graph_period?,
+            graph_timeout: graph_timeout?,
         })
     }
 }
@@ -314,5 +321,24 @@ fn check_graph_period(period: Duration) -> Result<Duration, String> {
              period), got {}",
             show_duration(period)
         ))
+    }
+}
+
+/// A duration from `secs.start()` to `secs.end()` seconds.
+fn within_duration(
+    secs: std::ops::RangeInclusive<u64>,
+) -> impl Fn(Duration) -> Result<Duration, String> {
+    move |duration| {
+        let range = Duration::from_secs(*secs.start())..=Duration::from_secs(*secs.end());
+        if range.contains(&duration) {
+            Ok(duration)
+        } else {
+            Err(format!(
+                "must be from {}s to {}s, got {}",
+                secs.start(),
+                secs.end(),
+                show_duration(duration)
+            ))
+        }
     }
 }

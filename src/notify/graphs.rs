@@ -33,8 +33,6 @@ pub const QUEUE_CAPACITY: usize = 64;
 pub const WORKERS: usize = 4;
 /// The longest one graph may take, render, upload and card update together.
 pub const JOB_TIMEOUT: Duration = Duration::from_secs(60);
-/// The longest CloudWatch may take to draw one graph.
-pub const RENDER_TIMEOUT: Duration = Duration::from_secs(20);
 /// Waits before trying the card update again while Slack refuses the just-uploaded image.
 pub const SHOW_RETRIES: [Duration; 3] = [
     Duration::from_millis(500),

@@ -134,7 +134,7 @@ pub async fn start(
         let proxy = &config.proxy;
         let sdk = crate::egress::aws::aws_config_loader(region, proxy).load().await;
         let endpoint = config.aws.endpoint(AwsService::CloudWatch);
-        let renderer = Arc::new(CloudWatchGraphs::new(&sdk, endpoint, graphs::RENDER_TIMEOUT));
+        let renderer = Arc::new(CloudWatchGraphs::new(&sdk, endpoint, alarms.graph_timeout));
         let workers = GraphWorkers::new(keeper.clone(), renderer, slack);
         tasks.spawn(graphs::run(Arc::new(workers), jobs, stop.clone()));
     }

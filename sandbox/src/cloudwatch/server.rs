@@ -35,7 +35,7 @@ pub struct WidgetRequest {
     /// `MetricWidget` as sent (JSON text), when the body had it.
     pub metric_widget: Option<String>,
     pub output_format: Option<String>,
-    /// 200, or the error's status.
+    /// 200, or the error's status; 0 while the call is still held (a hang).
     pub status: u16,
     /// The error's code, such as `AccessDenied` or `InvalidParameterValue`.
     pub error: Option<String>,
@@ -89,7 +89,17 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let (widget, format) = read_input(&body).unwrap_or((None, None));
-    let fault = shared.lock().fault.clone();
+    let (fault, index) = {
+        let mut state = shared.lock();
+        state.requests.push(WidgetRequest {
+            operation: operation.clone(),
+            metric_widget: widget.clone(),
+            output_format: format.clone(),
+            status: 0,
+            error: None,
+        });
+        (state.fault.clone(), state.requests.len() - 1)
+    };
     if let Some(GraphFault::Hang(hold)) = &fault {
         let mut stop = shared.shutdown.subscribe();
         tokio::select! {
@@ -126,13 +136,10 @@ async fn handle(
         Ok(_) => (200, None),
         Err(failure) => (failure.status, Some(failure.code.to_owned())),
     };
-    shared.lock().requests.push(WidgetRequest {
-        operation,
-        metric_widget: widget,
-        output_format: format,
-        status,
-        error,
-    });
+    if let Some(request) = shared.lock().requests.get_mut(index) {
+        request.status = status;
+        request.error = error;
+    }
     match outcome {
         Ok(png) => {
             let mut encoder = Encoder::new(Vec::new());
