@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chatops_sandbox::aws::FakeSqs;
 use chatops_sandbox::cloudwatch::{FakeCloudWatch, GraphFault};
-use chatops_sandbox::slack::{ApiCall, FakeSlack};
+use chatops_sandbox::slack::{envelopes, ApiCall, FakeSlack, Target};
 use serde_json::Value;
 use support::alarm_sandbox::{shown, CHANNEL};
 use support::*;
@@ -74,7 +74,10 @@ graph_timeout = "1s"
             .stderr(log)
             .spawn()
             .unwrap();
-        slack.wait_for_connections(1, 40 * SECOND).await.unwrap();
+        if let Err(error) = slack.wait_for_connections(1, 40 * SECOND).await {
+            let log = std::fs::read_to_string(dir.path().join("bot.log")).unwrap_or_default();
+            panic!("{error}; the bot's log:\n{log}");
+        }
         Self {
             slack,
             sqs,
@@ -183,6 +186,18 @@ async fn the_card_comes_first_and_its_graph_after() {
     assert_eq!(widget["metrics"][0][1], "CPUUtilization");
     assert_eq!(widget["annotations"]["horizontal"][0]["value"], 80.0);
     assert_eq!(widget["start"], "-PT3H");
+
+    // A later re-render of the same state (👀 Watching) keeps the graph: it is in the store.
+    let root = post.response["ts"].as_str().unwrap().to_owned();
+    let arn = format!("{ALARM_ARN_PREFIX}graph-cpu-high");
+    let click = envelopes::block_actions(CHANNEL, "U0CAROL", &root, "alarm.watch", &arn);
+    bot.slack.send(Target::Any, click).await.unwrap();
+    let watched = bot
+        .slack
+        .wait_for_call("chat.update", |c| names(c, "U0CAROL"), WAIT)
+        .await
+        .expect("the card shows the watcher");
+    assert_eq!(images(&watched), images(&update), "the graph stays on the card");
 }
 
 #[tokio::test]

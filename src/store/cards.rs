@@ -164,3 +164,37 @@ pub(crate) fn to_millis(t: SystemTime) -> i64 {
 pub(crate) fn from_millis(ms: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_graph_is_current_only_for_the_state_it_was_drawn_for() {
+        let at = UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456);
+        let mut card = CardRecord {
+            alarm_key: "k".into(),
+            channel: "C1".into(),
+            root_ts: "1.2".into(),
+            state: "ALARM".into(),
+            last_change: at,
+            episode_started: Some(at),
+            resolved_at: None,
+            reopen_count: 0,
+            watchers: vec![],
+            nudged: false,
+            last_body: String::new(),
+            last_attributes: BTreeMap::new(),
+            in_digest: false,
+            report_url: None,
+            // As read back from the store: milliseconds.
+            graph: Some(CardGraph {
+                file_id: "F1".into(),
+                for_change: from_millis(to_millis(at)),
+            }),
+        };
+        assert_eq!(card.current_graph(), Some("F1"));
+        card.last_change = at + Duration::from_secs(60);
+        assert_eq!(card.current_graph(), None, "a transition makes it stale");
+    }
+}
