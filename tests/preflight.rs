@@ -34,6 +34,7 @@ async fn with_every_fake_up_every_row_is_ok_within_five_seconds() {
             "Slack Socket Mode",
             "SQS alarm queue",
             "SQS dead-letter queue",
+            "CloudWatch graphs",
             "Bedrock agent alias",
             "Bedrock invocation",
             "Confluence space",
@@ -410,4 +411,32 @@ async fn an_app_shows_its_installation_permissions_and_lacking_actions_write_fai
         rows.iter().all(|row| row.what != "GitHub token expiry"),
         "an installation token's expiry is the bot's business: {rows:#?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphs_the_role_may_not_draw_fail_with_the_action_and_graphs_off_are_skipped() {
+    let rig = Rig::start().await;
+    let rows = rig.check_with(|text| text, Options::default()).await.0;
+    assert!(row(&rows, "CloudWatch graphs").detail.contains("drew a test graph"));
+    let request = &rig.cloudwatch.requests()[0];
+    let widget: serde_json::Value =
+        serde_json::from_str(request.metric_widget.as_deref().unwrap()).unwrap();
+    assert_eq!(widget["metrics"][0][3], "chatops-alarms");
+
+    rig.cloudwatch
+        .set_fault(Some(chatops_sandbox::cloudwatch::GraphFault::AccessDenied));
+    let rows = rig.check_with(|text| text, Options::default()).await.0;
+    failed(
+        &rows,
+        "CloudWatch graphs",
+        "cloudwatch:GetMetricWidgetImage",
+        "allow cloudwatch:GetMetricWidgetImage in the bot's IAM policy",
+    );
+    all_ok_but(&rows, &["CloudWatch graphs"]);
+
+    let off = |text: String| text.replace("[alarms]\n", "[alarms]\ngraphs = false\n");
+    let rows = rig.check_with(off, Options::default()).await.0;
+    let graphs = row(&rows, "CloudWatch graphs");
+    assert_eq!(graphs.status, Status::Skipped, "{graphs:#?}");
+    assert_eq!(rig.cloudwatch.requests().len(), 2, "no call with graphs off");
 }

@@ -8,6 +8,7 @@
 //! only with `--invoke`, because an invocation costs money.
 
 mod aws;
+mod graphs;
 mod secrets;
 mod sites;
 mod slack;
@@ -139,6 +140,12 @@ pub async fn run(config: &Config, options: &Options) -> Vec<ProbeResult> {
             slack::socket(config, limit),
         )),
         boxed(bounded(aws::QUEUE, limit, aws::HINT, aws::queue(config))),
+        boxed(bounded(
+            graphs::GRAPHS,
+            limit,
+            aws::HINT,
+            graphs::graphs(config, limit),
+        )),
         boxed(async { secrets::probe(config) }),
         boxed(bounded(
             aws::ALIAS,
