@@ -178,6 +178,9 @@ fn check(path: &Path) -> u8 {
             }
             println!("{}: configuration is valid.", path.display());
             println!("{}", describe_metrics(&config));
+            if let Some(graphs) = describe_graphs(&config) {
+                println!("{graphs}");
+            }
             print!("{}", describe_sources(&config.sources()));
             exit::OK
         }
@@ -199,6 +202,22 @@ pub fn describe_metrics(config: &Config) -> String {
             }
         ),
     }
+}
+
+/// Whether alarm cards get metric graphs (`None` with the alarm pipeline off).
+pub fn describe_graphs(config: &Config) -> Option<String> {
+    let alarms = &config.alarms;
+    alarms.queue_url.as_ref()?;
+    if !alarms.graphs {
+        return Some("Graphs: off (alarms.graphs = false).".to_owned());
+    }
+    let period = alarms.graph_period.map_or("the alarm's period".to_owned(), |period| {
+        humantime::format_duration(period).to_string()
+    });
+    Some(format!(
+        "Graphs: alarm cards get a CloudWatch metric graph (the last 3 hours, period: {period}; \
+         the role needs cloudwatch:GetMetricWidgetImage)."
+    ))
 }
 
 /// Where each secret, and each value written as a reference, comes from: one line per key,

@@ -112,3 +112,51 @@ fn non_alarm_notifications_have_no_graph() {
     assert_eq!(metric_widget(&parse_sqs_message(custom, &BTreeMap::new()), None), None);
     assert_eq!(metric_widget(&load("composite"), None), None);
 }
+
+#[test]
+fn check_says_whether_cards_get_graphs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bot.toml");
+    let base = "[slack]\napp_token = \"xapp-1-a\"\nbot_token = \"xoxb-b\"\n\n[aws]\nregion = \"eu-west-1\"\n\n\
+        [alarms]\nqueue_url = \"https://sqs.eu-west-1.amazonaws.com/111122223333/alarms\"\n\
+        default_channel = \"C0ALERTS01\"\n";
+    for (extra, expected) in [
+        ("", "period: the alarm's period"),
+        ("graph_period = \"5m\"\n", "period: 5m"),
+        ("graphs = false\n", "Graphs: off (alarms.graphs = false)."),
+    ] {
+        std::fs::write(&path, format!("{base}{extra}")).unwrap();
+        let binary = std::env::var_os("CHATOPS_BOT_BINARY")
+            .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_chatops-bot")), PathBuf::from);
+        let output = std::process::Command::new(binary)
+            .args(["check", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(0), "{stdout}");
+        assert!(stdout.lines().any(|l| l.starts_with("Graphs:") && l.contains(expected)), "{stdout}");
+    }
+}
+
+#[test]
+fn graph_settings_are_validated_with_their_key() {
+    for (line, problem) in [
+        ("graph_period = \"7s\"", "alarms.graph_period"),
+        ("graph_period = \"90s\"", "alarms.graph_period"),
+        ("graph_timeout = \"2m\"", "alarms.graph_timeout"),
+        ("graphs = \"yes\"", "alarms.graphs"),
+    ] {
+        let text = format!(
+            "[slack]\napp_token = \"xapp-1-a\"\nbot_token = \"xoxb-b\"\n\n[alarms]\n{line}\n"
+        );
+        let error = chatops_bot::config::Config::load_from_str(
+            "test.toml",
+            &text,
+            Vec::<(String, String)>::new(),
+            chatops_bot::config::Purpose::Run,
+        )
+        .expect_err(line);
+        assert!(error.to_string().contains(problem), "{line}: {error}");
+    }
+}
