@@ -211,9 +211,11 @@ pub fn describe_graphs(config: &Config) -> Option<String> {
     if !alarms.graphs {
         return Some("Graphs: off (alarms.graphs = false).".to_owned());
     }
-    let period = alarms.graph_period.map_or("the alarm's period".to_owned(), |period| {
-        humantime::format_duration(period).to_string()
-    });
+    let period = alarms
+        .graph_period
+        .map_or("the alarm's period".to_owned(), |period| {
+            humantime::format_duration(period).to_string()
+        });
     Some(format!(
         "Graphs: alarm cards get a CloudWatch metric graph (the last 3 hours, period: {period}; \
          the role needs cloudwatch:GetMetricWidgetImage)."

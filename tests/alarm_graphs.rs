@@ -37,7 +37,9 @@ impl GraphBot {
         let slack = fake_slack().await;
         let sqs = FakeSqs::start().await.unwrap();
         let cloudwatch = FakeCloudWatch::start().await.unwrap();
-        let queue = sqs.create_queue("chatops-alarms", 30 * SECOND, None).unwrap();
+        let queue = sqs
+            .create_queue("chatops-alarms", 30 * SECOND, None)
+            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
             r#"{base}
@@ -92,7 +94,13 @@ graph_timeout = "1s"
         let body = cloudwatch_alarm(name, state, old, time, "Threshold Crossed: test");
         let subject = format!("{state}: \"{name}\" in EU (Ireland)");
         self.sqs
-            .publish_sns(&self.queue, Some(&subject), &body, Default::default(), false)
+            .publish_sns(
+                &self.queue,
+                Some(&subject),
+                &body,
+                Default::default(),
+                false,
+            )
             .unwrap();
     }
 
@@ -102,7 +110,10 @@ graph_timeout = "1s"
 
     /// Log lines containing `needle`.
     fn log_lines(&self, needle: &str) -> usize {
-        self.log().lines().filter(|line| line.contains(needle)).count()
+        self.log()
+            .lines()
+            .filter(|line| line.contains(needle))
+            .count()
     }
 
     /// The card's first post.
@@ -157,15 +168,26 @@ fn images(call: &ApiCall) -> Vec<String> {
 }
 
 fn file_id(call: &ApiCall) -> String {
-    call.response["file_id"].as_str().expect("a file id").to_owned()
+    call.response["file_id"]
+        .as_str()
+        .expect("a file id")
+        .to_owned()
 }
 
 #[tokio::test]
 async fn the_card_comes_first_and_its_graph_after() {
     let bot = GraphBot::start("").await;
-    bot.publish("graph-cpu-high", "ALARM", "OK", "2026-12-07T18:00:00.000+0000");
+    bot.publish(
+        "graph-cpu-high",
+        "ALARM",
+        "OK",
+        "2026-12-07T18:00:00.000+0000",
+    );
     let post = bot.card_post("graph-cpu-high").await;
-    assert!(images(&post).is_empty(), "the card's first post has no image");
+    assert!(
+        images(&post).is_empty(),
+        "the card's first post has no image"
+    );
     let update = bot
         .slack
         .wait_for_call("chat.update", |c| !images(c).is_empty(), WAIT)
@@ -176,13 +198,23 @@ async fn the_card_comes_first_and_its_graph_after() {
     assert_eq!((url.len(), complete.len()), (1, 1), "one upload");
     assert!(post.seq < url[0].seq && url[0].seq < complete[0].seq && complete[0].seq < update.seq);
     assert_eq!(images(&update), [file_id(&url[0])]);
-    assert_eq!(update.params["ts"], post.response["ts"], "the card itself shows it");
-    assert!(complete[0].params.get("channel_id").is_none_or(Value::is_null), "not shared");
+    assert_eq!(
+        update.params["ts"], post.response["ts"],
+        "the card itself shows it"
+    );
+    assert!(
+        complete[0]
+            .params
+            .get("channel_id")
+            .is_none_or(Value::is_null),
+        "not shared"
+    );
     let uploads = bot.slack.uploads();
     assert!(uploads[0].bytes.starts_with(&[0x89, b'P', b'N', b'G']));
     let requests = bot.cloudwatch.requests();
     assert_eq!(requests.len(), 1);
-    let widget: Value = serde_json::from_str(requests[0].metric_widget.as_deref().unwrap()).unwrap();
+    let widget: Value =
+        serde_json::from_str(requests[0].metric_widget.as_deref().unwrap()).unwrap();
     assert_eq!(widget["metrics"][0][1], "CPUUtilization");
     assert_eq!(widget["annotations"]["horizontal"][0]["value"], 80.0);
     assert_eq!(widget["start"], "-PT3H");
@@ -197,7 +229,11 @@ async fn the_card_comes_first_and_its_graph_after() {
         .wait_for_call("chat.update", |c| names(c, "U0CAROL"), WAIT)
         .await
         .expect("the card shows the watcher");
-    assert_eq!(images(&watched), images(&update), "the graph stays on the card");
+    assert_eq!(
+        images(&watched),
+        images(&update),
+        "the graph stays on the card"
+    );
 }
 
 #[tokio::test]
@@ -213,7 +249,11 @@ async fn each_transition_gets_a_new_graph_and_never_shows_the_old_one() {
     bot.publish("graph-flip", "OK", "ALARM", "2026-12-07T18:10:00.000+0000");
     let second = bot
         .slack
-        .wait_for_call("chat.update", |c| images(c).iter().any(|id| *id != first_file), WAIT)
+        .wait_for_call(
+            "chat.update",
+            |c| images(c).iter().any(|id| *id != first_file),
+            WAIT,
+        )
         .await
         .expect("the OK state gets its own graph");
     let ok_updates: Vec<ApiCall> = bot
@@ -224,7 +264,10 @@ async fn each_transition_gets_a_new_graph_and_never_shows_the_old_one() {
         .collect();
     assert!(!ok_updates.is_empty(), "the transition updated the card");
     for update in &ok_updates {
-        assert!(!images(update).contains(&first_file), "the ALARM graph is not shown as OK's");
+        assert!(
+            !images(update).contains(&first_file),
+            "the ALARM graph is not shown as OK's"
+        );
     }
     assert_eq!(bot.cloudwatch.requests().len(), 2);
     let card = &bot.slack.messages(CHANNEL)[0];
@@ -241,12 +284,28 @@ async fn a_failed_graph_leaves_the_card_untouched_and_logs_one_line() {
         bot.cloudwatch.set_fault(Some(fault));
         bot.publish(name, "ALARM", "OK", "2026-12-07T18:00:00.000+0000");
         bot.card_post(name).await;
-        eventually(WAIT, "the failure logged", || bot.log_lines("metric graph") > 0).await;
-        assert!(bot.cloudwatch.requests().len() >= 1);
-        assert_eq!(bot.log_lines("metric graph"), 1, "{name}: one line:\n{}", bot.log());
-        let line = bot.log().lines().find(|l| l.contains("metric graph")).unwrap().to_owned();
+        eventually(WAIT, "the failure logged", || {
+            bot.log_lines("metric graph") > 0
+        })
+        .await;
+        assert!(!bot.cloudwatch.requests().is_empty());
+        assert_eq!(
+            bot.log_lines("metric graph"),
+            1,
+            "{name}: one line:\n{}",
+            bot.log()
+        );
+        let line = bot
+            .log()
+            .lines()
+            .find(|l| l.contains("metric graph"))
+            .unwrap()
+            .to_owned();
         assert!(line.contains("WARN") && line.contains(name), "{line}");
-        assert!(bot.slack.calls_to("chat.update").is_empty(), "{name}: the card as it was");
+        assert!(
+            bot.slack.calls_to("chat.update").is_empty(),
+            "{name}: the card as it was"
+        );
         assert!(bot.slack.calls_to("files.getUploadURLExternal").is_empty());
     }
 }
@@ -255,13 +314,35 @@ async fn a_failed_graph_leaves_the_card_untouched_and_logs_one_line() {
 async fn access_denied_is_logged_once_with_the_action_and_stops_the_graphs() {
     let bot = GraphBot::start("").await;
     bot.cloudwatch.set_fault(Some(GraphFault::AccessDenied));
-    bot.publish("graph-denied-1", "ALARM", "OK", "2026-12-07T18:00:00.000+0000");
-    eventually(WAIT, "the denial logged", || bot.log_lines("GetMetricWidgetImage") > 0).await;
-    bot.publish("graph-denied-2", "ALARM", "OK", "2026-12-07T18:00:00.000+0000");
+    bot.publish(
+        "graph-denied-1",
+        "ALARM",
+        "OK",
+        "2026-12-07T18:00:00.000+0000",
+    );
+    eventually(WAIT, "the denial logged", || {
+        bot.log_lines("GetMetricWidgetImage") > 0
+    })
+    .await;
+    bot.publish(
+        "graph-denied-2",
+        "ALARM",
+        "OK",
+        "2026-12-07T18:00:00.000+0000",
+    );
     bot.card_post("graph-denied-2").await;
     bot.drained().await;
-    assert_eq!(bot.cloudwatch.requests().len(), 1, "no call after the denial");
-    assert_eq!(bot.log_lines("cloudwatch:GetMetricWidgetImage"), 1, "{}", bot.log());
+    assert_eq!(
+        bot.cloudwatch.requests().len(),
+        1,
+        "no call after the denial"
+    );
+    assert_eq!(
+        bot.log_lines("cloudwatch:GetMetricWidgetImage"),
+        1,
+        "{}",
+        bot.log()
+    );
     assert!(bot.slack.calls_to("chat.update").is_empty());
 }
 
@@ -269,18 +350,34 @@ async fn access_denied_is_logged_once_with_the_action_and_stops_the_graphs() {
 async fn an_image_slack_refuses_goes_to_the_cards_thread() {
     let bot = GraphBot::start("").await;
     bot.slack.refuse_file_images(true);
-    bot.publish("graph-refused", "ALARM", "OK", "2026-12-07T18:00:00.000+0000");
+    bot.publish(
+        "graph-refused",
+        "ALARM",
+        "OK",
+        "2026-12-07T18:00:00.000+0000",
+    );
     let post = bot.card_post("graph-refused").await;
     let shared = bot
         .slack
-        .wait_for_call("files.completeUploadExternal", |c| c.params["thread_ts"].is_string(), WAIT)
+        .wait_for_call(
+            "files.completeUploadExternal",
+            |c| c.params["thread_ts"].is_string(),
+            WAIT,
+        )
         .await
         .expect("the graph is shared in the thread");
     assert_eq!(shared.params["thread_ts"], post.response["ts"]);
     assert_eq!(shared.params["channel_id"], CHANNEL);
     let card = &bot.slack.messages(CHANNEL)[0];
-    assert!(!shown(card).contains("slack_file"), "the card shows no image");
-    assert_eq!(bot.log_lines("metric graph"), 0, "a graph in the thread is not a failure");
+    assert!(
+        !shown(card).contains("slack_file"),
+        "the card shows no image"
+    );
+    assert_eq!(
+        bot.log_lines("metric graph"),
+        0,
+        "a graph in the thread is not a failure"
+    );
 }
 
 #[tokio::test]
@@ -299,7 +396,12 @@ async fn graphs_off_make_no_cloudwatch_call() {
 async fn storm_digest_lines_get_no_graph() {
     let bot = GraphBot::start("storm_threshold = 2\nstorm_window = \"60s\"").await;
     for i in 0..5 {
-        bot.publish(&format!("graph-storm-{i}"), "ALARM", "OK", "2026-12-07T18:00:00.000+0000");
+        bot.publish(
+            &format!("graph-storm-{i}"),
+            "ALARM",
+            "OK",
+            "2026-12-07T18:00:00.000+0000",
+        );
     }
     bot.drained().await;
     let cards = bot
@@ -311,8 +413,17 @@ async fn storm_digest_lines_get_no_graph() {
         .count();
     assert!(cards < 5, "some alarms folded into a digest");
     eventually(WAIT, "the cards' graphs", || {
-        bot.slack.calls_to("chat.update").iter().filter(|c| !images(c).is_empty()).count() == cards
+        bot.slack
+            .calls_to("chat.update")
+            .iter()
+            .filter(|c| !images(c).is_empty())
+            .count()
+            == cards
     })
     .await;
-    assert_eq!(bot.cloudwatch.requests().len(), cards, "one graph per card, none per line");
+    assert_eq!(
+        bot.cloudwatch.requests().len(),
+        cards,
+        "one graph per card, none per line"
+    );
 }

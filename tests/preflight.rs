@@ -417,7 +417,9 @@ async fn an_app_shows_its_installation_permissions_and_lacking_actions_write_fai
 async fn graphs_the_role_may_not_draw_fail_with_the_action_and_graphs_off_are_skipped() {
     let rig = Rig::start().await;
     let rows = rig.check_with(|text| text, Options::default()).await.0;
-    assert!(row(&rows, "CloudWatch graphs").detail.contains("drew a test graph"));
+    assert!(row(&rows, "CloudWatch graphs")
+        .detail
+        .contains("drew a test graph"));
     let request = &rig.cloudwatch.requests()[0];
     let widget: serde_json::Value =
         serde_json::from_str(request.metric_widget.as_deref().unwrap()).unwrap();
@@ -438,5 +440,9 @@ async fn graphs_the_role_may_not_draw_fail_with_the_action_and_graphs_off_are_sk
     let rows = rig.check_with(off, Options::default()).await.0;
     let graphs = row(&rows, "CloudWatch graphs");
     assert_eq!(graphs.status, Status::Skipped, "{graphs:#?}");
-    assert_eq!(rig.cloudwatch.requests().len(), 2, "no call with graphs off");
+    assert_eq!(
+        rig.cloudwatch.requests().len(),
+        2,
+        "no call with graphs off"
+    );
 }

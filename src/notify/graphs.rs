@@ -231,7 +231,13 @@ fn file_name(alarm: &str, state: &str) -> String {
     let safe: String = alarm
         .chars()
         .take(80)
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{safe}-{}.png", state.to_ascii_lowercase())
 }

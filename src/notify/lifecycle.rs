@@ -34,8 +34,8 @@ use crate::store::cards::{
 use crate::store::Blocking;
 use crate::telemetry::latency::Latencies;
 use crate::telemetry::metrics::AlarmMetrics;
-use post::{Claimed, Delivery, Part};
 pub use graph_card::GraphShown;
+use post::{Claimed, Delivery, Part};
 pub use records::card_state;
 use records::{new_record, system_time, transition_of};
 

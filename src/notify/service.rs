@@ -82,9 +82,15 @@ pub async fn start(
         .await
         .context("Failed to read today's alarm count from the store")?;
     health.count_delivered(today, now);
-    let keeper = CardKeeper::new(slack.clone(), Blocking::new(store), routes, settings, suspects)?
-        .with_latencies(latencies)
-        .with_metrics(metrics.alarms.clone());
+    let keeper = CardKeeper::new(
+        slack.clone(),
+        Blocking::new(store),
+        routes,
+        settings,
+        suspects,
+    )?
+    .with_latencies(latencies)
+    .with_metrics(metrics.alarms.clone());
     let (keeper, graph_jobs) = match alarms.graphs {
         true => {
             let (queue, jobs) = GraphQueue::new(alarms.graph_period);
@@ -132,7 +138,9 @@ pub async fn start(
     }
     if let Some(jobs) = graph_jobs {
         let proxy = &config.proxy;
-        let sdk = crate::egress::aws::aws_config_loader(region, proxy).load().await;
+        let sdk = crate::egress::aws::aws_config_loader(region, proxy)
+            .load()
+            .await;
         let endpoint = config.aws.endpoint(AwsService::CloudWatch);
         let renderer = Arc::new(CloudWatchGraphs::new(&sdk, endpoint, alarms.graph_timeout));
         let workers = GraphWorkers::new(keeper.clone(), renderer, slack);

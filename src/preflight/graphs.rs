@@ -51,7 +51,10 @@ pub(super) async fn graphs(config: &Config, limit: Duration) -> Vec<ProbeResult>
     let row = match graphs.render(&request).await {
         Ok(png) => ProbeResult::ok(
             GRAPHS,
-            format!("GetMetricWidgetImage drew a test graph ({} bytes)", png.0.len()),
+            format!(
+                "GetMetricWidgetImage drew a test graph ({} bytes)",
+                png.0.len()
+            ),
         ),
         Err(error @ GraphError::AccessDenied { .. }) => ProbeResult::fail(
             GRAPHS,

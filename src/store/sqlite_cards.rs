@@ -6,8 +6,8 @@ use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::cards::{
-    from_millis, to_millis, CardGraph, CardRecord, CardStore, ClaimOutcome, ClaimRequest, DeliveryCommit,
-    DeliveryState, PostedPart, Transition,
+    from_millis, to_millis, CardGraph, CardRecord, CardStore, ClaimOutcome, ClaimRequest,
+    DeliveryCommit, DeliveryState, PostedPart, Transition,
 };
 use super::sqlite_claims::{claim_deliveries, end_claim, read_progress};
 use super::SqliteStore;
@@ -35,7 +35,10 @@ pub(super) fn card_from_row(row: &Row<'_>) -> rusqlite::Result<CardRecord> {
         last_attributes: serde_json::from_str(&attributes).unwrap_or_default(),
         in_digest: row.get(12)?,
         report_url: row.get(13)?,
-        graph: match (row.get::<_, Option<String>>(14)?, row.get::<_, Option<i64>>(15)?) {
+        graph: match (
+            row.get::<_, Option<String>>(14)?,
+            row.get::<_, Option<i64>>(15)?,
+        ) {
             (Some(file_id), Some(at)) => Some(CardGraph {
                 file_id,
                 for_change: from_millis(at),

@@ -13,8 +13,8 @@ mod report;
 use super::bot_process::{bot_binary, sandbox_config, BotProcess};
 use super::serve::TEAM_SECRET;
 use crate::aws::FakeSqs;
-use crate::cloudwatch::FakeCloudWatch;
 use crate::bedrock::FakeBedrock;
+use crate::cloudwatch::FakeCloudWatch;
 use crate::confluence::FakeConfluence;
 use crate::github::FakeGitHub;
 use crate::secretsmanager::FakeSecretsManager;
@@ -259,7 +259,9 @@ async fn alarm_scenario(
             "then draws the alarm's metric graph ({} GetMetricWidgetImage, {} PNG bytes: the last \
              3 hours with the threshold and the state change), uploads it and adds it to the card",
             cloudwatch.requests().len(),
-            fake.uploads().first().map_or(0, |upload| upload.bytes.len())
+            fake.uploads()
+                .first()
+                .map_or(0, |upload| upload.bytes.len())
         ),
     );
 

@@ -21,8 +21,8 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 pub use png::tiny_png;
-pub use server::{GraphFault, WidgetRequest};
 use server::Shared;
+pub use server::{GraphFault, WidgetRequest};
 
 /// How long `shutdown` waits for the server task before aborting it.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);

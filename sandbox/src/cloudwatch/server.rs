@@ -111,9 +111,17 @@ async fn handle(
         .get("smithy-protocol")
         .and_then(|value| value.to_str().ok());
     let outcome = if service != SERVICE || protocol != Some("rpc-v2-cbor") {
-        Err(failure(400, "UnknownOperation", "expected smithy-protocol rpc-v2-cbor"))
+        Err(failure(
+            400,
+            "UnknownOperation",
+            "expected smithy-protocol rpc-v2-cbor",
+        ))
     } else if operation != "GetMetricWidgetImage" {
-        Err(failure(400, "UnknownOperation", "the fake answers only GetMetricWidgetImage"))
+        Err(failure(
+            400,
+            "UnknownOperation",
+            "the fake answers only GetMetricWidgetImage",
+        ))
     } else {
         match fault {
             Some(GraphFault::AccessDenied) => Err(failure(
@@ -123,12 +131,16 @@ async fn handle(
                  authorized to perform: cloudwatch:GetMetricWidgetImage because no \
                  identity-based policy allows the cloudwatch:GetMetricWidgetImage action",
             )),
-            Some(GraphFault::Status(status)) => {
-                Err(failure(status, "InternalServiceError", "the fake failed on purpose"))
-            }
-            Some(GraphFault::Hang(_)) => {
-                Err(failure(500, "InternalServiceError", "the fake held this call"))
-            }
+            Some(GraphFault::Status(status)) => Err(failure(
+                status,
+                "InternalServiceError",
+                "the fake failed on purpose",
+            )),
+            Some(GraphFault::Hang(_)) => Err(failure(
+                500,
+                "InternalServiceError",
+                "the fake held this call",
+            )),
             None => check_widget(widget.as_deref(), format.as_deref()),
         }
     };
@@ -143,7 +155,11 @@ async fn handle(
     match outcome {
         Ok(png) => {
             let mut encoder = Encoder::new(Vec::new());
-            encoder.begin_map().str("MetricWidgetImage").blob_bytes(&png).end();
+            encoder
+                .begin_map()
+                .str("MetricWidgetImage")
+                .blob_bytes(&png)
+                .end();
             cbor_response(StatusCode::OK, encoder.into_writer(), None)
         }
         Err(failure) => {
@@ -227,7 +243,10 @@ fn cbor_response(status: StatusCode, body: Vec<u8>, query_error: Option<String>)
     let headers = response.headers_mut();
     headers.insert("content-type", "application/cbor".parse().expect("static"));
     headers.insert("smithy-protocol", "rpc-v2-cbor".parse().expect("static"));
-    headers.insert("x-amzn-requestid", "fake-cloudwatch-request".parse().expect("static"));
+    headers.insert(
+        "x-amzn-requestid",
+        "fake-cloudwatch-request".parse().expect("static"),
+    );
     if let Some(value) = query_error.and_then(|value| value.parse().ok()) {
         headers.insert("x-amzn-query-error", value);
     }

@@ -95,9 +95,15 @@ impl CardKeeper {
             ChannelId(card.channel.clone()),
             MessageTs(card.root_ts.clone()),
         );
-        match self.slack.update(&channel_id, &root, &rendered.message).await {
+        match self
+            .slack
+            .update(&channel_id, &root, &rendered.message)
+            .await
+        {
             Ok(()) => {}
-            Err(SlackApiError::Rejected { code, .. }) if IMAGE_REFUSALS.contains(&code.as_str()) => {
+            Err(SlackApiError::Rejected { code, .. })
+                if IMAGE_REFUSALS.contains(&code.as_str()) =>
+            {
                 return Ok(GraphShown::Refused(code));
             }
             Err(error) => return Err(error).context("Failed to update the card"),
