@@ -126,7 +126,8 @@ fn fill(comparison: &ComparisonOperator) -> Option<&'static str> {
 
 /// One line per query: expressions as `{expression, id, label}`, metrics as
 /// `[namespace, name, dim, value, …, {id, stat, period, label}]`; queries the alarm does not
-/// return are hidden, except the band (`band_id`), which is what an anomaly alarm is about.
+/// return are hidden, except the band (`band_id`, or any `ANOMALY_DETECTION_BAND` expression),
+/// which is what an anomaly alarm is about.
 fn query_lines(queries: &[MetricQuery], band_id: Option<&str>) -> Option<Vec<Value>> {
     let mut lines = Vec::new();
     for query in queries {
@@ -135,7 +136,10 @@ fn query_lines(queries: &[MetricQuery], band_id: Option<&str>) -> Option<Vec<Val
         if let Some(label) = &query.label {
             options.insert("label".into(), json!(label));
         }
-        let shown = query.return_data || band_id == Some(query.id.as_str());
+        let is_band = band_id == Some(query.id.as_str())
+            || matches!(&query.source, QuerySource::Expression(e)
+                if e.to_ascii_uppercase().contains("ANOMALY_DETECTION_BAND"));
+        let shown = query.return_data || is_band;
         if !shown {
             options.insert("visible".into(), json!(false));
         }

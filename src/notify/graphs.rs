@@ -11,7 +11,10 @@
 //! after [`SHOW_RETRIES`]; if Slack still refuses, the PNG is uploaded once more, into the
 //! card's thread. A failed graph leaves the card as it was and logs one warning. An AccessDenied
 //! from CloudWatch logs one warning naming the IAM action and stops every later graph until the
-//! bot restarts.
+//! bot restarts. A worker starts a graph only once no delivery is in progress (or after
+//! [`QUIET_WAIT`]): its `chat.update` takes a turn in the channel's pace, which a card waiting
+//! to be posted should have, and its CPU is the pipeline's; during a burst the queue fills and
+//! later graphs are dropped.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -33,6 +36,10 @@ pub const QUEUE_CAPACITY: usize = 64;
 pub const WORKERS: usize = 4;
 /// The longest one graph may take, render, upload and card update together.
 pub const JOB_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest a graph waits for a moment without deliveries in progress before it is drawn
+/// anyway, and how often it looks.
+pub const QUIET_WAIT: Duration = Duration::from_secs(30);
+const QUIET_POLL: Duration = Duration::from_millis(50);
 /// Waits before trying the card update again while Slack refuses the just-uploaded image.
 pub const SHOW_RETRIES: [Duration; 3] = [
     Duration::from_millis(500),
@@ -136,6 +143,11 @@ pub async fn run(
         running.spawn(async move {
             let _slot = slot;
             let key = job.card_key.clone();
+            // Cards first: a burst's graphs wait (bounded) until the pipeline is quiet.
+            let quiet_by = tokio::time::Instant::now() + QUIET_WAIT;
+            while workers.keeper.delivering() && tokio::time::Instant::now() < quiet_by {
+                tokio::time::sleep(QUIET_POLL).await;
+            }
             match tokio::time::timeout(JOB_TIMEOUT, workers.draw(job)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(cause)) => {

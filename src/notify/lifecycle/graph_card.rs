@@ -60,6 +60,12 @@ impl CardKeeper {
         })
     }
 
+    /// Whether deliveries are in progress: graphs wait for a quiet moment (`notify::graphs`),
+    /// so their Slack calls never take a card's turn in a channel's pace.
+    pub fn delivering(&self) -> bool {
+        self.in_progress.count() > 0
+    }
+
     /// Queue `job` (never waits; see `GraphQueue::offer`).
     pub(super) fn queue_graph(&self, job: Option<GraphJob>) {
         if let (Some(queue), Some(job)) = (&self.graphs, job) {
