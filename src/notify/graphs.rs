@@ -258,6 +258,41 @@ fn file_name(alarm: &str, state: &str) -> String {
 mod tests {
     use super::*;
 
+    fn job(key: &str) -> GraphJob {
+        GraphJob {
+            card_key: key.to_owned(),
+            channel: "C1".into(),
+            root_ts: "1.2".into(),
+            for_change: SystemTime::UNIX_EPOCH,
+            state: "ALARM".into(),
+            alarm_name: "cpu".into(),
+            request: GraphRequest {
+                metric_widget: "{}".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_new_graphs_without_waiting() {
+        let (queue, mut jobs) = GraphQueue::new(None);
+        for i in 0..QUEUE_CAPACITY + 5 {
+            queue.offer(job(&format!("k{i}")));
+        }
+        assert_eq!(queue.dropped.load(Ordering::Relaxed), 5);
+        let mut queued = 0;
+        while let Ok(job) = jobs.try_recv() {
+            assert_eq!(
+                job.card_key,
+                format!("k{queued}"),
+                "the first ones are kept, in order"
+            );
+            queued += 1;
+        }
+        assert_eq!(queued, QUEUE_CAPACITY);
+        drop(jobs);
+        queue.offer(job("after the workers stopped")); // neither blocks nor panics
+    }
+
     #[test]
     fn file_names_are_plain() {
         assert_eq!(file_name("api 5xx/rate", "ALARM"), "api_5xx_rate-alarm.png");
