@@ -139,6 +139,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         &metrics,
     )
     .await?;
+    let aws = crate::aws_commands::wiring::build(&config, &store);
+    let custom_actions =
+        crate::custom_actions::wiring::start(&config, aws.clone(), &store, &slack, &stop)?;
     let ctx = Arc::new(Context {
         slack,
         store: Blocking::new(store.clone()),
@@ -148,8 +151,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         conversations: conversations.clone(),
         reports,
         deploys: deploys.clone(),
+        custom_actions,
         stats: stats.clone(),
         health: health.clone(),
+        aws,
     });
     let socket = &config.slack.socket;
     let dispatcher = Dispatcher::new(
@@ -487,5 +492,6 @@ async fn prune_event_ids(store: Blocking<SqliteStore>, stop: CancellationToken) 
                 "Failed to prune old delivery records."
             );
         }
+        crate::aws_commands::wiring::prune(&store).await;
     }
 }

@@ -20,16 +20,29 @@ pub enum ActionId {
     DeployApprove,
     /// ✖ Reject, on a deploy request's approval card.
     DeployReject,
+    /// ⚙️ <action>: a custom action's button on an alarm card; its `action_id` is
+    /// `action.run.<name>` (unique on the card), see [`ActionId::run_action_button`].
+    ActionRun,
+    /// ✅ Approve, on a custom action request's approval card.
+    ActionApprove,
+    /// ✖ Reject, on a custom action request's approval card.
+    ActionReject,
 }
 
+/// How a custom action's button `action_id` starts; its name follows.
+pub const RUN_ACTION_PREFIX: &str = "action.run.";
+
 impl ActionId {
-    pub const ALL: [ActionId; 6] = [
+    pub const ALL: [ActionId; 9] = [
         ActionId::AlarmWatch,
         ActionId::AlarmToBedrock,
         ActionId::AlarmReport,
         ActionId::AlarmRollback,
         ActionId::DeployApprove,
         ActionId::DeployReject,
+        ActionId::ActionRun,
+        ActionId::ActionApprove,
+        ActionId::ActionReject,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +53,9 @@ impl ActionId {
             ActionId::AlarmRollback => "alarm.rollback",
             ActionId::DeployApprove => "deploy.approve",
             ActionId::DeployReject => "deploy.reject",
+            ActionId::ActionRun => "action.run",
+            ActionId::ActionApprove => "action.approve",
+            ActionId::ActionReject => "action.reject",
         }
     }
 
@@ -54,6 +70,9 @@ impl ActionId {
             ActionId::AlarmRollback => ("⏪ Roll back", Some(ButtonStyle::Danger)),
             ActionId::DeployApprove => ("✅ Approve", Some(ButtonStyle::Primary)),
             ActionId::DeployReject => ("✖ Reject", Some(ButtonStyle::Danger)),
+            ActionId::ActionRun => ("⚙️ Run", None),
+            ActionId::ActionApprove => ("✅ Approve", Some(ButtonStyle::Primary)),
+            ActionId::ActionReject => ("✖ Reject", Some(ButtonStyle::Danger)),
         };
         Button {
             label: label.to_owned(),
@@ -71,6 +90,22 @@ impl ActionId {
             crate::slack::blocks::truncate(version, 40)
         );
         button
+    }
+}
+
+impl ActionId {
+    /// ⚙️ `name` on the card of `alarm`: `action_id` `action.run.<name>`, so several actions'
+    /// buttons on one card stay distinct.
+    pub fn run_action_button(name: &str, alarm: &str) -> Button {
+        let mut button = ActionId::ActionRun.button(alarm);
+        button.label = format!("⚙️ {}", crate::slack::blocks::truncate(name, 60));
+        button.action_id = format!("{RUN_ACTION_PREFIX}{name}");
+        button
+    }
+
+    /// The action name a run button's `action_id` carries.
+    pub fn action_name(action_id: &str) -> Option<&str> {
+        action_id.strip_prefix(RUN_ACTION_PREFIX)
     }
 }
 
@@ -95,6 +130,9 @@ pub struct UnknownAction(pub String);
 impl FromStr for ActionId {
     type Err = UnknownAction;
     fn from_str(action_id: &str) -> Result<Self, Self::Err> {
+        if ActionId::action_name(action_id).is_some_and(|name| !name.is_empty()) {
+            return Ok(ActionId::ActionRun);
+        }
         ActionId::ALL
             .into_iter()
             .find(|a| a.as_str() == action_id)
@@ -113,6 +151,10 @@ mod tests {
             let button = id.button("arn:aws:cloudwatch:eu-west-1:123456789012:alarm:HighCPU");
             assert_eq!(button.action_id.parse::<ActionId>(), Ok(id));
         }
+        let run = ActionId::run_action_button("scale-web", "arn:x");
+        assert_eq!(run.action_id, "action.run.scale-web");
+        assert_eq!(run.action_id.parse::<ActionId>(), Ok(ActionId::ActionRun));
+        assert_eq!(ActionId::action_name(&run.action_id), Some("scale-web"));
         assert_eq!(
             "alarm.nope".parse::<ActionId>(),
             Err(UnknownAction("alarm.nope".into()))

@@ -100,12 +100,17 @@ fn load(runtime: &tokio::runtime::Runtime, path: &Path, purpose: Purpose) -> Res
     let proxy = ProxySettings::from_env_vars(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .unwrap_or_default();
     let connect = crate::egress::aws::secrets_manager(proxy);
-    runtime
+    let config = runtime
         .block_on(Config::load_resolved_with(path, env, purpose, connect))
-        .map_err(|errors: ConfigErrors| {
-            eprintln!("{errors}");
-            exit::CONFIG
-        })
+        .and_then(|config| {
+            // What the AWS CLI guardrails say of `[[actions]]` (they sit above `config`).
+            crate::custom_actions::wiring::check(&config, &path.display().to_string())?;
+            Ok(config)
+        });
+    config.map_err(|errors: ConfigErrors| {
+        eprintln!("{errors}");
+        exit::CONFIG
+    })
 }
 
 fn run(path: &Path) -> u8 {
@@ -178,6 +183,11 @@ fn check(path: &Path) -> u8 {
             }
             println!("{}: configuration is valid.", path.display());
             println!("{}", describe_metrics(&config));
+            println!(
+                "{}",
+                describe_aws_commands(&config, std::env::var("PATH").ok().as_deref())
+            );
+            println!("{}", crate::custom_actions::wiring::describe(&config));
             if let Some(graphs) = describe_graphs(&config) {
                 println!("{graphs}");
             }
@@ -202,6 +212,49 @@ pub fn describe_metrics(config: &Config) -> String {
             }
         ),
     }
+}
+
+/// `[aws_commands]`: the role, the CLI it will run (`path`: the `PATH` to look in when
+/// `aws_commands.cli` is not set), and the channels with their allowlists.
+pub fn describe_aws_commands(config: &Config, path: Option<&str>) -> String {
+    use crate::integrations::aws_cli::{find_on_path, INSTALL_URL};
+    let Some(aws) = &config.aws_commands else {
+        return "AWS commands: off ([aws_commands] is not set).".to_owned();
+    };
+    let cli = match (&aws.cli, find_on_path(path)) {
+        (Some(cli), _) if cli.is_file() => cli.display().to_string(),
+        (Some(cli), _) => format!(
+            "{} (missing! install AWS CLI v2: {INSTALL_URL})",
+            cli.display()
+        ),
+        (None, Some(found)) => format!("{} (found on PATH)", found.display()),
+        (None, None) => format!("none on PATH (install AWS CLI v2: {INSTALL_URL})"),
+    };
+    let mut text = format!(
+        "AWS commands: run as {} in {} (timeout {}s), CLI {cli}",
+        aws.role_arn,
+        aws.region,
+        aws.timeout.as_secs()
+    );
+    if aws.channels.is_empty() {
+        text.push_str(
+            "
+  no [[aws_commands.channels]]: no channel may run a command",
+        );
+    }
+    for channel in &aws.channels {
+        let allow = match &channel.allow {
+            None => "the default allowlist (describe-*, list-*, get-*, …)".to_owned(),
+            Some(globs) if globs.is_empty() => "nothing (allow = [])".to_owned(),
+            Some(globs) => globs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        text.push_str(&format!("\n  {}: {allow}", channel.channel));
+    }
+    text
 }
 
 /// Whether alarm cards get metric graphs (`None` with the alarm pipeline off).

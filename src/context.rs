@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::aws_commands::AwsCommands;
 use crate::config::CommandNames;
 use crate::conversation::{AlarmThread, Conversations};
+use crate::custom_actions::CustomActions;
 use crate::deploys::Deploys;
 use crate::health::Health;
 use crate::reporting::facts::AlarmFacts;
@@ -29,10 +31,14 @@ pub struct Context {
     pub reports: Option<Arc<Reporter>>,
     /// Deploys through GitHub Actions (it holds the `DeployPipeline` trait), when `[deploy]` is set.
     pub deploys: Option<Arc<Deploys>>,
+    /// Custom actions (`[[actions]]`, run through the AWS CLI), when any are configured.
+    pub custom_actions: Option<Arc<CustomActions>>,
     /// The latency sketches behind `@bot stats` (they hold the store's `LatencySketches`).
     pub stats: Arc<LatencyStats>,
     /// The daemon's health as its parts report it (connections up, uptime), for `@bot echo`.
     pub health: Arc<Health>,
+    /// `@bot aws …` (it holds the `AwsCli` trait and the audit trail), when `[aws_commands]` is set.
+    pub aws: Option<Arc<AwsCommands>>,
 }
 
 /// What handlers may do to alarm cards: the narrow view of the alarm pipeline's card keeper

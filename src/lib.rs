@@ -3,12 +3,14 @@
 pub mod actions;
 pub mod alarms;
 pub mod app;
+pub mod aws_commands;
 pub mod buttons;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod context;
 pub mod conversation;
+pub mod custom_actions;
 pub mod deploys;
 pub mod egress;
 pub mod exit;

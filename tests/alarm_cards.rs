@@ -33,6 +33,7 @@ fn full_options() -> CardOptions {
         bedrock_enabled: true,
         reporting_enabled: true,
         rollback_to: None,
+        actions: vec![],
     }
 }
 

@@ -9,6 +9,8 @@ use chatops_sandbox::secretsmanager::FakeSecretsManager;
 
 #[path = "config/alarms.rs"]
 mod alarms;
+#[path = "config/aws_commands.rs"]
+mod aws_commands;
 #[path = "config/bedrock.rs"]
 mod bedrock;
 #[path = "config/confluence.rs"]

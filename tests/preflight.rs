@@ -446,3 +446,79 @@ async fn graphs_the_role_may_not_draw_fail_with_the_action_and_graphs_off_are_sk
         "no call with graphs off"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_commands_show_the_cli_version_and_whether_the_role_is_assumed() {
+    let rig = Rig::start().await;
+    let sts = chatops_sandbox::sts::FakeSts::start().await.unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let write_cli = |name: &str, version: &str| {
+        let path = bin.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\necho '{version}'\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path.display().to_string()
+    };
+    let v2 = write_cli("aws2", "aws-cli/2.17.0 Python/3.11.9 Linux/6.8 exe/x86_64");
+    let v1 = write_cli(
+        "aws1",
+        "aws-cli/1.29.0 Python/3.8.10 Linux/5.4 botocore/1.31.0",
+    );
+    let role = "arn:aws:iam::123456789012:role/chatops-readonly";
+    let section = |cli: &str| {
+        let endpoint = sts.endpoint_url();
+        let cli = cli.to_owned();
+        move |text: String| {
+            // The rig's config already has [aws.endpoints] (the fake CloudWatch).
+            let text = text.replace(
+                "[aws.endpoints]\n",
+                &format!("[aws.endpoints]\nsts = \"{endpoint}\"\n"),
+            );
+            format!("{text}\n[aws_commands]\nrole_arn = \"{role}\"\ncli = \"{cli}\"\n")
+        }
+    };
+    let (rows, _) = rig.check_with(section(&v2), Options::default()).await;
+    assert!(!preflight::failed(&rows), "{rows:#?}");
+    assert!(row(&rows, "AWS CLI")
+        .detail
+        .ends_with(": aws-cli/2.17.0 Python/3.11.9 Linux/6.8 exe/x86_64"));
+    assert_eq!(row(&rows, "AWS commands role").status, Status::Ok);
+    assert!(row(&rows, "AWS commands role").detail.contains(role));
+    assert_eq!(
+        sts.calls()[0].session_name.as_deref(),
+        Some("chatops-bot-check")
+    );
+
+    let (rows, _) = rig.check_with(section(&v1), Options::default()).await;
+    assert_eq!(row(&rows, "AWS CLI").status, Status::Warn, "{rows:#?}");
+
+    sts.set_access_denied(true);
+    let (rows, _) = rig
+        .check_with(section("/nonexistent/aws"), Options::default())
+        .await;
+    let cli = row(&rows, "AWS CLI");
+    assert_eq!(cli.status, Status::Fail);
+    assert!(
+        cli.fix
+            .as_deref()
+            .unwrap_or_default()
+            .contains("install AWS CLI v2"),
+        "{cli:?}"
+    );
+    let role_row = row(&rows, "AWS commands role");
+    assert_eq!(role_row.status, Status::Fail);
+    assert!(
+        role_row
+            .fix
+            .as_deref()
+            .unwrap_or_default()
+            .contains("sts:AssumeRole"),
+        "{role_row:?}"
+    );
+    let issued = sts.issued();
+    let shown = format!("{rows:?}");
+    for credentials in issued {
+        assert!(!shown.contains(&credentials.secret_access_key));
+        assert!(!shown.contains(&credentials.session_token));
+    }
+}

@@ -72,8 +72,10 @@ fn gated_router(fake: &chatops_sandbox::slack::FakeSlack) -> GatedRouter {
         conversations: None,
         reports: None,
         deploys: None,
+        custom_actions: None,
         stats: LatencyStats::new(Blocking::new(Arc::new(SqliteStore::in_memory().unwrap()))),
         health: Arc::new(chatops_bot::health::Health::default()),
+        aws: None,
     };
     GatedRouter {
         router: Router::new(Arc::new(ctx)),

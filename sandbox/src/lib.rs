@@ -10,3 +10,4 @@ pub mod proxy;
 pub mod secretsmanager;
 mod serve;
 pub mod slack;
+pub mod sts;

@@ -2,6 +2,7 @@
 
 mod alarm_buttons;
 pub mod ask_agent;
+pub mod custom_action_buttons;
 mod deploy_buttons;
 pub mod report;
 
@@ -22,6 +23,9 @@ pub async fn on_button(ctx: &Context, click: &ButtonClick) -> HandlerResult {
         Ok(ActionId::AlarmRollback) => deploy_buttons::roll_back(ctx, click).await,
         Ok(ActionId::DeployApprove) => deploy_buttons::approve(ctx, click).await,
         Ok(ActionId::DeployReject) => deploy_buttons::reject(ctx, click).await,
+        Ok(ActionId::ActionRun) => custom_action_buttons::run(ctx, click).await,
+        Ok(ActionId::ActionApprove) => custom_action_buttons::approve(ctx, click).await,
+        Ok(ActionId::ActionReject) => custom_action_buttons::reject(ctx, click).await,
         Err(UnknownAction(id)) => {
             warn!(action_id = %id, user = %click.user, "Click on a button the bot does not know.");
             let mut text = Mrkdwn::trusted(":warning: This button (`");

@@ -12,6 +12,7 @@
 //! - "AWS API Call via CloudTrail" events (and bare CloudTrail records);
 //! - AWS Chatbot custom notifications.
 
+pub mod action_offers;
 pub mod card;
 
 mod alarm_change;

@@ -23,6 +23,9 @@ pub struct RouteDecision {
     pub mention: Option<String>,
     /// The route's runbook template, expanded with URL-encoded values.
     pub runbook_url: Option<String>,
+    /// Custom actions whose button an alarm's card shows (`[[actions]]` with `routes` naming
+    /// this route, or an `[actions.match]` that holds); see `action_offers.rs`.
+    pub actions: Vec<String>,
 }
 
 /// Why [`Routes::new`] refused a configuration (loading the configuration rules both out).
@@ -45,6 +48,7 @@ pub enum RoutesError {
 pub struct Routes {
     routes: Vec<CompiledRoute>,
     default_channel: String,
+    offers: super::action_offers::ActionOffers,
 }
 
 #[derive(Clone, Debug)]
@@ -84,7 +88,13 @@ impl Routes {
         Ok(Routes {
             routes,
             default_channel,
+            offers: Default::default(),
         })
+    }
+
+    /// The same routes, deciding also which custom actions' buttons alarm cards show.
+    pub fn with_actions(self, offers: super::action_offers::ActionOffers) -> Self {
+        Self { offers, ..self }
     }
 
     /// The first route whose every criterion holds for `notification`; else the default channel.
@@ -96,6 +106,7 @@ impl Routes {
                 channels: vec![self.default_channel.clone()],
                 mention: None,
                 runbook_url: None,
+                actions: self.offers.offered(notification, None),
             };
         };
         let config = &route.config;
@@ -108,28 +119,62 @@ impl Routes {
                 .runbook
                 .as_ref()
                 .map(|template| template.expand(|placeholder| facts.value(placeholder))),
+            actions: self.offers.offered(notification, Some(&config.name)),
         }
+    }
+}
+
+/// A `[…match]` table (`[alarms.route.match]`, `[actions.match]`) ready to match.
+#[derive(Clone, Debug)]
+pub struct Criteria {
+    criteria: RouteMatch,
+    name_glob: Option<GlobMatcher>,
+}
+
+impl Criteria {
+    pub fn new(criteria: &RouteMatch) -> Result<Self, globset::Error> {
+        let name_glob = match &criteria.name {
+            Some(pattern) => Some(compile_glob(pattern)?),
+            None => None,
+        };
+        Ok(Self {
+            criteria: criteria.clone(),
+            name_glob,
+        })
+    }
+
+    /// Whether every given criterion holds for `notification`, as for a route.
+    pub fn matches(&self, notification: &Notification) -> bool {
+        criteria_hold(
+            &self.criteria,
+            self.name_glob.as_ref(),
+            &Facts::of(notification),
+        )
     }
 }
 
 impl CompiledRoute {
     fn matches(&self, facts: &Facts<'_>) -> bool {
-        let criteria: &RouteMatch = &self.config.criteria;
-        let name_holds = self
-            .name_glob
-            .as_ref()
-            .is_none_or(|glob| glob.is_match(&facts.name));
-        name_holds
-            && equal_if_given(criteria.account.as_deref(), facts.account)
-            && equal_if_given(criteria.region.as_deref(), facts.region)
-            && criteria.kind.is_none_or(|kind| kind == facts.kind)
-            && criteria.state.as_deref().is_none_or(|state| {
-                facts
-                    .state
-                    .is_some_and(|actual| actual.eq_ignore_ascii_case(state))
-            })
-            && attributes_hold(&criteria.attributes, facts.notification)
+        criteria_hold(&self.config.criteria, self.name_glob.as_ref(), facts)
     }
+}
+
+fn criteria_hold(
+    criteria: &RouteMatch,
+    name_glob: Option<&GlobMatcher>,
+    facts: &Facts<'_>,
+) -> bool {
+    let name_holds = name_glob.is_none_or(|glob| glob.is_match(&facts.name));
+    name_holds
+        && equal_if_given(criteria.account.as_deref(), facts.account)
+        && equal_if_given(criteria.region.as_deref(), facts.region)
+        && criteria.kind.is_none_or(|kind| kind == facts.kind)
+        && criteria.state.as_deref().is_none_or(|state| {
+            facts
+                .state
+                .is_some_and(|actual| actual.eq_ignore_ascii_case(state))
+        })
+        && attributes_hold(&criteria.attributes, facts.notification)
 }
 
 fn equal_if_given(wanted: Option<&str>, actual: Option<&str>) -> bool {

@@ -18,6 +18,12 @@ pub fn message(ctx: &Context) -> Message {
     if ctx.reports.is_some() {
         lines.push(format!("• 📝 *Reporting* on an alarm card, or `@{bot} report` in any thread: the thread becomes a Confluence incident report (summary, alarm details, timeline, people, the agent's analyses); doing it again updates the same page."));
     }
+    if ctx.aws.is_some() {
+        lines.push(format!("• `@{bot} aws <service> <operation> [--flag value …]`: a read-only AWS CLI command (`describe-*`, `list-*`, `get-*`, …) in the channels set up for it, such as `@{bot} aws ec2 describe-instances --region eu-west-1`. Short JSON comes back in the thread, longer output as a file; `--query` takes JMESPath."));
+    }
+    if ctx.custom_actions.is_some() {
+        lines.push(format!("• `@{bot} run`: the custom actions (AWS CLI commands with approvals); `@{bot} run <action> [args]` asks for one, and alarm cards may carry their buttons."));
+    }
     if let Some(deploys) = &ctx.deploys {
         lines.push("*Deploys through GitHub Actions*".to_owned());
         lines.push(crate::deploys::help_text(deploys.names(), deploys.config()));

@@ -1,9 +1,11 @@
 //! Text commands, from `@bot …` mentions and `/<prefix>-…` slash commands.
 
 mod ask;
+mod aws;
 mod deploy;
 pub mod echo;
 mod help;
+pub mod run;
 pub mod stats;
 
 use crate::config::CommandNames;
@@ -24,6 +26,10 @@ pub enum Command {
     Report,
     /// A deploy slash command, with its text still to be parsed against `[deploy]`.
     Deploy(DeployCommandKind, String),
+    /// `@bot aws <service> <operation> …`, with the text after `aws` (mrkdwn, unchecked).
+    Aws(String),
+    /// `@bot run [action] [args]`: a custom action (the text after `run`), or the list.
+    Run(String),
 }
 
 /// Which deploy slash command was typed.
@@ -53,6 +59,13 @@ impl Command {
                 let rest = text.trim_start()[word.len()..].to_owned();
                 Ok(Command::Echo(rest))
             }
+            "aws" => {
+                let rest = text.trim_start()[word.len()..].trim().to_owned();
+                Ok(Command::Aws(rest))
+            }
+            "run" => Ok(Command::Run(
+                text.trim_start()[word.len()..].trim().to_owned(),
+            )),
             _ => Err(UnknownCommand(text.to_owned())),
         }
     }
@@ -94,6 +107,24 @@ impl Command {
 pub async fn on_mention(ctx: &Context, mention: &Mention) -> HandlerResult {
     match (Command::from_mention(&mention.text), &ctx.conversations) {
         (Ok(Command::Report), _) => report(ctx, mention).await,
+        // Without `[aws_commands]`, "aws …" is a question like any other for the agent.
+        (Ok(Command::Aws(_)), Some(conversations)) if ctx.aws.is_none() => {
+            ask::question(ctx, conversations, mention).await
+        }
+        (Ok(Command::Aws(text)), _) => {
+            let typed = aws::Typed {
+                channel: &mention.channel,
+                user: &mention.user,
+                thread: Some(mention.reply_thread()),
+                text: &text,
+            };
+            aws::run(ctx, typed).await
+        }
+        // Likewise "run …" without `[[actions]]`.
+        (Ok(Command::Run(_)), Some(conversations)) if ctx.custom_actions.is_none() => {
+            ask::question(ctx, conversations, mention).await
+        }
+        (Ok(Command::Run(text)), _) => run::mention(ctx, mention, &text).await,
         (Ok(command), _) => run(ctx, command).await,
         (Err(_), Some(conversations)) => ask::question(ctx, conversations, mention).await,
         (Err(unknown), None) => Ok(Reply::Ephemeral(unknown_command(ctx, &unknown))),
@@ -104,12 +135,24 @@ pub async fn on_mention(ctx: &Context, mention: &Mention) -> HandlerResult {
 /// text, another command's answer, or a pointer to the help.
 pub async fn on_direct_message(ctx: &Context, dm: &DirectMessage) -> HandlerResult {
     match Command::from_mention(&dm.text) {
+        Ok(Command::Aws(text)) => {
+            let typed = aws::Typed {
+                channel: &dm.channel,
+                user: &dm.user,
+                thread: dm.thread_ts.as_ref(),
+                text: &text,
+            };
+            aws::run(ctx, typed).await
+        }
         Ok(command) => run(ctx, command).await,
         Err(unknown) => Ok(Reply::InThread(unknown_command(ctx, &unknown))),
     }
 }
 
 pub async fn on_slash(ctx: &Context, slash: &SlashCommand) -> HandlerResult {
+    if let Some(name) = run::slash_action(ctx, &slash.command) {
+        return run::slash(ctx, slash, name).await;
+    }
     match Command::from_slash(slash, &ctx.commands) {
         // Help asked privately is answered privately.
         Ok(Command::Help) => Ok(Reply::Ephemeral(help::message(ctx))),
@@ -118,6 +161,9 @@ pub async fn on_slash(ctx: &Context, slash: &SlashCommand) -> HandlerResult {
         // No slash command names a report (a slash command has no thread).
         Ok(Command::Report) => Ok(Reply::Ephemeral(help::message(ctx))),
         Ok(Command::Deploy(kind, text)) => deploy::slash(ctx, slash, kind, &text).await,
+        // No slash command names an AWS command (its answer belongs in a thread).
+        Ok(Command::Aws(_)) => Ok(Reply::Ephemeral(help::message(ctx))),
+        Ok(Command::Run(_)) => Ok(Reply::Ephemeral(help::message(ctx))),
         Err(unknown) => Ok(Reply::Ephemeral(unknown_command(ctx, &unknown))),
     }
 }
@@ -132,6 +178,12 @@ async fn run(ctx: &Context, command: Command) -> HandlerResult {
         )),
         // Only slash commands make these.
         Command::Deploy(..) => Ok(Reply::InThread(help::message(ctx))),
+        // Answered where it was typed (`on_mention`, `on_direct_message`).
+        Command::Aws(..) => Ok(Reply::InThread(help::message(ctx))),
+        // Only mentions in channels reach here with `run` (a DM has no approvers to see it).
+        Command::Run(_) => Err(HandlerError::User(
+            "Run actions in a channel (`@bot run …`), where their approvers can see them.".into(),
+        )),
     }
 }
 
@@ -174,6 +226,20 @@ mod tests {
             Ok(Command::Echo(String::new()))
         );
         assert_eq!(Command::from_mention(" Report "), Ok(Command::Report));
+        assert_eq!(
+            Command::from_mention(" AWS  ec2 describe-instances --region eu-west-1 "),
+            Ok(Command::Aws(
+                "ec2 describe-instances --region eu-west-1".into()
+            ))
+        );
+        assert_eq!(
+            Command::from_mention("run  scale-web 4 "),
+            Ok(Command::Run("scale-web 4".into()))
+        );
+        assert_eq!(
+            Command::from_mention("RUN"),
+            Ok(Command::Run(String::new()))
+        );
         assert_eq!(
             Command::from_mention("report the outage"),
             Err(UnknownCommand("report the outage".into()))

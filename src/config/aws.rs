@@ -36,17 +36,20 @@ pub enum AwsService {
     BedrockAgentRuntime,
     /// The agent's control plane (GetAgentAlias), for `check --live`.
     BedrockAgent,
+    /// AssumeRole for `[aws_commands]`' role.
+    Sts,
     /// GetMetricWidgetImage: the metric graphs on alarm cards.
     CloudWatch,
 }
 
 impl AwsService {
-    pub const ALL: [AwsService; 6] = [
+    pub const ALL: [AwsService; 7] = [
         AwsService::Sqs,
         AwsService::Sns,
         AwsService::SecretsManager,
         AwsService::BedrockAgentRuntime,
         AwsService::BedrockAgent,
+        AwsService::Sts,
         AwsService::CloudWatch,
     ];
 
@@ -58,6 +61,7 @@ impl AwsService {
             AwsService::SecretsManager => "secretsmanager",
             AwsService::BedrockAgentRuntime => "bedrock_agent_runtime",
             AwsService::BedrockAgent => "bedrock_agent",
+            AwsService::Sts => "sts",
             AwsService::CloudWatch => "cloudwatch",
         }
     }
@@ -71,6 +75,7 @@ impl AwsService {
             AwsService::SecretsManager => "secretsmanager",
             AwsService::BedrockAgentRuntime => "bedrock-agent-runtime",
             AwsService::BedrockAgent => "bedrock-agent",
+            AwsService::Sts => "sts",
             AwsService::CloudWatch => "monitoring",
         }
     }

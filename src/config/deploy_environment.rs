@@ -110,7 +110,11 @@ impl EnvironmentConfig {
 }
 
 /// Reports asking for more approvals than `approvers` can give.
-fn check_approvals(table: &mut Table, approvers: &[SlackPrincipal], approvals: u8) -> bool {
+pub(crate) fn check_approvals(
+    table: &mut Table,
+    approvers: &[SlackPrincipal],
+    approvals: u8,
+) -> bool {
     let asked = usize::from(approvals);
     if asked == 0 {
         return true;
@@ -189,7 +193,7 @@ fn check_requester(id: String) -> Result<SlackPrincipal, String> {
     })
 }
 
-fn check_approver(id: String) -> Result<SlackPrincipal, String> {
+pub(crate) fn check_approver(id: String) -> Result<SlackPrincipal, String> {
     match SlackPrincipal::parse(&id) {
         Some(principal @ (SlackPrincipal::User(_) | SlackPrincipal::UserGroup(_))) => Ok(principal),
         Some(SlackPrincipal::Channel(_)) | None => Err(format!(

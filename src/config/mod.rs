@@ -15,8 +15,11 @@
 //! Adding a section: a new file with a struct, its `Default` and a `read(&mut Table)`, plus one
 //! field and one `root.section(…)` line in [`Config::from_tree`].
 
+mod action_template;
+mod actions;
 mod alarms;
 mod aws;
+mod aws_commands;
 mod bedrock;
 mod confluence;
 mod deploy;
@@ -45,8 +48,16 @@ use std::path::Path;
 
 use ::config::{Map, Value};
 
+pub use action_template::{is_variable_name, ArgTemplate, Piece, TemplateVar};
+pub use actions::{
+    is_action_name, ActionConfig, VariableConfig, DEFAULT_ACTION_APPROVAL_TIMEOUT,
+    MAX_ACTION_NAME_CHARS,
+};
 pub use alarms::{AlarmsConfig, MAX_VISIBILITY_TIMEOUT, MIN_VISIBILITY_TIMEOUT};
 pub use aws::{region_of_queue_url, AwsConfig, AwsService};
+pub use aws_commands::{
+    wildcard, AwsChannel, AwsCommandsConfig, OperationGlob, DEFAULT_ALLOW, DEFAULT_CLI_TIMEOUT,
+};
 pub use bedrock::{
     BedrockConfig, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT, DEFAULT_PER_CHANNEL_PER_HOUR,
     DEFAULT_PER_USER_PER_HOUR, DEFAULT_TIMEOUT, MAX_AGENT_ID_LEN,
@@ -102,6 +113,10 @@ pub struct Config {
     pub github: Option<GitHubConfig>,
     /// `[metrics]`; `None` (the section absent) means no listener: no `/metrics`, no `/healthz`.
     pub metrics: Option<MetricsConfig>,
+    /// `[aws_commands]`; `None` (the section absent) turns `@bot aws …` off.
+    pub aws_commands: Option<AwsCommandsConfig>,
+    /// `[[actions]]`: custom actions (AWS CLI commands with approvals); empty means none.
+    pub actions: Vec<ActionConfig>,
     /// The keys whose value was written as a reference, and the reference (never the value).
     pub references: BTreeMap<String, Reference>,
     /// The outbound proxies, from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` in the
@@ -173,6 +188,18 @@ impl Config {
         if self.deploy.is_some() {
             commands.extend(self.slack.deploy_commands());
         }
+        commands.extend(self.actions.iter().filter(|a| a.slash).map(|action| {
+            SlashCommandSpec::new(
+                format!("/{}-{}", self.slack.command_prefix, action.name),
+                &action.description,
+                &action
+                    .args
+                    .iter()
+                    .map(|a| format!("[{a}]"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        }));
         commands
     }
 
@@ -200,9 +227,32 @@ impl Config {
         let github = root.optional_section("github", GitHubConfig::read);
         root.report_all(deploys_without_github(&deploy, &github));
         let metrics = root.optional_section("metrics", MetricsConfig::read);
+        let aws_commands = root.optional_section("aws_commands", |table| {
+            AwsCommandsConfig::read(table, aws.as_ref())
+        });
+        let actions = read_actions(&mut root, slack.as_ref(), alarms.as_ref());
+        if let (Some(actions), Some(None)) = (&actions, &aws_commands) {
+            if !actions.is_empty() {
+                root.report(
+                    "actions",
+                    "custom actions run through the AWS CLI as the role of [aws_commands], \
+                     which is not set: add [aws_commands] with role_arn",
+                );
+            }
+        }
         let problems = root.finish();
         let sections = (
-            slack, store, log, aws, alarms, bedrock, confluence, deploy, github, metrics,
+            slack,
+            store,
+            log,
+            aws,
+            alarms,
+            bedrock,
+            confluence,
+            deploy,
+            github,
+            metrics,
+            aws_commands,
         );
         match sections {
             (
@@ -216,7 +266,8 @@ impl Config {
                 Some(deploy),
                 Some(github),
                 Some(metrics),
-            ) if problems.is_empty() => Ok(Self {
+                Some(aws_commands),
+            ) if problems.is_empty() && actions.is_some() => Ok(Self {
                 slack,
                 store,
                 log,
@@ -227,12 +278,49 @@ impl Config {
                 deploy,
                 github,
                 metrics,
+                aws_commands,
+                actions: actions.unwrap_or_default(),
                 references: BTreeMap::new(),
                 proxy: ProxySettings::default(),
             }),
             _ => Err(problems),
         }
     }
+}
+
+/// `[[actions]]`, each read, then checked against the routes and the bot's slash commands.
+fn read_actions(
+    root: &mut Table,
+    slack: Option<&SlackConfig>,
+    alarms: Option<&AlarmsConfig>,
+) -> Option<Vec<ActionConfig>> {
+    let read = root
+        .tables("actions", |table, _| ActionConfig::read(table))
+        .or(Vec::new())?;
+    let read_well: Vec<(usize, &ActionConfig)> = read
+        .iter()
+        .enumerate()
+        .filter_map(|(index, action)| action.as_ref().map(|a| (index, a)))
+        .collect();
+    let routes: Vec<String> = alarms
+        .map(|a| a.routes.iter().map(|r| r.name.clone()).collect())
+        .unwrap_or_default();
+    let (builtin, prefix) = match slack {
+        Some(slack) => {
+            let mut builtin = vec![
+                slack.help_command().name,
+                slack.stats_command().name,
+                slack.echo_command().name,
+            ];
+            builtin.extend(slack.deploy_commands().map(|c| c.name));
+            (builtin, slack.command_prefix.clone())
+        }
+        None => (Vec::new(), String::new()),
+    };
+    let problems = actions::cross_checks(&read_well, &routes, &builtin, &prefix);
+    let valid = problems.is_empty() && read_well.len() == read.len();
+    root.report_all(problems);
+    valid.then(|| read.into_iter().flatten().collect())
 }
 
 /// Every `deploy.environments.<env>.alarm_routes[i]` that names no `[[alarms.route]]`.

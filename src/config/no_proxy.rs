@@ -69,6 +69,31 @@ impl NoProxy {
         !self.everything && self.rules.is_empty()
     }
 
+    /// The list written back as a `NO_PROXY` value (for a child process such as the AWS CLI):
+    /// `*`, names, addresses, `base/prefix` networks, each with its `:port` when it had one.
+    pub fn to_env_value(&self) -> String {
+        if self.everything {
+            return "*".to_owned();
+        }
+        let entries: Vec<String> = self
+            .rules
+            .iter()
+            .map(|rule| {
+                let host = match &rule.host {
+                    HostRule::Domain(name) => name.clone(),
+                    HostRule::Address(IpAddr::V6(v6)) if rule.port.is_some() => format!("[{v6}]"),
+                    HostRule::Address(address) => address.to_string(),
+                    HostRule::Network { base, prefix } => format!("{base}/{prefix}"),
+                };
+                match rule.port {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host,
+                }
+            })
+            .collect();
+        entries.join(",")
+    }
+
     /// Whether `host` (a name, or an IP address, IPv6 with or without brackets) on `port` is
     /// to be reached directly.
     pub fn matches(&self, host: &str, port: u16) -> bool {

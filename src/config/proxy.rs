@@ -131,6 +131,11 @@ impl ProxySettings {
         self.http.as_ref()
     }
 
+    /// `NO_PROXY`, as read.
+    pub fn no_proxy(&self) -> &NoProxy {
+        &self.no_proxy
+    }
+
     /// The proxy `url` goes through, or `None` when it is reached directly.
     pub fn for_url(&self, url: &Url) -> Option<&ProxyServer> {
         match self.route(url) {

@@ -82,7 +82,7 @@ impl RouteConfig {
 }
 
 impl RouteMatch {
-    fn read(table: &mut Table) -> Option<Self> {
+    pub(crate) fn read(table: &mut Table) -> Option<Self> {
         let name = table.string("name", check_name_glob).optional();
         let account = table.string("account", check_account).optional();
         let region = table.string("region", check_region).optional();

@@ -57,7 +57,7 @@ pub struct SlashCommandSpec {
 }
 
 impl SlashCommandSpec {
-    fn new(name: String, description: &str, usage_hint: &str) -> Self {
+    pub(crate) fn new(name: String, description: &str, usage_hint: &str) -> Self {
         Self {
             name,
             description: description.to_owned(),

@@ -32,6 +32,39 @@ pub fn reqwest_builder(proxy: &ProxySettings) -> reqwest::ClientBuilder {
     reqwest::Client::builder().proxy(reqwest::Proxy::custom(choose))
 }
 
+/// The proxy variables for a child process that goes out on its own (the AWS CLI), so it takes
+/// the same route as the bot's clients: `HTTPS_PROXY`/`HTTP_PROXY` (with their credentials:
+/// never log the values) and `NO_PROXY` with the link-local addresses the bot always reaches
+/// directly. Empty when no proxy is set.
+pub fn child_process_env(proxy: &ProxySettings) -> Vec<(&'static str, secrecy::SecretString)> {
+    let mut env = Vec::new();
+    if let Some(server) = proxy.https_proxy() {
+        env.push((
+            "HTTPS_PROXY",
+            server.url_with_credentials().to_string().into(),
+        ));
+    }
+    if let Some(server) = proxy.http_proxy() {
+        env.push((
+            "HTTP_PROXY",
+            server.url_with_credentials().to_string().into(),
+        ));
+    }
+    if !env.is_empty() {
+        let mut no_proxy = proxy.no_proxy().to_env_value();
+        if no_proxy != "*" {
+            let always_direct = "169.254.169.254,169.254.170.2,fd00:ec2::254";
+            no_proxy = if no_proxy.is_empty() {
+                always_direct.to_owned()
+            } else {
+                format!("{no_proxy},{always_direct}")
+            };
+        }
+        env.push(("NO_PROXY", no_proxy.into()));
+    }
+    env
+}
+
 /// Logs, once at start-up, which proxy each outside system is reached through (or that it is
 /// reached directly, and why). Credentials are never shown.
 pub fn log_routes(config: &Config) {
@@ -104,4 +137,51 @@ fn socket_mode_url(api: &Url) -> Option<Url> {
         other => other,
     };
     Url::parse(&format!("{scheme}://{host}/")).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn env_of(vars: &[(&str, &str)]) -> Vec<(&'static str, String)> {
+        let proxy = ProxySettings::from_env_vars(vars.iter().copied()).unwrap();
+        child_process_env(&proxy)
+            .into_iter()
+            .map(|(name, value)| (name, value.expose_secret().to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_child_process_goes_out_the_bots_way() {
+        assert!(env_of(&[]).is_empty(), "no proxy, no variables");
+        let env = env_of(&[
+            ("HTTPS_PROXY", "http://user:p%40ss@proxy.internal:3128"),
+            ("no_proxy", ".example.com, 10.0.0.0/8,[::1]:8443"),
+        ]);
+        assert_eq!(
+            env,
+            [
+                (
+                    "HTTPS_PROXY",
+                    "http://user:p%40ss@proxy.internal:3128/".to_owned()
+                ),
+                (
+                    "NO_PROXY",
+                    "example.com,10.0.0.0/8,[::1]:8443,169.254.169.254,169.254.170.2,fd00:ec2::254"
+                        .to_owned()
+                ),
+            ]
+        );
+        let env = env_of(&[("ALL_PROXY", "proxy:8080"), ("NO_PROXY", "*")]);
+        assert_eq!(
+            env,
+            [
+                ("HTTPS_PROXY", "http://proxy:8080/".to_owned()),
+                ("HTTP_PROXY", "http://proxy:8080/".to_owned()),
+                ("NO_PROXY", "*".to_owned()),
+            ]
+        );
+    }
 }

@@ -5,6 +5,7 @@
 //! nothing in here uses the bot's Slack module or any Slack or WebSocket crate
 //! (tests/architecture.rs checks).
 
+pub mod aws_cli;
 pub mod bedrock;
 pub mod cloudwatch;
 pub mod confluence;

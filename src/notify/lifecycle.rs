@@ -153,6 +153,7 @@ impl CardKeeper {
             bedrock_enabled: self.settings.bedrock_enabled,
             reporting_enabled: self.settings.reporting_enabled,
             rollback_to: None,
+            actions: decision.actions.clone(),
         }
     }
 

@@ -16,6 +16,7 @@ use super::pollers::{self, PollerSettings};
 use super::queue_depth::QueueDepths;
 use super::sqs::{sdk_config, SqsQueue};
 use super::storm::StormSettings;
+use crate::alarms::action_offers::ActionOffers;
 use crate::alarms::routing::Routes;
 use crate::config::{AwsService, Config};
 use crate::deploys::suspect::SuspectDeploys;
@@ -64,7 +65,9 @@ pub async fn start(
     let endpoint = config.aws.endpoint(AwsService::Sqs);
     let aws = sdk_config(region, endpoint, &config.proxy).await;
     let queue = Arc::new(SqsQueue::new(&aws, queue_url.as_str()));
-    let routes = Routes::new(alarms).context("Invalid alarm routes")?;
+    let routes = Routes::new(alarms)
+        .context("Invalid alarm routes")?
+        .with_actions(ActionOffers::new(&config.actions));
     let settings = LifecycleSettings {
         reopen_window: alarms.reopen_window,
         bedrock_enabled: config.bedrock.is_some(),

@@ -8,6 +8,7 @@
 //! only with `--invoke`, because an invocation costs money.
 
 mod aws;
+mod aws_commands;
 mod graphs;
 mod secrets;
 mod sites;
@@ -118,7 +119,7 @@ pub fn failed(results: &[ProbeResult]) -> bool {
 type Probe<'a> = Pin<Box<dyn Future<Output = Vec<ProbeResult>> + Send + 'a>>;
 
 /// Runs every probe at once and returns their rows in a fixed order (Slack, SQS, secrets,
-/// Bedrock, Confluence, GitHub), whatever order they finished in.
+/// Bedrock, Confluence, GitHub, AWS commands), whatever order they finished in.
 pub async fn run(config: &Config, options: &Options) -> Vec<ProbeResult> {
     let limit = options.timeout;
     // A real invocation may think for a while; it has the agent's own limit.
@@ -170,6 +171,12 @@ pub async fn run(config: &Config, options: &Options) -> Vec<ProbeResult> {
             limit,
             sites::HINT,
             sites::github(config),
+        )),
+        boxed(bounded(
+            aws_commands::ROLE,
+            limit,
+            aws::HINT,
+            aws_commands::probe(config, limit),
         )),
     ];
     join_all(probes).await.into_iter().flatten().collect()

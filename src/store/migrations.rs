@@ -210,6 +210,50 @@ const MIGRATIONS: &[&str] = &[
         sketch BLOB NOT NULL
     );
     CREATE INDEX latency_sketches_by_minute ON latency_sketches (minute);",
+    // The audit trail of AWS CLI runs (`@bot aws …`, custom actions): every run and refusal.
+    // (Self-contained: it creates its own table and index only, whatever its number.)
+    "CREATE TABLE IF NOT EXISTS aws_runs (
+        id             INTEGER PRIMARY KEY,
+        at             INTEGER NOT NULL,
+        user_id        TEXT NOT NULL,
+        channel        TEXT NOT NULL,
+        argv           TEXT NOT NULL,
+        region         TEXT,
+        action         TEXT,
+        status         TEXT NOT NULL,
+        exit_code      INTEGER,
+        duration_ms    INTEGER,
+        kind           TEXT,
+        refused_reason TEXT
+    );
+    CREATE INDEX IF NOT EXISTS aws_runs_by_time ON aws_runs (at);",
+    // Custom actions ([[actions]]): each request with its exact argv, its approvals one row per
+    // person; state changes compare-and-set, so a request runs at most once across restarts.
+    "CREATE TABLE IF NOT EXISTS action_requests (
+        request_id       TEXT PRIMARY KEY NOT NULL,
+        action           TEXT NOT NULL,
+        args             TEXT NOT NULL,
+        region           TEXT NOT NULL,
+        requested_by     TEXT NOT NULL,
+        channel          TEXT NOT NULL,
+        thread_ts        TEXT NOT NULL,
+        card_ts          TEXT,
+        approvals_needed INTEGER NOT NULL,
+        state            TEXT NOT NULL,
+        created_at       INTEGER NOT NULL,
+        expires_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        decided_by       TEXT,
+        exit_code        INTEGER
+    );
+    CREATE INDEX IF NOT EXISTS action_requests_by_card ON action_requests (channel, card_ts);
+    CREATE INDEX IF NOT EXISTS action_requests_by_state ON action_requests (state, expires_at);
+    CREATE TABLE IF NOT EXISTS action_approvals (
+        request_id TEXT NOT NULL REFERENCES action_requests (request_id) ON DELETE CASCADE,
+        user_id    TEXT NOT NULL,
+        at         INTEGER NOT NULL,
+        PRIMARY KEY (request_id, user_id)
+    );",
     // Metric graphs on alarm cards: the Slack file id of the card's graph and the state change
     // (`last_change`, ms) it was drawn for; a card shows it only while that state is current.
     "ALTER TABLE alarm_cards ADD COLUMN graph_file_id TEXT;

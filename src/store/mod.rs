@@ -1,6 +1,8 @@
 //! Durable state behind one `Store` trait; SQLite is the default implementation.
 
+pub mod actions;
 pub mod answers;
+pub mod aws_runs;
 pub mod batcher;
 mod blocking;
 pub mod cards;
@@ -13,7 +15,9 @@ pub mod reports;
 pub mod retention;
 pub mod retention_deploys;
 mod sqlite;
+mod sqlite_actions;
 mod sqlite_answers;
+mod sqlite_aws_runs;
 mod sqlite_cards;
 mod sqlite_claims;
 mod sqlite_deploys;

@@ -364,6 +364,7 @@ fn each_case_routes_its_fixture_as_expected() {
             channels: case.channels.iter().map(|c| c.to_string()).collect(),
             mention: case.mention.map(str::to_owned),
             runbook_url: case.runbook.map(str::to_owned),
+            actions: vec![],
         };
         if decision != expected {
             failures.push(format!(

@@ -71,6 +71,8 @@ pub struct CardOptions {
     /// The version an alarm that fired just after a deploy offers to go back to: an alarm card
     /// in ALARM shows ⏪ Roll back to it.
     pub rollback_to: Option<String>,
+    /// Custom actions whose ⚙️ button the card shows (`RouteDecision::actions`).
+    pub actions: Vec<String>,
 }
 
 /// A card, and the full text of whatever it had to cut.
@@ -157,7 +159,17 @@ fn buttons(key: &str, watchable: bool, firing: bool, opts: &CardOptions) -> Vec<
     if let (true, Some(version)) = (firing, &opts.rollback_to) {
         buttons.push(ActionId::rollback_button(key, version));
     }
+    buttons.extend(action_buttons(key, &opts.actions));
     buttons
+}
+
+/// ⚙️ <action> for each custom action the card offers (Slack shows at most 25 elements).
+fn action_buttons(key: &str, actions: &[String]) -> Vec<Button> {
+    actions
+        .iter()
+        .take(20)
+        .map(|name| ActionId::run_action_button(name, key))
+        .collect()
 }
 
 /// Colour bars.
