@@ -81,13 +81,14 @@ async fn the_binary_prints_the_table_and_exits_0_when_all_is_well() {
         "✓  Slack bot token",
         "✓  Slack Socket Mode",
         "✓  SQS dead-letter queue",
+        "✓  CloudWatch graphs",
         "–  Bedrock invocation",
         "✓  GitHub repository",
     ] {
         assert!(output.contains(line), "{line:?} missing from:\n{output}");
     }
     assert!(!output.contains('✗'), "{output}");
-    assert!(output.contains("8 ok · 1 not checked"), "{output}");
+    assert!(output.contains("9 ok · 1 not checked"), "{output}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
