@@ -51,9 +51,6 @@ impl AlarmSandbox {
 region = "eu-west-1"
 endpoint_url = "{endpoint}"
 
-[aws.endpoints]
-cloudwatch = "{cloudwatch}"
-
 [alarms]
 queue_url = "{queue}"
 default_channel = "{CHANNEL}"
@@ -63,9 +60,21 @@ graphs = false
 {alarms_toml}
 "#,
             endpoint = sqs.endpoint_url(),
-            cloudwatch = cloudwatch.endpoint_url(),
         );
-        let bot = RunningBot::start_in(dir, &slack, 1, &extra, overrides);
+        // An override rather than [aws.endpoints], which a test's own TOML may open.
+        let mut overrides: Vec<(String, String)> = overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        overrides.push((
+            "CHATOPS_AWS__ENDPOINTS__CLOUDWATCH".to_owned(),
+            cloudwatch.endpoint_url(),
+        ));
+        let pairs: Vec<(&str, &str)> = overrides
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let bot = RunningBot::start_in(dir, &slack, 1, &extra, &pairs);
         slack.wait_for_connections(1, 5 * SECOND).await.unwrap();
         Self {
             slack,
@@ -74,10 +83,7 @@ graphs = false
             queue,
             bot,
             extra,
-            overrides: overrides
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            overrides,
         }
     }
 
