@@ -427,3 +427,35 @@ async fn storm_digest_lines_get_no_graph() {
         "one graph per card, none per line"
     );
 }
+
+#[tokio::test]
+async fn an_image_refused_while_slack_processes_the_file_is_shown_on_a_retry() {
+    let bot = GraphBot::start("").await;
+    bot.slack.refuse_file_images(true);
+    bot.publish(
+        "graph-processing",
+        "ALARM",
+        "OK",
+        "2026-12-07T18:00:00.000+0000",
+    );
+    bot.card_post("graph-processing").await;
+    let refused = bot
+        .slack
+        .wait_for_call("chat.update", |c| !images(c).is_empty(), WAIT)
+        .await
+        .expect("the first try with the image");
+    assert_eq!(refused.error(), Some("invalid_blocks"));
+    bot.slack.refuse_file_images(false); // the file is processed now
+    let shown = bot
+        .slack
+        .wait_for_call("chat.update", |c| c.ok() && !images(c).is_empty(), WAIT)
+        .await
+        .expect("a later try shows it");
+    assert_eq!(images(&shown), images(&refused));
+    assert_eq!(
+        bot.slack.calls_to("files.completeUploadExternal").len(),
+        1,
+        "not in the thread"
+    );
+    assert_eq!(bot.log_lines("metric graph"), 0);
+}
