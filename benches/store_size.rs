@@ -88,6 +88,7 @@ fn run(alarms: usize, dir: &Path) -> anyhow::Result<Figures> {
             last_attributes: Default::default(),
             in_digest: false,
             report_url: None,
+            graph: None,
         });
         card.state = state.to_owned();
         card.last_change = now;

@@ -189,6 +189,9 @@ fn check(path: &Path) -> u8 {
                 describe_aws_commands(&config, std::env::var("PATH").ok().as_deref())
             );
             println!("{}", crate::custom_actions::wiring::describe(&config));
+            if let Some(graphs) = describe_graphs(&config) {
+                println!("{graphs}");
+            }
             print!("{}", describe_sources(&config.sources()));
             exit::OK
         }
@@ -261,6 +264,24 @@ pub fn describe_aws_commands(config: &Config, path: Option<&str>) -> String {
         text.push_str(&format!("\n  {}: {allow}", channel.channel));
     }
     text
+}
+
+/// Whether alarm cards get metric graphs (`None` with the alarm pipeline off).
+pub fn describe_graphs(config: &Config) -> Option<String> {
+    let alarms = &config.alarms;
+    alarms.queue_url.as_ref()?;
+    if !alarms.graphs {
+        return Some("Graphs: off (alarms.graphs = false).".to_owned());
+    }
+    let period = alarms
+        .graph_period
+        .map_or("the alarm's period".to_owned(), |period| {
+            humantime::format_duration(period).to_string()
+        });
+    Some(format!(
+        "Graphs: alarm cards get a CloudWatch metric graph (the last 3 hours, period: {period}; \
+         the role needs cloudwatch:GetMetricWidgetImage)."
+    ))
 }
 
 /// Where each secret, and each value written as a reference, comes from: one line per key,

@@ -45,6 +45,7 @@ fn watched_state() -> CardState {
         flapping: true,
         reopen_count: 2,
         report_url: Some("https://wiki.example/pages/42".into()),
+        graph: None,
     }
 }
 

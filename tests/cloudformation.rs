@@ -320,7 +320,8 @@ async fn the_stack_makes_the_queue_the_topic_and_an_envelope_subscription() -> a
     assert_eq!(config.aws.region.as_deref(), Some(REGION));
     assert!(config.bedrock.is_none());
 
-    // Least privilege: the queue, the dead-letter queue's depth, the topic; nothing optional.
+    // Least privilege: the queue, the dead-letter queue's depth, the topic, the alarms' graphs;
+    // nothing optional.
     for optional in ["AgentPolicyArn", "ModelPolicyArn", "SecretPolicyArn"] {
         assert!(
             !outputs.contains_key(optional),
@@ -334,8 +335,13 @@ async fn the_stack_makes_the_queue_the_topic_and_an_envelope_subscription() -> a
         "ConsumeAlarmQueue",
         "ReadDeadLetterQueueDepth",
         "PublishTestAlarm",
+        "DrawAlarmGraphs",
     ]);
     assert_eq!(sids(&statements), expected);
+    assert_eq!(
+        statement(&statements, "DrawAlarmGraphs")?["Action"],
+        json!("cloudwatch:GetMetricWidgetImage")
+    );
     assert_eq!(
         statement(&statements, "ConsumeAlarmQueue")?["Resource"],
         json!(queue_arn)

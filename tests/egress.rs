@@ -80,7 +80,7 @@ impl Rig {
         let config = format!(
             "{}\n[aws]\nregion = \"eu-west-1\"\n\n[aws.endpoints]\nsqs = \"{sqs_endpoint}\"\n\n\
              [alarms]\nqueue_url = \"{queue_url}\"\ndefault_channel = \"{CHANNEL}\"\n\
-             receive_wait = \"1s\"\n\n\
+             receive_wait = \"1s\"\ngraphs = false\n\n\
              [bedrock]\nagent_id = \"AGENT1\"\nagent_alias_id = \"ALIAS1\"\nendpoint_url = \"{}\"\n",
             config_toml(&slack, &dir.path().join("bot.db"), 1),
             agent.endpoint_url()

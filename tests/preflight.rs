@@ -34,6 +34,7 @@ async fn with_every_fake_up_every_row_is_ok_within_five_seconds() {
             "Slack Socket Mode",
             "SQS alarm queue",
             "SQS dead-letter queue",
+            "CloudWatch graphs",
             "Bedrock agent alias",
             "Bedrock invocation",
             "Confluence space",
@@ -80,13 +81,14 @@ async fn the_binary_prints_the_table_and_exits_0_when_all_is_well() {
         "✓  Slack bot token",
         "✓  Slack Socket Mode",
         "✓  SQS dead-letter queue",
+        "✓  CloudWatch graphs",
         "–  Bedrock invocation",
         "✓  GitHub repository",
     ] {
         assert!(output.contains(line), "{line:?} missing from:\n{output}");
     }
     assert!(!output.contains('✗'), "{output}");
-    assert!(output.contains("8 ok · 1 not checked"), "{output}");
+    assert!(output.contains("9 ok · 1 not checked"), "{output}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -455,6 +457,40 @@ async fn an_app_shows_its_installation_permissions_and_lacking_actions_write_fai
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphs_the_role_may_not_draw_fail_with_the_action_and_graphs_off_are_skipped() {
+    let rig = Rig::start().await;
+    let rows = rig.check_with(|text| text, Options::default()).await.0;
+    assert!(row(&rows, "CloudWatch graphs")
+        .detail
+        .contains("drew a test graph"));
+    let request = &rig.cloudwatch.requests()[0];
+    let widget: serde_json::Value =
+        serde_json::from_str(request.metric_widget.as_deref().unwrap()).unwrap();
+    assert_eq!(widget["metrics"][0][3], "chatops-alarms");
+
+    rig.cloudwatch
+        .set_fault(Some(chatops_sandbox::cloudwatch::GraphFault::AccessDenied));
+    let rows = rig.check_with(|text| text, Options::default()).await.0;
+    failed(
+        &rows,
+        "CloudWatch graphs",
+        "cloudwatch:GetMetricWidgetImage",
+        "allow cloudwatch:GetMetricWidgetImage in the bot's IAM policy",
+    );
+    all_ok_but(&rows, &["CloudWatch graphs"]);
+
+    let off = |text: String| text.replace("[alarms]\n", "[alarms]\ngraphs = false\n");
+    let rows = rig.check_with(off, Options::default()).await.0;
+    let graphs = row(&rows, "CloudWatch graphs");
+    assert_eq!(graphs.status, Status::Skipped, "{graphs:#?}");
+    assert_eq!(
+        rig.cloudwatch.requests().len(),
+        2,
+        "no call with graphs off"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_commands_show_the_cli_version_and_whether_the_role_is_assumed() {
     let rig = Rig::start().await;
     let sts = chatops_sandbox::sts::FakeSts::start().await.unwrap();
@@ -476,9 +512,12 @@ async fn aws_commands_show_the_cli_version_and_whether_the_role_is_assumed() {
         let endpoint = sts.endpoint_url();
         let cli = cli.to_owned();
         move |text: String| {
-            format!(
-                "{text}\n[aws.endpoints]\nsts = \"{endpoint}\"\n\n[aws_commands]\nrole_arn = \"{role}\"\ncli = \"{cli}\"\n"
-            )
+            // The rig's config already has [aws.endpoints] (the fake CloudWatch).
+            let text = text.replace(
+                "[aws.endpoints]\n",
+                &format!("[aws.endpoints]\nsts = \"{endpoint}\"\n"),
+            );
+            format!("{text}\n[aws_commands]\nrole_arn = \"{role}\"\ncli = \"{cli}\"\n")
         }
     };
     let (rows, _) = rig.check_with(section(&v2), Options::default()).await;

@@ -3,6 +3,7 @@
 pub mod aws;
 pub mod bedrock;
 pub mod cli;
+pub mod cloudwatch;
 pub mod confluence;
 pub mod github;
 pub mod proxy;

@@ -25,6 +25,7 @@ mod describe;
 mod envelope;
 mod eventbridge;
 mod generic;
+pub mod graph;
 mod lenient;
 mod notification;
 mod other_events;

@@ -56,6 +56,14 @@ pub struct AlarmsConfig {
     pub receive_wait: Duration,
     /// `[[alarms.route]]`, in file order: the first match wins.
     pub routes: Vec<RouteConfig>,
+    /// `alarms.graphs`: a metric alarm's card gets its metric graph (CloudWatch
+    /// GetMetricWidgetImage) after it is shown. On by default; an AccessDenied answer turns it
+    /// off until restart (see `notify::graphs`).
+    pub graphs: bool,
+    /// `alarms.graph_period`: the graph's period; `None`: the alarm's own period.
+    pub graph_period: Option<Duration>,
+    /// `alarms.graph_timeout`: the longest CloudWatch may take to draw one graph, 1s..=60s.
+    pub graph_timeout: Duration,
 }
 
 impl Default for AlarmsConfig {
@@ -75,6 +83,9 @@ impl Default for AlarmsConfig {
             visibility_timeout: Duration::from_secs(60),
             receive_wait: MAX_RECEIVE_WAIT,
             routes: Vec::new(),
+            graphs: true,
+            graph_period: None,
+            graph_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -141,6 +152,13 @@ impl AlarmsConfig {
             .duration("receive_wait", check_receive_wait)
             .or(defaults.receive_wait);
         let routes = read_routes(table);
+        let graphs = table.boolean("graphs").or(defaults.graphs);
+        let graph_period = table
+            .duration("graph_period", check_graph_period)
+            .optional();
+        let graph_timeout = table
+            .duration("graph_timeout", within_duration(1..=60))
+            .or(defaults.graph_timeout);
         Some(Self {
             queue_url: queue_url?,
             topic_arn: topic_arn?,
@@ -156,6 +174,9 @@ impl AlarmsConfig {
             visibility_timeout: visibility_timeout?,
             receive_wait: receive_wait?,
             routes: routes?,
+            graphs: graphs?,
+            graph_period: graph_period?,
+            graph_timeout: graph_timeout?,
         })
     }
 }
@@ -285,4 +306,39 @@ fn check_visibility_timeout(timeout: Duration) -> Result<Duration, String> {
         ));
     }
     Ok(timeout)
+}
+
+/// A period CloudWatch graphs: 1, 5, 10, 30 or 60 seconds, or a multiple of 60 up to a day.
+fn check_graph_period(period: Duration) -> Result<Duration, String> {
+    let secs = period.as_secs();
+    let valid = period.subsec_nanos() == 0
+        && (matches!(secs, 1 | 5 | 10 | 30) || (secs % 60 == 0 && (60..=86_400).contains(&secs)));
+    if valid {
+        Ok(period)
+    } else {
+        Err(format!(
+            "must be 1s, 5s, 10s, 30s or a whole number of minutes up to 1 day (a CloudWatch \
+             period), got {}",
+            show_duration(period)
+        ))
+    }
+}
+
+/// A duration from `secs.start()` to `secs.end()` seconds.
+fn within_duration(
+    secs: std::ops::RangeInclusive<u64>,
+) -> impl Fn(Duration) -> Result<Duration, String> {
+    move |duration| {
+        let range = Duration::from_secs(*secs.start())..=Duration::from_secs(*secs.end());
+        if range.contains(&duration) {
+            Ok(duration)
+        } else {
+            Err(format!(
+                "must be from {}s to {}s, got {}",
+                secs.start(),
+                secs.end(),
+                show_duration(duration)
+            ))
+        }
+    }
 }

@@ -42,10 +42,12 @@ pub enum AwsService {
     BedrockRuntime,
     /// InvokeAgentRuntime: the `agentcore` backend's answers.
     BedrockAgentCore,
+    /// GetMetricWidgetImage: the metric graphs on alarm cards.
+    CloudWatch,
 }
 
 impl AwsService {
-    pub const ALL: [AwsService; 8] = [
+    pub const ALL: [AwsService; 9] = [
         AwsService::Sqs,
         AwsService::Sns,
         AwsService::SecretsManager,
@@ -54,6 +56,7 @@ impl AwsService {
         AwsService::Sts,
         AwsService::BedrockRuntime,
         AwsService::BedrockAgentCore,
+        AwsService::CloudWatch,
     ];
 
     /// Its key in `[aws.endpoints]`.
@@ -67,6 +70,7 @@ impl AwsService {
             AwsService::Sts => "sts",
             AwsService::BedrockRuntime => "bedrock_runtime",
             AwsService::BedrockAgentCore => "bedrock_agentcore",
+            AwsService::CloudWatch => "cloudwatch",
         }
     }
 
@@ -82,6 +86,7 @@ impl AwsService {
             AwsService::Sts => "sts",
             AwsService::BedrockRuntime => "bedrock-runtime",
             AwsService::BedrockAgentCore => "bedrock-agentcore",
+            AwsService::CloudWatch => "monitoring",
         }
     }
 }

@@ -7,5 +7,6 @@
 
 pub mod aws_cli;
 pub mod bedrock;
+pub mod cloudwatch;
 pub mod confluence;
 pub mod github;

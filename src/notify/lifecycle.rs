@@ -17,6 +17,7 @@ use crate::deploys::suspect::SuspectDeploys;
 
 mod agent_context;
 mod deploy_links;
+mod graph_card;
 mod latency;
 mod post;
 mod records;
@@ -33,6 +34,7 @@ use crate::store::cards::{
 use crate::store::Blocking;
 use crate::telemetry::latency::Latencies;
 use crate::telemetry::metrics::AlarmMetrics;
+pub use graph_card::GraphShown;
 use post::{Claimed, Delivery, Part};
 pub use records::card_state;
 use records::{new_record, system_time, transition_of};
@@ -78,6 +80,8 @@ pub struct CardKeeper {
     latencies: Latencies,
     /// Posted, updated, folded, deduplicated (`with_metrics`; on no registry until then).
     metrics: AlarmMetrics,
+    /// With `alarms.graphs`: where the shown cards' graphs are queued (`graph_card.rs`).
+    graphs: Option<super::graphs::GraphQueue>,
 }
 
 impl CardKeeper {
@@ -127,6 +131,7 @@ impl CardKeeper {
             suspects,
             latencies: Latencies::default(),
             metrics: AlarmMetrics::unregistered(),
+            graphs: None,
         })
     }
 
@@ -300,8 +305,11 @@ impl CardKeeper {
                     .await?;
                 self.shown(n, message);
                 let transition = transition_of(&record, alarm, None, at);
+                let graph = self.graph_job(n, &record);
                 self.commit(n, channel, Some(record), Some(transition))
-                    .await
+                    .await?;
+                self.queue_graph(graph); // after the commit: the card is in the store
+                Ok(())
             }
         }
     }
@@ -364,8 +372,11 @@ impl CardKeeper {
         }
         self.shown(n, message);
         let transition = changed.then(|| transition_of(&card, alarm, Some(previous), at));
+        let graph = changed.then(|| self.graph_job(n, &card)).flatten();
         let channel = card.channel.clone();
-        self.commit(n, &channel, Some(card), transition).await
+        self.commit(n, &channel, Some(card), transition).await?;
+        self.queue_graph(graph); // each transition gets its own graph
+        Ok(())
     }
 
     /// Update the card (`card` still holds the previous notification) to show `n`; if the new

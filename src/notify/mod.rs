@@ -2,6 +2,7 @@
 //! the service wiring. Everything pure (parsing, routing, rendering) lives in `crate::alarms`.
 
 pub mod consumer;
+pub mod graphs;
 pub mod lifecycle;
 pub mod pollers;
 pub mod queue;

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
 use super::consumer::{Consumer, ConsumerSettings, StopSignals};
+use super::graphs::{self, GraphQueue, GraphWorkers};
 use super::lifecycle::{CardKeeper, LifecycleSettings};
 use super::pollers::{self, PollerSettings};
 use super::queue_depth::QueueDepths;
@@ -20,6 +21,7 @@ use crate::alarms::routing::Routes;
 use crate::config::{AwsService, Config};
 use crate::deploys::suspect::SuspectDeploys;
 use crate::health::{start_of_utc_day, Health};
+use crate::integrations::cloudwatch::CloudWatchGraphs;
 use crate::slack::messenger::Messenger;
 use crate::store::cards::CardStore;
 use crate::store::Blocking;
@@ -83,11 +85,25 @@ pub async fn start(
         .await
         .context("Failed to read today's alarm count from the store")?;
     health.count_delivered(today, now);
-    let keeper = Arc::new(
-        CardKeeper::new(slack, Blocking::new(store), routes, settings, suspects)?
-            .with_latencies(latencies)
-            .with_metrics(metrics.alarms.clone()),
-    );
+    let keeper = CardKeeper::new(
+        slack.clone(),
+        Blocking::new(store),
+        routes,
+        settings,
+        suspects,
+    )?
+    .with_latencies(latencies)
+    .with_metrics(metrics.alarms.clone());
+    let (keeper, graph_jobs) = match alarms.graphs {
+        true => {
+            let (queue, jobs) = GraphQueue::new(alarms.graph_period);
+            (Arc::new(keeper.with_graphs(queue)), Some(jobs))
+        }
+        false => {
+            info!("alarms.graphs is false: alarm cards get no metric graphs.");
+            (Arc::new(keeper), None)
+        }
+    };
     let consumer = Arc::new(
         Consumer::new(
             queue,
@@ -122,6 +138,16 @@ pub async fn start(
             alarms.storm_window,
             stop.clone(),
         ));
+    }
+    if let Some(jobs) = graph_jobs {
+        let proxy = &config.proxy;
+        let sdk = crate::egress::aws::aws_config_loader(region, proxy)
+            .load()
+            .await;
+        let endpoint = config.aws.endpoint(AwsService::CloudWatch);
+        let renderer = Arc::new(CloudWatchGraphs::new(&sdk, endpoint, alarms.graph_timeout));
+        let workers = GraphWorkers::new(keeper.clone(), renderer, slack);
+        tasks.spawn(graphs::run(Arc::new(workers), jobs, stop.clone()));
     }
     if config.metrics.is_some() {
         let depths = QueueDepths::new(&aws, queue_url.as_str(), metrics.alarms.clone());

@@ -9,6 +9,7 @@
 
 mod aws;
 mod aws_commands;
+mod graphs;
 mod secrets;
 mod sites;
 mod slack;
@@ -140,6 +141,12 @@ pub async fn run(config: &Config, options: &Options) -> Vec<ProbeResult> {
             slack::socket(config, limit),
         )),
         boxed(bounded(aws::QUEUE, limit, aws::HINT, aws::queue(config))),
+        boxed(bounded(
+            graphs::GRAPHS,
+            limit,
+            aws::HINT,
+            graphs::graphs(config, limit),
+        )),
         boxed(async { secrets::probe(config) }),
         boxed(bounded(
             aws::ALIAS,

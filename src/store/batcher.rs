@@ -136,6 +136,11 @@ impl PendingCount {
         PendingGuard(self.0.clone())
     }
 
+    /// How many pieces of work are in progress now.
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+
     /// The gather policy that waits (at most `linger`) for the work in progress.
     pub fn gather(&self, linger: Duration) -> Gather {
         Gather::Pending {

@@ -30,6 +30,28 @@ pub struct CardRecord {
     pub in_digest: bool,
     /// The thread's Confluence incident report, once one was made (shown on the card).
     pub report_url: Option<String>,
+    /// The metric graph drawn for a state of this card (see [`CardRecord::current_graph`]).
+    pub graph: Option<CardGraph>,
+}
+
+/// A metric graph uploaded to Slack for one state of a card.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CardGraph {
+    /// The Slack file id (`F…`) the card's image block names.
+    pub file_id: String,
+    /// The card's `last_change` when the graph was asked for.
+    pub for_change: SystemTime,
+}
+
+impl CardRecord {
+    /// The graph's file id if it was drawn for the state the card shows now (a later transition
+    /// makes it stale: the card drops it until the new state's graph is ready).
+    pub fn current_graph(&self) -> Option<&str> {
+        self.graph
+            .as_ref()
+            .filter(|graph| to_millis(graph.for_change) == to_millis(self.last_change))
+            .map(|graph| graph.file_id.as_str())
+    }
 }
 
 /// One state transition, for the thread and for reports.
@@ -141,4 +163,38 @@ pub(crate) fn to_millis(t: SystemTime) -> i64 {
 
 pub(crate) fn from_millis(ms: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_graph_is_current_only_for_the_state_it_was_drawn_for() {
+        let at = UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456);
+        let mut card = CardRecord {
+            alarm_key: "k".into(),
+            channel: "C1".into(),
+            root_ts: "1.2".into(),
+            state: "ALARM".into(),
+            last_change: at,
+            episode_started: Some(at),
+            resolved_at: None,
+            reopen_count: 0,
+            watchers: vec![],
+            nudged: false,
+            last_body: String::new(),
+            last_attributes: BTreeMap::new(),
+            in_digest: false,
+            report_url: None,
+            // As read back from the store: milliseconds.
+            graph: Some(CardGraph {
+                file_id: "F1".into(),
+                for_change: from_millis(to_millis(at)),
+            }),
+        };
+        assert_eq!(card.current_graph(), Some("F1"));
+        card.last_change = at + Duration::from_secs(60);
+        assert_eq!(card.current_graph(), None, "a transition makes it stale");
+    }
 }

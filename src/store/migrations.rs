@@ -266,6 +266,10 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX IF NOT EXISTS model_turns_by_session ON model_turns (session_id, id);
     CREATE INDEX IF NOT EXISTS model_turns_by_time ON model_turns (at);",
+    // Metric graphs on alarm cards: the Slack file id of the card's graph and the state change
+    // (`last_change`, ms) it was drawn for; a card shows it only while that state is current.
+    "ALTER TABLE alarm_cards ADD COLUMN graph_file_id TEXT;
+    ALTER TABLE alarm_cards ADD COLUMN graph_for_change INTEGER;",
 ];
 
 /// Bring the database to the latest schema; refuses a database newer than this binary.

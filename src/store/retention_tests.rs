@@ -25,6 +25,7 @@ fn card(key: &str, state: &str, changed: SystemTime, root_ts: &str) -> CardRecor
         last_attributes: BTreeMap::new(),
         in_digest: false,
         report_url: None,
+        graph: None,
     }
 }
 

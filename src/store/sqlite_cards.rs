@@ -6,15 +6,16 @@ use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::cards::{
-    from_millis, to_millis, CardRecord, CardStore, ClaimOutcome, ClaimRequest, DeliveryCommit,
-    DeliveryState, PostedPart, Transition,
+    from_millis, to_millis, CardGraph, CardRecord, CardStore, ClaimOutcome, ClaimRequest,
+    DeliveryCommit, DeliveryState, PostedPart, Transition,
 };
 use super::sqlite_claims::{claim_deliveries, end_claim, read_progress};
 use super::SqliteStore;
 
 pub(super) const CARD_COLUMNS: &str =
     "alarm_key, channel, root_ts, state, last_change, episode_started, resolved_at, \
-     reopen_count, watchers, nudged, last_body, last_attributes, in_digest, report_url";
+     reopen_count, watchers, nudged, last_body, last_attributes, in_digest, report_url, \
+     graph_file_id, graph_for_change";
 
 pub(super) fn card_from_row(row: &Row<'_>) -> rusqlite::Result<CardRecord> {
     let watchers: String = row.get(8)?;
@@ -34,6 +35,16 @@ pub(super) fn card_from_row(row: &Row<'_>) -> rusqlite::Result<CardRecord> {
         last_attributes: serde_json::from_str(&attributes).unwrap_or_default(),
         in_digest: row.get(12)?,
         report_url: row.get(13)?,
+        graph: match (
+            row.get::<_, Option<String>>(14)?,
+            row.get::<_, Option<i64>>(15)?,
+        ) {
+            (Some(file_id), Some(at)) => Some(CardGraph {
+                file_id,
+                for_change: from_millis(at),
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -51,7 +62,7 @@ fn insert_card(c: &Connection, card: &CardRecord) -> rusqlite::Result<usize> {
     let watchers = serde_json::to_string(&card.watchers).unwrap_or_else(|_| "[]".to_owned());
     let attributes =
         serde_json::to_string(&card.last_attributes).unwrap_or_else(|_| "{}".to_owned());
-    let sql = format!("INSERT OR REPLACE INTO alarm_cards ({CARD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+    let sql = format!("INSERT OR REPLACE INTO alarm_cards ({CARD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
     c.prepare_cached(&sql)?.execute(params![
         card.alarm_key,
         card.channel,
@@ -67,6 +78,8 @@ fn insert_card(c: &Connection, card: &CardRecord) -> rusqlite::Result<usize> {
         attributes,
         card.in_digest,
         card.report_url,
+        card.graph.as_ref().map(|graph| graph.file_id.as_str()),
+        card.graph.as_ref().map(|graph| to_millis(graph.for_change)),
     ])
 }
 
@@ -275,6 +288,7 @@ mod tests {
             last_attributes: [("team".to_owned(), "ops".to_owned())].into(),
             in_digest: false,
             report_url: None,
+            graph: None,
         }
     }
 

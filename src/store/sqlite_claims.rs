@@ -140,6 +140,7 @@ mod tests {
             last_attributes: Default::default(),
             in_digest: false,
             report_url: None,
+            graph: None,
         };
         store
             .commit_deliveries(&[DeliveryCommit {

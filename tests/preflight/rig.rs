@@ -8,6 +8,7 @@ use chatops_bot::config::{Config, Purpose};
 use chatops_bot::preflight::{self, Options, ProbeResult, Status};
 use chatops_sandbox::aws::FakeSqs;
 use chatops_sandbox::bedrock::{FakeBedrock, FAKE_AGENT_ALIAS_ID, FAKE_AGENT_ID};
+use chatops_sandbox::cloudwatch::FakeCloudWatch;
 use chatops_sandbox::confluence::FakeConfluence;
 use chatops_sandbox::github::FakeGitHub;
 use chatops_sandbox::slack::FakeSlack;
@@ -20,6 +21,7 @@ pub const SECOND: Duration = Duration::from_secs(1);
 pub struct Rig {
     pub slack: FakeSlack,
     pub sqs: FakeSqs,
+    pub cloudwatch: FakeCloudWatch,
     pub bedrock: FakeBedrock,
     pub wiki: FakeConfluence,
     pub github: FakeGitHub,
@@ -46,6 +48,7 @@ impl Rig {
         Rig {
             slack: fake_slack().await,
             sqs,
+            cloudwatch: FakeCloudWatch::start().await.unwrap(),
             bedrock: FakeBedrock::start().await.unwrap(),
             wiki,
             github: FakeGitHub::start().await.unwrap(),
@@ -68,6 +71,9 @@ path = "{store}"
 [aws]
 region = "eu-west-1"
 endpoint_url = "{sqs}"
+
+[aws.endpoints]
+cloudwatch = "{cloudwatch}"
 
 [alarms]
 queue_url = "{queue}"
@@ -97,6 +103,7 @@ token = "{github_token}"
             slack = self.slack.api_url(),
             store = self.dir.path().join("bot.db").display(),
             sqs = self.sqs.endpoint_url(),
+            cloudwatch = self.cloudwatch.endpoint_url(),
             queue = self.queue,
             bedrock = self.bedrock.endpoint_url(),
             wiki = self.wiki.base_url(),

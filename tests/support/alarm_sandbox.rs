@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chatops_sandbox::aws::FakeSqs;
+use chatops_sandbox::cloudwatch::FakeCloudWatch;
 use chatops_sandbox::slack::{FakeSlack, StoredMessage};
 
 use super::{cloudwatch_alarm, fake_slack, RunningBot};
@@ -15,6 +16,9 @@ pub const CHANNEL: &str = "C0ALERTS01";
 pub struct AlarmSandbox {
     pub slack: FakeSlack,
     pub sqs: FakeSqs,
+    /// `aws.endpoints.cloudwatch`. Graphs are off (`alarms.graphs = false`) unless a test turns
+    /// them on with the override `("CHATOPS_ALARMS__GRAPHS", "true")`.
+    pub cloudwatch: FakeCloudWatch,
     pub queue: String,
     pub bot: RunningBot,
     /// The config beyond the test defaults, and the overrides: a restart uses them again.
@@ -37,6 +41,7 @@ impl AlarmSandbox {
     ) -> Self {
         let slack = fake_slack().await;
         let sqs = FakeSqs::start().await.unwrap();
+        let cloudwatch = FakeCloudWatch::start().await.unwrap();
         let queue = sqs
             .create_queue("chatops-alarms", 30 * SECOND, None)
             .unwrap();
@@ -51,22 +56,34 @@ queue_url = "{queue}"
 default_channel = "{CHANNEL}"
 # Short long polls: a stop waits for the running ones.
 receive_wait = "1s"
+graphs = false
 {alarms_toml}
 "#,
             endpoint = sqs.endpoint_url(),
         );
-        let bot = RunningBot::start_in(dir, &slack, 1, &extra, overrides);
+        // An override rather than [aws.endpoints], which a test's own TOML may open.
+        let mut overrides: Vec<(String, String)> = overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        overrides.push((
+            "CHATOPS_AWS__ENDPOINTS__CLOUDWATCH".to_owned(),
+            cloudwatch.endpoint_url(),
+        ));
+        let pairs: Vec<(&str, &str)> = overrides
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let bot = RunningBot::start_in(dir, &slack, 1, &extra, &pairs);
         slack.wait_for_connections(1, 5 * SECOND).await.unwrap();
         Self {
             slack,
             sqs,
+            cloudwatch,
             queue,
             bot,
             extra,
-            overrides: overrides
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            overrides,
         }
     }
 
@@ -76,6 +93,7 @@ receive_wait = "1s"
         let Self {
             slack,
             sqs,
+            cloudwatch,
             queue,
             bot,
             extra,
@@ -96,6 +114,7 @@ receive_wait = "1s"
         Self {
             slack,
             sqs,
+            cloudwatch,
             queue,
             bot,
             extra,

@@ -166,10 +166,13 @@ async fn measure(
     let sqs = Arc::new(FakeSqs::start().await?);
     let queue_url = sqs.create_queue("chatops-alarms-bench", QUEUE_VISIBILITY, None)?;
     let endpoint = sqs.endpoint_url();
+    let cloudwatch = crate::cloudwatch::FakeCloudWatch::start().await?;
+    let cloudwatch_endpoint = cloudwatch.endpoint_url();
     let endpoints = Endpoints {
         slack: &slack,
         sqs_endpoint: &endpoint,
         queue_url: &queue_url,
+        cloudwatch_endpoint: &cloudwatch_endpoint,
         pollers: args.pollers,
     };
     let subject = Subject::start(kind, &endpoints, bot_bin, args.bot_logs)?;

@@ -14,6 +14,7 @@ use super::bot_process::{bot_binary, sandbox_config, BotProcess};
 use super::serve::TEAM_SECRET;
 use crate::aws::FakeSqs;
 use crate::bedrock::FakeBedrock;
+use crate::cloudwatch::FakeCloudWatch;
 use crate::confluence::FakeConfluence;
 use crate::github::FakeGitHub;
 use crate::secretsmanager::FakeSecretsManager;
@@ -65,6 +66,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let fake = FakeSlack::start(FakeSlackOptions::default()).await?;
     let sqs = FakeSqs::start().await?;
     let queue = sqs.create_queue("chatops-alarms", Duration::from_secs(30), None)?;
+    let cloudwatch = FakeCloudWatch::start().await?;
     let bedrock = FakeBedrock::start().await?;
     let wiki = FakeConfluence::start().await?;
     wiki.add_space("OPS");
@@ -99,7 +101,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         &fake.options().app_token,
         &fake.options().bot_token,
         2,
-    ) + &alarms_config(&sqs.endpoint_url(), &queue)
+    ) + &alarms_config(&sqs.endpoint_url(), &cloudwatch.endpoint_url(), &queue)
         + &agent::config(&bedrock, &args.backend)
         + &report::config()
         + &deploy::config(&github);
@@ -131,7 +133,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         &format!("replies in the thread:\n{}", indent(&render(&reply.params))),
     );
 
-    alarm_scenario(&mut t, &sqs, &queue, &bedrock).await?;
+    alarm_scenario(&mut t, &sqs, &queue, &bedrock, &cloudwatch).await?;
     let root = first_card(&fake)?;
     report::scenario(&mut t, &bedrock, &wiki, &root).await?;
     deploy::scenario(&mut t, &github).await?;
@@ -153,13 +155,14 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         bail!("the bot exited with {status}");
     }
     println!(
-        "\nDemo complete: mention answered, alarm card posted and watched, the agent's analysis \
+        "\nDemo complete: mention answered, alarm card posted (its metric graph added after) and watched, the agent's analysis \
          streamed into its thread and a follow-up answered in the same session, the card resolved \
          in place, the thread reported to Confluence, a deploy approved and followed to success \
          in its thread, connection refreshed, clean stop."
     );
     fake.shutdown().await;
     sqs.shutdown().await;
+    cloudwatch.shutdown().await;
     bedrock.shutdown().await;
     wiki.shutdown().await;
     github.shutdown().await;
@@ -181,12 +184,15 @@ fn first_card(fake: &FakeSlack) -> anyhow::Result<String> {
 const ALERTS: &str = "C0ALERTS01";
 const ALARM_ARN: &str = "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:checkout-api-5xx";
 
-fn alarms_config(endpoint: &str, queue: &str) -> String {
+fn alarms_config(endpoint: &str, cloudwatch: &str, queue: &str) -> String {
     format!(
         r#"
 [aws]
 region = "eu-west-1"
 endpoint_url = "{endpoint}"
+
+[aws.endpoints]
+cloudwatch = "{cloudwatch}"
 
 [alarms]
 queue_url = "{queue}"
@@ -214,6 +220,7 @@ async fn alarm_scenario(
     sqs: &FakeSqs,
     queue: &str,
     bedrock: &FakeBedrock,
+    cloudwatch: &FakeCloudWatch,
 ) -> anyhow::Result<()> {
     let fake = t.fake;
     t.say(
@@ -241,6 +248,24 @@ async fn alarm_scenario(
         &format!(
             "posts the alarm card in {ALERTS}:\n{}",
             indent(&render(&card.params))
+        ),
+    );
+
+    fake.wait_for_call(
+        "chat.update",
+        |c| c.ok() && c.params.to_string().contains("slack_file"),
+        WAIT,
+    )
+    .await?;
+    t.say(
+        "bot",
+        &format!(
+            "then draws the alarm's metric graph ({} GetMetricWidgetImage, {} PNG bytes: the last \
+             3 hours with the threshold and the state change), uploads it and adds it to the card",
+            cloudwatch.requests().len(),
+            fake.uploads()
+                .first()
+                .map_or(0, |upload| upload.bytes.len())
         ),
     );
 

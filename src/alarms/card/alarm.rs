@@ -66,6 +66,13 @@ pub(super) fn card(
         "CloudWatch",
     ));
     b.context(watchers_and_report(state));
+    if let Some(file_id) = &state.graph {
+        let alt = format!(
+            "Metric graph of {}: the last 3 hours",
+            one_line(&alarm.name, 150)
+        );
+        b.slack_file_image(file_id, alt);
+    }
     b.actions(buttons(
         &card_key(n),
         true,

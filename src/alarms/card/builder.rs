@@ -1,7 +1,9 @@
 //! Assembles a card's blocks, remembers every text it had to cut, and builds the overflow message.
 
 use crate::slack::blocks::{MAX_BLOCKS, MAX_SECTION_CHARS};
-use crate::slack::message::{Accent, Block, Button, Message, Mrkdwn, Standing};
+use crate::slack::message::{
+    Accent, Block, Button, FileId, ImageSource, Message, Mrkdwn, Standing,
+};
 
 use super::text::{self, esc, mrkdwn_plain, width, FULL_TEXT_IN_THREAD};
 use super::RenderedCard;
@@ -75,6 +77,12 @@ impl CardBuilder {
         if !items.is_empty() {
             self.blocks.push(Block::Context(items));
         }
+    }
+
+    /// An image block of a file the bot uploaded (an alarm's metric graph).
+    pub fn slack_file_image(&mut self, file_id: &str, alt: String) {
+        let source = ImageSource::SlackFile(FileId(file_id.to_owned()));
+        self.blocks.push(Block::Image { source, alt });
     }
 
     pub fn actions(&mut self, buttons: Vec<Button>) {

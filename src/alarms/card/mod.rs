@@ -53,6 +53,9 @@ pub struct CardState {
     pub reopen_count: u32,
     /// The thread's Confluence incident report, once one was made.
     pub report_url: Option<String>,
+    /// The Slack file id of the metric graph drawn for the state shown (alarm cards show it as
+    /// an image; see `notify::graphs`).
+    pub graph: Option<String>,
 }
 
 /// Per-route presentation settings.

@@ -40,6 +40,7 @@ pub(super) fn new_record(
         last_attributes: message.attributes.clone(),
         in_digest: false,
         report_url: None,
+        graph: None,
     }
 }
 
@@ -60,6 +61,7 @@ pub fn card_state(record: &CardRecord) -> CardState {
         flapping: record.reopen_count >= FLAPPING_AFTER_REOPENS,
         reopen_count: record.reopen_count,
         report_url: record.report_url.clone(),
+        graph: record.current_graph().map(str::to_owned),
     }
 }
 

@@ -187,6 +187,7 @@ mod tests {
             last_attributes: Default::default(),
             in_digest: false,
             report_url: None,
+            graph: None,
         };
         let posted = UNIX_EPOCH + Duration::from_micros(1_700_003_600_000_250);
         assert_eq!(shown_since(&card), Some(posted));

@@ -14,6 +14,7 @@ use super::subject::{Endpoints, Subject};
 use super::workload::{cloudwatch_alarm, subject};
 use crate::aws::{notification_body, FakeSqs};
 use crate::cli::bot_process::{sandbox_config, BotProcess};
+use crate::cloudwatch::FakeCloudWatch;
 use crate::slack::{FakeSlack, FakeSlackOptions};
 
 /// Alarms in the defaults phase, spread round-robin over `CHANNELS` channels.
@@ -66,9 +67,11 @@ pub fn defaults_config(endpoints: &Endpoints<'_>) -> String {
         ));
     }
     format!(
-        "{slack}\n[aws]\nregion = \"eu-west-1\"\nendpoint_url = \"{endpoint}\"\n\n[alarms]\n\
+        "{slack}\n[aws]\nregion = \"eu-west-1\"\nendpoint_url = \"{endpoint}\"\n\n\
+         [aws.endpoints]\ncloudwatch = \"{cloudwatch}\"\n\n[alarms]\n\
          queue_url = \"{queue}\"\ndefault_channel = \"C0BENCHDXX\"\npollers = {pollers}\n{routes}",
         endpoint = endpoints.sqs_endpoint,
+        cloudwatch = endpoints.cloudwatch_endpoint,
         queue = endpoints.queue_url,
         pollers = endpoints.pollers,
     )
@@ -85,10 +88,13 @@ pub async fn measure_defaults(
     let sqs = Arc::new(FakeSqs::start().await?);
     let queue_url = sqs.create_queue("chatops-alarms-defaults", Duration::from_secs(60), None)?;
     let sqs_endpoint = sqs.endpoint_url();
+    let cloudwatch = FakeCloudWatch::start().await?;
+    let cloudwatch_endpoint = cloudwatch.endpoint_url();
     let endpoints = Endpoints {
         slack: &slack,
         sqs_endpoint: &sqs_endpoint,
         queue_url: &queue_url,
+        cloudwatch_endpoint: &cloudwatch_endpoint,
         pollers,
     };
     let config = defaults_config(&endpoints);
@@ -200,6 +206,7 @@ mod tests {
             slack: &slack,
             sqs_endpoint: "http://127.0.0.1:9",
             queue_url: "http://127.0.0.1:9/123456789012/alarms",
+            cloudwatch_endpoint: "http://127.0.0.1:9",
             pollers: 4,
         };
         let config = defaults_config(&endpoints);

@@ -42,6 +42,8 @@ pub struct Endpoints<'a> {
     pub slack: &'a FakeSlack,
     pub sqs_endpoint: &'a str,
     pub queue_url: &'a str,
+    /// The fake CloudWatch the bot draws its cards' metric graphs on (`aws.endpoints.cloudwatch`).
+    pub cloudwatch_endpoint: &'a str,
     /// SQS receive loops: the bot's `alarms.pollers`, the floor's `--loops`.
     pub pollers: usize,
 }
@@ -123,6 +125,9 @@ pub fn bot_config(endpoints: &Endpoints<'_>) -> String {
 region = "eu-west-1"
 endpoint_url = "{endpoint}"
 
+[aws.endpoints]
+cloudwatch = "{cloudwatch}"
+
 [alarms]
 queue_url = "{queue}"
 default_channel = "{CHANNEL}"
@@ -130,6 +135,7 @@ storm_threshold = 0
 pollers = {pollers}
 "#,
         endpoint = endpoints.sqs_endpoint,
+        cloudwatch = endpoints.cloudwatch_endpoint,
         queue = endpoints.queue_url,
         pollers = endpoints.pollers,
     )
@@ -176,6 +182,7 @@ mod tests {
             slack: &slack,
             sqs_endpoint: "http://127.0.0.1:9",
             queue_url: "http://127.0.0.1:9/123456789012/alarms",
+            cloudwatch_endpoint: "http://127.0.0.1:9",
             pollers: 4,
         };
         let config = bot_config(&endpoints);

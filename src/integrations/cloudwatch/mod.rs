@@ -1,0 +1,55 @@
+//! Amazon CloudWatch metric graphs: the `MetricGraphs` trait and `CloudWatchGraphs`, which renders a MetricWidget with GetMetricWidgetImage.
+//!
+//! The widget arrives as plain data (its JSON, built from the alarm by `alarms::graph`), so this
+//! module knows neither Slack nor the alarm pipeline's types.
+
+mod client;
+
+use async_trait::async_trait;
+
+pub use client::{CloudWatchGraphs, GRAPH_ACTION};
+
+/// One graph to render: a CloudWatch MetricWidget as JSON (the metrics, annotations, period,
+/// time range and region are in it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphRequest {
+    pub metric_widget: String,
+}
+
+/// A PNG image, as CloudWatch drew it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Png(pub Vec<u8>);
+
+impl std::fmt::Debug for Png {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Png({} bytes)", self.0.len())
+    }
+}
+
+/// The eight bytes every PNG file starts with.
+pub const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
+
+/// Why a graph was not drawn.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    /// The credentials may not call GetMetricWidgetImage: nothing changes that until an
+    /// operator adds the IAM action.
+    #[error("access denied: the bot's role needs {GRAPH_ACTION} ({detail})")]
+    AccessDenied { detail: String },
+    /// CloudWatch refused the widget (`InvalidParameterValue`, …) or failed.
+    #[error("GetMetricWidgetImage failed: {detail}")]
+    Failed { detail: String },
+    /// No answer within the graph timeout.
+    #[error("GetMetricWidgetImage did not answer within {0:?}")]
+    TimedOut(std::time::Duration),
+    /// CloudWatch answered with something that is not a PNG.
+    #[error("GetMetricWidgetImage answered {0} bytes that are not a PNG")]
+    NotPng(usize),
+}
+
+/// Draws metric graphs.
+#[async_trait]
+pub trait MetricGraphs: Send + Sync + 'static {
+    /// Renders `request` as a PNG.
+    async fn render(&self, request: &GraphRequest) -> Result<Png, GraphError>;
+}
