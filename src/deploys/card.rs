@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
 use url::Url;
 
-use crate::slack::message::{Accent, Block, Button, Message, Mrkdwn};
+use crate::slack::message::{Accent, Block, Button, ImageSource, Message, Mrkdwn};
 use crate::slack::time_text::{format_clock, format_duration};
 use crate::store::deploys::{Approval, DeployAction, DeployRequest, DeployState};
 
@@ -158,7 +158,7 @@ pub fn root_message(view: &RootView<'_>) -> Message {
     ];
     if let Some(gif) = view.gif {
         blocks.push(Block::Image {
-            url: gif.clone(),
+            source: ImageSource::Url(gif.clone()),
             alt: state_words(request.state).to_owned(),
         });
     }

@@ -10,7 +10,8 @@ use tracing::{error, info};
 use super::interaction::{ChannelId, MessageTs, ResponseUrl, UserId};
 use super::message::{Message, Visibility};
 use super::messenger::{
-    BotIdentity, Messenger, NameLookup, SlackApiError, StreamStart, ThreadRead,
+    BotIdentity, FileUpload, Messenger, NameLookup, SlackApiError, StreamStart, ThreadRead,
+    UploadedFile,
 };
 use crate::secrets::Secret;
 
@@ -175,6 +176,10 @@ impl Messenger for AuthWatch {
         self.watch(|| self.inner.group_members(group)).await
     }
 
+    async fn upload_file(&self, upload: &FileUpload) -> Result<UploadedFile, SlackApiError> {
+        self.watch(|| self.inner.upload_file(upload)).await
+    }
+
     async fn user_name(&self, user: &UserId) -> Result<NameLookup, SlackApiError> {
         self.watch(|| self.inner.user_name(user)).await
     }
@@ -265,6 +270,9 @@ mod tests {
             unreachable!()
         }
         async fn group_members(&self, _: &str) -> Result<Vec<UserId>, SlackApiError> {
+            unreachable!()
+        }
+        async fn upload_file(&self, _: &FileUpload) -> Result<UploadedFile, SlackApiError> {
             unreachable!()
         }
         async fn permalink(&self, _: &ChannelId, _: &MessageTs) -> Result<String, SlackApiError> {

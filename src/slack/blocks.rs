@@ -2,7 +2,7 @@
 
 use slack_morphism::prelude::*;
 
-use super::message::{Block, Button, ButtonStyle, Message, Mrkdwn, PostId, Standing};
+use super::message::{Block, Button, ButtonStyle, ImageSource, Message, Mrkdwn, PostId, Standing};
 
 /// Slack's hard limits that rendering enforces.
 pub const MAX_SECTION_CHARS: usize = 3000;
@@ -106,8 +106,14 @@ fn block(block: &Block) -> SlackBlock {
             SlackActionsBlock::new(buttons.iter().take(25).map(button).collect()).into()
         }
         Block::Markdown(text) => SlackMarkdownBlock::new(truncate(text, MAX_MARKDOWN_CHARS)).into(),
-        Block::Image { url, alt } => {
-            SlackImageBlock::new(url.clone().into(), truncate(alt, MAX_IMAGE_ALT_CHARS)).into()
+        Block::Image { source, alt } => {
+            let source = match source {
+                ImageSource::Url(url) => url.clone().into(),
+                ImageSource::SlackFile(file) => SlackImageUrlOrFile::SlackFile {
+                    slack_file: SlackFileId(file.0.clone()).into(),
+                },
+            };
+            SlackImageBlock::new(source, truncate(alt, MAX_IMAGE_ALT_CHARS)).into()
         }
     }
 }
@@ -148,6 +154,7 @@ pub fn truncate(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::slack::message::FileId;
 
     #[test]
     fn renders_block_kit_json_and_respects_limits() {
@@ -167,8 +174,14 @@ mod tests {
                     style: Some(ButtonStyle::Primary),
                 }]),
                 Block::Image {
-                    url: url::Url::parse("https://media.example/ship-it.gif").unwrap(),
+                    source: ImageSource::Url(
+                        url::Url::parse("https://media.example/ship-it.gif").unwrap(),
+                    ),
                     alt: "a".repeat(3000),
+                },
+                Block::Image {
+                    source: ImageSource::SlackFile(FileId("F0GRAPH".into())),
+                    alt: "graph".into(),
                 },
             ],
             accent: None,
@@ -183,6 +196,9 @@ mod tests {
         );
         let alt = json["blocks"][3]["alt_text"].as_str().unwrap();
         assert_eq!(alt.chars().count(), MAX_IMAGE_ALT_CHARS);
+        // An uploaded file: `slack_file` with its id, and no `image_url` beside it.
+        assert_eq!(json["blocks"][4]["slack_file"]["id"], "F0GRAPH");
+        assert!(json["blocks"][4].get("image_url").is_none());
         assert_eq!(json["blocks"][0]["type"], "header");
         let section = json["blocks"][1]["text"]["text"].as_str().unwrap();
         assert_eq!(section.chars().count(), MAX_SECTION_CHARS);

@@ -23,6 +23,8 @@ pub const BOT_SCOPES: &[&str] = &[
     "users:read",
     // usergroups.users.list: deploy requesters and approvers may be user groups.
     "usergroups:read",
+    // files.getUploadURLExternal/completeUploadExternal: alarm graphs, long command output.
+    "files:write",
 ];
 
 /// What makes a scope necessary.
@@ -78,6 +80,13 @@ pub const SCOPE_NEEDS: &[(&str, &[ScopeNeed])] = &[
     (
         "usergroups:read",
         &[ScopeNeed::Method("usergroups.users.list")],
+    ),
+    (
+        "files:write",
+        &[
+            ScopeNeed::Method("files.getUploadURLExternal"),
+            ScopeNeed::Method("files.completeUploadExternal"),
+        ],
     ),
 ];
 

@@ -164,13 +164,26 @@ pub enum Block {
     /// A `markdown` block: standard Markdown that Slack renders (headings, lists, code, links).
     /// The text must already be inert (see `slack::answer::inert`).
     Markdown(String),
-    /// An `image` block: a picture Slack fetches from `url` (https, from the operator's config,
-    /// e.g. a deploy's GIF), described by `alt` for screen readers and notifications.
+    /// An `image` block: a picture from `source`, described by `alt` for screen readers and
+    /// notifications.
     Image {
-        url: url::Url,
+        source: ImageSource,
         alt: String,
     },
 }
+
+/// Where an image block's picture comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ImageSource {
+    /// A public https URL Slack fetches (from the operator's config, e.g. a deploy's GIF).
+    Url(url::Url),
+    /// A file the bot uploaded (`Messenger::upload_file`); png, jpg or gif.
+    SlackFile(FileId),
+}
+
+/// A Slack file's id (`F…`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FileId(pub String);
 
 /// A button; `action_id` and `value` come back in the click.
 #[derive(Clone, Debug, PartialEq)]

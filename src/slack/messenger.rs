@@ -20,6 +20,7 @@ use crate::secrets::Secret;
 use crate::telemetry::metrics::SlackApiMetrics;
 
 mod call;
+mod files;
 mod permalink;
 mod read_back;
 mod replies;
@@ -28,6 +29,7 @@ mod usergroups;
 mod users;
 
 use call::MethodGate;
+pub use files::{FileUpload, UploadedFile, MAX_UPLOAD_BYTES};
 pub use permalink::{permalink_from_team_url, permalink_like};
 pub(crate) use replies::ts_order;
 pub use replies::{ThreadMessage, ThreadRead, MAX_REPLIES_PAGES, REPLIES_PAGE_LIMIT};
@@ -157,6 +159,9 @@ pub trait Messenger: Send + Sync + 'static {
     /// `usergroups.users.list`: the members of user group `group` (`S…`), reused for
     /// [`GROUP_MEMBERS_TTL`] after Slack answered.
     async fn group_members(&self, group: &str) -> Result<Vec<UserId>, SlackApiError>;
+    /// `files.getUploadURLExternal`, the bytes, `files.completeUploadExternal`: the file shared in
+    /// `upload.channel` (and thread) when given, else kept private to the bot.
+    async fn upload_file(&self, upload: &FileUpload) -> Result<UploadedFile, SlackApiError>;
 }
 
 /// The part of `chat.postMessage`'s answer the bot uses.
@@ -473,6 +478,10 @@ impl Messenger for SlackMessenger {
 
     async fn user_name(&self, user: &UserId) -> Result<NameLookup, SlackApiError> {
         self.user_name_call(user).await
+    }
+
+    async fn upload_file(&self, upload: &FileUpload) -> Result<UploadedFile, SlackApiError> {
+        self.upload_file_call(upload).await
     }
 
     async fn permalink(

@@ -175,7 +175,9 @@ fn check_message(name: &str, message: &Message, opts: &CardOptions) {
             }
             Block::Divider => {}
             Block::Markdown(text) => panic!("{name}: cards carry no markdown block: {text:?}"),
-            Block::Image { url, .. } => panic!("{name}: alarm cards carry no image: {url}"),
+            Block::Image { source, .. } => {
+                panic!("{name}: alarm cards carry no image: {source:?}")
+            }
             Block::Actions(buttons) => {
                 assert!(
                     !buttons.is_empty() && buttons.len() <= 25,

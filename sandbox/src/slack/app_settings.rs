@@ -16,6 +16,7 @@ pub const DEFAULT_BOT_SCOPES: &[&str] = &[
     "commands",
     "users:read",
     "usergroups:read",
+    "files:write",
 ];
 
 /// The app's settings as the fake plays them.

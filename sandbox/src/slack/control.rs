@@ -54,6 +54,17 @@ impl FakeSlack {
             .collect()
     }
 
+    /// Every file a client asked an upload URL for, in order, with its bytes and sharing.
+    pub fn uploads(&self) -> Vec<crate::slack::UploadedFile> {
+        lock(&self.shared.files).all()
+    }
+
+    /// While `refuse` is set, messages whose image blocks name an uploaded file are refused
+    /// with `invalid_blocks` (as Slack does while a file is still processing).
+    pub fn refuse_file_images(&self, refuse: bool) {
+        lock(&self.shared.files).refuse_file_images = refuse;
+    }
+
     /// Every connection ever accepted, with its frames and how it ended.
     pub fn connection_log(&self) -> Vec<ConnectionRecord> {
         let all = lock(&self.shared.conns).all();

@@ -10,10 +10,10 @@ use crate::slack::state::Shared;
 use crate::slack::streams;
 use crate::slack::timeline::lock;
 use crate::slack::web_api::Outcome;
-use crate::slack::{people, reading, usergroups};
+use crate::slack::{files, people, reading, usergroups};
 
 /// Methods that take the bot token.
-const BOT_METHODS: [&str; 17] = [
+const BOT_METHODS: [&str; 20] = [
     "auth.test",
     "chat.postMessage",
     "chat.update",
@@ -31,6 +31,9 @@ const BOT_METHODS: [&str; 17] = [
     "chat.startStream",
     "chat.appendStream",
     "chat.stopStream",
+    "files.getUploadURLExternal",
+    "files.completeUploadExternal",
+    "files.info",
 ];
 
 /// Slack's limits that clients trip over.
@@ -71,6 +74,9 @@ pub(crate) fn handle(shared: &Shared, method: &str, params: &Params, auth: AuthK
         "chat.getPermalink" => permalink(shared, params),
         "reactions.add" => add_reaction(shared, params),
         "users.info" => people::user_info(shared, params),
+        "files.getUploadURLExternal" => files::get_upload_url(shared, params),
+        "files.completeUploadExternal" => complete_upload(shared, params),
+        "files.info" => files::info(shared, params),
         "usergroups.users.list" => usergroups::users_list(shared, params),
         "conversations.history" => {
             known_channel(shared, params).and_then(|c| reading::history(shared, c, params))
@@ -122,9 +128,23 @@ fn connections_open(shared: &Shared, auth: AuthKind) -> Outcome {
     Outcome::Json(json!({"ok": true, "url": url}))
 }
 
+/// `files.completeUploadExternal`, sharing into `channel_id` when it names a known channel.
+fn complete_upload(shared: &Shared, params: &Params) -> Result<Value, &'static str> {
+    let channel = match str_param(params, "channel_id") {
+        Some(channel) => {
+            let mut named = Params::new();
+            named.insert("channel".into(), channel.into());
+            Some(known_channel(shared, &named)?)
+        }
+        None => None,
+    };
+    files::complete_upload(shared, params, channel)
+}
+
 fn post_message(shared: &Shared, params: &Params) -> Result<Value, &'static str> {
     let channel = known_channel(shared, params)?;
     check_content(params)?;
+    files::check_image_files(shared, params)?;
     let ts = next_ts();
     let message = StoredMessage::from_post(&channel, ts.clone(), params);
     let body = message.to_json();
@@ -143,6 +163,7 @@ fn update_message(shared: &Shared, params: &Params) -> Result<Value, &'static st
     if let Some(blocks) = params.get("blocks") {
         check_blocks(blocks)?;
     }
+    files::check_image_files(shared, params)?;
     let mut store = lock(&shared.messages);
     let message = store.get_mut(&channel, &ts).ok_or("message_not_found")?;
     if !message.from_api {

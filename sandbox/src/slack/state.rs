@@ -13,6 +13,7 @@ use crate::slack::app_settings::AppSettings;
 use crate::slack::connection::ConnHandle;
 use crate::slack::delivery::Delivery;
 use crate::slack::faults::FaultTable;
+use crate::slack::files::FileStore;
 use crate::slack::messages::MessageStore;
 use crate::slack::options::FakeSlackOptions;
 use crate::slack::people::UserDirectory;
@@ -47,6 +48,8 @@ pub(crate) struct Shared {
     /// The error the streaming methods answer with, when set (`FakeSlack::refuse_streaming`).
     pub(crate) stream_refusal: Mutex<Option<String>>,
     pub(crate) messages: Mutex<MessageStore>,
+    /// Uploaded files (`files.rs`).
+    pub(crate) files: Mutex<FileStore>,
     /// Users set up by tests (`FakeSlack::set_user`, `forget_user`).
     pub(crate) users: Mutex<UserDirectory>,
     /// User groups set up by tests (`FakeSlack::set_user_group`).
@@ -78,6 +81,7 @@ impl Shared {
             app: Mutex::new(AppSettings::default()),
             stream_refusal: Mutex::new(None),
             messages: Mutex::new(MessageStore::default()),
+            files: Mutex::new(FileStore::default()),
             users: Mutex::new(UserDirectory::default()),
             user_groups: Mutex::new(GroupDirectory::default()),
             delivery: Delivery::default(),

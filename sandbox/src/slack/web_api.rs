@@ -24,6 +24,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/api/{method}", any(api))
         .route("/hooks/{*rest}", post(hook))
+        .route("/upload/{id}", post(crate::slack::files::receive_bytes))
         .with_state(shared)
 }
 

@@ -1,6 +1,6 @@
 //! 👀 Watching toggles and the "nobody is watching" nudge.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -88,6 +88,11 @@ impl CardKeeper {
             if card.nudged || !card.watchers.is_empty() || card.state != "ALARM" {
                 continue;
             }
+            // Nobody could press Watching before the card was there: an alarm delivered late
+            // (a delayed or redriven message) is nudged `after` its card was posted.
+            if shown_since(&card).is_some_and(|shown| shown > started_before) {
+                continue;
+            }
             let n = parse_sqs_message(&card.last_body, &card.last_attributes);
             let decision = self.routes.route(&n);
             let note = card::nudge(decision.mention.as_deref(), after);
@@ -141,5 +146,57 @@ impl AlarmCards for CardKeeper {
         root_ts: &str,
     ) -> anyhow::Result<Option<crate::reporting::facts::AlarmFacts>> {
         CardKeeper::alarm_facts(self, channel, root_ts).await
+    }
+}
+
+/// Since when the card has shown this ALARM episode: the later of the episode's start and the
+/// card's post (a Slack ts is the post's wall-clock time). `None` without an episode.
+fn shown_since(card: &CardRecord) -> Option<SystemTime> {
+    let episode = card.episode_started?;
+    let posted = ts_time(&card.root_ts);
+    Some(posted.map_or(episode, |posted| posted.max(episode)))
+}
+
+/// A Slack ts (`1700000000.000100`) as a time.
+fn ts_time(ts: &str) -> Option<SystemTime> {
+    let (secs, micros) = ts.split_once('.').unwrap_or((ts, "0"));
+    let secs: u64 = secs.parse().ok()?;
+    let micros: u64 = micros.parse().ok()?;
+    Some(UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_card_posted_after_its_episode_began_counts_from_its_post() {
+        let episode = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut card = CardRecord {
+            alarm_key: "k".into(),
+            channel: "C1".into(),
+            root_ts: "1700003600.000250".into(),
+            state: "ALARM".into(),
+            last_change: episode,
+            episode_started: Some(episode),
+            resolved_at: None,
+            reopen_count: 0,
+            watchers: vec![],
+            nudged: false,
+            last_body: String::new(),
+            last_attributes: Default::default(),
+            in_digest: false,
+            report_url: None,
+        };
+        let posted = UNIX_EPOCH + Duration::from_micros(1_700_003_600_000_250);
+        assert_eq!(shown_since(&card), Some(posted));
+        // Reopened later on the same card: the episode is the later time.
+        let reopened = posted + Duration::from_secs(600);
+        card.episode_started = Some(reopened);
+        assert_eq!(shown_since(&card), Some(reopened));
+        card.root_ts = "not-a-ts".into();
+        assert_eq!(shown_since(&card), Some(reopened));
+        card.episode_started = None;
+        assert_eq!(shown_since(&card), None);
     }
 }
