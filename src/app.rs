@@ -1,5 +1,7 @@
 //! Wiring: build the store, clients and router from the config, run until shutdown, drain.
 
+mod agent;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -12,12 +14,11 @@ use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::context::Context;
-use crate::conversation::Conversations;
 use crate::deploys::alarm_links::FiringAlarms;
 use crate::deploys::suspect::SuspectDeploys;
 use crate::deploys::Deploys;
 use crate::health::{Health, HealthLimits};
-use crate::integrations::bedrock::{Agent, BedrockAgent};
+use crate::integrations::bedrock::Agent;
 use crate::integrations::confluence::ConfluenceWiki;
 use crate::integrations::github::{DispatchSettings, GitHubDeploys};
 use crate::notify;
@@ -104,9 +105,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         stats.clone() as Arc<dyn LatencySink>,
         metrics.clone() as Arc<dyn LatencySink>,
     ]);
-    let agent = agent(&config, &metrics).await;
+    let agent = agent::agent(&config, &metrics).await;
     let conversations =
-        conversations(&config, agent.clone(), slack.clone(), &store, &latencies).await?;
+        agent::conversations(&config, agent.clone(), slack.clone(), &store, &latencies).await?;
     let suspects = suspect_deploys(&config, &store);
     let alarms = notify::service::start(
         &config,
@@ -251,42 +252,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         SocketModeError::Fatal { code } => RunError::SlackRefused { code },
         thread @ SocketModeError::Thread(_) => RunError::Failed(thread.into()),
     })
-}
-
-/// The Bedrock agent, when `[bedrock]` is set: it answers questions and writes report summaries.
-async fn agent(config: &Config, metrics: &Metrics) -> Option<Arc<dyn Agent>> {
-    let bedrock = config.bedrock.as_ref()?;
-    // Its own AWS config: the SQS one bounds each attempt for long polls, which would cut a
-    // streamed answer short. `BedrockAgent` sets the region, endpoint and timeouts.
-    let sdk = crate::egress::aws::aws_config_loader(&bedrock.region, &config.proxy)
-        .load()
-        .await;
-    let agent: Arc<dyn Agent> = Arc::new(BedrockAgent::new(&sdk, bedrock));
-    Some(Arc::new(Instrumented::new(
-        agent,
-        metrics.integrations.clone(),
-    )))
-}
-
-/// The conversations with the agent, when `[bedrock]` is set.
-async fn conversations(
-    config: &Config,
-    agent: Option<Arc<dyn Agent>>,
-    slack: Arc<dyn Messenger>,
-    store: &Arc<SqliteStore>,
-    latencies: &Latencies,
-) -> anyhow::Result<Option<Arc<Conversations>>> {
-    let (Some(bedrock), Some(agent)) = (&config.bedrock, agent) else {
-        info!("[bedrock] is not set: the agent is off.");
-        return Ok(None);
-    };
-    let answers: Arc<dyn AnswerLog> = store.clone();
-    let answers = Blocking::new(answers);
-    let conversations = Conversations::new(agent, slack, answers, bedrock, latencies.clone())
-        .await
-        .context("Failed to start the agent conversations")?;
-    info!(agent = %bedrock.agent_id, alias = %bedrock.agent_alias_id, region = %bedrock.region, "Bedrock agent on.");
-    Ok(Some(conversations))
 }
 
 /// Incident reports to Confluence, when `[confluence]` is set.

@@ -47,7 +47,9 @@ fn each_shape_draws_the_expected_widget() {
         }
         match fs::read_to_string(&path) {
             Ok(expected) if expected == text => {}
-            Ok(_) => failures.push(format!("{name}: differs; run with UPDATE_EXPECT=1 and review")),
+            Ok(_) => failures.push(format!(
+                "{name}: differs; run with UPDATE_EXPECT=1 and review"
+            )),
             Err(e) => failures.push(format!("{name}: {e}; run with UPDATE_EXPECT=1")),
         }
     }
@@ -62,9 +64,15 @@ fn every_widget_keeps_cloudwatchs_rules() {
         assert!((1..=100).contains(&metrics.len()), "{name}");
         assert_eq!(widget["start"], "-PT3H", "{name}: the last 3 hours");
         assert!(widget["period"].as_u64().is_some_and(|p| p > 0), "{name}");
-        assert!(widget["region"].as_str().is_some_and(|r| !r.is_empty()), "{name}");
+        assert!(
+            widget["region"].as_str().is_some_and(|r| !r.is_empty()),
+            "{name}"
+        );
         let vertical = &widget["annotations"]["vertical"][0];
-        assert!(vertical["value"].as_str().is_some(), "{name}: the state change is marked");
+        assert!(
+            vertical["value"].as_str().is_some(),
+            "{name}: the state change is marked"
+        );
     }
 }
 
@@ -109,6 +117,9 @@ fn graph_period_wins_over_the_alarms_period() {
 #[test]
 fn non_alarm_notifications_have_no_graph() {
     let custom = r#"{"version":"1.0","source":"custom","content":{"description":"hello"}}"#;
-    assert_eq!(metric_widget(&parse_sqs_message(custom, &BTreeMap::new()), None), None);
+    assert_eq!(
+        metric_widget(&parse_sqs_message(custom, &BTreeMap::new()), None),
+        None
+    );
     assert_eq!(metric_widget(&load("composite"), None), None);
 }

@@ -67,7 +67,10 @@ async fn access_denied_is_its_own_error_naming_the_iam_action() {
         .render(&request(WIDGET))
         .await
         .expect_err("denied");
-    assert!(matches!(error, GraphError::AccessDenied { .. }), "{error:?}");
+    assert!(
+        matches!(error, GraphError::AccessDenied { .. }),
+        "{error:?}"
+    );
     assert!(error
         .to_string()
         .contains("cloudwatch:GetMetricWidgetImage"));

@@ -62,6 +62,9 @@ pub struct AlarmsConfig {
     pub graphs: bool,
     /// `alarms.graph_period`: the graph's period; `None`: the alarm's own period.
     pub graph_period: Option<Duration>,
+    /// `alarms.agent_data`: with `[bedrock]` set, the agent's prompt about an alarm carries its
+    /// recent datapoints, child alarms and history from CloudWatch (fetched within 2 s).
+    pub agent_data: bool,
 }
 
 impl Default for AlarmsConfig {
@@ -83,6 +86,7 @@ impl Default for AlarmsConfig {
             routes: Vec::new(),
             graphs: true,
             graph_period: None,
+            agent_data: true,
         }
     }
 }
@@ -150,6 +154,7 @@ impl AlarmsConfig {
             .or(defaults.receive_wait);
         let routes = read_routes(table);
         let graphs = table.boolean("graphs").or(defaults.graphs);
+        let agent_data = table.boolean("agent_data").or(defaults.agent_data);
         let graph_period = table
             .duration("graph_period", check_graph_period)
             .optional();
@@ -169,6 +174,7 @@ impl AlarmsConfig {
             receive_wait: receive_wait?,
             routes: routes?,
             graphs: graphs?,
+            agent_data: agent_data?,
             graph_period: graph_period?,
         })
     }

@@ -8,7 +8,11 @@ pub fn tiny_png(width: u32, height: u32) -> Vec<u8> {
         raw.push(0); // filter: none
         for x in 0..width {
             let on_line = x * height / width.max(1) == y;
-            let pixel: [u8; 3] = if on_line { [31, 119, 180] } else { [250, 250, 250] };
+            let pixel: [u8; 3] = if on_line {
+                [31, 119, 180]
+            } else {
+                [250, 250, 250]
+            };
             raw.extend_from_slice(&pixel);
         }
     }

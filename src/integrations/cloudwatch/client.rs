@@ -23,7 +23,11 @@ impl CloudWatchGraphs {
     /// A client from `sdk` (built by `egress::aws::aws_config_loader`), sending to `endpoint`
     /// (`aws.endpoints.cloudwatch`, else `aws.endpoint_url`; `None`: CloudWatch's own), each
     /// call bounded by `timeout` with one retry of a throttled or failed attempt inside it.
-    pub fn new(sdk: &aws_config::SdkConfig, endpoint: Option<&url::Url>, timeout: Duration) -> Self {
+    pub fn new(
+        sdk: &aws_config::SdkConfig,
+        endpoint: Option<&url::Url>,
+        timeout: Duration,
+    ) -> Self {
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .operation_timeout(timeout)
