@@ -391,7 +391,19 @@ async fn a_role_a_secret_and_an_agent_widen_the_policy_and_the_config() -> anyho
     // One policy per feature, each attached to the role.
     let agent_policy = output(&outputs, "AgentPolicyArn")?;
     let statements = moto.policy_statements(agent_policy).await?;
-    assert_eq!(sids(&statements), BTreeSet::from(["AskBedrockAgent"]));
+    assert_eq!(
+        sids(&statements),
+        BTreeSet::from(["AskBedrockAgent", "ReadAlarmDataForTheAgent"])
+    );
+    let data = statement(&statements, "ReadAlarmDataForTheAgent")?;
+    assert_eq!(
+        data["Action"],
+        json!([
+            "cloudwatch:GetMetricData",
+            "cloudwatch:DescribeAlarms",
+            "cloudwatch:DescribeAlarmHistory"
+        ])
+    );
     let agent = statement(&statements, "AskBedrockAgent")?;
     let alias = format!("arn:aws:bedrock:{REGION}:123456789012:agent-alias/AGENT12345/ALIAS12345");
     assert_eq!(agent["Resource"], json!(alias));

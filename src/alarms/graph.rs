@@ -198,7 +198,7 @@ fn first_query_period(condition: &AlarmCondition) -> Option<u64> {
 
 /// The widget's spelling of a statistic: the SNS format sends `AVERAGE`, `SAMPLE_COUNT`, …;
 /// percentiles and other extended statistics (`p99`, `tm90`) are kept as sent.
-fn widget_stat(stat: &str) -> String {
+pub fn widget_stat(stat: &str) -> String {
     let stat = stat.trim();
     match stat.to_ascii_uppercase().as_str() {
         "AVERAGE" => "Average".into(),

@@ -1,13 +1,15 @@
-//! Wiring of the agent: the `Agent` backend for `[bedrock]` and the conversations that use it.
+//! Wiring of the agent: the `Agent` backend for `[bedrock]`, the conversations that use it, and CloudWatch for the alarm's own data in its prompt.
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use tracing::info;
 
-use crate::config::Config;
+use crate::config::{AwsService, Config};
+use crate::conversation::evidence::EVIDENCE_BUDGET;
 use crate::conversation::Conversations;
 use crate::integrations::bedrock::{self, Agent, RetryBackoff};
+use crate::integrations::cloudwatch::{AlarmEvidence, CloudWatchEvidence};
 use crate::slack::messenger::Messenger;
 use crate::store::answers::AnswerLog;
 use crate::store::model_turns::ModelTurns;
@@ -51,9 +53,32 @@ pub(super) async fn conversations(
     };
     let answers: Arc<dyn AnswerLog> = store.clone();
     let answers = Blocking::new(answers);
-    let conversations = Conversations::new(agent, slack, answers, bedrock, latencies.clone())
-        .await
-        .context("Failed to start the agent conversations")?;
+    let alarm_data = alarm_data(config, &bedrock.region).await;
+    let conversations = Conversations::new(
+        agent,
+        slack,
+        answers,
+        bedrock,
+        latencies.clone(),
+        alarm_data,
+    )
+    .await
+    .context("Failed to start the agent conversations")?;
     info!(backend = bedrock.backend.name(), target = %bedrock.describe(), "Bedrock on.");
     Ok(Some(conversations))
+}
+
+/// CloudWatch for the alarm's own data in the agent's prompt: with alarms on and
+/// `alarms.agent_data` (the default). Each call is bounded well inside the 2 s budget.
+async fn alarm_data(config: &Config, region: &str) -> Option<Arc<dyn AlarmEvidence>> {
+    if config.alarms.queue_url.is_none() || !config.alarms.agent_data {
+        return None;
+    }
+    let region = config.aws.region.as_deref().unwrap_or(region);
+    let sdk = crate::egress::aws::aws_config_loader(region, &config.proxy)
+        .load()
+        .await;
+    let endpoint = config.aws.endpoint(AwsService::CloudWatch);
+    let evidence = CloudWatchEvidence::new(&sdk, endpoint, EVIDENCE_BUDGET);
+    Some(Arc::new(evidence))
 }

@@ -64,6 +64,9 @@ pub struct AlarmsConfig {
     pub graph_period: Option<Duration>,
     /// `alarms.graph_timeout`: the longest CloudWatch may take to draw one graph, 1s..=60s.
     pub graph_timeout: Duration,
+    /// `alarms.agent_data`: with `[bedrock]` set, the agent's prompt about an alarm carries its
+    /// recent datapoints, child alarms and history from CloudWatch (fetched within 2 s).
+    pub agent_data: bool,
 }
 
 impl Default for AlarmsConfig {
@@ -86,6 +89,7 @@ impl Default for AlarmsConfig {
             graphs: true,
             graph_period: None,
             graph_timeout: Duration::from_secs(20),
+            agent_data: true,
         }
     }
 }
@@ -153,6 +157,7 @@ impl AlarmsConfig {
             .or(defaults.receive_wait);
         let routes = read_routes(table);
         let graphs = table.boolean("graphs").or(defaults.graphs);
+        let agent_data = table.boolean("agent_data").or(defaults.agent_data);
         let graph_period = table
             .duration("graph_period", check_graph_period)
             .optional();
@@ -175,6 +180,7 @@ impl AlarmsConfig {
             receive_wait: receive_wait?,
             routes: routes?,
             graphs: graphs?,
+            agent_data: agent_data?,
             graph_period: graph_period?,
             graph_timeout: graph_timeout?,
         })

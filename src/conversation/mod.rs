@@ -3,6 +3,7 @@
 
 pub mod admission;
 pub mod busy_threads;
+pub mod evidence;
 pub mod limits;
 mod question;
 
@@ -18,6 +19,7 @@ use self::busy_threads::{BusyThreads, ThreadBusy};
 use self::limits::{HourlyLimits, LimitHit, WINDOW};
 use crate::config::BedrockConfig;
 use crate::integrations::bedrock::{Agent, AgentAnswer, AgentError};
+use crate::integrations::cloudwatch::AlarmEvidence;
 use crate::slack::answer::{AnswerTarget, AnswerWriter, Link};
 use crate::slack::message::{Message, Mrkdwn};
 use crate::slack::messenger::Messenger;
@@ -65,6 +67,8 @@ pub struct Conversations {
     stopping: CancellationToken,
     /// Where each full answer's time goes (`LatencyKind::AgentAnswer`).
     latencies: Latencies,
+    /// CloudWatch, for the alarm's own data in the prompt; `None` when off.
+    alarm_data: Option<Arc<dyn AlarmEvidence>>,
 }
 
 /// What the bot tells a thread whose answer was cut short by a restart.
@@ -80,6 +84,7 @@ impl Conversations {
         answers: Blocking<dyn AnswerLog>,
         config: &BedrockConfig,
         latencies: Latencies,
+        alarm_data: Option<Arc<dyn AlarmEvidence>>,
     ) -> anyhow::Result<Arc<Self>> {
         let mut limits = HourlyLimits::new(config.per_user_per_hour, config.per_channel_per_hour);
         let since = SystemTime::now() - WINDOW;
@@ -97,6 +102,7 @@ impl Conversations {
             answering: TaskTracker::new(),
             stopping: CancellationToken::new(),
             latencies,
+            alarm_data,
         }))
     }
 
@@ -172,7 +178,7 @@ impl Conversations {
         );
     }
 
-    async fn answer(&self, question: Question, _busy: ThreadBusy, _turn: Turn) {
+    async fn answer(&self, mut question: Question, _busy: ThreadBusy, _turn: Turn) {
         let asked_at = SystemTime::now();
         let started = tokio::time::Instant::now();
         let target = AnswerTarget {
@@ -201,6 +207,13 @@ impl Conversations {
                 return;
             }
         };
+        if let (Some(source), Some(alarm)) = (&self.alarm_data, question.alarm.as_mut()) {
+            if let Some(plan) = &alarm.evidence {
+                // Bounded (`evidence::EVIDENCE_BUDGET`); the placeholder is already showing.
+                alarm.context.data_sections =
+                    evidence::gather(source.as_ref(), plan, SystemTime::now()).await;
+            }
+        }
         let (pieces, mut received) = tokio::sync::mpsc::unbounded_channel();
         let asking = self.agent.ask(question.request(), pieces);
         let outcome = tokio::select! {

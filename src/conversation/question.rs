@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::evidence::EvidencePlan;
 use crate::integrations::bedrock::{alarm_input, AgentRequest, AlarmContext, SessionId};
 use crate::slack::answer::inert::inert_markdown;
 use crate::slack::interaction::{ChannelId, MessageTs, TeamId, UserId};
@@ -13,6 +14,8 @@ pub struct AlarmThread {
     /// The card's key (the alarm ARN, or its hash when too long).
     pub key: String,
     pub context: AlarmContext,
+    /// What to fetch from CloudWatch for the prompt (`None`: nothing to ask).
+    pub evidence: Option<EvidencePlan>,
 }
 
 /// One question, asked in a thread (the thread is the agent session).
@@ -86,6 +89,7 @@ mod tests {
                     state: "ALARM".into(),
                     ..AlarmContext::default()
                 },
+                evidence: None,
             }),
         }
     }

@@ -16,6 +16,7 @@ use crate::alarms::routing::{RouteDecision, Routes};
 use crate::deploys::suspect::SuspectDeploys;
 
 mod agent_context;
+mod agent_evidence;
 mod deploy_links;
 mod graph_card;
 mod latency;

@@ -27,6 +27,10 @@ fn an_empty_file_leaves_the_alarm_pipeline_off_with_the_documented_timings() {
     assert_eq!(alarms.receive_linger, Duration::from_millis(10));
     assert_eq!(alarms.visibility_timeout, Duration::from_secs(60));
     assert_eq!(alarms.receive_wait, Duration::from_secs(20));
+    assert!(
+        alarms.agent_data,
+        "the agent gets the alarm's data by default"
+    );
     assert!(alarms.routes.is_empty());
     assert_eq!(alarms, &AlarmsConfig::default());
 }
@@ -54,6 +58,7 @@ fn alarm_sections_and_routes_are_read_as_written() {
     assert_eq!(alarms.default_channel.as_deref(), Some("C0ALERTS01"));
     assert_eq!(alarms.reopen_window, Duration::from_secs(30 * 60));
     assert_eq!(alarms.unwatched_nudge, None, "\"0s\" turns the nudge off");
+    assert!(!alarms.agent_data);
     assert_eq!(alarms.storm_threshold, 5);
     assert_eq!(alarms.storm_window, Duration::from_secs(120));
     assert_eq!(alarms.storm_max_duration, Duration::from_secs(45 * 60));
@@ -253,6 +258,7 @@ async fn the_commented_alarm_example_in_bot_toml_loads_with_the_documented_value
     let defaults = AlarmsConfig::default();
     assert_eq!(alarms.reopen_window, defaults.reopen_window);
     assert_eq!(alarms.unwatched_nudge, defaults.unwatched_nudge);
+    assert_eq!(alarms.agent_data, defaults.agent_data);
     assert_eq!(alarms.storm_threshold, defaults.storm_threshold);
     assert_eq!(alarms.storm_window, defaults.storm_window);
     assert_eq!(alarms.storm_max_duration, defaults.storm_max_duration);

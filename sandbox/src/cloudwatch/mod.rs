@@ -11,6 +11,7 @@
 //! # Ok(()) }
 //! ```
 
+mod alarm_data;
 mod png;
 mod server;
 
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+pub use alarm_data::{DataFault, DataRequest, FakeAlarm, FakeHistoryItem};
 pub use png::tiny_png;
 use server::Shared;
 pub use server::{GraphFault, WidgetRequest};
@@ -71,6 +73,42 @@ impl FakeCloudWatch {
     /// Every request so far (any operation), oldest first.
     pub fn requests(&self) -> Vec<WidgetRequest> {
         self.shared.requests()
+    }
+
+    /// GetMetricData answers query `id` with `values`, repeated to fill the asked range.
+    pub fn set_series(&self, id: &str, values: Vec<f64>) {
+        self.data().series.insert(id.to_owned(), values);
+    }
+
+    /// DescribeAlarms knows `alarm` (replacing one of the same name).
+    pub fn set_alarm(&self, alarm: FakeAlarm) {
+        let mut data = self.data();
+        data.alarms.retain(|a| a.name != alarm.name);
+        data.alarms.push(alarm);
+    }
+
+    /// DescribeAlarmHistory has `item`.
+    pub fn add_history(&self, item: FakeHistoryItem) {
+        self.data().history.push(item);
+    }
+
+    /// `operation` (GetMetricData, DescribeAlarms, DescribeAlarmHistory) answers with `fault`
+    /// until it is set to `None`.
+    pub fn set_data_fault(&self, operation: &str, fault: Option<DataFault>) {
+        let mut data = self.data();
+        match fault {
+            Some(fault) => data.faults.insert(operation.to_owned(), fault),
+            None => data.faults.remove(operation),
+        };
+    }
+
+    /// Every alarm-data request so far, oldest first, its input as JSON.
+    pub fn data_requests(&self) -> Vec<DataRequest> {
+        self.data().requests.clone()
+    }
+
+    fn data(&self) -> std::sync::MutexGuard<'_, alarm_data::DataState> {
+        self.shared.data.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Stops the listener; a hanging call answers at once. Waits a bounded time.

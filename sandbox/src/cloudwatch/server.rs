@@ -50,6 +50,8 @@ struct State_ {
 /// What the server and the control API share.
 pub(crate) struct Shared {
     state: Mutex<State_>,
+    /// The alarm-data operations' setup and requests (`alarm_data.rs`).
+    pub(crate) data: Mutex<super::alarm_data::DataState>,
     pub(crate) shutdown: watch::Sender<bool>,
 }
 
@@ -57,6 +59,7 @@ impl Default for Shared {
     fn default() -> Self {
         Self {
             state: Mutex::default(),
+            data: Mutex::default(),
             shutdown: watch::channel(false).0,
         }
     }
@@ -88,6 +91,9 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if super::alarm_data::DATA_OPERATIONS.contains(&operation.as_str()) && service == SERVICE {
+        return data_operation(&shared, &operation, &headers, &body).await;
+    }
     let (widget, format) = read_input(&body).unwrap_or((None, None));
     let (fault, index) = {
         let mut state = shared.lock();
@@ -174,6 +180,57 @@ async fn handle(
             let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_REQUEST);
             let query_error = format!("{};Sender", failure.code);
             cbor_response(status, encoder.into_writer(), Some(query_error))
+        }
+    }
+}
+
+/// GetMetricData, DescribeAlarms, DescribeAlarmHistory (`alarm_data.rs`), a hang held here.
+async fn data_operation(
+    shared: &Shared,
+    operation: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    use super::alarm_data::{answer, DataFault};
+    let data = || shared.data.lock().unwrap_or_else(|e| e.into_inner());
+    let hang = match data().faults.get(operation) {
+        Some(DataFault::Hang(hold)) => Some(*hold),
+        _ => None,
+    };
+    if let Some(hold) = hang {
+        let mut stop = shared.shutdown.subscribe();
+        tokio::select! {
+            () = tokio::time::sleep(hold) => {}
+            _ = stop.wait_for(|stopping| *stopping) => {}
+        }
+    }
+    let protocol = headers.get("smithy-protocol").and_then(|v| v.to_str().ok());
+    let outcome = if protocol == Some("rpc-v2-cbor") {
+        answer(&mut data(), operation, body)
+    } else {
+        Err((
+            400,
+            "UnknownOperation",
+            "expected smithy-protocol rpc-v2-cbor".to_owned(),
+        ))
+    };
+    match outcome {
+        Ok(body) => cbor_response(StatusCode::OK, body, None),
+        Err((status, code, message)) => {
+            let mut encoder = Encoder::new(Vec::new());
+            encoder
+                .begin_map()
+                .str("__type")
+                .str(&format!("com.amazonaws.cloudwatch#{code}"))
+                .str("message")
+                .str(&message)
+                .end();
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            cbor_response(
+                status,
+                encoder.into_writer(),
+                Some(format!("{code};Sender")),
+            )
         }
     }
 }

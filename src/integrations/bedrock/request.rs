@@ -55,6 +55,9 @@ pub struct AlarmContext {
     pub received_at: Option<String>,
     /// The last transitions, oldest first.
     pub recent_transitions: Vec<AlarmTransition>,
+    /// The alarm's own data from CloudWatch (recent datapoints, child alarms, history), as
+    /// text sections, each saying when a part could not be fetched.
+    pub data_sections: Vec<String>,
 }
 
 /// The input text: the alarm's context as a short labelled list, then the question.
@@ -99,6 +102,11 @@ pub fn alarm_input(alarm: &AlarmContext, question: &str) -> String {
             );
         }
     }
+    for section in &alarm.data_sections {
+        text.push('\n');
+        text.push_str(section.trim_end());
+        text.push('\n');
+    }
     let _ = write!(text, "\nQuestion: {}", question.trim());
     text
 }
@@ -127,6 +135,7 @@ mod tests {
                 from_state: "ALARM".into(),
                 to_state: "OK".into(),
             }],
+            data_sections: vec!["Alarm history (newest first):\n- (none)\n".into()],
         }
     }
 
@@ -146,6 +155,7 @@ mod tests {
             - Region: eu-west-1\n\
             - Changed at: 2026-12-06T10:00:00Z\n\
             - Recent transitions (oldest first):\n  - 2026-12-06T09:00:00Z: ALARM -> OK\n\
+            \nAlarm history (newest first):\n- (none)\n\
             \nQuestion: Analyze this alarm. What are the likely causes, what should we check \
             first, and how can we mitigate it?";
         assert_eq!(text, expected);

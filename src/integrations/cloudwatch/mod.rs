@@ -1,13 +1,20 @@
-//! Amazon CloudWatch metric graphs: the `MetricGraphs` trait and `CloudWatchGraphs`, which renders a MetricWidget with GetMetricWidgetImage.
+//! Amazon CloudWatch: metric graphs (`MetricGraphs`, GetMetricWidgetImage) and an alarm's data for the agent (`AlarmEvidence`).
 //!
 //! The widget arrives as plain data (its JSON, built from the alarm by `alarms::graph`), so this
 //! module knows neither Slack nor the alarm pipeline's types.
 
 mod client;
+mod evidence;
+mod evidence_client;
 
 use async_trait::async_trait;
 
 pub use client::{CloudWatchGraphs, GRAPH_ACTION};
+pub use evidence::{
+    AlarmEvidence, AlarmNow, EvidenceError, HistoryItem, Series, SeriesQuery, SeriesRequest,
+    SeriesSource, EVIDENCE_ACTIONS,
+};
+pub use evidence_client::CloudWatchEvidence;
 
 /// One graph to render: a CloudWatch MetricWidget as JSON (the metrics, annotations, period,
 /// time range and region are in it).

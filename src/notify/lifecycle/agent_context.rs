@@ -82,6 +82,7 @@ pub fn alarm_thread(card: &CardRecord, transitions: &[Transition]) -> Option<Ala
     Some(AlarmThread {
         key: card.alarm_key.clone(),
         context,
+        evidence: super::agent_evidence::evidence_plan(alarm),
     })
 }
 
@@ -114,6 +115,7 @@ fn context_of(alarm: &Alarm) -> AlarmContext {
         changed_at: alarm.changed_at.and_then(rfc3339),
         received_at: None,
         recent_transitions: vec![],
+        data_sections: vec![],
     }
 }
 
