@@ -18,24 +18,24 @@ const ARN_PREFIX: &str = "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:";
 struct Rig {
     s: AlarmSandbox,
     agent: FakeBedrock,
-    cloudwatch: FakeCloudWatch,
 }
 
 impl Rig {
-    async fn start(cloudwatch: FakeCloudWatch) -> Rig {
+    /// The bot with alarm cards and the agent; the sandbox's fake CloudWatch (graphs off) is
+    /// where the alarm's data comes from.
+    async fn start() -> Rig {
         let agent = FakeBedrock::start().await.unwrap();
         let extra = format!(
-            "unwatched_nudge = \"0s\"\ngraphs = false\n\n[bedrock]\nagent_id = \"AGENT1\"\n\
-             agent_alias_id = \"ALIAS1\"\nendpoint_url = \"{}\"\n\n[aws.endpoints]\ncloudwatch = \"{}\"\n",
+            "unwatched_nudge = \"0s\"\n\n[bedrock]\nagent_id = \"AGENT1\"\n\
+             agent_alias_id = \"ALIAS1\"\nendpoint_url = \"{}\"\n",
             agent.endpoint_url(),
-            cloudwatch.endpoint_url()
         );
         let s = AlarmSandbox::start(&extra, &[]).await;
-        Rig {
-            s,
-            agent,
-            cloudwatch,
-        }
+        Rig { s, agent }
+    }
+
+    fn cloudwatch(&self) -> &FakeCloudWatch {
+        &self.s.cloudwatch
     }
 
     /// Publishes a firing alarm, waits for its card, clicks 🤖 on it and returns the prompt the
@@ -79,7 +79,8 @@ impl Rig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_alarms_datapoints_and_history_reach_the_prompt() {
-    let cloudwatch = FakeCloudWatch::start().await.unwrap();
+    let rig = Rig::start().await;
+    let cloudwatch = rig.cloudwatch();
     cloudwatch.set_series("m1", vec![42.5, 97.25, 12.0]);
     cloudwatch.add_history(FakeHistoryItem {
         alarm: "HighCPU".into(),
@@ -87,7 +88,6 @@ async fn the_alarms_datapoints_and_history_reach_the_prompt() {
         kind: "StateUpdate".into(),
         summary: "Alarm updated from OK to ALARM".into(),
     });
-    let rig = Rig::start(cloudwatch).await;
     let (prompt, _) = rig.ask_about("HighCPU").await;
 
     assert!(
@@ -114,7 +114,7 @@ async fn the_alarms_datapoints_and_history_reach_the_prompt() {
     );
 
     // What was asked of CloudWatch: the alarm's metric, its statistic and period, 3 hours.
-    let requests = rig.cloudwatch.data_requests();
+    let requests = rig.cloudwatch().data_requests();
     let data = requests
         .iter()
         .find(|r| r.operation == "GetMetricData")
@@ -144,10 +144,10 @@ async fn the_alarms_datapoints_and_history_reach_the_prompt() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cloudwatch_that_hangs_or_refuses_does_not_hold_the_answer() {
-    let cloudwatch = FakeCloudWatch::start().await.unwrap();
+    let rig = Rig::start().await;
+    let cloudwatch = rig.cloudwatch();
     cloudwatch.set_data_fault("GetMetricData", Some(DataFault::Hang(60 * SECOND)));
     cloudwatch.set_data_fault("DescribeAlarmHistory", Some(DataFault::AccessDenied));
-    let rig = Rig::start(cloudwatch).await;
     let (prompt, waited) = rig.ask_about("SlowCloudWatch").await;
 
     assert!(
