@@ -1,6 +1,6 @@
 //! The alarm's own data in the agent's prompt, end to end: the real bot in-process against the
-//! fake Slack, SQS, agent and CloudWatch (GetMetricData, DescribeAlarms, DescribeAlarmHistory in
-//! RPC v2 CBOR, through the real aws-sdk-cloudwatch client).
+//! fake Slack, SQS, Bedrock and CloudWatch (GetMetricData, DescribeAlarms, DescribeAlarmHistory in
+//! RPC v2 CBOR, through the real aws-sdk-cloudwatch client), for each Bedrock backend.
 
 mod support;
 
@@ -10,6 +10,7 @@ use chatops_sandbox::bedrock::FakeBedrock;
 use chatops_sandbox::cloudwatch::{DataFault, FakeCloudWatch, FakeHistoryItem};
 use chatops_sandbox::slack::{envelopes, Target};
 use support::alarm_sandbox::{AlarmSandbox, CHANNEL};
+use support::backends::BackendKind;
 
 const SECOND: Duration = Duration::from_secs(1);
 const FIRED: &str = "2026-11-23T13:53:39.351+0000";
@@ -23,11 +24,12 @@ struct Rig {
 impl Rig {
     /// The bot with alarm cards and the agent; the sandbox's fake CloudWatch (graphs off) is
     /// where the alarm's data comes from.
-    async fn start() -> Rig {
+    async fn start(kind: BackendKind) -> Rig {
         let agent = FakeBedrock::start().await.unwrap();
+        kind.prepare(&agent);
         let extra = format!(
-            "unwatched_nudge = \"0s\"\n\n[bedrock]\nagent_id = \"AGENT1\"\n\
-             agent_alias_id = \"ALIAS1\"\nendpoint_url = \"{}\"\n",
+            "unwatched_nudge = \"0s\"\n\n[bedrock]\n{}endpoint_url = \"{}\"\n",
+            kind.toml(),
             agent.endpoint_url(),
         );
         let s = AlarmSandbox::start(&extra, &[]).await;
@@ -77,9 +79,9 @@ impl Rig {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_alarms_datapoints_and_history_reach_the_prompt() {
-    let rig = Rig::start().await;
+each_backend!(the_alarms_datapoints_and_history_reach_the_prompt);
+async fn the_alarms_datapoints_and_history_reach_the_prompt(kind: BackendKind) {
+    let rig = Rig::start(kind).await;
     let cloudwatch = rig.cloudwatch();
     cloudwatch.set_series("m1", vec![42.5, 97.25, 12.0]);
     cloudwatch.add_history(FakeHistoryItem {
@@ -142,9 +144,9 @@ async fn the_alarms_datapoints_and_history_reach_the_prompt() {
     rig.s.bot.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cloudwatch_that_hangs_or_refuses_does_not_hold_the_answer() {
-    let rig = Rig::start().await;
+each_backend!(a_cloudwatch_that_hangs_or_refuses_does_not_hold_the_answer);
+async fn a_cloudwatch_that_hangs_or_refuses_does_not_hold_the_answer(kind: BackendKind) {
+    let rig = Rig::start(kind).await;
     let cloudwatch = rig.cloudwatch();
     cloudwatch.set_data_fault("GetMetricData", Some(DataFault::Hang(60 * SECOND)));
     cloudwatch.set_data_fault("DescribeAlarmHistory", Some(DataFault::AccessDenied));
