@@ -32,8 +32,12 @@ use crate::slack::messenger::{FileUpload, Messenger};
 
 /// Graphs waiting for a worker; past this, new ones are dropped (the card shows no graph).
 pub const QUEUE_CAPACITY: usize = 64;
-/// Graphs drawn at once (CloudWatch allows 20 GetMetricWidgetImage a second per account).
+/// Graphs drawn at once.
 pub const WORKERS: usize = 4;
+/// The pace graphs start at: CloudWatch allows 20 GetMetricWidgetImage calls a second per
+/// account (shared with anything else calling it), so the bot starts at most 10 a second; past
+/// that the queue fills and new graphs are dropped instead of being throttled one by one.
+pub const GRAPH_INTERVAL: Duration = Duration::from_millis(100);
 /// The longest one graph may take, render, upload and card update together.
 pub const JOB_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest a graph waits for a moment without deliveries in progress before it is drawn
@@ -121,7 +125,8 @@ impl GraphWorkers {
     }
 }
 
-/// Drains `jobs`, at most [`WORKERS`] at once, each bounded by [`JOB_TIMEOUT`], until `stop`.
+/// Drains `jobs`, at most [`WORKERS`] at once and one every [`GRAPH_INTERVAL`], each bounded
+/// by [`JOB_TIMEOUT`], until `stop`.
 pub async fn run(
     workers: Arc<GraphWorkers>,
     mut jobs: mpsc::Receiver<GraphJob>,
@@ -129,7 +134,13 @@ pub async fn run(
 ) {
     let slots = Arc::new(Semaphore::new(WORKERS));
     let mut running = tokio::task::JoinSet::new();
+    let mut pace = tokio::time::interval(GRAPH_INTERVAL);
+    pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = pace.tick() => {}
+        }
         let slot = tokio::select! {
             _ = stop.cancelled() => break,
             slot = slots.clone().acquire_owned() => match slot { Ok(slot) => slot, Err(_) => break },
