@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_config::Region;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -36,14 +35,11 @@ impl BedrockAgent {
     /// `StalledStreamProtectionInterceptor`), so it cannot cut a thinking agent short; the limit
     /// on a silent stream is `idle_timeout` (tests/bedrock_agent.rs checks a 12 s silence).
     pub fn new(sdk: &aws_config::SdkConfig, bedrock: &BedrockConfig, agent: &AgentBackend) -> Self {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .operation_timeout(bedrock.timeout)
-            .build();
+        let limits = Limits::of(bedrock);
         let mut config = aws_sdk_bedrockagentruntime::config::Builder::from(sdk)
             .region(Region::new(bedrock.region.clone()))
             .retry_config(RetryConfig::disabled())
-            .timeout_config(timeouts);
+            .timeout_config(limits.sdk_timeouts());
         if let Some(endpoint) = &bedrock.endpoint_url {
             config = config.endpoint_url(endpoint.as_str().trim_end_matches('/'));
         }
@@ -54,11 +50,7 @@ impl BedrockAgent {
                 agent_alias_id: agent.agent_alias_id.clone(),
                 region: bedrock.region.clone(),
             },
-            limits: Limits {
-                timeout: bedrock.timeout,
-                idle: bedrock.idle_timeout,
-                backoff: RetryBackoff::default(),
-            },
+            limits,
         }
     }
 

@@ -8,7 +8,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_config::Region;
 use aws_sdk_bedrockagentcore::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockagentcore::operation::invoke_agent_runtime::InvokeAgentRuntimeError;
@@ -45,15 +44,12 @@ impl AgentCoreRuntime {
         bedrock: &BedrockConfig,
         runtime: &AgentCoreBackend,
     ) -> Self {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .operation_timeout(bedrock.timeout)
-            .build();
+        let limits = Limits::of(bedrock);
         let mut config = aws_sdk_bedrockagentcore::config::Builder::from(sdk)
             .region(Region::new(bedrock.region.clone()))
             .retry_config(RetryConfig::disabled())
             .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-            .timeout_config(timeouts);
+            .timeout_config(limits.sdk_timeouts());
         if let Some(endpoint) = &bedrock.endpoint_url {
             config = config.endpoint_url(endpoint.as_str().trim_end_matches('/'));
         }
@@ -65,11 +61,7 @@ impl AgentCoreRuntime {
                 qualifier: runtime.qualifier.clone(),
                 region: bedrock.region.clone(),
             },
-            limits: Limits {
-                timeout: bedrock.timeout,
-                idle: bedrock.idle_timeout,
-                backoff: RetryBackoff::default(),
-            },
+            limits,
         }
     }
 

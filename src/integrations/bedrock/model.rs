@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_config::Region;
 use aws_sdk_bedrockruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::operation::converse_stream::ConverseStreamError;
@@ -52,15 +51,12 @@ impl BedrockModel {
         model: &ModelBackend,
         turns: Option<Blocking<dyn ModelTurns>>,
     ) -> Self {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .operation_timeout(bedrock.timeout)
-            .build();
+        let limits = Limits::of(bedrock);
         let mut config = aws_sdk_bedrockruntime::config::Builder::from(sdk)
             .region(Region::new(bedrock.region.clone()))
             .retry_config(RetryConfig::disabled())
             .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-            .timeout_config(timeouts);
+            .timeout_config(limits.sdk_timeouts());
         if let Some(endpoint) = &bedrock.endpoint_url {
             config = config.endpoint_url(endpoint.as_str().trim_end_matches('/'));
         }
@@ -71,11 +67,7 @@ impl BedrockModel {
                 model_id: model.model_id.clone(),
                 region: bedrock.region.clone(),
             },
-            limits: Limits {
-                timeout: bedrock.timeout,
-                idle: bedrock.idle_timeout,
-                backoff: RetryBackoff::default(),
-            },
+            limits,
             turns,
         }
     }

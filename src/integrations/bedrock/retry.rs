@@ -57,6 +57,25 @@ pub(super) struct Limits {
     pub(super) backoff: RetryBackoff,
 }
 
+impl Limits {
+    /// `bedrock.timeout` and `bedrock.idle_timeout`, with the default retry schedule.
+    pub(super) fn of(bedrock: &crate::config::BedrockConfig) -> Self {
+        Self {
+            timeout: bedrock.timeout,
+            idle: bedrock.idle_timeout,
+            backoff: RetryBackoff::default(),
+        }
+    }
+
+    /// The SDK client's own timeouts: 5 s to connect, `timeout` for the whole operation.
+    pub(super) fn sdk_timeouts(&self) -> aws_config::timeout::TimeoutConfig {
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_timeout(self.timeout)
+            .build()
+    }
+}
+
 /// What one successful attempt read.
 pub(super) struct Streamed {
     pub(super) text: String,
