@@ -9,12 +9,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatops_bot::integrations::bedrock::{
-    Agent, AgentAnswer, AgentError, AgentRequest, Citation, SessionId,
-};
+use chatops_bot::integrations::bedrock::{Agent, AgentError, AgentRequest, Citation, SessionId};
 use chatops_bot::store::SqliteStore;
 use chatops_sandbox::bedrock::{AgentScript, FakeBedrock, FakeCitation, StreamStep};
-use support::backends::{bedrock_config, connect_to, BackendKind};
+use support::backends::{ask, bedrock_config, connect_to, BackendKind};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -50,22 +48,6 @@ fn request(question: &str) -> AgentRequest {
         ]),
         alarm: None,
     }
-}
-
-/// Asks and collects every piece sent while the answer streamed.
-async fn ask(
-    agent: &Arc<dyn Agent>,
-    request: AgentRequest,
-) -> (Result<AgentAnswer, AgentError>, Vec<String>) {
-    let (pieces_tx, mut pieces_rx) = mpsc::unbounded_channel();
-    let outcome = tokio::time::timeout(WAIT, agent.ask(request, pieces_tx))
-        .await
-        .expect("ask ends on its own");
-    let mut pieces = Vec::new();
-    while let Ok(piece) = pieces_rx.try_recv() {
-        pieces.push(piece);
-    }
-    (outcome, pieces)
 }
 
 each_backend!(

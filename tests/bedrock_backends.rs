@@ -11,15 +11,11 @@ use std::time::Duration;
 
 use chatops_bot::config::{Backend, Guardrail, ModelBackend, Temperature};
 use chatops_bot::integrations::bedrock::{
-    Agent, AgentAnswer, AgentError, AgentRequest, AlarmContext, SessionId,
-    MIN_RUNTIME_SESSION_ID_LEN,
+    Agent, AgentError, AgentRequest, AlarmContext, SessionId, MIN_RUNTIME_SESSION_ID_LEN,
 };
 use chatops_bot::store::SqliteStore;
 use chatops_sandbox::bedrock::{AgentScript, FakeBedrock, RuntimeResponse, StreamStep};
-use support::backends::{bedrock_config, connect_to, BackendKind, MODEL_ID};
-use tokio::sync::mpsc;
-
-const WAIT: Duration = Duration::from_secs(20);
+use support::backends::{ask, bedrock_config, connect_to, BackendKind, MODEL_ID};
 
 fn model(fake: &FakeBedrock, tweak: impl FnOnce(&mut ModelBackend)) -> Arc<dyn Agent> {
     let Backend::Model(mut settings) = BackendKind::Model.config() else {
@@ -53,21 +49,6 @@ fn request(thread: &str, text: &str) -> AgentRequest {
         session_attributes: BTreeMap::from([("slack_user".to_owned(), "U0ALICE".to_owned())]),
         alarm: None,
     }
-}
-
-async fn ask(
-    agent: &Arc<dyn Agent>,
-    request: AgentRequest,
-) -> (Result<AgentAnswer, AgentError>, Vec<String>) {
-    let (pieces_tx, mut pieces_rx) = mpsc::unbounded_channel();
-    let outcome = tokio::time::timeout(WAIT, agent.ask(request, pieces_tx))
-        .await
-        .expect("ask ends on its own");
-    let mut pieces = Vec::new();
-    while let Ok(piece) = pieces_rx.try_recv() {
-        pieces.push(piece);
-    }
-    (outcome, pieces)
 }
 
 #[tokio::test]

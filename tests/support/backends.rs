@@ -66,6 +66,29 @@ pub fn connect_to(config: &BedrockConfig, turns: Arc<SqliteStore>) -> Arc<dyn Ag
     )
 }
 
+/// Asks `agent` and collects every piece sent while the answer streamed; the answer must end
+/// within 20 s.
+pub async fn ask(
+    agent: &Arc<dyn Agent>,
+    request: chatops_bot::integrations::bedrock::AgentRequest,
+) -> (
+    Result<
+        chatops_bot::integrations::bedrock::AgentAnswer,
+        chatops_bot::integrations::bedrock::AgentError,
+    >,
+    Vec<String>,
+) {
+    let (pieces_tx, mut pieces_rx) = tokio::sync::mpsc::unbounded_channel();
+    let outcome = tokio::time::timeout(Duration::from_secs(20), agent.ask(request, pieces_tx))
+        .await
+        .expect("ask ends on its own");
+    let mut pieces = Vec::new();
+    while let Ok(piece) = pieces_rx.try_recv() {
+        pieces.push(piece);
+    }
+    (outcome, pieces)
+}
+
 /// A backend, and for AgentCore how the runtime answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendKind {
