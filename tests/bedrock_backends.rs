@@ -270,3 +270,41 @@ async fn agentcore_gets_a_json_payload_a_valid_session_and_the_qualifier() {
     outcome.expect("answered");
     assert_eq!(fake.invocations()[2].session_id, asked[0].session_id);
 }
+
+#[tokio::test]
+async fn each_backends_calls_are_timed_under_its_own_operation() {
+    use chatops_bot::telemetry::instrumented::Instrumented;
+    use chatops_bot::telemetry::metrics::{Metrics, System};
+
+    for (kind, operation) in [
+        (BackendKind::Agent, "invoke_agent"),
+        (BackendKind::AgentCoreSse, "invoke_agent_runtime"),
+        (BackendKind::Model, "converse_stream"),
+    ] {
+        let fake = FakeBedrock::start().await.unwrap();
+        kind.prepare(&fake);
+        let config = bedrock_config(
+            kind.config(),
+            &fake,
+            Duration::from_secs(15),
+            Duration::from_secs(10),
+        );
+        let metrics = Metrics::default();
+        let inner = connect_to(&config, Arc::new(SqliteStore::in_memory().unwrap()));
+        let agent: Arc<dyn Agent> =
+            Arc::new(Instrumented::new(inner, metrics.integrations.clone()));
+        ask(&agent, request("4.4", "why?"))
+            .await
+            .0
+            .expect("answered");
+        let series = format!(
+            "chatops_integration_request_seconds_count{{system=\"bedrock\",operation=\"{operation}\"}} 1"
+        );
+        let text = metrics.encode();
+        assert!(
+            text.lines().any(|l| l == series),
+            "{kind:?}: {series} in\n{text}"
+        );
+        assert_eq!(metrics.integrations.errors(System::Bedrock, operation), 0);
+    }
+}

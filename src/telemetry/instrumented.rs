@@ -35,8 +35,12 @@ impl Agent for Instrumented<dyn Agent> {
     ) -> Result<AgentAnswer, AgentError> {
         let call = self.inner.ask(request, pieces);
         self.metrics
-            .time(System::Bedrock, "invoke_agent", call)
+            .time(System::Bedrock, self.inner.operation(), call)
             .await
+    }
+
+    fn operation(&self) -> &'static str {
+        self.inner.operation()
     }
 }
 

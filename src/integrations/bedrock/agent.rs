@@ -91,4 +91,8 @@ impl Agent for BedrockAgent {
     ) -> Result<AgentAnswer, AgentError> {
         ask_within(self, &self.limits, &request, &pieces).await
     }
+
+    fn operation(&self) -> &'static str {
+        "invoke_agent"
+    }
 }

@@ -244,4 +244,8 @@ impl Agent for AgentCoreRuntime {
     ) -> Result<AgentAnswer, AgentError> {
         ask_within(self, &self.limits, &request, &pieces).await
     }
+
+    fn operation(&self) -> &'static str {
+        "invoke_agent_runtime"
+    }
 }

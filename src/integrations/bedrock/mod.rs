@@ -56,6 +56,9 @@ pub trait Agent: Send + Sync + 'static {
         request: AgentRequest,
         pieces: UnboundedSender<String>,
     ) -> Result<AgentAnswer, AgentError>;
+
+    /// The API operation one `ask` calls, in snake case: the `operation` label of its metrics.
+    fn operation(&self) -> &'static str;
 }
 
 /// The backend `bedrock.backend` names, on `sdk`'s credentials. `turns` keeps the `model`

@@ -312,6 +312,10 @@ impl Agent for BedrockModel {
         self.remember(&request, &answer.text).await;
         Ok(answer)
     }
+
+    fn operation(&self) -> &'static str {
+        "converse_stream"
+    }
 }
 
 #[cfg(test)]
