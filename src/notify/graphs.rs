@@ -129,9 +129,40 @@ impl GraphWorkers {
 /// by [`JOB_TIMEOUT`], until `stop`.
 pub async fn run(
     workers: Arc<GraphWorkers>,
-    mut jobs: mpsc::Receiver<GraphJob>,
+    jobs: mpsc::Receiver<GraphJob>,
     stop: CancellationToken,
 ) {
+    paced(jobs, stop, move |job| {
+        let workers = workers.clone();
+        async move {
+            let key = job.card_key.clone();
+            // Cards first: a burst's graphs wait (bounded) until the pipeline is quiet.
+            let quiet_by = tokio::time::Instant::now() + QUIET_WAIT;
+            while workers.keeper.delivering() && tokio::time::Instant::now() < quiet_by {
+                tokio::time::sleep(QUIET_POLL).await;
+            }
+            match tokio::time::timeout(JOB_TIMEOUT, workers.draw(job)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(cause)) => {
+                    warn!(card = %key, error = %cause, "The card's metric graph failed; the card stays without it.")
+                }
+                Err(_) => {
+                    warn!(card = %key, timeout = ?JOB_TIMEOUT, "The card's metric graph took too long; the card stays without it.")
+                }
+            }
+        }
+    })
+    .await;
+}
+
+/// Starts `work(job)` for each of `jobs` as a task: at most [`WORKERS`] running at once, and
+/// starts at least [`GRAPH_INTERVAL`] apart. Running work is aborted at `stop`.
+async fn paced<T, W, F>(mut jobs: mpsc::Receiver<T>, stop: CancellationToken, work: W)
+where
+    T: Send + 'static,
+    W: Fn(T) -> F,
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
     let slots = Arc::new(Semaphore::new(WORKERS));
     let mut running = tokio::task::JoinSet::new();
     let mut pace = tokio::time::interval(GRAPH_INTERVAL);
@@ -150,24 +181,10 @@ pub async fn run(
             job = jobs.recv() => match job { Some(job) => job, None => break },
         };
         while running.try_join_next().is_some() {}
-        let workers = workers.clone();
+        let task = work(job);
         running.spawn(async move {
             let _slot = slot;
-            let key = job.card_key.clone();
-            // Cards first: a burst's graphs wait (bounded) until the pipeline is quiet.
-            let quiet_by = tokio::time::Instant::now() + QUIET_WAIT;
-            while workers.keeper.delivering() && tokio::time::Instant::now() < quiet_by {
-                tokio::time::sleep(QUIET_POLL).await;
-            }
-            match tokio::time::timeout(JOB_TIMEOUT, workers.draw(job)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(cause)) => {
-                    warn!(card = %key, error = %cause, "The card's metric graph failed; the card stays without it.")
-                }
-                Err(_) => {
-                    warn!(card = %key, timeout = ?JOB_TIMEOUT, "The card's metric graph took too long; the card stays without it.")
-                }
-            }
+            task.await;
         });
     }
     running.abort_all();
@@ -302,6 +319,67 @@ mod tests {
         assert_eq!(queued, QUEUE_CAPACITY);
         drop(jobs);
         queue.offer(job("after the workers stopped")); // neither blocks nor panics
+    }
+
+    /// When each job started and ended, for `count` jobs that each take `takes`.
+    async fn pace_of(count: usize, takes: Duration) -> Vec<(Duration, Duration)> {
+        let (send, jobs) = mpsc::channel(count);
+        for i in 0..count {
+            send.try_send(i).unwrap();
+        }
+        let t0 = tokio::time::Instant::now();
+        let (done, mut finished) = mpsc::unbounded_channel();
+        let stop = CancellationToken::new();
+        let drain = tokio::spawn(paced(jobs, stop.clone(), move |_| {
+            let done = done.clone();
+            async move {
+                let start = t0.elapsed();
+                tokio::time::sleep(takes).await;
+                let _ = done.send((start, t0.elapsed()));
+            }
+        }));
+        let mut spans = Vec::new();
+        while spans.len() < count {
+            spans.push(finished.recv().await.expect("every job ends"));
+        }
+        stop.cancel();
+        drain.await.unwrap();
+        drop(send);
+        spans.sort();
+        spans
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn quick_graphs_start_no_faster_than_ten_a_second() {
+        let spans = pace_of(30, Duration::from_millis(1)).await;
+        for pair in spans.windows(2) {
+            let gap = pair[1].0 - pair[0].0;
+            assert!(gap >= GRAPH_INTERVAL, "started {gap:?} apart: {spans:?}");
+        }
+        let last = spans.last().unwrap().0;
+        assert!(
+            last >= GRAPH_INTERVAL * 29 && last < GRAPH_INTERVAL * 31,
+            "30 starts over {last:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_graphs_run_at_most_four_at_once() {
+        let takes = Duration::from_secs(2);
+        let spans = pace_of(12, takes).await;
+        for (start, _) in &spans {
+            let running = spans
+                .iter()
+                .filter(|(s, e)| s <= start && start < e)
+                .count();
+            assert!(
+                running <= WORKERS,
+                "{running} running at {start:?}: {spans:?}"
+            );
+        }
+        // Three rounds of four: the fifth waits for the first to end.
+        assert!(spans[WORKERS].0 >= spans[0].1, "{spans:?}");
+        assert!(spans.last().unwrap().1 >= takes * 3, "{spans:?}");
     }
 
     #[test]
