@@ -7,10 +7,13 @@
 //! secure targets go through a `CONNECT` tunnel, so TLS runs end to end. `NO_PROXY` (see
 //! [`NoProxy`]) names the hosts reached directly; link-local addresses (the instance metadata
 //! service 169.254.169.254 and fd00:ec2::254, ECS's 169.254.170.2) are always reached directly.
-//! The password never appears in `Debug`, `Display`, logs or problems.
+//! The password never appears in `Debug`, `Display`, logs or problems. `SSL_CERT_FILE`, which
+//! the bot's TLS reads as its whole trust store (an inspecting proxy's CA with the public ones),
+//! is kept too, so the AWS CLI it runs trusts the same certificates.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
+use std::path::PathBuf;
 
 use percent_encoding::percent_decode_str;
 use secrecy::{ExposeSecret, SecretString};
@@ -23,6 +26,7 @@ const HTTPS_VARIABLES: [&str; 2] = ["HTTPS_PROXY", "https_proxy"];
 const HTTP_VARIABLES: [&str; 2] = ["HTTP_PROXY", "http_proxy"];
 const ALL_VARIABLES: [&str; 2] = ["ALL_PROXY", "all_proxy"];
 const NO_PROXY_VARIABLES: [&str; 2] = ["NO_PROXY", "no_proxy"];
+const CA_BUNDLE_VARIABLE: &str = "SSL_CERT_FILE";
 /// The instance metadata service's IPv6 address, fd00:ec2::254.
 const EC2_METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
 
@@ -32,6 +36,8 @@ pub struct ProxySettings {
     https: Option<ProxyServer>,
     http: Option<ProxyServer>,
     no_proxy: NoProxy,
+    /// `SSL_CERT_FILE`: the certificates every TLS connection is verified against.
+    ca_bundle: Option<PathBuf>,
 }
 
 /// One HTTP proxy server.
@@ -105,11 +111,28 @@ impl ProxySettings {
                 NoProxy::default()
             }),
         };
+        let ca_bundle = env
+            .iter()
+            .find(|(var, _)| *var == CA_BUNDLE_VARIABLE)
+            .map(|(_, value)| PathBuf::from(value));
+        if let Some(path) = &ca_bundle {
+            if !path.is_file() {
+                problems.push(ConfigProblem::new(
+                    CA_BUNDLE_VARIABLE,
+                    format!(
+                        "{} is not a readable file: it must name a PEM bundle of every CA the \
+                         bot should trust (an inspecting proxy's with the public ones)",
+                        path.display()
+                    ),
+                ));
+            }
+        }
         if problems.is_empty() {
             Ok(Self {
                 https,
                 http,
                 no_proxy,
+                ca_bundle,
             })
         } else {
             Err(problems)
@@ -129,6 +152,11 @@ impl ProxySettings {
     /// The proxy for `http://` and `ws://` targets.
     pub fn http_proxy(&self) -> Option<&ProxyServer> {
         self.http.as_ref()
+    }
+
+    /// `SSL_CERT_FILE`, when set: the bundle TLS connections are verified against.
+    pub fn ca_bundle(&self) -> Option<&std::path::Path> {
+        self.ca_bundle.as_deref()
     }
 
     /// `NO_PROXY`, as read.

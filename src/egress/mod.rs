@@ -35,7 +35,8 @@ pub fn reqwest_builder(proxy: &ProxySettings) -> reqwest::ClientBuilder {
 /// The proxy variables for a child process that goes out on its own (the AWS CLI), so it takes
 /// the same route as the bot's clients: `HTTPS_PROXY`/`HTTP_PROXY` (with their credentials:
 /// never log the values) and `NO_PROXY` with the link-local addresses the bot always reaches
-/// directly. Empty when no proxy is set.
+/// directly; and with `SSL_CERT_FILE` set, the same trust: `AWS_CA_BUNDLE` (what the CLI reads)
+/// and `SSL_CERT_FILE` naming that bundle. Empty when neither is set.
 pub fn child_process_env(proxy: &ProxySettings) -> Vec<(&'static str, secrecy::SecretString)> {
     let mut env = Vec::new();
     if let Some(server) = proxy.https_proxy() {
@@ -61,6 +62,11 @@ pub fn child_process_env(proxy: &ProxySettings) -> Vec<(&'static str, secrecy::S
             };
         }
         env.push(("NO_PROXY", no_proxy.into()));
+    }
+    if let Some(bundle) = proxy.ca_bundle() {
+        let bundle = bundle.display().to_string();
+        env.push(("AWS_CA_BUNDLE", bundle.clone().into()));
+        env.push(("SSL_CERT_FILE", bundle.into()));
     }
     env
 }
@@ -182,6 +188,26 @@ mod tests {
                 ("HTTP_PROXY", "http://proxy:8080/".to_owned()),
                 ("NO_PROXY", "*".to_owned()),
             ]
+        );
+    }
+
+    #[test]
+    fn a_child_process_trusts_what_the_bot_trusts() {
+        let bundle = tempfile::NamedTempFile::new().unwrap();
+        let path = bundle.path().display().to_string();
+        let env = env_of(&[("SSL_CERT_FILE", path.as_str())]);
+        assert_eq!(
+            env,
+            [("AWS_CA_BUNDLE", path.clone()), ("SSL_CERT_FILE", path)],
+            "without a proxy too"
+        );
+        let missing = ProxySettings::from_env_vars([("SSL_CERT_FILE", "/nonexistent/ca.pem")])
+            .expect_err("a bundle that is not there");
+        assert_eq!(missing.len(), 1);
+        let shown = missing[0].to_string();
+        assert!(
+            shown.contains("SSL_CERT_FILE") && shown.contains("/nonexistent/ca.pem"),
+            "{shown}"
         );
     }
 }

@@ -153,10 +153,20 @@ impl World {
         channel: &str,
         text: &str,
     ) -> (String, chatops_sandbox::slack::ApiCall) {
+        self.ask_within(channel, text, 10 * SECOND).await
+    }
+
+    /// `ask`, waiting up to `limit` for the reply.
+    pub async fn ask_within(
+        &self,
+        channel: &str,
+        text: &str,
+        limit: Duration,
+    ) -> (String, chatops_sandbox::slack::ApiCall) {
         let before = self.slack.calls().last().map_or(0, |c| c.seq);
         let mention = envelopes::app_mention(channel, "U0ALICE", &format!("<@U0BOT> aws {text}"));
         self.slack.send(Target::Any, mention).await.unwrap();
-        let deadline = tokio::time::Instant::now() + 10 * SECOND;
+        let deadline = tokio::time::Instant::now() + limit;
         let reply = loop {
             let found = self.slack.calls().into_iter().find(|c| {
                 c.seq > before

@@ -37,6 +37,9 @@ pub struct ProxyOptions {
     /// Names only this proxy resolves (to the address given); any other name is unreachable
     /// through it (502). IP addresses are connected to as they are.
     pub hosts: BTreeMap<String, IpAddr>,
+    /// Mapped names whose connections go to this port, whatever port was asked for (a fake
+    /// standing in for `service.amazonaws.com:443`).
+    pub ports: BTreeMap<String, u16>,
     /// `(user, password)` every request must carry as `Proxy-Authorization: Basic`; others get
     /// 407. `None`: no credentials needed.
     pub credentials: Option<(String, String)>,
@@ -51,6 +54,13 @@ impl ProxyOptions {
         self.hosts
             .insert(name.to_ascii_lowercase(), IpAddr::V4(Ipv4Addr::LOCALHOST));
         self
+    }
+
+    /// Resolves `name` to 127.0.0.1 and `port`, whatever port the client asks for.
+    pub fn map_host_to_port(self, name: &str, port: u16) -> Self {
+        let mut options = self.map_host(name);
+        options.ports.insert(name.to_ascii_lowercase(), port);
+        options
     }
 
     /// Requires these Basic credentials.
@@ -368,7 +378,11 @@ fn authorized(options: &ProxyOptions, headers: &[(String, String)]) -> bool {
 
 async fn connect(options: &ProxyOptions, authority: &str) -> Result<TcpStream, String> {
     let (host, port) = split_host_port(authority).ok_or("not host:port")?;
-    let port: u16 = port.parse().map_err(|_| "bad port".to_owned())?;
+    let asked: u16 = port.parse().map_err(|_| "bad port".to_owned())?;
+    let port = *options
+        .ports
+        .get(&host.to_ascii_lowercase())
+        .unwrap_or(&asked);
     let address = match host.trim_matches(['[', ']']).parse::<IpAddr>() {
         Ok(address) => address,
         Err(_) => *options
