@@ -322,7 +322,7 @@ pub fn document(setup: &Setup, machine: &Machine, tables: &str) -> String {
     let _ = writeln!(out, "## Reproduce\n\n```sh\n{}\n```\n", setup.command);
     let _ = writeln!(
         out,
-        "The first release build of the workspace takes about 10 minutes on a 2-core machine; the bench \
+        "The first release build of the workspace takes about 20 minutes on a 2-core machine (fat LTO); the bench \
          builds `chatops-bot` in the same profile itself when run through cargo \
          (or set `CHATOPS_BOT_BIN`).\n"
     );
