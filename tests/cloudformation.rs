@@ -14,167 +14,20 @@
 mod query;
 #[path = "moto_sns_sqs/server.rs"]
 mod server;
+#[path = "cloudformation/stack.rs"]
+mod stack;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, ensure, Context};
-use aws_config::SdkConfig;
-use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
-use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::QueueAttributeName as Attr;
 use chatops_bot::alarms::{parse_sqs_message, Delivery, Event};
 use chatops_bot::config::{Config, ProxySettings, Purpose};
 use chatops_bot::egress::aws::secrets_manager;
-use query::{Query, CLOUDFORMATION, IAM};
+use query::IAM;
 use serde_json::{json, Value};
-use server::MotoServer;
-
-const TEMPLATE: &str = include_str!("../deploy/aws/chatops-bot.yaml");
-const REGION: &str = "eu-west-1";
-const CHANNEL: &str = "C0ALERTS01";
-
-fn unique(prefix: &str) -> String {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH);
-    let nanos = since_epoch.map_or(0, |d| d.as_nanos());
-    format!("{prefix}-{}-{nanos:x}", std::process::id())
-}
-
-fn aws_error<E: std::error::Error>(operation: &'static str) -> impl FnOnce(E) -> anyhow::Error {
-    move |e| anyhow::anyhow!("moto {operation}: {}", DisplayErrorContext(e))
-}
-
-/// Moto, its Query API and SDK clients on it; `None` when moto is skipped on purpose.
-struct Moto {
-    server: MotoServer,
-    query: Query,
-    sdk: SdkConfig,
-}
-
-impl Moto {
-    async fn find() -> anyhow::Result<Option<Moto>> {
-        let Some(server) = MotoServer::find().await? else {
-            return Ok(None);
-        };
-        support::aws_test_env();
-        let credentials = Credentials::new("test", "test", None, None, "moto-test");
-        let sdk = SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .endpoint_url(&server.endpoint)
-            .credentials_provider(SharedCredentialsProvider::new(credentials))
-            .build();
-        let query = Query::new(&server.endpoint)?;
-        Ok(Some(Moto { server, query, sdk }))
-    }
-
-    /// Creates the stack with `parameters` and waits (up to 30 s) for CREATE_COMPLETE; its outputs.
-    async fn deploy(
-        &self,
-        parameters: &[(&str, &str)],
-    ) -> anyhow::Result<BTreeMap<String, String>> {
-        let stack = unique("chatops-cfn");
-        let mut params = vec![
-            ("StackName".to_owned(), stack.clone()),
-            ("TemplateBody".to_owned(), TEMPLATE.to_owned()),
-            (
-                "Capabilities.member.1".to_owned(),
-                "CAPABILITY_IAM".to_owned(),
-            ),
-        ];
-        for (n, (key, value)) in parameters.iter().enumerate() {
-            let member = format!("Parameters.member.{}", n + 1);
-            params.push((format!("{member}.ParameterKey"), key.to_string()));
-            params.push((format!("{member}.ParameterValue"), value.to_string()));
-        }
-        let params: Vec<(&str, &str)> = params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        self.query
-            .call(CLOUDFORMATION, REGION, "CreateStack", &params)
-            .await?;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let described = self
-                .query
-                .call(
-                    CLOUDFORMATION,
-                    REGION,
-                    "DescribeStacks",
-                    &[("StackName", &stack)],
-                )
-                .await?;
-            match query::text(&described, "StackStatus")?.as_str() {
-                "CREATE_COMPLETE" => return query::outputs(&described),
-                "CREATE_IN_PROGRESS" if tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                status => bail!("stack {stack} is {status}: {described}"),
-            }
-        }
-    }
-
-    /// The statements of the managed policy `arn`'s default version.
-    async fn policy_statements(&self, arn: &str) -> anyhow::Result<Vec<Value>> {
-        let policy = self
-            .query
-            .call(IAM, "us-east-1", "GetPolicy", &[("PolicyArn", arn)])
-            .await?;
-        let version = query::text(&policy, "DefaultVersionId")?;
-        let params = [("PolicyArn", arn), ("VersionId", version.as_str())];
-        let answer = self
-            .query
-            .call(IAM, "us-east-1", "GetPolicyVersion", &params)
-            .await?;
-        let document = query::text(&answer, "Document")?;
-        // AWS URL-encodes the document; accept it either way.
-        let document: Value = serde_json::from_str(&document).or_else(|_| {
-            let decoded = percent_encoding::percent_decode_str(&document).decode_utf8()?;
-            serde_json::from_str(&decoded).context("the policy document")
-        })?;
-        let statements = document["Statement"]
-            .as_array()
-            .context("no Statement list")?;
-        Ok(statements.clone())
-    }
-}
-
-fn sids(statements: &[Value]) -> BTreeSet<&str> {
-    statements
-        .iter()
-        .filter_map(|s| s["Sid"].as_str())
-        .collect()
-}
-
-fn statement<'a>(statements: &'a [Value], sid: &str) -> anyhow::Result<&'a Value> {
-    statements
-        .iter()
-        .find(|s| s["Sid"] == sid)
-        .with_context(|| format!("no {sid} statement"))
-}
-
-fn output<'a>(outputs: &'a BTreeMap<String, String>, key: &str) -> anyhow::Result<&'a str> {
-    outputs
-        .get(key)
-        .map(String::as_str)
-        .with_context(|| format!("no {key} output in {outputs:?}"))
-}
-
-/// A directory standing in for `$CREDENTIALS_DIRECTORY`, holding both Slack tokens.
-fn credentials() -> anyhow::Result<tempfile::TempDir> {
-    let dir = tempfile::tempdir()?;
-    std::fs::write(
-        dir.path().join("slack_app_token"),
-        format!("{}\n", support::APP_TOKEN),
-    )?;
-    std::fs::write(
-        dir.path().join("slack_bot_token"),
-        format!("{}\n", support::BOT_TOKEN),
-    )?;
-    Ok(dir)
-}
+use stack::*;
 
 #[tokio::test]
 async fn the_stack_makes_the_queue_the_topic_and_an_envelope_subscription() -> anyhow::Result<()> {
@@ -517,5 +370,133 @@ async fn a_model_id_gives_the_model_policy_and_a_model_backend() -> anyhow::Resu
         chatops_bot::config::Backend::Model(settings) => assert_eq!(settings.model_id, model),
         other => bail!("not the model backend: {other:?}"),
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_channel_for_aws_commands_gives_a_view_only_role_the_bot_may_assume() -> anyhow::Result<()>
+{
+    let Some(moto) = Moto::find().await? else {
+        return Ok(());
+    };
+    let role = unique("chatops-bot-instance");
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let trust = trust.to_string();
+    let params = [
+        ("RoleName", role.as_str()),
+        ("AssumeRolePolicyDocument", trust.as_str()),
+    ];
+    moto.query
+        .call(IAM, "us-east-1", "CreateRole", &params)
+        .await?;
+    let ops = "C0OPS00001";
+    let outputs = moto
+        .deploy(&[
+            ("AlarmChannel", CHANNEL),
+            ("InstanceRoleName", role.as_str()),
+            ("AwsCommandsChannel", ops),
+        ])
+        .await?;
+    let cli_role_arn = output(&outputs, "AwsCommandsRoleArn")?;
+    let cli_role = cli_role_arn.rsplit('/').next().context("a role name")?;
+
+    // The CLI's role: view-only, data and secrets denied, trusting only the bot's role.
+    let got = moto
+        .query
+        .call(IAM, "us-east-1", "GetRole", &[("RoleName", cli_role)])
+        .await?;
+    let document = query::text(&got, "AssumeRolePolicyDocument")?;
+    let document = percent_encoding::percent_decode_str(&document).decode_utf8()?;
+    let document: Value = serde_json::from_str(&document).context("the trust policy")?;
+    let instance_role = format!("arn:aws:iam::123456789012:role/{role}");
+    assert_eq!(
+        document["Statement"][0]["Principal"]["AWS"],
+        json!(instance_role),
+        "{document}"
+    );
+    assert_eq!(document["Statement"][0]["Action"], json!("sts:AssumeRole"));
+    assert_eq!(
+        document["Statement"][0]["Condition"]["StringLike"]["sts:RoleSessionName"],
+        json!("chatops-bot-*"),
+        "only the bot's sessions: {document}"
+    );
+    // moto's CloudFormation does not apply a role's ManagedPolicyArns (cfn-lint checks their
+    // shape in .ci/run): the template must name AWS's view-only policy for this role.
+    let role_resource = TEMPLATE
+        .split("\n  AwsCommandsRole:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .context("the AwsCommandsRole resource")?;
+    assert!(
+        role_resource.contains(
+            "ManagedPolicyArns:\n        - !Sub \"arn:${AWS::Partition}:iam::aws:policy/job-function/ViewOnlyAccess\""
+        ),
+        "{role_resource}"
+    );
+    let params = [("RoleName", cli_role), ("PolicyName", "DenyDataAndSecrets")];
+    let inline = moto
+        .query
+        .call(IAM, "us-east-1", "GetRolePolicy", &params)
+        .await?;
+    let deny = query::text(&inline, "PolicyDocument")?;
+    let deny = percent_encoding::percent_decode_str(&deny).decode_utf8()?;
+    // moto's CloudFormation stores an inline policy as Python's repr of the document; AWS
+    // returns it URL-encoded JSON. Accept both (the document has no quotes of its own).
+    let deny: Value = serde_json::from_str(&deny)
+        .or_else(|_| serde_json::from_str(&deny.replace('\'', "\"")))
+        .with_context(|| format!("the deny policy: {deny}"))?;
+    let statement = &deny["Statement"][0];
+    assert_eq!(statement["Effect"], json!("Deny"));
+    for action in [
+        "secretsmanager:GetSecretValue",
+        "ssm:GetParameter",
+        "kms:Decrypt",
+        "s3:GetObject",
+        "lambda:GetFunction",
+    ] {
+        let denied = statement["Action"].as_array().context("actions")?;
+        assert!(denied.contains(&json!(action)), "{action} in {deny}");
+    }
+
+    // The bot may assume it, and nothing more comes with that.
+    let assume = output(&outputs, "AwsCommandsPolicyArn")?;
+    let statements = moto.policy_statements(assume).await?;
+    assert_eq!(sids(&statements), BTreeSet::from(["AssumeAwsCommandsRole"]));
+    let allowed = stack::statement(&statements, "AssumeAwsCommandsRole")?;
+    assert_eq!(allowed["Action"], json!("sts:AssumeRole"));
+    assert_eq!(allowed["Resource"], json!(cli_role_arn));
+    let listed = moto
+        .query
+        .call(
+            IAM,
+            "us-east-1",
+            "ListAttachedRolePolicies",
+            &[("RoleName", &role)],
+        )
+        .await?;
+    let attached: BTreeSet<String> = query::texts(&listed, "PolicyArn")?.into_iter().collect();
+    let expected: BTreeSet<String> = [output(&outputs, "BotPolicyArn")?, assume]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(attached, expected, "attached to {role}");
+
+    // BotToml turns `@bot aws` on in that channel, as that role.
+    let credentials = credentials()?;
+    let env = [(
+        "CREDENTIALS_DIRECTORY".to_owned(),
+        credentials.path().display().to_string(),
+    )];
+    let config = Config::load_from_str("BotToml", output(&outputs, "BotToml")?, env, Purpose::Run)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let commands = config.aws_commands.context("BotToml has [aws_commands]")?;
+    assert_eq!(commands.role_arn, cli_role_arn);
+    let channels: Vec<&str> = commands
+        .channels
+        .iter()
+        .map(|c| c.channel.as_str())
+        .collect();
+    assert_eq!(channels, [ops]);
     Ok(())
 }
