@@ -157,13 +157,7 @@ async fn the_stack_makes_the_queue_the_topic_and_an_envelope_subscription() -> a
     }
 
     // BotToml is a whole config, tokens from the unit's credentials.
-    let credentials = credentials()?;
-    let env = [(
-        "CREDENTIALS_DIRECTORY".to_owned(),
-        credentials.path().display().to_string(),
-    )];
-    let config = Config::load_from_str("BotToml", output(&outputs, "BotToml")?, env, Purpose::Run)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = bot_toml(&outputs)?;
     assert_eq!(
         config.alarms.queue_url.as_ref().map(|u| u.as_str()),
         Some(queue)
@@ -211,17 +205,7 @@ async fn a_role_a_secret_and_an_agent_widen_the_policy_and_the_config() -> anyho
     let Some(moto) = Moto::find().await? else {
         return Ok(());
     };
-    let role = unique("chatops-bot-instance");
-    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
-    let trust = trust.to_string();
-    let params = [
-        ("RoleName", role.as_str()),
-        ("AssumeRolePolicyDocument", trust.as_str()),
-    ];
-    moto.query
-        .call(IAM, "us-east-1", "CreateRole", &params)
-        .await?;
+    let role = moto.instance_role().await?;
     let secret = format!("wn/{}", unique("chatops"));
     let secrets = aws_sdk_secretsmanager::Client::new(&moto.sdk);
     let created = secrets
@@ -271,16 +255,7 @@ async fn a_role_a_secret_and_an_agent_widen_the_policy_and_the_config() -> anyho
     let secret_arn = format!("arn:aws:secretsmanager:{REGION}:123456789012:secret:{secret}-??????");
     assert_eq!(read["Resource"], json!(secret_arn));
     assert_eq!(read["Action"], json!("secretsmanager:GetSecretValue"));
-    let listed = moto
-        .query
-        .call(
-            IAM,
-            "us-east-1",
-            "ListAttachedRolePolicies",
-            &[("RoleName", &role)],
-        )
-        .await?;
-    let attached: BTreeSet<String> = query::texts(&listed, "PolicyArn")?.into_iter().collect();
+    let attached = moto.attached_policies(&role).await?;
     let expected = [
         output(&outputs, "BotPolicyArn")?,
         agent_policy,
@@ -358,13 +333,7 @@ async fn a_model_id_gives_the_model_policy_and_a_model_backend() -> anyhow::Resu
         json!(profile)
     );
 
-    let credentials = credentials()?;
-    let env = [(
-        "CREDENTIALS_DIRECTORY".to_owned(),
-        credentials.path().display().to_string(),
-    )];
-    let config = Config::load_from_str("BotToml", output(&outputs, "BotToml")?, env, Purpose::Run)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = bot_toml(&outputs)?;
     let bedrock = config.bedrock.context("BotToml has [bedrock]")?;
     match &bedrock.backend {
         chatops_bot::config::Backend::Model(settings) => assert_eq!(settings.model_id, model),
@@ -379,17 +348,7 @@ async fn a_channel_for_aws_commands_gives_a_view_only_role_the_bot_may_assume() 
     let Some(moto) = Moto::find().await? else {
         return Ok(());
     };
-    let role = unique("chatops-bot-instance");
-    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
-    let trust = trust.to_string();
-    let params = [
-        ("RoleName", role.as_str()),
-        ("AssumeRolePolicyDocument", trust.as_str()),
-    ];
-    moto.query
-        .call(IAM, "us-east-1", "CreateRole", &params)
-        .await?;
+    let role = moto.instance_role().await?;
     let ops = "C0OPS00001";
     let outputs = moto
         .deploy(&[
@@ -466,16 +425,7 @@ async fn a_channel_for_aws_commands_gives_a_view_only_role_the_bot_may_assume() 
     let allowed = stack::statement(&statements, "AssumeAwsCommandsRole")?;
     assert_eq!(allowed["Action"], json!("sts:AssumeRole"));
     assert_eq!(allowed["Resource"], json!(cli_role_arn));
-    let listed = moto
-        .query
-        .call(
-            IAM,
-            "us-east-1",
-            "ListAttachedRolePolicies",
-            &[("RoleName", &role)],
-        )
-        .await?;
-    let attached: BTreeSet<String> = query::texts(&listed, "PolicyArn")?.into_iter().collect();
+    let attached = moto.attached_policies(&role).await?;
     let expected: BTreeSet<String> = [output(&outputs, "BotPolicyArn")?, assume]
         .into_iter()
         .map(str::to_owned)
@@ -483,13 +433,7 @@ async fn a_channel_for_aws_commands_gives_a_view_only_role_the_bot_may_assume() 
     assert_eq!(attached, expected, "attached to {role}");
 
     // BotToml turns `@bot aws` on in that channel, as that role.
-    let credentials = credentials()?;
-    let env = [(
-        "CREDENTIALS_DIRECTORY".to_owned(),
-        credentials.path().display().to_string(),
-    )];
-    let config = Config::load_from_str("BotToml", output(&outputs, "BotToml")?, env, Purpose::Run)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = bot_toml(&outputs)?;
     let commands = config.aws_commands.context("BotToml has [aws_commands]")?;
     assert_eq!(commands.role_arn, cli_role_arn);
     let channels: Vec<&str> = commands

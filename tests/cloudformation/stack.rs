@@ -98,6 +98,32 @@ impl Moto {
         }
     }
 
+    /// A new IAM role for EC2, standing in for the bot's instance role; its name.
+    pub async fn instance_role(&self) -> anyhow::Result<String> {
+        let role = unique("chatops-bot-instance");
+        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+        let trust = trust.to_string();
+        let params = [
+            ("RoleName", role.as_str()),
+            ("AssumeRolePolicyDocument", trust.as_str()),
+        ];
+        self.query
+            .call(IAM, "us-east-1", "CreateRole", &params)
+            .await?;
+        Ok(role)
+    }
+
+    /// The managed policies attached to `role`.
+    pub async fn attached_policies(&self, role: &str) -> anyhow::Result<BTreeSet<String>> {
+        let params = [("RoleName", role)];
+        let listed = self
+            .query
+            .call(IAM, "us-east-1", "ListAttachedRolePolicies", &params)
+            .await?;
+        Ok(query::texts(&listed, "PolicyArn")?.into_iter().collect())
+    }
+
     /// The statements of the managed policy `arn`'s default version.
     pub async fn policy_statements(&self, arn: &str) -> anyhow::Result<Vec<Value>> {
         let policy = self
@@ -156,4 +182,21 @@ pub fn credentials() -> anyhow::Result<tempfile::TempDir> {
         format!("{}\n", support::BOT_TOKEN),
     )?;
     Ok(dir)
+}
+
+/// The `BotToml` output loaded as the bot loads its config, tokens from the unit's credentials.
+pub fn bot_toml(outputs: &BTreeMap<String, String>) -> anyhow::Result<chatops_bot::config::Config> {
+    let credentials = credentials()?;
+    let env = [(
+        "CREDENTIALS_DIRECTORY".to_owned(),
+        credentials.path().display().to_string(),
+    )];
+    let text = output(outputs, "BotToml")?;
+    chatops_bot::config::Config::load_from_str(
+        "BotToml",
+        text,
+        env,
+        chatops_bot::config::Purpose::Run,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))
 }
