@@ -43,17 +43,7 @@ impl Rig {
     /// Publishes a firing alarm, waits for its card, clicks 🤖 on it and returns the prompt the
     /// agent got, with the time from the click to the agent's call.
     async fn ask_about(&self, name: &str) -> (String, Duration) {
-        self.s.publish(name, "ALARM", "OK", FIRED);
-        let card = self
-            .s
-            .slack
-            .wait_for_call(
-                "chat.postMessage",
-                |c| c.params.to_string().contains(name) && c.param_str("thread_ts").is_none(),
-                10 * SECOND,
-            )
-            .await
-            .unwrap();
+        let card = self.s.publish_firing(name, FIRED).await;
         let root = card.response["ts"].as_str().unwrap().to_owned();
         self.s
             .sqs

@@ -51,17 +51,7 @@ impl Rig {
 
     /// Publishes a firing alarm and returns its card's ts.
     async fn card(&mut self, name: &str) -> String {
-        self.s.publish(name, "ALARM", "OK", FIRED);
-        let card = self
-            .s
-            .slack
-            .wait_for_call(
-                "chat.postMessage",
-                |c| c.params.to_string().contains(name) && c.param_str("thread_ts").is_none(),
-                10 * SECOND,
-            )
-            .await
-            .unwrap();
+        let card = self.s.publish_firing(name, FIRED).await;
         let ts = card.response["ts"].as_str().unwrap().to_owned();
         // Recorded too (a mention has no button value to wait on the card with).
         self.cards += 1;

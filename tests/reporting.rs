@@ -74,17 +74,7 @@ impl Rig {
 
     /// Publishes a firing alarm and returns its card's ts, once the card is recorded.
     async fn card(&mut self, name: &str) -> String {
-        self.s.publish(name, "ALARM", "OK", FIRED);
-        let card = self
-            .s
-            .slack
-            .wait_for_call(
-                "chat.postMessage",
-                |c| c.params.to_string().contains(name) && c.param_str("thread_ts").is_none(),
-                10 * SECOND,
-            )
-            .await
-            .unwrap();
+        let card = self.s.publish_firing(name, FIRED).await;
         assert!(
             card.params.to_string().contains("alarm.report"),
             "the card shows 📝 Reporting when [confluence] is set"

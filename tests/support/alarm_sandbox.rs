@@ -130,6 +130,20 @@ graphs = false
             .unwrap();
     }
 
+    /// Publishes a firing alarm `name` (fired at `time`) and waits up to 10 s for its card: the
+    /// card's `chat.postMessage`.
+    pub async fn publish_firing(&self, name: &str, time: &str) -> chatops_sandbox::slack::ApiCall {
+        self.publish(name, "ALARM", "OK", time);
+        self.slack
+            .wait_for_call(
+                "chat.postMessage",
+                |c| c.params.to_string().contains(name) && c.param_str("thread_ts").is_none(),
+                10 * SECOND,
+            )
+            .await
+            .unwrap()
+    }
+
     /// Publish any payload (EventBridge, custom, …) through SNS, without a subject.
     pub fn publish_body(&self, body: &str) {
         self.sqs

@@ -4,8 +4,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_config::retry::RetryConfig;
-use aws_config::Region;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::answer::AgentAnswer;
@@ -24,27 +22,13 @@ pub struct BedrockAgent {
 }
 
 impl BedrockAgent {
-    /// A client on `sdk`'s credentials, with `bedrock`'s region and endpoint.
-    ///
-    /// The SDK's retries are off: its standard retry would repeat throttled calls on its own
-    /// schedule and outside `timeout`; here throttling is retried by [`RetryBackoff`], inside
-    /// `timeout`, and never once text has been streamed.
-    ///
-    /// Stalled-stream protection is left as configured: aws-sdk-bedrockagentruntime 1.151 does
-    /// not install it on event-stream operations (`operation/invoke_agent.rs` registers no
-    /// `StalledStreamProtectionInterceptor`), so it cannot cut a thinking agent short; the limit
-    /// on a silent stream is `idle_timeout` (tests/bedrock_agent.rs checks a 12 s silence).
+    /// A client on `sdk`'s credentials, set up as every backend's is ([`Limits::sdk_config`]:
+    /// the region, the endpoint, the SDK's retries off). A silent stream is cut at
+    /// `idle_timeout` (tests/bedrock_agent.rs checks a 12 s silence).
     pub fn new(sdk: &aws_config::SdkConfig, bedrock: &BedrockConfig, agent: &AgentBackend) -> Self {
         let limits = Limits::of(bedrock);
-        let mut config = aws_sdk_bedrockagentruntime::config::Builder::from(sdk)
-            .region(Region::new(bedrock.region.clone()))
-            .retry_config(RetryConfig::disabled())
-            .timeout_config(limits.sdk_timeouts());
-        if let Some(endpoint) = &bedrock.endpoint_url {
-            config = config.endpoint_url(endpoint.as_str().trim_end_matches('/'));
-        }
         Self {
-            client: aws_sdk_bedrockagentruntime::Client::from_conf(config.build()),
+            client: aws_sdk_bedrockagentruntime::Client::new(&limits.sdk_config(sdk, bedrock)),
             target: AgentTarget::Agent {
                 agent_id: agent.agent_id.clone(),
                 agent_alias_id: agent.agent_alias_id.clone(),

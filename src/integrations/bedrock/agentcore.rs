@@ -6,17 +6,14 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_config::retry::RetryConfig;
-use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
-use aws_config::Region;
-use aws_sdk_bedrockagentcore::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrockagentcore::error::{DisplayErrorContext, SdkError};
 use aws_sdk_bedrockagentcore::operation::invoke_agent_runtime::InvokeAgentRuntimeError;
 use aws_sdk_bedrockagentcore::primitives::Blob;
 use serde_json::json;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::answer::AgentAnswer;
-use super::error::{classified, AgentError, AgentTarget, Kind};
+use super::error::{classified, from_sdk, AgentError, AgentTarget, Kind};
 use super::request::AgentRequest;
 use super::retry::{ask_within, emit, AttemptFailed, Attempts, Limits, RetryBackoff, Streamed};
 use super::runtime_body::{event_piece, piece_of, Piece, SseEvents};
@@ -35,26 +32,15 @@ pub struct AgentCoreRuntime {
 }
 
 impl AgentCoreRuntime {
-    /// A client on `sdk`'s credentials, with `bedrock`'s region and endpoint. The SDK's
-    /// retries are off (see `BedrockAgent::new`), and so is its stalled-stream protection,
-    /// which InvokeAgentRuntime installs and which would cut a runtime that thinks for more
-    /// than 5 s between two events: `idle_timeout` is the limit on silence.
+    /// A client on `sdk`'s credentials, set up as every backend's is ([`Limits::sdk_config`]).
     pub fn new(
         sdk: &aws_config::SdkConfig,
         bedrock: &BedrockConfig,
         runtime: &AgentCoreBackend,
     ) -> Self {
         let limits = Limits::of(bedrock);
-        let mut config = aws_sdk_bedrockagentcore::config::Builder::from(sdk)
-            .region(Region::new(bedrock.region.clone()))
-            .retry_config(RetryConfig::disabled())
-            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-            .timeout_config(limits.sdk_timeouts());
-        if let Some(endpoint) = &bedrock.endpoint_url {
-            config = config.endpoint_url(endpoint.as_str().trim_end_matches('/'));
-        }
         Self {
-            client: aws_sdk_bedrockagentcore::Client::from_conf(config.build()),
+            client: aws_sdk_bedrockagentcore::Client::new(&limits.sdk_config(sdk, bedrock)),
             runtime: runtime.clone(),
             target: AgentTarget::Runtime {
                 runtime_arn: runtime.runtime_arn.clone(),
@@ -221,18 +207,16 @@ fn invoke_error<R>(error: SdkError<InvokeAgentRuntimeError, R>, target: &AgentTa
 where
     R: std::fmt::Debug,
 {
-    let Some(service) = error.as_service_error() else {
-        let detail = format!("{}", DisplayErrorContext(&error));
-        return AgentError::Upstream { detail };
-    };
-    let kind = match service {
-        InvokeAgentRuntimeError::ResourceNotFoundException(_) => Kind::NotFound,
-        InvokeAgentRuntimeError::AccessDeniedException(_) => Kind::AccessDenied,
-        InvokeAgentRuntimeError::ThrottlingException(_) => Kind::Throttled,
-        InvokeAgentRuntimeError::ValidationException(_) => Kind::Invalid,
-        _ => Kind::Other,
-    };
-    classified(kind, service.code(), service.message(), target, false)
+    from_sdk(error, target, false, |service| {
+        let kind = match service {
+            InvokeAgentRuntimeError::ResourceNotFoundException(_) => Kind::NotFound,
+            InvokeAgentRuntimeError::AccessDeniedException(_) => Kind::AccessDenied,
+            InvokeAgentRuntimeError::ThrottlingException(_) => Kind::Throttled,
+            InvokeAgentRuntimeError::ValidationException(_) => Kind::Invalid,
+            _ => Kind::Other,
+        };
+        (kind, None)
+    })
 }
 
 #[async_trait]

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use aws_sdk_bedrockagentruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
 /// Which backend a call went to, for messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AgentTarget {
@@ -190,6 +192,29 @@ impl Kind {
             Kind::Other
         }
     }
+}
+
+/// The error for a failed call of any of the three SDKs: a service error sorted by `kind_of`
+/// (its kind, and a name to show when AWS's metadata carries no code: an in-stream exception's
+/// metadata comes from its JSON payload, which rarely names it); anything else (a timeout, a
+/// lost connection) is `Upstream` with the whole cause chain.
+pub(super) fn from_sdk<E, R>(
+    error: SdkError<E, R>,
+    target: &AgentTarget,
+    after_text: bool,
+    kind_of: impl FnOnce(&E) -> (Kind, Option<&'static str>),
+) -> AgentError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let Some(service) = error.as_service_error() else {
+        let detail = format!("{}", DisplayErrorContext(&error));
+        return AgentError::Upstream { detail };
+    };
+    let (kind, name) = kind_of(service);
+    let code = service.code().or(name);
+    classified(kind, code, service.message(), target, after_text)
 }
 
 /// The error for a service failure of `kind`, with AWS's code and message.

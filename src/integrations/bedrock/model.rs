@@ -7,10 +7,7 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use aws_config::retry::RetryConfig;
-use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
-use aws_config::Region;
-use aws_sdk_bedrockruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::operation::converse_stream::ConverseStreamError;
 use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
 use aws_sdk_bedrockruntime::types::{
@@ -21,7 +18,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tracing::warn;
 
 use super::answer::AgentAnswer;
-use super::error::{classified, AgentError, AgentTarget, Kind};
+use super::error::{from_sdk, AgentError, AgentTarget, Kind};
 use super::request::AgentRequest;
 use super::retry::{ask_within, emit, AttemptFailed, Attempts, Limits, RetryBackoff, Streamed};
 use super::Agent;
@@ -43,8 +40,7 @@ pub struct BedrockModel {
 }
 
 impl BedrockModel {
-    /// A client on `sdk`'s credentials, with `bedrock`'s region and endpoint, the SDK's
-    /// retries and stalled-stream protection off (see `AgentCoreRuntime::new`).
+    /// A client on `sdk`'s credentials, set up as every backend's is ([`Limits::sdk_config`]).
     pub fn new(
         sdk: &aws_config::SdkConfig,
         bedrock: &BedrockConfig,
@@ -52,16 +48,8 @@ impl BedrockModel {
         turns: Option<Blocking<dyn ModelTurns>>,
     ) -> Self {
         let limits = Limits::of(bedrock);
-        let mut config = aws_sdk_bedrockruntime::config::Builder::from(sdk)
-            .region(Region::new(bedrock.region.clone()))
-            .retry_config(RetryConfig::disabled())
-            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-            .timeout_config(limits.sdk_timeouts());
-        if let Some(endpoint) = &bedrock.endpoint_url {
-            config = config.endpoint_url(endpoint.as_str().trim_end_matches('/'));
-        }
         Self {
-            client: aws_sdk_bedrockruntime::Client::from_conf(config.build()),
+            client: aws_sdk_bedrockruntime::Client::new(&limits.sdk_config(sdk, bedrock)),
             model: model.clone(),
             target: AgentTarget::Model {
                 model_id: model.model_id.clone(),
@@ -251,18 +239,16 @@ fn converse_error<R>(error: SdkError<ConverseStreamError, R>, target: &AgentTarg
 where
     R: std::fmt::Debug,
 {
-    let Some(service) = error.as_service_error() else {
-        let detail = format!("{}", DisplayErrorContext(&error));
-        return AgentError::Upstream { detail };
-    };
-    let kind = match service {
-        ConverseStreamError::ResourceNotFoundException(_) => Kind::NotFound,
-        ConverseStreamError::AccessDeniedException(_) => Kind::AccessDenied,
-        ConverseStreamError::ThrottlingException(_) => Kind::Throttled,
-        ConverseStreamError::ValidationException(_) => Kind::Invalid,
-        _ => Kind::Other,
-    };
-    classified(kind, service.code(), service.message(), target, false)
+    from_sdk(error, target, false, |service| {
+        let kind = match service {
+            ConverseStreamError::ResourceNotFoundException(_) => Kind::NotFound,
+            ConverseStreamError::AccessDeniedException(_) => Kind::AccessDenied,
+            ConverseStreamError::ThrottlingException(_) => Kind::Throttled,
+            ConverseStreamError::ValidationException(_) => Kind::Invalid,
+            _ => Kind::Other,
+        };
+        (kind, None)
+    })
 }
 
 fn stream_error<R>(
@@ -273,32 +259,30 @@ fn stream_error<R>(
 where
     R: std::fmt::Debug,
 {
-    let Some(service) = error.as_service_error() else {
-        let detail = format!("{}", DisplayErrorContext(&error));
-        return AgentError::Upstream { detail };
-    };
-    let (kind, name) = match service {
-        ConverseStreamOutputError::ThrottlingException(_) => {
-            (Kind::Throttled, "throttlingException")
-        }
-        ConverseStreamOutputError::ValidationException(_) => (Kind::Invalid, "validationException"),
-        ConverseStreamOutputError::ModelStreamErrorException(_) => {
-            (Kind::Other, "modelStreamErrorException")
-        }
-        ConverseStreamOutputError::InternalServerException(_) => {
-            (Kind::Other, "internalServerException")
-        }
-        ConverseStreamOutputError::ServiceUnavailableException(_) => {
-            (Kind::Other, "serviceUnavailableException")
-        }
-        _ => (
-            service.code().map_or(Kind::Other, Kind::of_code),
-            "exception",
-        ),
-    };
-    // An in-stream exception's metadata comes from its JSON payload, which rarely names it.
-    let code = service.code().unwrap_or(name);
-    classified(kind, Some(code), service.message(), target, after_text)
+    from_sdk(error, target, after_text, |service| {
+        let (kind, name) = match service {
+            ConverseStreamOutputError::ThrottlingException(_) => {
+                (Kind::Throttled, "throttlingException")
+            }
+            ConverseStreamOutputError::ValidationException(_) => {
+                (Kind::Invalid, "validationException")
+            }
+            ConverseStreamOutputError::ModelStreamErrorException(_) => {
+                (Kind::Other, "modelStreamErrorException")
+            }
+            ConverseStreamOutputError::InternalServerException(_) => {
+                (Kind::Other, "internalServerException")
+            }
+            ConverseStreamOutputError::ServiceUnavailableException(_) => {
+                (Kind::Other, "serviceUnavailableException")
+            }
+            _ => (
+                service.code().map_or(Kind::Other, Kind::of_code),
+                "exception",
+            ),
+        };
+        (kind, Some(name))
+    })
 }
 
 #[async_trait]

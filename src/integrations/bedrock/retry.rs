@@ -67,12 +67,34 @@ impl Limits {
         }
     }
 
-    /// The SDK client's own timeouts: 5 s to connect, `timeout` for the whole operation.
-    pub(super) fn sdk_timeouts(&self) -> aws_config::timeout::TimeoutConfig {
-        aws_config::timeout::TimeoutConfig::builder()
+    /// `sdk` as one backend's client uses it: `bedrock`'s region and endpoint; 5 s to connect
+    /// and `timeout` for the whole operation; the SDK's own retries off (its standard retry
+    /// would repeat throttled calls on its own schedule and outside `timeout`: here throttling
+    /// is retried by [`RetryBackoff`], inside `timeout`, and never once text has streamed); and
+    /// stalled-stream protection off, which InvokeAgentRuntime and ConverseStream install and
+    /// which would cut an answer silent for more than 5 s between two events: `idle` is the
+    /// limit on silence (aws-sdk-bedrockagentruntime does not install it on InvokeAgent).
+    pub(super) fn sdk_config(
+        &self,
+        sdk: &aws_config::SdkConfig,
+        bedrock: &crate::config::BedrockConfig,
+    ) -> aws_config::SdkConfig {
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(5))
             .operation_timeout(self.timeout)
-            .build()
+            .build();
+        let mut config = sdk
+            .to_builder()
+            .region(aws_config::Region::new(bedrock.region.clone()))
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .stalled_stream_protection(
+                aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled(),
+            )
+            .timeout_config(timeouts);
+        if let Some(endpoint) = &bedrock.endpoint_url {
+            config = config.endpoint_url(endpoint.as_str().trim_end_matches('/'));
+        }
+        config.build()
     }
 }
 

@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use aws_sdk_bedrockagentruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrockagentruntime::error::SdkError;
 use aws_sdk_bedrockagentruntime::operation::invoke_agent::InvokeAgentError;
 use aws_sdk_bedrockagentruntime::types::error::ResponseStreamError;
 use aws_sdk_bedrockagentruntime::types::{ResponseStream, SessionState, StreamingConfigurations};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::answer::{collect_citations, Utf8Pieces};
-use super::error::{classified, AgentError, AgentTarget, Kind};
+use super::error::{from_sdk, AgentError, AgentTarget, Kind};
 use super::request::AgentRequest;
 use super::retry::{emit, AttemptFailed, Streamed};
 use super::session::SessionId;
@@ -118,20 +118,18 @@ fn invoke_error<R>(
 where
     R: std::fmt::Debug,
 {
-    let Some(service) = error.as_service_error() else {
-        let detail = format!("{}", DisplayErrorContext(&error));
-        return AgentError::Upstream { detail };
-    };
-    let kind = match service {
-        InvokeAgentError::ResourceNotFoundException(_) => Kind::NotFound,
-        InvokeAgentError::AccessDeniedException(_) => Kind::AccessDenied,
-        InvokeAgentError::ThrottlingException(_) => Kind::Throttled,
-        InvokeAgentError::ValidationException(_) | InvokeAgentError::ConflictException(_) => {
-            Kind::Invalid
-        }
-        _ => Kind::Other,
-    };
-    classified(kind, service.code(), service.message(), target, after_text)
+    from_sdk(error, target, after_text, |service| {
+        let kind = match service {
+            InvokeAgentError::ResourceNotFoundException(_) => Kind::NotFound,
+            InvokeAgentError::AccessDeniedException(_) => Kind::AccessDenied,
+            InvokeAgentError::ThrottlingException(_) => Kind::Throttled,
+            InvokeAgentError::ValidationException(_) | InvokeAgentError::ConflictException(_) => {
+                Kind::Invalid
+            }
+            _ => Kind::Other,
+        };
+        (kind, None)
+    })
 }
 
 fn stream_error<R>(
@@ -142,22 +140,17 @@ fn stream_error<R>(
 where
     R: std::fmt::Debug,
 {
-    let Some(service) = error.as_service_error() else {
-        let detail = format!("{}", DisplayErrorContext(&error));
-        return AgentError::Upstream { detail };
-    };
-    let kind = match service {
-        ResponseStreamError::ResourceNotFoundException(_) => Kind::NotFound,
-        ResponseStreamError::AccessDeniedException(_) => Kind::AccessDenied,
-        ResponseStreamError::ThrottlingException(_) => Kind::Throttled,
-        ResponseStreamError::ValidationException(_) | ResponseStreamError::ConflictException(_) => {
-            Kind::Invalid
-        }
-        _ => Kind::Other,
-    };
-    // An in-stream exception's metadata comes from its JSON payload, which rarely names it.
-    let code = service.code().or_else(|| stream_error_name(service));
-    classified(kind, code, service.message(), target, after_text)
+    from_sdk(error, target, after_text, |service| {
+        let kind = match service {
+            ResponseStreamError::ResourceNotFoundException(_) => Kind::NotFound,
+            ResponseStreamError::AccessDeniedException(_) => Kind::AccessDenied,
+            ResponseStreamError::ThrottlingException(_) => Kind::Throttled,
+            ResponseStreamError::ValidationException(_)
+            | ResponseStreamError::ConflictException(_) => Kind::Invalid,
+            _ => Kind::Other,
+        };
+        (kind, stream_error_name(service))
+    })
 }
 
 fn stream_error_name(error: &ResponseStreamError) -> Option<&'static str> {

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_cloudwatch::error::{DisplayErrorContext, ProvideErrorMetadata};
 
 use super::{GraphError, GraphRequest, MetricGraphs, Png, PNG_SIGNATURE};
@@ -28,18 +27,10 @@ impl CloudWatchGraphs {
         endpoint: Option<&url::Url>,
         timeout: Duration,
     ) -> Self {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .operation_timeout(timeout)
-            .build();
-        let mut config = aws_sdk_cloudwatch::config::Builder::from(sdk)
-            .retry_config(RetryConfig::standard().with_max_attempts(2))
-            .timeout_config(timeouts);
-        if let Some(endpoint) = endpoint {
-            config = config.endpoint_url(endpoint.as_str().trim_end_matches('/'));
-        }
+        let retry = RetryConfig::standard().with_max_attempts(2);
+        let connect = timeout.min(Duration::from_secs(5));
         Self {
-            client: aws_sdk_cloudwatch::Client::from_conf(config.build()),
+            client: super::client(sdk, endpoint, retry, connect, timeout),
             timeout,
         }
     }

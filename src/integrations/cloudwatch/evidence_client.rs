@@ -4,7 +4,6 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_cloudwatch::config::Region;
 use aws_sdk_cloudwatch::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatch::primitives::DateTime;
@@ -35,18 +34,8 @@ impl CloudWatchEvidence {
         endpoint: Option<&url::Url>,
         timeout: Duration,
     ) -> Self {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(timeout)
-            .operation_timeout(timeout)
-            .build();
-        let mut config = aws_sdk_cloudwatch::config::Builder::from(sdk)
-            .retry_config(RetryConfig::disabled())
-            .timeout_config(timeouts);
-        if let Some(endpoint) = endpoint {
-            config = config.endpoint_url(endpoint.as_str().trim_end_matches('/'));
-        }
         Self {
-            client: aws_sdk_cloudwatch::Client::from_conf(config.build()),
+            client: super::client(sdk, endpoint, RetryConfig::disabled(), timeout, timeout),
             timeout,
         }
     }
@@ -142,27 +131,23 @@ impl AlarmEvidence for CloudWatchEvidence {
         let output = self
             .bounded("DescribeAlarms", "cloudwatch:DescribeAlarms", call)
             .await?;
-        let metric = output.metric_alarms().iter().map(|a| AlarmNow {
-            name: a.alarm_name().unwrap_or_default().to_owned(),
-            state: a
-                .state_value()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            reason: a.state_reason().unwrap_or_default().to_owned(),
-            since: a
-                .state_updated_timestamp()
-                .and_then(|t| SystemTime::try_from(*t).ok()),
+        let metric = output.metric_alarms().iter().map(|a| {
+            let state = a.state_value().map(|s| s.as_str());
+            alarm_now(
+                a.alarm_name(),
+                state,
+                a.state_reason(),
+                a.state_updated_timestamp(),
+            )
         });
-        let composite = output.composite_alarms().iter().map(|a| AlarmNow {
-            name: a.alarm_name().unwrap_or_default().to_owned(),
-            state: a
-                .state_value()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            reason: a.state_reason().unwrap_or_default().to_owned(),
-            since: a
-                .state_updated_timestamp()
-                .and_then(|t| SystemTime::try_from(*t).ok()),
+        let composite = output.composite_alarms().iter().map(|a| {
+            let state = a.state_value().map(|s| s.as_str());
+            alarm_now(
+                a.alarm_name(),
+                state,
+                a.state_reason(),
+                a.state_updated_timestamp(),
+            )
         });
         Ok(metric.chain(composite).collect())
     }
@@ -210,6 +195,22 @@ impl AlarmEvidence for CloudWatchEvidence {
 }
 
 /// A [`SeriesQuery`] in the SDK's terms.
+/// One alarm's state as DescribeAlarms gives it (a metric alarm's and a composite's fields are
+/// the same, on two types).
+fn alarm_now(
+    name: Option<&str>,
+    state: Option<&str>,
+    reason: Option<&str>,
+    updated: Option<&DateTime>,
+) -> AlarmNow {
+    AlarmNow {
+        name: name.unwrap_or_default().to_owned(),
+        state: state.unwrap_or_default().to_owned(),
+        reason: reason.unwrap_or_default().to_owned(),
+        since: updated.and_then(|t| SystemTime::try_from(*t).ok()),
+    }
+}
+
 fn query(q: &SeriesQuery) -> MetricDataQuery {
     let builder = MetricDataQuery::builder()
         .id(&q.id)

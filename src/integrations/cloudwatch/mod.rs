@@ -16,6 +16,29 @@ pub use evidence::{
 };
 pub use evidence_client::CloudWatchEvidence;
 
+/// A CloudWatch client from `sdk` (built by `egress::aws::aws_config_loader`), sending to
+/// `endpoint` (`aws.endpoints.cloudwatch`, else `aws.endpoint_url`; `None`: CloudWatch's own),
+/// with `retry`, `connect` to connect and `timeout` for each whole call.
+fn client(
+    sdk: &aws_config::SdkConfig,
+    endpoint: Option<&url::Url>,
+    retry: aws_config::retry::RetryConfig,
+    connect: std::time::Duration,
+    timeout: std::time::Duration,
+) -> aws_sdk_cloudwatch::Client {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(connect)
+        .operation_timeout(timeout)
+        .build();
+    let mut config = aws_sdk_cloudwatch::config::Builder::from(sdk)
+        .retry_config(retry)
+        .timeout_config(timeouts);
+    if let Some(endpoint) = endpoint {
+        config = config.endpoint_url(endpoint.as_str().trim_end_matches('/'));
+    }
+    aws_sdk_cloudwatch::Client::from_conf(config.build())
+}
+
 /// One graph to render: a CloudWatch MetricWidget as JSON (the metrics, annotations, period,
 /// time range and region are in it).
 #[derive(Clone, Debug, PartialEq, Eq)]
